@@ -257,6 +257,12 @@ EXTRA_LEGS: list[tuple[str, str, str, str]] = [
     ("nogales", "nogales_az_deconcini", "foot", "walk into the US port of entry"),
 ]
 
+# Legs whose road winds far more than x 1.25 (the straight line crosses mountains): factor, why.
+ROAD_FACTOR_OVERRIDE: dict[tuple[str, str], tuple[float, str]] = {
+    ("san_pedro_sula", "corinto"): (2.9, "the road goes round the Merendón range by Puerto Cortés and "
+                                         "Omoa (about 100 km); x 2.9 is a guess"),
+}
+
 # Shared 2018 legs whose road is also a crossing into a US port: foot only.
 US_PORTS = {"san_ysidro", "calexico", "hidalgo_tx", "brownsville", "el_paso",
             "nogales_az_deconcini"}
@@ -345,11 +351,16 @@ def build_legs(shared_legs: list[dict[str, str]], places: list[dict[str, object]
         pa, pb = by_id[a], by_id[b]
         gc = haversine_km(float(pa["lat"]), float(pa["lon"]), float(pb["lat"]), float(pb["lon"]))
         gc_r = round(gc)
-        km = round(gc * ROAD_FACTOR)
-        if km < 1:
+        factor, why = ROAD_FACTOR_OVERRIDE.get((a, b), (ROAD_FACTOR, ""))
+        km = round(gc * factor)
+        if why:
+            source = f"great-circle {gc_r} km x {factor}: {why}"
+        elif km < 1:
             km = 1
             source = "great-circle under 1 km; 1 km nominal"
-        else:
+        if km < 1:
+            km = 1
+        elif not why:
             source = f"great-circle {gc_r} km x 1.25"
         rows.append({"from": a, "to": b, "km": km, "modes": modes, "note": note,
                      "source": source})

@@ -1,0 +1,34 @@
+# travesia: two commands for a fresh machine.
+#   make run   - create .venv, install, run the built-in caravan-2018 scenario end to end
+#   make test  - create .venv if missing, run the whole test suite
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+OUT ?= results/caravan-2018
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test setup clean bench
+
+$(BIN)/travesia: pyproject.toml requirements.txt
+	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install -q uv
+	$(PY) -m uv venv -q -p $(PY) $(VENV)
+	$(PY) -m uv pip install -q -p $(BIN)/python -r requirements.txt
+	$(PY) -m uv pip install -q -p $(BIN)/python --no-deps -e .
+	@touch $(BIN)/travesia
+
+setup: $(BIN)/travesia
+
+run: setup
+	$(BIN)/travesia run caravan-2018 --out $(OUT) --force
+	@if $(BIN)/travesia --help | grep -q ' report '; then $(BIN)/travesia report $(OUT); fi
+	@echo "Results are in $(OUT)/"
+
+test: setup
+	@bash scripts/ensure-chromium.sh || true
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/engine_speed.py
+
+clean:
+	rm -rf $(VENV) results

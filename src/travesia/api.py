@@ -1,0 +1,49 @@
+"""The library functions the command line calls: everything it does is available from Python."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from travesia.engine.sim import Result, Sim
+from travesia.output import check_out_dir, summary, write_run
+from travesia.scenario.load import LoadedScenario, load_scenario, parse_overrides
+
+
+def simulate(scenario: str | Path | LoadedScenario, *, seed: int | None = None, days: int | None = None,
+             scale: float = 1.0, overrides: dict[str, Any] | Iterable[str] | None = None,
+             params_file: str | Path | None = None, check: bool = False,
+             progress: Callable[[int, int], None] | None = None) -> Result:
+    """Load (if needed) and run a scenario once; return the :class:`~travesia.engine.sim.Result`.
+
+    ``overrides`` is a dict of parameter paths to values, or ``["path=value", ...]`` as on the
+    command line.
+    """
+    if isinstance(scenario, LoadedScenario):
+        loaded = scenario
+        if overrides or params_file:
+            raise ValueError("pass overrides when loading: load_scenario(..., overrides)")
+    else:
+        ov = parse_overrides(overrides) if overrides is not None and not isinstance(overrides, dict) else overrides
+        loaded = load_scenario(scenario, ov or None, params_file=params_file)
+    return Sim(loaded, seed=seed, days=days, scale=scale, check=check).run(progress)
+
+
+def run_scenario(scenario: str | Path, *, out_dir: str | Path, days: int | None = None, seed: int | None = None,
+                 scale: float = 1.0, overrides: Iterable[str] | dict | None = None,
+                 params_file: str | Path | None = None, force: bool = False, check: bool = False,
+                 progress=None) -> dict:
+    """``travesia run``: run once and write the run folder. Returns {"out": path, "summary": dict}."""
+    out_dir = Path(out_dir)
+    check_out_dir(out_dir, force)  # fail before spending time on the run
+    ov = parse_overrides(overrides) if overrides is not None and not isinstance(overrides, dict) else overrides
+    loaded = load_scenario(scenario, ov or None, params_file=params_file)
+    sim = Sim(loaded, seed=seed, days=days, scale=scale, check=check)
+    if progress is not None:
+        cb, ctx = progress(f"{loaded.name}", sim.days)
+        with ctx:
+            result = sim.run(cb)
+    else:
+        result = sim.run()
+    write_run(result, out_dir, force=force)
+    return {"out": out_dir, "summary": summary(result), "result": result}

@@ -1,0 +1,69 @@
+"""The policies in force today, compiled from the parameters into per-place and per-country arrays.
+
+Rebuilt whenever a timeline event changes a parameter. ``scale`` (``--scale K``) multiplies every
+capacity and crowd threshold so that a scaled run keeps the dynamics of the unscaled one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from travesia.network import Network
+from travesia.scenario.schema import Country, Scenario
+
+RULE_OPEN, RULE_DOCUMENTS, RULE_CLOSED = 0, 1, 2
+_RULES = {"open": RULE_OPEN, "documents": RULE_DOCUMENTS, "closed": RULE_CLOSED}
+
+
+class Policy:
+    """Arrays indexed by place (``rule``, ``capacity`` ...) or by country (``asylum_open`` ...)."""
+
+    def __init__(self, params: Scenario, net: Network, scale: float = 1.0):
+        P, C = net.n_places, len(net.countries)
+        self.rule = np.zeros(P, dtype=np.uint8)
+        self.capacity = np.zeros(P, dtype=np.int64)
+        self.enforcement = np.zeros(P)
+        self.breach_crowd = np.zeros(P, dtype=np.int64)
+        self.breach_prob = np.zeros(P)
+        self.bypass_prob = np.zeros(P)
+        self.apply_at_post = np.zeros(P)
+        self.exit_only = np.full(P, -1, dtype=np.int16)
+        self.is_crossing = np.zeros(P, dtype=bool)
+        for pid, c in params.crossings.items():
+            i = net.index[pid]
+            self.is_crossing[i] = True
+            self.rule[i] = _RULES[c.rule]
+            self.capacity[i] = int(round(c.capacity_per_day * scale))
+            self.enforcement[i] = c.enforcement
+            self.breach_crowd[i] = int(round(c.breach_crowd * scale))
+            self.breach_prob[i] = c.breach_prob
+            self.bypass_prob[i] = c.bypass_prob
+            self.apply_at_post[i] = c.apply_at_post
+            if c.exit_only:
+                self.exit_only[i] = net.countries.index(c.exit_only) if c.exit_only in net.countries else -2
+        # any border-crossing place counts people passing as "crossed"
+        self.counts_crossing = self.is_crossing | (net.kind == 2)
+        self.blocked = self.rule != RULE_OPEN
+
+        cs = [params.countries.get(name, Country()) for name in net.countries]
+        self.asylum_open = np.array([c.asylum.open for c in cs], dtype=bool)
+        self.apply_protection = np.array([c.asylum.apply_per_day_protection for c in cs])
+        self.apply_economic = np.array([c.asylum.apply_per_day_economic for c in cs])
+        self.apply_stay = np.array([c.asylum.apply_per_day_stay for c in cs])
+        self.max_wait_days = np.array([math.ceil(c.asylum.max_wait_working_days * 7 / 5) for c in cs], dtype=np.int64)
+        self.min_wait_days = np.minimum(np.array([c.asylum.min_wait_days for c in cs], dtype=np.int64), self.max_wait_days)
+        self.grant_rate = np.array([c.asylum.grant_rate for c in cs])
+        self.abandon = np.array([c.asylum.abandon_per_day for c in cs])
+        self.station = np.array([net.index[c.asylum.station] if c.asylum.station else -1 for c in cs], dtype=np.int32)
+        self.permit = np.array([c.permit_per_day for c in cs])
+        self.return_assistance = np.array([c.return_assistance for c in cs])
+        self.rides_blocked = np.array([c.rides_blocked for c in cs], dtype=bool)
+        self.detention_days = np.array([c.detention_days for c in cs], dtype=np.int64)
+        self.deport_share = np.array([c.deport_share for c in cs])
+        self.detention_place = np.array(
+            [net.index[c.detention_place] if c.detention_place else -1 for c in cs], dtype=np.int32)
+        self.port_admits = np.array([int(round(c.port_admits_per_day * scale)) for c in cs], dtype=np.int64)
+        # place capacities (shelters), scaled
+        self.place_capacity = np.where(net.capacity >= 0, np.round(net.capacity * scale), -1).astype(np.int64)

@@ -1,0 +1,69 @@
+"""Arrival: at the destination border city, queue for a port of entry or cross irregularly.
+
+People who reach their destination wait there (``arrived``). The port of entry beside it (a
+neighbouring border-crossing place in another country) admits ``port_admits_per_day`` of them a
+day (the port country's policy), first come first served: they present themselves for asylum
+there (``asylum_pending`` in that country) and count as ``crossed`` at the port. Each day a
+waiting person crosses irregularly with chance ``arrival.irregular_per_day``; a share
+``arrival.apprehension`` is caught and detained, the others stay (``settled``) beyond the border.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from travesia.engine.actions import detain, start_asylum
+from travesia.engine.people import State
+from travesia.engine.processes.base import Process
+from travesia.network import KIND
+
+
+class Arrival(Process):
+    name = "arrival"
+    params = "arrival, countries.*.port_admits_per_day"
+    reads = ("state", "place", "since")
+    writes = ("state", "place")
+
+    def setup(self, sim) -> None:
+        net = sim.net
+        self.a = sim.params.arrival
+        self.port = np.full(net.n_places, -1, dtype=np.int32)
+        for p in sim.dest_places:
+            e = np.arange(net.indptr[p], net.indptr[p + 1])
+            q = net.e_to[e]
+            cand = q[(net.kind[q] == KIND["border_crossing"]) & (net.country[q] != net.country[p])]
+            if cand.size:
+                self.port[p] = cand[0]
+
+    def step(self, sim) -> None:
+        pp, pol, day, rec = sim.people, sim.policy, sim.day, sim.record
+        idx = np.nonzero(pp.state == State.ARRIVED)[0]
+        if idx.size == 0:
+            return
+        port = self.port[pp.place[idx]]
+        has = port >= 0
+        idx, port = idx[has], port[has]
+        if idx.size == 0:
+            return
+        admits = pol.port_admits[sim.net.country[port]]
+        if admits.any():
+            tie = sim.rng.random("arrival.queue", day, idx)
+            order = np.lexsort((tie, pp.since[idx], port))
+            qp = port[order]
+            starts = np.r_[0, np.nonzero(np.diff(qp))[0] + 1]
+            rank = np.arange(qp.size) - np.repeat(starts, np.diff(np.r_[starts, qp.size]))
+            admitted = np.zeros(idx.size, dtype=bool)
+            admitted[order[rank < admits[order]]] = True
+            a = idx[admitted]
+            rec.add("crossed", port[admitted])
+            start_asylum(sim, a, port[admitted])
+            idx, port = idx[~admitted], port[~admitted]
+        if self.a.irregular_per_day > 0 and idx.size:
+            go = sim.rng.random("arrival.irregular", day, idx) < self.a.irregular_per_day
+            g, gp = idx[go], port[go]
+            rec.add("crossed", gp)
+            caught = sim.rng.random("arrival.caught", day, g) < self.a.apprehension
+            detain(sim, g[caught], gp[caught])
+            free = g[~caught]
+            pp.set_state(free, State.SETTLED, day)
+            pp.place[free] = gp[~caught]

@@ -1,0 +1,73 @@
+"""Asylum and detention.
+
+Asylum: in a country whose asylum process is open, a traveller (or one waiting at the border
+city) applies with a daily chance that depends on motive (``apply_per_day_protection`` /
+``apply_per_day_economic``) and on intention (``apply_per_day_stay`` for those meaning to stay).
+Applicants wait in the country's migration station (``asylum.station``) in ``asylum_pending``;
+the decision comes after a wait drawn uniformly between ``min_wait_days`` and the maximum,
+``ceil(max_wait_working_days · 7/5)`` calendar days, never later. A grant settles them
+(``settled``), a refusal deports them (``deported``, back at their origin). Applicants may
+abandon the wait and travel on (``abandon_per_day``).
+
+Detention: detained people are held ``detention_days``; then ``deport_share`` of them are
+deported home and the rest released where they are held.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from travesia.engine.people import CLEARED, Intent, Motive, State
+from travesia.engine.actions import start_asylum
+from travesia.engine.processes.base import Process
+
+
+class Asylum(Process):
+    name = "asylum"
+    params = "countries.*.asylum, countries.*.detention_days, countries.*.deport_share"
+    reads = ("state", "place", "motive", "intent", "until", "km_left")
+    writes = ("state", "place", "until", "since", "next", "km_left")
+
+    def step(self, sim) -> None:
+        pp, pol, day = sim.people, sim.policy, sim.day
+        state = pp.state
+        # decisions and releases due today
+        timed = np.nonzero(((state == State.ASYLUM_PENDING) | (state == State.DETAINED)) & (pp.until <= day)
+                           & (pp.until >= 0))[0]
+        if timed.size:
+            c = sim.net.country[pp.place[timed]]
+            pending = state[timed] == State.ASYLUM_PENDING
+            u = sim.rng.random("asylum.decision", day, timed)
+            grant = pending & (u < pol.grant_rate[c])
+            deport = (pending & ~grant) | (~pending & (u < pol.deport_share[c]))
+            release = ~pending & ~deport
+            g, d, r = timed[grant], timed[deport], timed[release]
+            pp.set_state(g, State.SETTLED, day)
+            pp.set_state(d, State.DEPORTED, day)
+            pp.place[d] = pp.origin[d]
+            pp.set_state(r, State.RESTING, day)
+            pp.flags[r] |= CLEARED
+            pp.until[timed] = -1
+        # abandoning the wait
+        if pol.abandon.any():
+            pend = np.nonzero(pp.state == State.ASYLUM_PENDING)[0]
+            if pend.size:
+                c = sim.net.country[pp.place[pend]]
+                ab = pend[sim.rng.random("asylum.abandon", day, pend) < pol.abandon[c]]
+                pp.set_state(ab, State.RESTING, day)
+                pp.flags[ab] |= CLEARED
+                pp.until[ab] = -1
+        # applications
+        if not pol.asylum_open.any():
+            return
+        s = pp.state
+        idx = np.nonzero((s == State.TRAVELLING) | (s == State.RESTING) | (s == State.ARRIVED))[0]
+        if idx.size == 0:
+            return
+        place = pp.place[idx]
+        c = sim.net.country[place]
+        ok = pol.asylum_open[c] & (pp.intent[idx] != Intent.HOME) & (c != sim.net.country[pp.origin[idx]])
+        chance = np.where(pp.motive[idx] == Motive.PROTECTION, pol.apply_protection[c], pol.apply_economic[c])
+        chance = np.where(pp.intent[idx] == Intent.STAY, np.maximum(chance, pol.apply_stay[c]), chance)
+        apply_ = ok & (sim.rng.random("asylum.apply", day, idx) < chance)
+        start_asylum(sim, idx[apply_], place[apply_])

@@ -1,0 +1,60 @@
+"""What is kept each day: people per place × state, flows per edge, and cumulative sinks.
+
+All arrays are preallocated (days × places ...); processes add today's events through
+:meth:`Record.add` and the simulation closes each day with :meth:`Record.close_day`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from travesia.engine.people import N_STATES, People
+
+CUMULATIVE = ("arrived", "crossed", "applied")
+
+
+class Record:
+    """Daily results of one run.
+
+    - ``counts[day, place, state]``: people at the end of the day (people on a leg count at the
+      place they left);
+    - ``flows[day, edge]``: people who set out along each directed edge that day;
+    - ``arrived/crossed/applied[day, place]``: cumulative people who reached the place, crossed a
+      border there, applied for asylum there.
+    """
+
+    def __init__(self, days: int, n_places: int, n_edges: int):
+        self.days = days
+        self.n_places = n_places
+        self.counts = np.zeros((days, n_places, N_STATES), dtype=np.int32)
+        self.flows = np.zeros((days, n_edges), dtype=np.int32)
+        self.cum = {k: np.zeros((days, n_places), dtype=np.int64) for k in CUMULATIVE}
+        self._today = {k: np.zeros(n_places, dtype=np.int64) for k in CUMULATIVE}
+        self._flows_today = np.zeros(n_edges, dtype=np.int64)
+        self.last_day = -1
+
+    def add(self, what: str, places: np.ndarray) -> None:
+        """Count one event of kind ``what`` (arrived, crossed, applied) at each given place index."""
+        if places.size:
+            self._today[what] += np.bincount(places, minlength=self.n_places)
+
+    def add_flows(self, edges: np.ndarray) -> None:
+        if edges.size:
+            self._flows_today += np.bincount(edges, minlength=self._flows_today.size)
+
+    def close_day(self, day: int, people: People) -> None:
+        key = people.place.astype(np.int64) * N_STATES + people.state
+        self.counts[day] = np.bincount(key, minlength=self.n_places * N_STATES).reshape(self.n_places, N_STATES)
+        self.flows[day] = self._flows_today
+        self._flows_today[:] = 0
+        for k in CUMULATIVE:
+            prev = self.cum[k][day - 1] if day > 0 else 0
+            self.cum[k][day] = prev + self._today[k]
+            self._today[k][:] = 0
+        self.last_day = day
+
+    def truncate(self, days: int) -> None:
+        self.days = days
+        self.counts = self.counts[:days]
+        self.flows = self.flows[:days]
+        self.cum = {k: v[:days] for k, v in self.cum.items()}

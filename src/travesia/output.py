@@ -1,0 +1,235 @@
+"""Tables from a run's record, and writing a run folder atomically.
+
+Quantities (MODEL.md), per place and per date:
+
+- ``present``: travelling + resting + arrived at the place (people on a leg at the place left);
+- ``travelling``: people still on the move (travelling or resting); ``(all)`` is the caravan size;
+- ``arrived``: cumulative arrivals at the place (each arrival counts; a person passing twice, twice);
+- ``crossed``: cumulative people who crossed a border at the place;
+- ``returned``: people back home (their origin place);
+- ``asylum_applied``: cumulative asylum applications made at the place;
+- ``detained``: people in detention at the place at the end of the day.
+
+Aggregates: ``(Country)`` and ``(Region)`` sum their places, except ``arrived`` which sums
+only destination places (arrivals at intermediate places would count one person many times);
+``(all)`` sums everything the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from travesia import __version__
+from travesia.engine.people import STATE_NAMES, State
+from travesia.errors import UserError
+from travesia.network import KIND
+
+QUANTITIES = ("present", "travelling", "arrived", "crossed", "returned", "asylum_applied", "detained")
+RUN_MARKER = ".travesia-run"
+
+
+def quantity_arrays(result) -> dict[str, np.ndarray]:
+    """Each quantity as a days × places int64 array."""
+    rec = result.record
+    c = rec.counts.astype(np.int64)
+    return {
+        "present": c[:, :, State.TRAVELLING] + c[:, :, State.RESTING] + c[:, :, State.ARRIVED],
+        "travelling": c[:, :, State.TRAVELLING] + c[:, :, State.RESTING],
+        "arrived": rec.cum["arrived"],
+        "crossed": rec.cum["crossed"],
+        "returned": c[:, :, State.RETURNED],
+        "asylum_applied": rec.cum["applied"],
+        "detained": c[:, :, State.DETAINED],
+    }
+
+
+def aggregate_members(net) -> dict[str, np.ndarray]:
+    """Aggregate place name → boolean mask over places: ``(Country)``, ``(Region)``, ``(all)``."""
+    out: dict[str, np.ndarray] = {}
+    for i, c in enumerate(net.countries):
+        out[f"({c})"] = net.country == i
+    for i, r in enumerate(net.regions):
+        if f"({r})" not in out:
+            out[f"({r})"] = net.region == i
+    out["(all)"] = np.ones(net.n_places, dtype=bool)
+    return out
+
+
+def totals_frame(result, quantities=QUANTITIES, places: list[str] | None = None) -> pd.DataFrame:
+    """``date,quantity,place,people`` for every quantity at every place and aggregate."""
+    net = result.net
+    dates = np.array(result.dates(), dtype="datetime64[D]")
+    qa = quantity_arrays(result)
+    is_dest = net.kind == KIND["destination"]
+    names = list(net.names)
+    aggs = aggregate_members(net)
+    frames = []
+    for q in quantities:
+        a = qa[q]
+        cols = [a]
+        agg_names = []
+        for name, mask in aggs.items():
+            m = mask & is_dest if q == "arrived" else mask
+            cols.append(a[:, m].sum(axis=1, keepdims=True))
+            agg_names.append(name)
+        full = np.concatenate(cols, axis=1)
+        all_names = names + agg_names
+        if places is not None:
+            keep = [i for i, n in enumerate(all_names) if n in set(places)]
+            full = full[:, keep]
+            all_names = [all_names[i] for i in keep]
+        D, Pn = full.shape
+        frames.append(pd.DataFrame({
+            "date": np.repeat(dates, Pn),
+            "quantity": q,
+            "place": np.tile(np.array(all_names, dtype=object), D),
+            "people": full.reshape(-1),
+        }))
+    df = pd.concat(frames, ignore_index=True)
+    df["date"] = pd.to_datetime(df["date"]).dt.date
+    return df
+
+
+def daily_frame(result) -> pd.DataFrame:
+    """``date,place,state,people`` for every date × place × state with people > 0."""
+    c = result.record.counts
+    d, p, s = np.nonzero(c)
+    dates = np.array(result.dates(), dtype="datetime64[D]")
+    df = pd.DataFrame({
+        "date": dates[d],
+        "place": np.array(result.net.names, dtype=object)[p],
+        "state": np.array(STATE_NAMES, dtype=object)[s],
+        "people": c[d, p, s].astype(np.int64),
+    })
+    df["date"] = pd.to_datetime(df["date"]).dt.date
+    return df
+
+
+def flows_frame(result) -> pd.DataFrame:
+    """``date,from,to,people``: people who set out along each leg (direction) that day, > 0."""
+    f = result.record.flows
+    net = result.net
+    d, e = np.nonzero(f)
+    names = np.array(net.names, dtype=object)
+    dates = np.array(result.dates(), dtype="datetime64[D]")
+    df = pd.DataFrame({"date": dates[d], "from": names[net.e_from[e]], "to": names[net.e_to[e]],
+                       "people": f[d, e].astype(np.int64)})
+    df["date"] = pd.to_datetime(df["date"]).dt.date
+    return df
+
+
+def summary(result) -> dict:
+    """Totals by final state, arrival dates per destination, size and speed of the run."""
+    sim = result.sim
+    net = result.net
+    final = result.record.counts[-1].sum(axis=0)
+    dates = result.dates()
+    arr = result.record.cum["arrived"]
+    dests = {}
+    for p in np.nonzero(net.kind == KIND["destination"])[0]:
+        series = arr[:, p]
+        total = int(series[-1])
+        entry = {"arrived": total, "first_arrival": None, "median_arrival": None}
+        if total > 0:
+            entry["first_arrival"] = dates[int(np.argmax(series > 0))].isoformat()
+            entry["median_arrival"] = dates[int(np.argmax(series >= total / 2))].isoformat()
+        dests[net.names[p]] = entry
+    return {
+        "scenario": sim.params.name,
+        "seed": sim.seed,
+        "start": sim.start.isoformat(),
+        "end": dates[-1].isoformat(),
+        "days": sim.days,
+        "scale": sim.scale,
+        "people_created": int(sim.n),
+        "final_states": {name: int(final[i]) for i, name in enumerate(STATE_NAMES)},
+        "destinations": dests,
+        "wall_time_s": round(result.wall_s, 4),
+        "agent_steps_per_second": round(result.agent_steps_per_second, 1),
+        "bytes_per_person": sim.people.bytes_per_person(),
+        "version": __version__,
+    }
+
+
+def resolved_yaml(result) -> str:
+    """Every parameter actually used (defaults filled in), the seed and the package version."""
+    from ruamel.yaml import YAML
+
+    from travesia.scenario.load import validate_params
+
+    sim = result.sim
+    params = validate_params(sim.initial_raw, where="scenario")
+    data = json.loads(params.model_dump_json())
+    data = {"travesia_version": __version__, "scale": sim.scale, "overrides": sim.loaded.overrides, **data}
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 120
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    return buf.getvalue()
+
+
+def _csv(df: pd.DataFrame) -> str:
+    return df.to_csv(index=False, lineterminator="\n")
+
+
+def check_out_dir(out: Path, force: bool) -> None:
+    """Refuse to replace anything that is not a previous travesia run; a run only with ``force``."""
+    if out.exists():
+        if not out.is_dir():
+            raise UserError("exists and is not a folder; choose another --out", where=str(out))
+        if any(out.iterdir()):
+            if not (out / RUN_MARKER).exists():
+                raise UserError("exists, is not empty and is not a travesia run folder; "
+                                "choose another --out (nothing was overwritten)", where=str(out))
+            if not force:
+                raise UserError("holds an earlier run; use --force to replace it", where=str(out))
+
+
+def write_run(result, out: str | Path, force: bool = False, extra_files: dict[str, str] | None = None) -> Path:
+    """Write daily.csv, flows.csv, totals.csv, summary.json, scenario.resolved.yaml atomically.
+
+    Everything is written into a temporary folder beside ``out`` which then takes its place, so a
+    half-written run never looks complete.
+    """
+    out = Path(out)
+    check_out_dir(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        files = {
+            "daily.csv": _csv(daily_frame(result)),
+            "flows.csv": _csv(flows_frame(result)),
+            "totals.csv": _csv(totals_frame(result)),
+            "summary.json": json.dumps(summary(result), indent=2, ensure_ascii=False) + "\n",
+            "scenario.resolved.yaml": resolved_yaml(result),
+        }
+        files.update(extra_files or {})
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        # the observations travel with the run, so that validation and reports need nothing else
+        obs = result.sim.loaded.observations
+        if obs is not None:
+            cols = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources"]
+            (tmp / "observations.csv").write_text(_csv(obs[cols]), encoding="utf-8")
+        (tmp / RUN_MARKER).write_text(f"travesia {__version__} run, {dt.datetime.now().isoformat()}\n")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rename(out, old / "run")
+            os.rename(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

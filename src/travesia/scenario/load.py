@@ -1,0 +1,539 @@
+"""Reading a scenario folder: YAML with line numbers, CSV tables, --set overrides, cross-checks.
+
+Every problem stops with one :class:`~travesia.errors.UserError` naming the file, the line or row
+or key, and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, get_args, get_origin
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from travesia.errors import UserError
+from travesia.scenario.schema import Scenario
+
+PLACE_KINDS = (
+    "origin", "town", "border_crossing", "shelter", "detention", "destination",
+    "camp", "conflict_zone", "forwarding_hub", "marker",
+)
+MODES = ("foot", "ride", "bus", "train", "river")
+QUANTITIES = ("present", "travelling", "arrived", "crossed", "returned", "asylum_applied", "detained")
+ID_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+PLACE_COLUMNS = (["id", "name", "country", "lat", "lon", "kind"], ["region", "capacity", "note", "source"])
+LEG_COLUMNS = (["from", "to", "km"], ["modes", "note", "source"])
+OBS_COLUMNS = (["date", "place", "quantity", "low", "high"], ["caravan", "note", "sources", "source"])
+
+
+@dataclass
+class LoadedScenario:
+    """A validated scenario: parameters, the raw (override-applied) parameter tree, and its tables."""
+
+    params: Scenario
+    raw: dict
+    places: pd.DataFrame
+    legs: pd.DataFrame
+    observations: pd.DataFrame | None
+    folder: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.params.name
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _lines(node: Any, prefix: tuple = (), out: dict | None = None) -> dict:
+    """Map every path (tuple of keys/indices) of a ruamel tree to its 1-based line number."""
+    out = {} if out is None else out
+    if isinstance(node, CommentedMap):
+        for k, v in node.items():
+            try:
+                out[prefix + (str(k),)] = node.lc.key(k)[0] + 1
+            except Exception:
+                pass
+            _lines(v, prefix + (str(k),), out)
+    elif isinstance(node, CommentedSeq):
+        for i, v in enumerate(node):
+            try:
+                out[prefix + (i,)] = node.lc.item(i)[0] + 1
+            except Exception:
+                pass
+            _lines(v, prefix + (i,), out)
+    return out
+
+
+def read_yaml(path: Path) -> tuple[dict, dict]:
+    """Read a YAML mapping; return (plain dict, path -> line). Syntax errors name the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError("file not found", where=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    yaml = YAML(typ="rt")
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else "?"
+        raise UserError(f"YAML syntax error: {e.problem}", where=f"{path}:{line}") from None
+    if not isinstance(tree, dict):
+        raise UserError("expected a mapping of keys (name:, start:, days:, ...) at the top", where=str(path))
+    return _plain(tree), _lines(tree)
+
+
+def _loc_str(loc: Iterable) -> str:
+    s = ""
+    for part in loc:
+        if isinstance(part, int):
+            s += f"[{part}]"
+        else:
+            s += ("." if s else "") + str(part)
+    return s
+
+
+def _line_for(loc: tuple, lines: dict) -> int | None:
+    loc = tuple(loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return None
+
+
+def validate_params(raw: dict, *, where: str, lines: dict | None = None) -> Scenario:
+    """Validate a parameter tree into a :class:`Scenario`, turning the first error into a UserError."""
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        # pydantic appends the Literal/union member tag to some locations; keep the data path only
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p in ("literal", "str", "int", "float")))
+        line = _line_for(loc, lines or {})
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        at = f"{where}:{line}" if line else where
+        raise UserError(f"{_loc_str(loc)}: {msg}", where=at) from None
+
+
+# --------------------------------------------------------------------------- paths (--set, events)
+
+
+def _unwrap(tp: Any) -> Any:
+    """Optional[X] -> X; other annotations unchanged."""
+    args = [a for a in get_args(tp) if a is not type(None)]
+    if get_origin(tp) not in (None, dict, list) and len(args) == 1:
+        return args[0]
+    return tp
+
+
+def _walk_model(path: str) -> None:
+    """Check that a dotted path names a parameter of the schema; raise ValueError if not."""
+    tp: Any = Scenario
+    parts = path.split(".")
+    for i, seg in enumerate(parts):
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if seg not in tp.model_fields:
+                known = ", ".join(sorted(tp.model_fields))
+                raise ValueError(f"unknown parameter '{'.'.join(parts[: i + 1])}' (known here: {known})")
+            tp = tp.model_fields[seg].annotation
+        elif get_origin(tp) in (dict, list):
+            tp = get_args(tp)[-1] if get_origin(tp) is dict else get_args(tp)[0]
+        else:
+            raise ValueError(f"'{'.'.join(parts[:i])}' is a value, it has no '{seg}'")
+
+
+def check_path(path: str) -> None:
+    """Raise ValueError unless ``path`` names a parameter (``movement.foot_km_per_day``)."""
+    if not path or any(not p for p in path.split(".")):
+        raise ValueError(f"'{path}' is not a dotted parameter path like movement.foot_km_per_day")
+    _walk_model(path)
+
+
+def set_path(raw: dict, path: str, value: Any) -> None:
+    """Set ``value`` at a dotted ``path`` of a raw parameter tree (lists by index or by ``name``)."""
+    check_path(path)
+    parts = path.split(".")
+    node: Any = raw
+    for i, seg in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            node = _list_item(node, seg, parts[: i + 1])
+        else:
+            if seg not in node or node[seg] is None:
+                node[seg] = {}
+            node = node[seg]
+    last = parts[-1]
+    if isinstance(node, list):
+        idx = _list_index(node, last, parts)
+        node[idx] = value
+    else:
+        node[last] = value
+
+
+def get_path(raw: dict, path: str, default: Any = None) -> Any:
+    node: Any = raw
+    for seg in path.split("."):
+        if isinstance(node, list):
+            try:
+                node = _list_item(node, seg, [seg])
+            except ValueError:
+                return default
+        elif isinstance(node, dict) and seg in node:
+            node = node[seg]
+        else:
+            return default
+    return node
+
+
+def _list_index(node: list, seg: str, parts: list[str]) -> int:
+    if seg.isdigit() and int(seg) < len(node):
+        return int(seg)
+    for j, item in enumerate(node):
+        if isinstance(item, dict) and str(item.get("name")) == seg:
+            return j
+    raise ValueError(f"'{'.'.join(parts)}': no list item with index or name '{seg}'")
+
+
+def _list_item(node: list, seg: str, parts: list[str]) -> Any:
+    return node[_list_index(node, seg, parts)]
+
+
+def parse_value(text: str) -> Any:
+    """Parse the right-hand side of ``--set k=v`` as a YAML scalar (numbers, booleans, dates, text)."""
+    yaml = YAML(typ="safe")
+    try:
+        v = yaml.load(io.StringIO(text))
+    except Exception:
+        return text
+    return text if v is None and text.strip() not in ("null", "~", "") else v
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """Turn ``["movement.foot_km_per_day=40", ...]`` into a dict; bad items are UserErrors."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise UserError(f"expected KEY=VALUE, e.g. movement.foot_km_per_day=40; got '{item}'", where="--set")
+        k, v = item.split("=", 1)
+        k = k.strip()
+        try:
+            check_path(k)
+        except ValueError as e:
+            raise UserError(str(e), where="--set") from None
+        out[k] = parse_value(v)
+    return out
+
+
+# --------------------------------------------------------------------------- CSV tables
+
+
+def read_table(path: Path, columns: tuple[list[str], list[str]], what: str) -> list[tuple[int, dict]]:
+    """Read a CSV with a header; check the columns; return (line number, row dict) pairs."""
+    required, optional = columns
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{what} file not found", where=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise UserError(f"empty file; expected a header with columns {','.join(required)}", where=str(path)) from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise UserError(
+            f"missing column(s) {', '.join(missing)}; expected columns {','.join(required)}"
+            f" (optional: {','.join(optional)})", where=f"{path}:1") from None
+    unknown = [c for c in header if c not in required and c not in optional]
+    if unknown:
+        raise UserError(
+            f"unknown column(s) {', '.join(unknown)}; allowed: {','.join(required + optional)}", where=f"{path}:1")
+    rows = []
+    for lineno, rec in enumerate(reader, start=2):
+        if not rec or all(not c.strip() for c in rec):
+            continue
+        if len(rec) != len(header):
+            raise UserError(f"{len(rec)} fields, expected {len(header)} ({','.join(header)})", where=f"{path}:{lineno}")
+        rows.append((lineno, {h: c.strip() for h, c in zip(header, rec)}))
+    return rows
+
+
+def _num(v: str, col: str, where: str, *, integer: bool = False, ge: float | None = None, optional: bool = False):
+    if v == "":
+        if optional:
+            return None
+        raise UserError(f"column {col}: a number is required", where=where)
+    try:
+        x = float(v)
+    except ValueError:
+        raise UserError(f"column {col}: expected a number, got '{v}'", where=where) from None
+    if not math.isfinite(x):
+        raise UserError(f"column {col}: expected a finite number, got '{v}'", where=where)
+    if integer and x != int(x):
+        raise UserError(f"column {col}: expected a whole number, got '{v}'", where=where)
+    if ge is not None and x < ge:
+        raise UserError(f"column {col}: must be >= {ge:g}, got '{v}'", where=where)
+    return int(x) if integer else x
+
+
+def read_places(path: Path) -> pd.DataFrame:
+    rows = read_table(path, PLACE_COLUMNS, "places")
+    if not rows:
+        raise UserError("no places", where=str(path))
+    out = []
+    seen: dict[str, int] = {}
+    names: dict[str, int] = {}
+    for ln, r in rows:
+        w = f"{path}:{ln}"
+        pid = r["id"]
+        if not ID_RE.match(pid):
+            raise UserError(f"column id: '{pid}' must be letters, digits, '_' or '-'", where=w)
+        if pid in seen:
+            raise UserError(f"column id: '{pid}' already used on line {seen[pid]}", where=w)
+        seen[pid] = ln
+        if not r["name"]:
+            raise UserError("column name: must not be empty", where=w)
+        if r["name"] in names:
+            raise UserError(f"column name: '{r['name']}' already used on line {names[r['name']]}", where=w)
+        names[r["name"]] = ln
+        if not r["country"]:
+            raise UserError("column country: must not be empty", where=w)
+        lat = _num(r["lat"], "lat", w)
+        lon = _num(r["lon"], "lon", w)
+        if not -90 <= lat <= 90 or not -180 <= lon <= 180:
+            raise UserError(f"lat/lon out of range: {lat}, {lon}", where=w)
+        if r["kind"] not in PLACE_KINDS:
+            raise UserError(f"column kind: '{r['kind']}' is not one of {', '.join(PLACE_KINDS)}", where=w)
+        cap = _num(r.get("capacity", ""), "capacity", w, integer=True, ge=0, optional=True)
+        out.append(dict(id=pid, name=r["name"], country=r["country"], region=r.get("region", ""),
+                        lat=lat, lon=lon, kind=r["kind"], capacity=-1 if cap is None else cap,
+                        note=r.get("note", ""), source=r.get("source", ""), line=ln))
+    return pd.DataFrame(out)
+
+
+def read_legs(path: Path, places: pd.DataFrame) -> pd.DataFrame:
+    rows = read_table(path, LEG_COLUMNS, "legs")
+    ids = set(places["id"])
+    by_name = dict(zip(places["name"], places["id"]))
+    out = []
+    for ln, r in rows:
+        w = f"{path}:{ln}"
+        ends = []
+        for col in ("from", "to"):
+            v = r[col]
+            if v in ids:
+                ends.append(v)
+            elif v in by_name:
+                ends.append(by_name[v])
+            else:
+                raise UserError(f"column {col}: unknown place '{v}' (not an id or name in the places table)", where=w)
+        if ends[0] == ends[1]:
+            raise UserError(f"a leg from '{ends[0]}' to itself", where=w)
+        km = _num(r["km"], "km", w, ge=0)
+        modes = [m.strip() for m in (r.get("modes") or "foot|ride|bus").split("|") if m.strip()]
+        bad = [m for m in modes if m not in MODES]
+        if bad or not modes:
+            raise UserError(f"column modes: '{r.get('modes')}' must be '|'-separated from {', '.join(MODES)}", where=w)
+        out.append(dict(a=ends[0], b=ends[1], km=km, modes="|".join(modes),
+                        note=r.get("note", ""), source=r.get("source", ""), line=ln))
+    if not out:
+        raise UserError("no legs", where=str(path))
+    return pd.DataFrame(out)
+
+
+def place_resolves(name: str, places: pd.DataFrame) -> bool:
+    """True when an observation's place names a place, a prefix of places, or an aggregate in parentheses."""
+    if name.startswith("(") and name.endswith(")"):
+        inner = name[1:-1]
+        return inner == "all" or inner in set(places["country"]) or inner in set(places["region"]) or True
+    return any(n == name or n.startswith(name + " (") for n in places["name"])
+
+
+def read_observations(path: Path, places: pd.DataFrame) -> pd.DataFrame:
+    rows = read_table(path, OBS_COLUMNS, "observations")
+    out = []
+    for ln, r in rows:
+        w = f"{path}:{ln}"
+        try:
+            date = dt.date.fromisoformat(r["date"])
+        except ValueError:
+            raise UserError(f"column date: expected YYYY-MM-DD, got '{r['date']}'", where=w) from None
+        if r["quantity"] not in QUANTITIES:
+            raise UserError(f"column quantity: '{r['quantity']}' is not one of {', '.join(QUANTITIES)}", where=w)
+        if not place_resolves(r["place"], places):
+            raise UserError(f"column place: unknown place '{r['place']}'", where=w)
+        low = _num(r["low"], "low", w, ge=0)
+        high = _num(r["high"], "high", w, ge=0, optional=True)
+        if high is not None and high < low:
+            raise UserError(f"high ({high:g}) is below low ({low:g})", where=w)
+        out.append(dict(date=date, place=r["place"], quantity=r["quantity"], low=low,
+                        high=np.nan if high is None else high, caravan=r.get("caravan", ""),
+                        note=r.get("note", ""), sources=r.get("sources", r.get("source", "")), line=ln))
+    cols = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources", "line"]
+    return pd.DataFrame(out, columns=cols)
+
+
+# --------------------------------------------------------------------------- the scenario
+
+
+def resolve_folder(scenario: str | Path) -> Path:
+    """A folder path, a path to scenario.yaml, or the name of a built-in scenario."""
+    from travesia.scenario.builtin import builtin_path, builtin_names
+
+    p = Path(scenario)
+    if p.is_dir():
+        return p
+    if p.is_file() and p.suffix in (".yaml", ".yml"):
+        return p.parent
+    bp = builtin_path(str(scenario))
+    if bp is not None:
+        return bp
+    raise UserError(
+        f"no scenario folder or built-in scenario named '{scenario}' (built-in: {', '.join(builtin_names())})")
+
+
+def load_scenario(scenario: str | Path, overrides: dict[str, Any] | None = None,
+                  params_file: str | Path | None = None) -> LoadedScenario:
+    """Load and check a scenario folder (or built-in name), with optional overrides.
+
+    ``params_file`` is an overlay YAML of ``path: value`` pairs (what calibration writes);
+    ``overrides`` (from ``--set``) are applied after it.
+    """
+    folder = resolve_folder(scenario)
+    ypath = folder / "scenario.yaml"
+    if Path(scenario).is_file():
+        ypath = Path(scenario)
+    raw, lines = read_yaml(ypath)
+    where = str(ypath)
+    all_over: dict[str, Any] = {}
+    if params_file is not None:
+        praw, _ = read_yaml(Path(params_file))
+        flat = praw.get("params", praw)
+        if not isinstance(flat, dict):
+            raise UserError("expected a mapping of parameter paths to values", where=str(params_file))
+        for k, v in flat.items():
+            try:
+                check_path(str(k))
+            except ValueError as e:
+                raise UserError(str(e), where=str(params_file)) from None
+            all_over[str(k)] = v
+    all_over.update(overrides or {})
+    for k, v in all_over.items():
+        try:
+            set_path(raw, k, v)
+        except ValueError as e:
+            raise UserError(str(e), where="--set") from None
+    params = validate_params(raw, where=where, lines=lines)
+    places = read_places(folder / params.places)
+    legs = read_legs(folder / params.legs, places)
+    obs = None
+    if params.observations:
+        op = folder / params.observations
+        if op.exists():
+            obs = read_observations(op, places)
+        elif "observations" in raw:
+            raise UserError("observations file not found", where=str(op))
+    loaded = LoadedScenario(params=params, raw=raw, places=places, legs=legs, observations=obs,
+                            folder=folder, overrides=all_over)
+    check_references(loaded, where, lines)
+    return loaded
+
+
+def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
+    """Cross-checks between the parameters and the tables."""
+    p = s.params
+    ids = set(s.places["id"])
+    kinds = dict(zip(s.places["id"], s.places["kind"]))
+    countries = set(s.places["country"])
+
+    def fail(loc: tuple, msg: str):
+        line = _line_for(loc, lines)
+        raise UserError(f"{_loc_str(loc)}: {msg}", where=f"{where}:{line}" if line else where)
+
+    def need_place(loc: tuple, pid: str | None):
+        if pid is not None and pid not in ids:
+            fail(loc, f"unknown place id '{pid}' (not in {p.places})")
+
+    for i, pop in enumerate(p.populations):
+        need_place(("populations", i, "origin"), pop.origin)
+        for j, jn in enumerate(pop.joiners):
+            need_place(("populations", i, "joiners", j, "place"), jn.place)
+        for d in pop.destinations:
+            need_place(("populations", i, "destinations", d), d)
+        if pop.start < p.start or pop.start > p.end:
+            fail(("populations", i, "start"), f"{pop.start} is outside the simulated period {p.start}..{p.end}")
+    for k in p.crossings:
+        need_place(("crossings", k), k)
+    for c, cp in p.countries.items():
+        if c not in countries:
+            fail(("countries", c), f"unknown country '{c}' (countries in {p.places}: {', '.join(sorted(countries))})")
+        need_place(("countries", c, "asylum", "station"), cp.asylum.station)
+        need_place(("countries", c, "detention_place"), cp.detention_place)
+    for i, b in enumerate(p.buses):
+        need_place(("buses", i, "place"), b.place)
+    for i, rp in enumerate(p.groups.rally_points):
+        need_place(("groups", "rally_points", i), rp)
+    # timeline: dates inside the period, paths valid, values valid when applied in order
+    trial = copy.deepcopy(s.raw)
+    for i, ev in enumerate(sorted(enumerate(p.timeline), key=lambda t: t[1].date)):
+        idx, ev = ev
+        if ev.date < p.start or ev.date > p.end:
+            fail(("timeline", idx, "date"), f"{ev.date} is outside the simulated period {p.start}..{p.end}")
+        for k, v in ev.set.items():
+            try:
+                set_path(trial, k, v)
+            except ValueError as e:
+                fail(("timeline", idx, "set", k), str(e))
+        try:
+            Scenario.model_validate(trial)
+        except ValidationError as e:
+            err = e.errors()[0]
+            fail(("timeline", idx, "set"), f"after this event {_loc_str(err['loc'])}: {err['msg']}")
+        for k in ev.set:
+            if k.startswith("crossings."):
+                need_place(("timeline", idx, "set", k), k.split(".")[1])
+    for k in p.sources:
+        try:
+            check_path(k)
+        except ValueError as e:
+            fail(("sources", k), str(e))
+    # every destination of a population must be reachable from its origin
+    from travesia.network import Network  # local import: network depends on this module's tables
+
+    net = Network.from_tables(s.places, s.legs)
+    for i, pop in enumerate(p.populations):
+        o = net.index[pop.origin]
+        for d in pop.destinations:
+            if not np.isfinite(net.distance_between(o, net.index[d])):
+                fail(("populations", i, "destinations", d), f"no leg path reaches '{d}' from '{pop.origin}'")

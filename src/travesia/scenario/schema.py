@@ -1,0 +1,224 @@
+"""The scenario schema: every parameter with its name, unit, default and valid range.
+
+A scenario is a folder holding ``scenario.yaml`` (validated by :class:`Scenario`) and the tables
+``places.csv``, ``legs.csv`` and optionally ``observations.csv``. Any parameter can be addressed
+by a dotted path (``movement.foot_km_per_day``, ``crossings.ciudad_hidalgo.rule``,
+``countries.Mexico.asylum.grant_rate``): the same paths serve ``--set`` on the command line,
+the ``set:`` of timeline events, the ``sources:`` map and the ``priors:`` map.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+def P(default: Any, ge: float | None = None, le: float | None = None, unit: str = "", doc: str = ""):
+    """A parameter: default, valid range, unit (kept in the JSON schema) and a one-line meaning."""
+    return Field(default, ge=ge, le=le, description=doc, json_schema_extra={"unit": unit})
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- populations
+
+
+class Joiners(Strict):
+    """People waiting in a town on the route who join when their caravan passes."""
+
+    place: str = Field(description="place id where they wait")
+    size: int = P(0, 0, None, "people", "how many may join there")
+
+
+class Population(Strict):
+    """A group of people who set out together: one caravan or one wave."""
+
+    name: str
+    origin: str = Field(description="place id where the caravan forms")
+    start: dt.date = Field(description="the day the core sets out")
+    core: int = P(100, 0, None, "people", "people who set out on the start day")
+    size: int = P(1000, 0, None, "people", "people at the origin who may join by word of mouth (core included)")
+    joiners: list[Joiners] = Field(default_factory=list)
+    intentions: dict[Literal["us", "mexico"], float] = Field(
+        default_factory=lambda: {"us": 1.0}, description="share aiming for the US border, and meaning to stay in Mexico"
+    )
+    protection: float = P(0.5, 0, 1, "share", "share fleeing violence (motive protection, else economic)")
+    documents: float = P(0.0, 0, 1, "share", "share holding papers that a documents-required crossing accepts")
+    destinations: dict[str, float] = Field(
+        default_factory=dict,
+        description="US-border destination place id -> weight for those aiming at the US (default: equal)",
+    )
+    household_size: float = P(2.5, 1, 20, "people", "mean household size (households travel together)")
+    group_size: int = P(300, 1, None, "people", "people per travelling group at the start")
+
+    @field_validator("intentions")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("shares must be >= 0 and not all zero")
+        return v
+
+    @model_validator(mode="after")
+    def _core_le_size(self) -> "Population":
+        if self.core > self.size:
+            raise ValueError(f"core ({self.core}) must be <= size ({self.size})")
+        return self
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Recruitment(Strict):
+    """Bass diffusion by word of mouth: daily chance to set out = (innovation + imitation·F)·(1 − deterrence),
+    F the share of the population already gone."""
+
+    innovation: float = P(0.01, 0, 1, "1/day", "chance per day to set out regardless of others")
+    imitation: float = P(0.3, 0, 5, "1/day", "word-of-mouth strength: added chance per day per share already gone")
+    deterrence: float = P(0.0, 0, 1, "share", "share of would-be leavers stopped by police and campaigns")
+    join_prob: float = P(0.3, 0, 1, "1/day", "chance per day that a joiner in a town sets out while the caravan is there")
+    join_window_days: int = P(2, 0, 60, "days", "days after the caravan last passed that joiners may still follow")
+
+
+class Movement(Strict):
+    """How far people go each day, and by what mode."""
+
+    foot_km_per_day: float = P(50.0, 1, 150, "km/day", "mean walking distance on a walking day")
+    foot_km_sd: float = P(0.2, 0, 1, "share", "spread of personal walking speed (coefficient of variation)")
+    max_foot_km_per_day: float = P(100.0, 1, 200, "km/day", "no one walks further in a day")
+    rest_prob: float = P(0.1, 0, 1, "1/day", "chance a group rests a day")
+    shelter_rest_prob: float = P(0.3, 0, 1, "1/day", "chance a group rests a day when it is at a shelter")
+    ride_prob: float = P(0.2, 0, 1, "1/day", "chance a group gets rides on trucks and pickups that day")
+    ride_km_per_day: float = P(250.0, 1, 1500, "km/day", "longest distance a day of rides covers")
+    ride_block_share: float = P(0.0, 0, 1, "share", "share of rides stopped by police pulling people off trucks")
+    solo_bus_prob: float = P(0.0, 0, 1, "1/day", "chance a person takes a bus on their own that day (runs ahead)")
+    bus_km_per_day: float = P(600.0, 1, 2000, "km/day", "distance a bus day covers")
+    route_detour_km: float = P(30.0, 0.1, 5000, "km", "scale of route choice: a hop that adds this detour is e times less likely")
+    stage_walking: bool = Field(True, description="walkers do not start a leg they cannot finish that day")
+
+
+class Groups(Strict):
+    """Households inside groups; groups split and re-form at rally points."""
+
+    pace_sd: float = P(0.25, 0, 2, "share", "spread of group pace around the mean walking distance")
+    split_prob: float = P(0.05, 0, 1, "1/day", "chance per day that a group splits in two")
+    rally_points: list[str] = Field(default_factory=list, description="place ids where groups wait and re-form")
+    rally_gap_km: float = P(100.0, 0, 5000, "km", "a group this far ahead of its caravan's median waits at a rally point")
+    rally_max_wait_days: int = P(2, 0, 30, "days", "longest wait at a rally point")
+
+
+class Intentions(Strict):
+    """Changing minds: giving up and going home."""
+
+    give_up_per_day: float = P(0.01, 0, 1, "1/day", "chance per day a traveller decides to go home")
+    give_up_held_per_day: float = P(0.05, 0, 1, "1/day", "chance per day to go home while held at a border")
+    walk_home: bool = Field(True, description="without return assistance, those going home walk back")
+
+
+class Arrival(Strict):
+    """At the destination border: queue for a port of entry or cross irregularly."""
+
+    irregular_per_day: float = P(0.0, 0, 1, "1/day", "chance per day that a person waiting at the border crosses irregularly")
+    apprehension: float = P(0.9, 0, 1, "share", "share of irregular crossers apprehended (then detained)")
+
+
+# --------------------------------------------------------------------------- policies
+
+
+class Crossing(Strict):
+    """The policy at one border crossing (a place); timeline events change it by date."""
+
+    rule: Literal["open", "documents", "closed"] = Field("open", description="who passes the post")
+    capacity_per_day: int = P(0, 0, None, "people/day", "people the post processes a day (documents rule)")
+    enforcement: float = P(0.5, 0, 1, "share", "share of irregular crossers caught and detained")
+    breach_crowd: int = P(0, 0, None, "people", "crowd size from which a push through the line may happen (0: never)")
+    breach_prob: float = P(0.0, 0, 1, "1/day", "chance per day that a crowd at least breach_crowd pushes through")
+    bypass_prob: float = P(0.0, 0, 1, "1/day", "chance per day a held person fords a river / takes a path around the post")
+    apply_at_post: float = P(0.0, 0, 1, "share", "share of processed people without documents who apply for asylum at the post")
+    exit_only: str | None = Field(None, description="if set, the rule applies only to people from this country (exit controls)")
+
+
+class Asylum(Strict):
+    """A country's asylum process."""
+
+    open: bool = Field(False, description="applications are taken")
+    apply_per_day_protection: float = P(0.0, 0, 1, "1/day", "chance per day in the country that a person fleeing violence applies")
+    apply_per_day_economic: float = P(0.0, 0, 1, "1/day", "chance per day that an economic migrant applies")
+    apply_per_day_stay: float = P(0.0, 0, 1, "1/day", "chance per day that a person meaning to stay in the country applies")
+    max_wait_working_days: int = P(45, 1, 2000, "working days", "longest wait for a decision (calendar days = ceil(x·7/5))")
+    min_wait_days: int = P(5, 0, 2000, "days", "shortest wait for a decision")
+    grant_rate: float = P(0.5, 0, 1, "share", "share of decisions that grant protection")
+    abandon_per_day: float = P(0.0, 0, 1, "1/day", "chance per day an applicant leaves the station and travels on")
+    station: str | None = Field(None, description="place id where applicants wait (a migration station); default where they applied")
+
+
+class Country(Strict):
+    """A country's policies."""
+
+    asylum: Asylum = Field(default_factory=Asylum)
+    permit_per_day: float = P(0.0, 0, 1, "1/day", "chance per day that a traveller takes a permit programme and stays")
+    return_assistance: float = P(0.0, 0, 1, "1/day", "chance per day that one who wants to go home gets a bus home")
+    rides_blocked: bool = Field(False, description="police stop trucks and buses carrying migrants")
+    detention_days: int = P(15, 1, 365, "days", "days in detention before deportation or release")
+    deport_share: float = P(0.9, 0, 1, "share", "share of detained people deported (the rest are released)")
+    detention_place: str | None = Field(None, description="place id where detainees are held; default where caught")
+    port_admits_per_day: int = P(0, 0, None, "people/day", "asylum seekers a port of entry of this country admits a day")
+
+
+class Bus(Strict):
+    """Buses a government or church provides from one place on given days."""
+
+    place: str = Field(description="place id where buses leave")
+    start: dt.date
+    end: dt.date
+    seats_per_day: int = P(0, 0, None, "people/day")
+    km: float = P(600.0, 1, 3000, "km", "how far the buses take people along their route")
+
+
+class Event(Strict):
+    """A dated change of any parameter: paths as in --set."""
+
+    date: dt.date
+    set: dict[str, Any]
+    note: str = ""
+    source: str = ""
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(Strict):
+    """A whole scenario: what sets out, the rules it moves by, the policies, and the timeline."""
+
+    name: str
+    description: str = ""
+    start: dt.date
+    days: int = P(60, 1, 3660, "days", "days simulated")
+    seed: int = P(0, 0, 2**63 - 1, "", "random seed")
+    rules: Literal["caravan", "flee"] = Field("caravan", description="the process set the engine runs")
+    places: str = Field("places.csv", description="places table, relative to the scenario folder")
+    legs: str = Field("legs.csv", description="legs table, relative to the scenario folder")
+    observations: str | None = Field("observations.csv", description="observations table (optional)")
+    populations: list[Population] = Field(default_factory=list)
+    recruitment: Recruitment = Field(default_factory=Recruitment)
+    movement: Movement = Field(default_factory=Movement)
+    groups: Groups = Field(default_factory=Groups)
+    intentions: Intentions = Field(default_factory=Intentions)
+    arrival: Arrival = Field(default_factory=Arrival)
+    crossings: dict[str, Crossing] = Field(default_factory=dict)
+    countries: dict[str, Country] = Field(default_factory=dict)
+    buses: list[Bus] = Field(default_factory=list)
+    timeline: list[Event] = Field(default_factory=list)
+    sources: dict[str, str] = Field(default_factory=dict, description="parameter path -> where its value comes from")
+    flee: dict[str, Any] = Field(default_factory=dict, description="parameters of the flee rule set")
+
+    @property
+    def end(self) -> dt.date:
+        """The last simulated date."""
+        return self.start + dt.timedelta(days=self.days - 1)
+
+    def date_of(self, day: int) -> dt.date:
+        return self.start + dt.timedelta(days=day)
