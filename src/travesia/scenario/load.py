@@ -523,6 +523,14 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         for k in ev.set:
             if k.startswith("crossings."):
                 need_place(("timeline", idx, "set", k), k.split(".")[1])
+    for k in p.priors:
+        try:
+            check_path(k)
+        except ValueError as e:
+            fail(("priors", k), str(e))
+        v = get_path(s.raw, k, None)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            fail(("priors", k), f"a prior needs a numeric parameter; '{k}' is {v!r}")
     for k in p.sources:
         try:
             check_path(k)

@@ -178,6 +178,31 @@ class Bus(Strict):
     km: float = P(600.0, 1, 3000, "km", "how far the buses take people along their route")
 
 
+class Prior(Strict):
+    """An uncertain parameter's distribution, for ensembles, calibration and sensitivity."""
+
+    dist: Literal["uniform", "loguniform", "normal", "truncnormal"]
+    low: float | None = Field(None, description="lower bound (uniform, loguniform, truncnormal)")
+    high: float | None = Field(None, description="upper bound (uniform, loguniform, truncnormal)")
+    mean: float | None = Field(None, description="mean (normal, truncnormal)")
+    sd: float | None = Field(None, gt=0, description="standard deviation (normal, truncnormal)")
+    integer: bool = Field(False, description="round draws to whole numbers")
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Prior":
+        need = {"uniform": ("low", "high"), "loguniform": ("low", "high"), "normal": ("mean", "sd"),
+                "truncnormal": ("low", "high", "mean", "sd")}[self.dist]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.dist} prior needs {', '.join(need)} (missing {', '.join(missing)})")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.dist == "loguniform" and self.low is not None and self.low <= 0:
+            raise ValueError("a loguniform prior needs low > 0")
+        return self
+
+
 class Event(Strict):
     """A dated change of any parameter: paths as in --set."""
 
@@ -213,6 +238,7 @@ class Scenario(Strict):
     buses: list[Bus] = Field(default_factory=list)
     timeline: list[Event] = Field(default_factory=list)
     sources: dict[str, str] = Field(default_factory=dict, description="parameter path -> where its value comes from")
+    priors: dict[str, Prior] = Field(default_factory=dict, description="parameter path -> prior, for ensembles")
     flee: dict[str, Any] = Field(default_factory=dict, description="parameters of the flee rule set")
 
     @property
