@@ -216,6 +216,11 @@ def write_run(result, out: str | Path, force: bool = False, extra_files: dict[st
         files.update(extra_files or {})
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
+        # the network travels with the run (for maps and reports)
+        net_places = result.sim.loaded.places[["id", "name", "country", "region", "lat", "lon", "kind", "capacity"]]
+        (tmp / "places.csv").write_text(_csv(net_places), encoding="utf-8")
+        legs = result.sim.loaded.legs.rename(columns={"a": "from", "b": "to"})[["from", "to", "km", "modes"]]
+        (tmp / "legs.csv").write_text(_csv(legs), encoding="utf-8")
         # the observations travel with the run, so that validation and reports need nothing else
         obs = result.sim.loaded.observations
         if obs is not None:

@@ -113,6 +113,8 @@ class Sim:
                 d = net.distances_to(np.array(all_dest, dtype=np.int32))[:, o] if all_dest else np.array([])
                 ids = [a for a, x in zip(all_dest, d) if np.isfinite(x)]
                 w = np.ones(len(ids))
+            if not ids and p.rules != "caravan":
+                ids, w = [net.index[pop.origin]], np.ones(1)  # other rule sets route on their own
             if not ids:
                 raise UserError(f"population '{pop.name}': no destination (no place of kind 'destination' "
                                 f"is reachable from '{pop.origin}', and none is given)")
