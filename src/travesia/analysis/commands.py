@@ -1,0 +1,108 @@
+"""Command line for the analysis: ``travesia validate``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from travesia.errors import UserError
+
+
+def _fmt(x, pct: bool = False) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if pct:
+        return f"{100 * x:.0f}%"
+    if isinstance(x, float) and x != int(x):
+        return f"{x:.2f}" if abs(x) < 10 else f"{x:,.0f}"
+    return f"{int(x):,}"
+
+
+def _range(low, high) -> str:
+    if high is None or (isinstance(high, float) and math.isnan(high)):
+        return f"≥ {_fmt(low)}"
+    return _fmt(low) if low == high else f"{_fmt(low)}–{_fmt(high)}"
+
+
+def comparison_table(comp: pd.DataFrame, sc: dict, title: str) -> list:
+    """Rich renderables: one row per observation, then the summaries."""
+    t = Table(title=title, title_justify="left", header_style="bold")
+    for col, j in (("date", "left"), ("place", "left"), ("quantity", "left"), ("observed", "right"),
+                   ("simulated", "right"), ("hit", "center"), ("rel. error", "right")):
+        t.add_column(col, justify=j)
+    for r in comp.to_dict("records"):
+        sim = r["simulated"]
+        if isinstance(sim, float) and math.isnan(sim):
+            hit, err = "[dim]outside run[/dim]", "–"
+        else:
+            hit = "[green]✓[/green]" if r["hit"] else "[red]✗[/red]"
+            err = _fmt(r["rel_error"])
+        t.add_row(str(r["date"])[:10], str(r["place"]), str(r["quantity"]), _range(r["low"], r["high"]),
+                  _fmt(sim), hit, err)
+    s = Table(title="summary", title_justify="left", header_style="bold")
+    for col in ("quantity", "n", "hit share", "median rel. error", "mean rel. error", "FLEE ARD"):
+        s.add_column(col, justify="left" if col == "quantity" else "right")
+    for q, v in sc["by_quantity"].items():
+        s.add_row(q, str(v["n"]), _fmt(v["hit_share"], pct=True), _fmt(v["median_rel_error"]),
+                  _fmt(v["mean_rel_error"]), _fmt(v.get("flee_ard")))
+    o = sc["overall"]
+    s.add_row("[bold]overall[/bold]", str(o["n"]), _fmt(o["hit_share"], pct=True), _fmt(o["median_rel_error"]),
+              _fmt(o["mean_rel_error"]), _fmt(sc.get("flee_ard")), end_section=True)
+    return [t, s]
+
+
+def _forecast_table(df: pd.DataFrame, title: str) -> Table:
+    t = Table(title=title, title_justify="left", header_style="bold")
+    for c in df.columns:
+        t.add_column(str(c))
+    for r in df.itertuples(index=False):
+        t.add_row(*[_fmt(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v) for v in r])
+    return t
+
+
+def validate_command(run_dir: Path, observations: Optional[Path]) -> None:
+    out = Console()
+    if (run_dir / "forecast.csv").exists() and not (run_dir / "totals.csv").exists():
+        try:
+            from travesia.ensemble.forecast import validate_forecast
+        except ImportError:
+            raise UserError("this is a forecast folder (forecast.csv), and forecast validation is not available "
+                            "in this installation (travesia.ensemble.forecast)", where=str(run_dir)) from None
+        obs = observations if observations is not None else run_dir / "observations.csv"
+        df, sc = validate_forecast(run_dir, obs)
+        out.print(_forecast_table(df, f"forecast {run_dir} against {obs}"))
+        if sc:
+            out.print({k: v for k, v in sc.items() if not isinstance(v, (dict, list))})
+        return
+    from travesia.analysis.observe import validate_run
+
+    comp, sc = validate_run(run_dir, observations)
+    for r in comparison_table(comp, sc, f"{run_dir} against {sc['observations']}"):
+        out.print(r)
+    if sc.get("n_outside_run"):
+        out.print(f"[dim]{sc['n_outside_run']} observation(s) dated outside the run are not scored[/dim]")
+    obj = sc.get("objective")
+    out.print(f"objective (mean log error): {_fmt(obj)}; wrote {run_dir / 'validation.csv'} and "
+              f"{run_dir / 'validation.json'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``validate`` to the travesia command line."""
+
+    @app.command("validate")
+    def validate(
+        run_dir: Path = typer.Argument(..., help="a run folder (from travesia run) or a forecast folder"),
+        observations: Optional[Path] = typer.Option(
+            None, "--observations", "-O", help="observations CSV (default: the run's observations.csv)"),
+    ) -> None:
+        """Compare a run with observations: hits, relative errors, FLEE's averaged relative difference.
+
+        Prints a table and writes validation.csv and validation.json into RUN_DIR.
+        """
+        validate_command(run_dir, observations)

@@ -1,0 +1,381 @@
+"""Observations and how a run is held against them.
+
+An observation is a reported count: ``date, place, quantity, low, high`` (plus optional
+``caravan``, ``note``, ``sources``), in the vocabulary of MODEL.md. ``high`` empty means "at
+least ``low``" (no upper bound). ``place`` is a place name from places.csv, a prefix of place
+names (``Tijuana`` counts ``Tijuana`` and every ``Tijuana (…)``), or an aggregate in
+parentheses: ``(Country)``, ``(Region)`` or ``(all)``.
+
+Metrics, per observation (``compare``):
+
+- ``simulated``: the run's value of the quantity at the place on the date (NaN when the date is
+  outside the run; such rows are kept but left out of every summary);
+- ``hit``: ``low <= simulated <= high`` (no upper test when high is empty);
+- ``rel_error``: 0 inside the range; otherwise the distance to the nearest bound relative to that
+  bound, ``|simulated - bound| / max(bound, 1)`` (a bound of 0 is replaced by 1 in the
+  denominator, so the error is then the absolute excess in people);
+- ``log_error``: 0 inside; otherwise ``|ln((simulated + 1) / (bound + 1))|``, a symmetric
+  version (missing by a factor 2 above or below costs the same), used by ``objective``.
+
+Summaries (``score``): the number of comparable observations ``n``, ``hit_share``,
+``median_rel_error``, ``mean_rel_error`` and ``mean_log_error``, overall and per quantity;
+plus FLEE's averaged relative difference (see ``flee_ard``).
+
+The ``caravan`` column is informative only: totals.csv counts everyone at a place, whatever
+caravan they belong to.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from travesia.errors import UserError
+
+QUANTITIES = ("present", "travelling", "arrived", "crossed", "returned", "asylum_applied", "detained")
+OBS_REQUIRED = ["date", "place", "quantity", "low", "high"]
+OBS_OPTIONAL = ["caravan", "note", "sources", "source"]
+OBS_COLUMNS = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources", "line", "file"]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _aggregate_names(places: pd.DataFrame) -> set[str]:
+    out = {"(all)"}
+    for col in ("country", "region"):
+        if col in places:
+            out |= {f"({v})" for v in places[col].dropna().astype(str) if v}
+    return out
+
+
+def place_members(name: str, place_names) -> list[str]:
+    """The place names an observation's place counts: the name itself and names starting ``name (``."""
+    return [n for n in place_names if n == name or n.startswith(name + " (")]
+
+
+def _number(v: str, col: str, where: str, optional: bool = False) -> float | None:
+    if v == "":
+        if optional:
+            return None
+        raise UserError(f"column {col}: a number is required", where=where)
+    try:
+        x = float(v)
+    except ValueError:
+        raise UserError(f"column {col}: expected a number, got '{v}'", where=where) from None
+    if not math.isfinite(x) or x < 0:
+        raise UserError(f"column {col}: expected a finite number >= 0, got '{v}'", where=where)
+    return x
+
+
+def load_observations(path, places: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read and check an observations CSV.
+
+    Returns columns ``date`` (datetime.date), ``place``, ``quantity``, ``low``, ``high`` (NaN = no
+    upper bound), ``caravan``, ``note``, ``sources``, ``line`` (line in the file) and ``file``.
+    With ``places`` (a places table with ``name``, ``country``, ``region``), every place must
+    resolve; an unknown place or quantity, a bad date or number raises ``UserError`` with
+    ``where="file:line"``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError("observations file not found", where=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise UserError(f"empty file; expected a header {','.join(OBS_REQUIRED)}", where=str(path)) from None
+    missing = [c for c in OBS_REQUIRED if c not in header]
+    if missing:
+        raise UserError(f"missing column(s) {', '.join(missing)}; expected {','.join(OBS_REQUIRED)}"
+                        f" (optional: caravan,note,sources)", where=f"{path}:1")
+    unknown = [c for c in header if c not in OBS_REQUIRED + OBS_OPTIONAL]
+    if unknown:
+        raise UserError(f"unknown column(s) {', '.join(unknown)}", where=f"{path}:1")
+    names = list(places["name"]) if places is not None else None
+    aggs = _aggregate_names(places) if places is not None else set()
+    rows = []
+    for lineno, rec in enumerate(reader, start=2):
+        if not rec or all(not c.strip() for c in rec):
+            continue
+        w = f"{path}:{lineno}"
+        if len(rec) != len(header):
+            raise UserError(f"{len(rec)} fields, expected {len(header)} ({','.join(header)})", where=w)
+        r = {h: c.strip() for h, c in zip(header, rec)}
+        try:
+            date = dt.date.fromisoformat(r["date"])
+        except ValueError:
+            raise UserError(f"column date: expected YYYY-MM-DD, got '{r['date']}'", where=w) from None
+        if r["quantity"] not in QUANTITIES:
+            raise UserError(f"column quantity: unknown quantity '{r['quantity']}' (one of {', '.join(QUANTITIES)})",
+                            where=w)
+        place = r["place"]
+        if not place:
+            raise UserError("column place: must not be empty", where=w)
+        if names is not None:
+            ok = place in aggs if place.startswith("(") else bool(place_members(place, names))
+            if not ok:
+                hint = "a country, a region or (all) of places.csv" if place.startswith("(") else \
+                    "a place name in places.csv, or the start of names like 'Name (shelter)'"
+                raise UserError(f"column place: unknown place '{place}' (expected {hint})", where=w)
+        low = _number(r["low"], "low", w)
+        high = _number(r["high"], "high", w, optional=True)
+        if high is not None and high < low:
+            raise UserError(f"high ({high:g}) is below low ({low:g})", where=w)
+        rows.append(dict(date=date, place=place, quantity=r["quantity"], low=low,
+                         high=np.nan if high is None else high, caravan=r.get("caravan", ""),
+                         note=r.get("note", ""), sources=r.get("sources", r.get("source", "")),
+                         line=lineno, file=str(path)))
+    df = pd.DataFrame(rows, columns=OBS_COLUMNS)
+    df["low"] = df["low"].astype(float)
+    df["high"] = df["high"].astype(float)
+    return df
+
+
+# --------------------------------------------------------------------------- simulated values
+
+
+def _where(row) -> str | None:
+    f, ln = row.get("file"), row.get("line")
+    if f and ln is not None and not (isinstance(ln, float) and math.isnan(ln)):
+        return f"{f}:{int(ln)}"
+    return None
+
+
+def _norm_dates(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s).dt.strftime("%Y-%m-%d")
+
+
+def simulated_values(totals: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
+    """The run's value for each observation, as float (NaN where the date is outside the run).
+
+    ``totals`` has the columns of totals.csv (``date,quantity,place,people``). A place in
+    parentheses is read as written (totals.csv carries the aggregates); any other place sums the
+    place of that name and every place named ``name (…)``. A place that matches nothing in
+    ``totals`` raises ``UserError``.
+    """
+    t = totals[["date", "quantity", "place", "people"]].copy()
+    t["date"] = _norm_dates(t["date"])
+    run_dates = set(t["date"].unique())
+    table = t.set_index(["quantity", "place", "date"])["people"].astype(float)
+    table = table[~table.index.duplicated()]
+    names = sorted(set(t["place"]))
+    plain = [n for n in names if not n.startswith("(")]
+    member_cache: dict[str, list[str]] = {}
+    out = np.full(len(obs), np.nan)
+    odates = _norm_dates(obs["date"]) if len(obs) else pd.Series([], dtype=str)
+    for i, (row, d) in enumerate(zip(obs.to_dict("records"), odates)):
+        place, q = row["place"], row["quantity"]
+        if place not in member_cache:
+            member_cache[place] = [place] if place.startswith("(") and place in names else \
+                ([] if place.startswith("(") else place_members(place, plain))
+        members = member_cache[place]
+        if not members:
+            raise UserError(f"unknown place '{place}': not in the run's totals.csv", where=_where(row))
+        if d not in run_dates:
+            continue
+        vals = [table.get((q, m, d), np.nan) for m in members]
+        if all(isinstance(v, float) and math.isnan(v) for v in vals):
+            raise UserError(f"quantity '{q}' at '{place}' is not in the run's totals.csv", where=_where(row))
+        out[i] = float(np.nansum(vals))
+    return out
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _errors(sim: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """hit, rel_error, log_error (NaN where sim is NaN)."""
+    has_high = ~np.isnan(high)
+    below = sim < low
+    above = has_high & (sim > np.where(has_high, high, np.inf))
+    bound = np.where(below, low, np.where(above, high, np.nan))
+    outside = below | above
+    with np.errstate(invalid="ignore"):
+        rel = np.where(outside, np.abs(sim - bound) / np.maximum(bound, 1.0), 0.0)
+        logerr = np.where(outside, np.abs(np.log((sim + 1.0) / (bound + 1.0))), 0.0)
+    nan = np.isnan(sim)
+    rel[nan] = np.nan
+    logerr[nan] = np.nan
+    hit = ~outside & ~nan
+    return hit, rel, logerr
+
+
+def compare(totals: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
+    """The observations with ``simulated``, ``hit``, ``rel_error`` and ``log_error`` added (see module doc)."""
+    out = obs.copy().reset_index(drop=True)
+    sim = simulated_values(totals, out)
+    low = out["low"].to_numpy(dtype=float)
+    high = out["high"].to_numpy(dtype=float)
+    hit, rel, logerr = _errors(sim, low, high)
+    out["simulated"] = sim
+    out["hit"] = hit
+    out["rel_error"] = rel
+    out["log_error"] = logerr
+    return out
+
+
+def _summary(c: pd.DataFrame) -> dict:
+    c = c[c["simulated"].notna()]
+    n = int(len(c))
+    if n == 0:
+        return {"n": 0, "hit_share": None, "median_rel_error": None, "mean_rel_error": None, "mean_log_error": None}
+    return {"n": n, "hit_share": float(c["hit"].mean()), "median_rel_error": float(c["rel_error"].median()),
+            "mean_rel_error": float(c["rel_error"].mean()), "mean_log_error": float(c["log_error"].mean())}
+
+
+def flee_ard(comparison: pd.DataFrame) -> dict:
+    """FLEE's averaged relative difference on the observations that form time series.
+
+    For each quantity, the places observed on at least two distinct dates form the series. On
+    each date where at least one of them is observed, the observed value is the middle of the
+    range (``low`` when there is no upper bound) and
+
+        error_date = Σ_places |simulated − observed| / Σ_places observed
+
+    over the places observed that day (``travesia.analysis.ard.averaged_relative_difference``,
+    without FLEE's rescaling of the simulated total: with one series, rescaling would make every
+    run perfect). Dates with an observed total of 0 are skipped. Returns
+    ``{"overall": mean over all (quantity, date) pairs, "by_quantity": {q: mean over its dates}}``,
+    with None where there is no series.
+    """
+    from travesia.analysis.ard import averaged_relative_difference
+
+    c = comparison[comparison["simulated"].notna()].copy()
+    c["obs_mid"] = np.where(c["high"].isna(), c["low"], (c["low"] + c["high"]) / 2)
+    c["d"] = _norm_dates(c["date"]) if len(c) else c["date"]
+    by_q: dict[str, float | None] = {}
+    all_errs: list[float] = []
+    for q in QUANTITIES:
+        cq = c[c["quantity"] == q]
+        if cq.empty:
+            continue
+        n_dates = cq.groupby("place")["d"].nunique()
+        series = set(n_dates[n_dates >= 2].index)
+        cq = cq[cq["place"].isin(series)]
+        errs = []
+        for _, day in cq.groupby("d"):
+            # several observations of one place on one day: average them
+            g = day.groupby("place")[["simulated", "obs_mid"]].mean()
+            if g["obs_mid"].sum() <= 0:
+                continue
+            errs.append(averaged_relative_difference(g["simulated"].to_numpy()[None, :],
+                                                     g["obs_mid"].to_numpy()[None, :], rescale=False))
+        by_q[q] = float(np.mean(errs)) if errs else None
+        all_errs += errs
+    return {"overall": float(np.mean(all_errs)) if all_errs else None, "by_quantity": by_q}
+
+
+def score(comparison: pd.DataFrame) -> dict:
+    """Summaries of a comparison: ``{"overall": {...}, "by_quantity": {q: {...}}, "flee_ard": float | None}``.
+
+    Each summary has ``n`` (observations with a simulated value), ``hit_share``,
+    ``median_rel_error``, ``mean_rel_error``, ``mean_log_error`` (None when n = 0); quantity
+    summaries also carry their ``flee_ard``. Observations dated outside the run are counted in
+    ``n_outside_run`` and left out.
+    """
+    ard = flee_ard(comparison)
+    by_q = {}
+    for q in QUANTITIES:
+        cq = comparison[comparison["quantity"] == q]
+        if len(cq):
+            by_q[q] = {**_summary(cq), "flee_ard": ard["by_quantity"].get(q)}
+    return {"overall": _summary(comparison), "by_quantity": by_q, "flee_ard": ard["overall"],
+            "n_outside_run": int(comparison["simulated"].isna().sum())}
+
+
+def objective(comparison: pd.DataFrame) -> float:
+    """One number to minimise (calibration): the mean ``log_error`` over comparable observations.
+
+    ``log_error`` is 0 inside the reported range and ``|ln((sim + 1) / (bound + 1))|`` outside,
+    so missing by a factor of 2 costs ln 2 ≈ 0.69 whether above or below (the relative error is
+    capped at 1 below a range but unbounded above it, which would favour empty runs). Raises
+    ``ValueError`` when no observation falls within the run.
+    """
+    v = comparison["log_error"].dropna() if "log_error" in comparison else None
+    if v is None:
+        sim = comparison["simulated"].to_numpy(dtype=float)
+        v = pd.Series(_errors(sim, comparison["low"].to_numpy(float), comparison["high"].to_numpy(float))[2]).dropna()
+    if v.empty:
+        raise ValueError("no observation falls within the run's dates")
+    return float(v.mean())
+
+
+# --------------------------------------------------------------------------- a run folder
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_run_places(run_dir: Path) -> pd.DataFrame:
+    p = run_dir / "places.csv"
+    if not p.exists():
+        raise UserError("not a run folder: places.csv is missing (make one with: travesia run SCENARIO --out DIR)",
+                        where=str(run_dir))
+    return pd.read_csv(p, dtype={"region": str}, keep_default_na=False)
+
+
+def read_totals(run_dir: Path) -> pd.DataFrame:
+    p = run_dir / "totals.csv"
+    if not p.exists():
+        raise UserError("not a run folder: totals.csv is missing (make one with: travesia run SCENARIO --out DIR)",
+                        where=str(run_dir))
+    return pd.read_csv(p, keep_default_na=False)
+
+
+VALIDATION_CSV_COLUMNS = ["date", "place", "quantity", "low", "high", "simulated", "hit", "rel_error", "log_error",
+                          "caravan", "note", "sources"]
+
+
+def validate_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
+    """Compare a run folder with observations; write validation.csv and validation.json into it.
+
+    ``observations`` defaults to the run's own observations.csv (the scenario's). Returns the
+    comparison (``compare``) and the scores (``score``, plus ``objective``, the run and the
+    observations file).
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError("run folder not found", where=str(run_dir))
+    places = read_run_places(run_dir)
+    obs_path = Path(observations) if observations is not None else run_dir / "observations.csv"
+    if not obs_path.exists():
+        raise UserError("no observations: the run has no observations.csv; give one with --observations FILE",
+                        where=str(obs_path))
+    obs = load_observations(obs_path, places)
+    totals = read_totals(run_dir)
+    comp = compare(totals, obs)
+    sc = score(comp)
+    try:
+        sc["objective"] = objective(comp)
+    except ValueError:
+        sc["objective"] = None
+    sc["run"] = str(run_dir)
+    sc["observations"] = str(obs_path)
+    out = comp.copy()
+    out["date"] = _norm_dates(out["date"]) if len(out) else out["date"]
+    _atomic_write(run_dir / "validation.csv", out[VALIDATION_CSV_COLUMNS].to_csv(index=False, float_format="%.6g"))
+    _atomic_write(run_dir / "validation.json", json.dumps(sc, indent=2, ensure_ascii=False) + "\n")
+    return comp, sc
