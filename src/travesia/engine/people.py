@@ -3,7 +3,7 @@
 One element per person in each array; a person's id is their index, fixed at creation (people
 are created once, in a deterministic order, and never removed: "nobody is lost").
 
-Bytes per person (see :data:`FIELDS`): 43.
+Bytes per person (see :data:`FIELDS`): 44.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ FIELDS: dict[str, type] = {
     "flags": np.uint8,
     "dest": np.int16,  # index into the route table's destinations
     "pop": np.uint8,  # population (caravan) index
+    "wp": np.uint8,  # next waypoint of the population's announced route (``via``)
     "speed": np.float32,  # personal walking km/day (household minimum)
     "group": np.int32,  # travelling group id
     "household": np.int32,
@@ -81,6 +82,7 @@ class People:
     flags: np.ndarray
     dest: np.ndarray
     pop: np.ndarray
+    wp: np.ndarray
     speed: np.ndarray
     group: np.ndarray
     household: np.ndarray

@@ -124,10 +124,20 @@ class Sim:
             dest_places.extend(ids)
         for s in segs:
             dest_places.append(s.place)
+        for pop in p.populations:
+            dest_places.extend(net.index[v] for v in pop.via)
         self.dest_places = np.array(sorted(set(dest_places)), dtype=np.int32)
         self.dest_index = np.full(net.n_places, -1, dtype=np.int16)
         self.dest_index[self.dest_places] = np.arange(len(self.dest_places), dtype=np.int16)
         self.routes = net.route_table(self.dest_places, p.movement.route_detour_km)
+        # announced routes: route-table indices of each population's waypoints, -1 padded
+        nv = max([len(pop.via) for pop in p.populations] + [0])
+        self.via_table = np.full((max(len(p.populations), 1), nv + 1), -1, dtype=np.int16)
+        self.n_via = np.zeros(max(len(p.populations), 1), dtype=np.int64)
+        for k, pop in enumerate(p.populations):
+            self.n_via[k] = len(pop.via)
+            for j, v in enumerate(pop.via):
+                self.via_table[k, j] = self.dest_index[net.index[v]]
 
         hh_next = 0
         rng = self.rng
@@ -164,6 +174,18 @@ class Sim:
             people.flags[idx] = np.where(docs, DOCS, 0).astype(np.uint8)
             ids, w = self.pop_dest[s.pop]
             people.dest[idx] = self.dest_index[ids[rng.choice("create.destination", 0, hh, w)]]
+            # the first waypoint still ahead of where they start (joiners skip those behind them)
+            wp = np.zeros(m, dtype=np.int64)
+            if pop.via:
+                d = people.dest[idx].astype(np.int64)
+                here = self.routes.dist[d, s.place]
+                behind = np.ones(m, dtype=bool)
+                for j in range(len(pop.via)):
+                    vj = self.via_table[s.pop, j]
+                    ahead = (self.routes.dist[d, self.dest_places[vj]] < here) & behind
+                    wp = np.where(behind & ~ahead, j + 1, wp)
+                    behind &= ~ahead
+            people.wp[idx] = wp.astype(np.uint8)
             mv = p.movement
             sd = mv.foot_km_sd
             z = rng.normal("create.speed", 0, idx)
@@ -188,6 +210,15 @@ class Sim:
         sd = self.params.groups.pace_sd
         z = self.rng.normal("groups.pace", 0, groups)
         return np.exp(sd * z - sd * sd / 2)
+
+    def target(self, idx: np.ndarray) -> np.ndarray:
+        """Route-table index each person heads for now: the next waypoint, else the destination."""
+        pp = self.people
+        pop = pp.pop[idx].astype(np.int64)
+        wp = pp.wp[idx].astype(np.int64)
+        on_route = (wp < self.n_via[pop]) & (pp.intent[idx] != Intent.HOME)
+        return np.where(on_route, self.via_table[pop, np.minimum(wp, self.via_table.shape[1] - 1)],
+                        pp.dest[idx]).astype(np.int64)
 
     def home_dest(self, idx: np.ndarray) -> np.ndarray:
         return self.dest_index[self.people.origin[idx]]

@@ -491,6 +491,8 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
             need_place(("populations", i, "joiners", j, "place"), jn.place)
         for d in pop.destinations:
             need_place(("populations", i, "destinations", d), d)
+        for j, v in enumerate(pop.via):
+            need_place(("populations", i, "via", j), v)
         if pop.start < p.start or pop.start > p.end:
             fail(("populations", i, "start"), f"{pop.start} is outside the simulated period {p.start}..{p.end}")
     for k in p.crossings:

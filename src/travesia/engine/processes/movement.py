@@ -8,10 +8,11 @@ or resting gets a distance budget for one mode:
   with chance ``solo_bus_prob`` (``bus_km_per_day``) — they run ahead of their group;
 - **ride**: with chance ``ride_prob · (1 − ride_block_share)`` a group gets rides that day (not
   where the country's police stop trucks, ``rides_blocked``): up to ``ride_km_per_day``, the
-  group's draw scaling it between 30 % and 100 %;
+  group's draw scaling it between 30 % and 100 %; a day of rides ends at the next rally point;
 - **foot**: the person's walking distance, no more than their group's pace allows.
 
-A group rests with chance ``rest_prob`` (``shelter_rest_prob`` at a shelter). People then move
+A group rests with chance ``rest_prob`` (``shelter_rest_prob`` at a shelter); with chance
+``groups.cohesion`` it follows its caravan's collective decision of the day instead of its own. People then move
 leg by leg: at a place they choose the next leg toward their destination (see
 :mod:`travesia.network`), stop at a border post not yet cleared, at their destination (``arrived``)
 or at home (``returned``); a leg that does not allow their mode ends their day there. Walkers
@@ -35,8 +36,8 @@ MAX_HOPS = 256
 class Movement(Process):
     name = "movement"
     params = "movement, buses"
-    reads = ("state", "place", "next", "km_left", "dest", "speed", "group", "flags", "intent", "origin")
-    writes = ("place", "next", "km_left", "state", "since", "flags", "km_today")
+    reads = ("state", "place", "next", "km_left", "dest", "wp", "pop", "speed", "group", "flags", "intent", "origin")
+    writes = ("place", "next", "km_left", "state", "since", "flags", "km_today", "wp")
 
     _prev_state: np.ndarray
 
@@ -45,6 +46,10 @@ class Movement(Process):
         self.shelter = sim.net.kind == KIND["shelter"]
         self.is_dest = np.zeros(sim.net.n_places, dtype=bool)
         self.is_dest[sim.dest_places] = True
+        self.cohesion = sim.params.groups.cohesion
+        self.rally = np.zeros(sim.net.n_places, dtype=bool)
+        for r in sim.params.groups.rally_points:
+            self.rally[sim.net.index[r]] = True
 
     def step(self, sim) -> None:
         pp, pol, day, net = sim.people, sim.policy, sim.day, sim.net
@@ -65,7 +70,13 @@ class Movement(Process):
         # rest days, drawn per group (returning people are on their own)
         unit = np.where(going_home, idx + (1 << 40), grp)
         rest_p = np.where(self.shelter[place] & at_place, m.shelter_rest_prob, m.rest_prob)
-        rests = sim.rng.random("movement.rest", day, unit) < rest_p
+        u_rest = sim.rng.random("movement.rest", day, unit)
+        if self.cohesion > 0:
+            # most groups follow their caravan's collective decision (assemblies decide rest days)
+            pops = pp.pop[idx].astype(np.int64)
+            follow = (sim.rng.random("movement.cohesion", day, unit) < self.cohesion) & ~going_home
+            u_rest = np.where(follow, sim.rng.random("movement.rest_caravan", day, pops), u_rest)
+        rests = u_rest < rest_p
         stay = held | rally | rests
         movers = idx[~stay]
         pp.state[idx[stay]] = State.RESTING
@@ -136,6 +147,13 @@ class Movement(Process):
             if at.any():
                 a = np.nonzero(at)[0]
                 ap = pp.place[who[a]]
+                # waypoints reached: head for the next one (no budget spent)
+                for _w in range(sim.via_table.shape[1]):
+                    tg = sim.target(who[a])
+                    at_wp = (rt.dests[tg] == ap) & (tg != pp.dest[who[a]])
+                    if not at_wp.any():
+                        break
+                    pp.wp[who[a[at_wp]]] += 1
                 dest_place = rt.dests[pp.dest[who[a]]]
                 home = pp.intent[who[a]] == Intent.HOME
                 reached = ap == dest_place
@@ -155,7 +173,7 @@ class Movement(Process):
                 g = a[go]
                 if g.size:
                     gw = who[g]
-                    d = pp.dest[gw].astype(np.int64)
+                    d = sim.target(gw)
                     p = pp.place[gw].astype(np.int64)
                     u = sim.rng.random(f"movement.route{_}", day, gw)
                     k = (u[:, None] >= rt.cum[d, p]).sum(axis=1)
@@ -197,6 +215,8 @@ class Movement(Process):
                 rec.add("arrived", np_)
                 cnt = pol.counts_crossing[np_] & ~pol.blocked[np_] & (pp.intent[r] != Intent.HOME)
                 rec.add("crossed", np_[cnt])
+                # a day of rides ends at a rally point: the trucks go where the caravan is going
+                b[np.nonzero(reach)[0][self.rally[np_] & (mode[reach] == RIDE)]] = 0.0
                 # reaching the destination (or home) ends the journey at once
                 fin = np_ == rt.dests[pp.dest[r]]
                 if fin.any():

@@ -1,0 +1,158 @@
+"""The engine: known answers on small networks, conservation, limits, policies, determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from travesia.api import simulate
+from travesia.engine.people import STATE_NAMES, State
+from travesia.engine.sim import Sim
+from travesia.output import totals_frame
+from travesia.scenario.load import load_scenario
+
+
+def total(result, quantity, place, date):
+    t = totals_frame(result, quantities=(quantity,), places=[place])
+    return int(t[t.date == date].people.sum())
+
+
+def test_walkers_reach_destination_on_the_day_worked_out_by_hand(line):
+    # 100 km at 50 km a day: day 0 A→B (50 km), day 1 B→Post→C (25 + 25): all arrive on day 1
+    r = simulate(line, check=True)
+    d0, d1 = dt.date(2020, 1, 1), dt.date(2020, 1, 2)
+    assert total(r, "present", "Bravo", d0) == 10
+    assert total(r, "arrived", "Charlie", d0) == 0
+    assert total(r, "arrived", "Charlie", d1) == 10
+    assert total(r, "crossed", "Post", d1) == 10  # an open crossing counts those passing
+    assert r.sim.people.counts_by_state()[State.ARRIVED] == 10
+    assert r.record.counts[1].sum() == 10
+
+
+def test_nobody_walks_faster_than_their_pace(line):
+    s = load_scenario(line, {"movement.foot_km_per_day": 20})
+    sim = Sim(s)
+    for _ in range(sim.days):
+        sim.step()
+        assert np.all(sim.people.km_today <= 20 + 1e-4)
+    # 100 km at 20 km a day: arrival on day 4 (after 5 days of walking)
+    assert sim.record.cum["arrived"][3, sim.net.index["c"]] == 0
+    assert sim.record.cum["arrived"][4, sim.net.index["c"]] == 10
+
+
+def test_closed_border_lets_nobody_through_without_a_breach(line):
+    ov = {"crossings.x.rule": "closed", "crossings.x.bypass_prob": 0, "crossings.x.breach_crowd": 0}
+    r = simulate(load_scenario(line, ov), check=True)
+    c = r.net.index["c"]
+    assert r.record.cum["arrived"][-1, c] == 0
+    assert r.record.cum["crossed"][-1].sum() == 0
+    assert r.record.counts[-1, r.net.index["x"], State.RESTING] == 10  # held at the post
+
+
+def test_breach_pushes_the_whole_crowd_through(line):
+    ov = {"crossings.x.rule": "closed", "crossings.x.breach_crowd": 10, "crossings.x.breach_prob": 1.0,
+          "crossings.x.enforcement": 0.0}
+    r = simulate(load_scenario(line, ov), check=True)
+    assert r.record.cum["crossed"][-1, r.net.index["x"]] == 10
+    assert r.record.cum["arrived"][-1, r.net.index["c"]] == 10
+    # a crowd below the threshold does not breach
+    ov["crossings.x.breach_crowd"] = 11
+    r = simulate(load_scenario(line, ov), check=True)
+    assert r.record.cum["crossed"][-1].sum() == 0
+
+
+def test_post_processes_capacity_per_day_first_come_first_served(line):
+    ov = {"crossings.x.rule": "documents", "crossings.x.capacity_per_day": 3, "crossings.x.apply_at_post": 1.0,
+          "countries.Bland.asylum.max_wait_working_days": 200, "countries.Bland.asylum.min_wait_days": 100}
+    r = simulate(load_scenario(line, ov), check=True)
+    applied = r.record.cum["applied"][:, r.net.index["x"]]
+    # they reach the post on day 1; 3 a day are processed from day 2 on (borders runs before movement)
+    assert applied.tolist() == [0, 0, 3, 6, 9, 10]
+    assert r.sim.people.counts_by_state()[State.ASYLUM_PENDING] == 10
+
+
+def test_documents_pass_a_documents_post(line):
+    ov = {"crossings.x.rule": "documents", "crossings.x.capacity_per_day": 0, "populations.p.documents": 1.0}
+    r = simulate(load_scenario(line, ov), check=True)
+    assert r.record.cum["arrived"][-1, r.net.index["c"]] == 10
+
+
+def test_nobody_waits_for_asylum_beyond_the_maximum():
+    s = load_scenario("caravan-2018", {"countries.Mexico.asylum.max_wait_working_days": 10,
+                                        "countries.Mexico.asylum.min_wait_days": 2})
+    sim = Sim(s, days=45, check=True)
+    mexico = sim.net.country_index("Mexico")
+    limit = int(np.ceil(10 * 7 / 5))
+    for _ in range(sim.days):
+        sim.step()
+        pp = sim.people
+        pend = (pp.state == State.ASYLUM_PENDING) & (sim.net.country[pp.place] == mexico)
+        assert np.all(sim.day - 1 - pp.since[pend] <= limit)
+    assert sim.record.cum["applied"][-1].sum() > 0
+
+
+def test_caravan_conserves_people_every_day_and_respects_mode_limits():
+    s = load_scenario("caravan-2018")
+    sim = Sim(s, days=40, check=True)  # check=True asserts that counts add up to people created
+    m = sim.params.movement
+    limit = max(m.max_foot_km_per_day, m.ride_km_per_day, m.bus_km_per_day)
+    for _ in range(sim.days):
+        sim.step()
+        assert sim.people.km_today.max() <= limit + 1e-3
+        assert sim.record.counts[sim.day - 1].sum() == sim.n
+    # without rides and buses nobody exceeds the walking limit
+    s = load_scenario("caravan-2018", {"movement.ride_prob": 0, "movement.solo_bus_prob": 0})
+    sim = Sim(s, days=25)
+    for _ in range(sim.days):
+        sim.step()
+        assert sim.people.km_today.max() <= s.params.movement.max_foot_km_per_day + 1e-3
+        walked = sim.people.km_today > 0
+        assert np.all(sim.people.km_today[walked] <= sim.people.speed[walked] + 1e-3)
+
+
+def test_same_seed_same_result_other_seed_other_result():
+    a = simulate("caravan-2018", days=25)
+    b = simulate("caravan-2018", days=25)
+    c = simulate("caravan-2018", days=25, seed=99)
+    assert np.array_equal(a.record.counts, b.record.counts)
+    assert np.array_equal(a.record.flows, b.record.flows)
+    assert not np.array_equal(a.record.counts, c.record.counts)
+
+
+def test_closing_the_suchiate_keeps_the_caravan_out_of_mexico():
+    base = simulate("caravan-2018", days=20)
+    closed = {f"crossings.{c}.{k}": v for c in ("ciudad_hidalgo", "talisman_bridge", "la_mesilla")
+              for k, v in (("rule", "closed"), ("bypass_prob", 0), ("breach_crowd", 0))}
+    shut = simulate("caravan-2018", days=20, overrides=closed)
+    hid = base.net.index["ciudad_hidalgo"]
+    assert base.record.cum["crossed"][-1, hid] > 100
+    assert shut.record.cum["crossed"][-1, hid] == 0
+    # only the people already in Mexico (joiners in Tapachula) are there
+    mex = shut.net.country == shut.net.country_index("Mexico")
+    on_move = shut.record.counts[-1][:, [State.TRAVELLING, State.RESTING]].sum(axis=1)
+    assert on_move[mex].sum() < base.record.counts[-1][:, [State.TRAVELLING, State.RESTING]].sum(axis=1)[mex].sum()
+
+
+def test_buses_carry_people_further(line):
+    ov = {"buses": [{"place": "a", "start": "2020-01-01", "end": "2020-01-01", "seats_per_day": 4, "km": 100}]}
+    s = load_scenario(line)
+    s.raw["buses"] = ov["buses"]
+    from travesia.scenario.load import validate_params
+    s.params = validate_params(s.raw, where="test")
+    r = Sim(s, check=True).run()
+    # four ride the bus the whole 100 km on day 0, the other six walk
+    assert r.record.cum["arrived"][0, r.net.index["c"]] == 4
+    assert r.record.cum["arrived"][1, r.net.index["c"]] == 10
+
+
+def test_scale_multiplies_people():
+    a = Sim(load_scenario("caravan-2018"), days=2)
+    b = Sim(load_scenario("caravan-2018"), days=2, scale=3)
+    assert b.n == pytest.approx(3 * a.n, rel=1e-3)
+
+
+def test_every_state_of_the_model_is_represented():
+    assert STATE_NAMES == ("waiting", "travelling", "resting", "detained", "asylum_pending", "settled",
+                           "arrived", "returned", "deported")
