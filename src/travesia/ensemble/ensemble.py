@@ -1,0 +1,214 @@
+"""Ensembles: many members, each with its own seed and its own draw of the uncertain parameters.
+
+Member ``i`` (0-based) runs with seed :func:`~travesia.ensemble.priors.member_seed` (``seed``,
+``i``) and parameter values drawn from the priors keyed by (``seed``, ``i``, parameter path), or
+taken from row ``i mod k`` of a calibration's ``posterior.csv`` (k rows). The percentiles of each
+date × place × quantity over the members make ``ensemble.csv``; the members' seeds and values make
+``members.csv``. Neither depends on the number of workers or the order they finish in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from travesia import __version__
+from travesia.ensemble.files import csv_text, write_folder
+from travesia.ensemble.priors import draw, member_seed, param_info, scenario_priors
+from travesia.ensemble.runner import Layout, MemberSpec, RunConfig, layout_of, maybe_client, run_members
+from travesia.errors import UserError
+from travesia.output import QUANTITIES
+from travesia.scenario.load import LoadedScenario, check_path, load_scenario
+from travesia.scenario.schema import Prior
+
+PERCENTILES = (5, 25, 50, 75, 95)
+PCOLS = tuple(f"p{p:02d}" for p in PERCENTILES)
+POSTERIOR_META = ("trial", "objective", "rank", "weight")
+MEMMAP_BYTES = 256 * 2**20  # members' vectors above this size live in a file, not in memory
+
+
+@dataclass
+class EnsembleRun:
+    """The members' reduced results: ``values[i]`` is member ``i``'s vector in ``layout`` order."""
+
+    layout: Layout
+    values: np.ndarray
+    members: pd.DataFrame
+    cfg: RunConfig
+    base: LoadedScenario
+    wall_s: float = 0.0
+    workers: int = 0
+    _tmp: Any = field(default=None, repr=False)
+
+    def series(self, quantity: str, place: str) -> np.ndarray:
+        """members × dates array of one quantity at one place."""
+        return np.asarray(self.values[:, self.layout.index(quantity, place)])
+
+    def quantiles(self, after: dt.date | None = None, chunk: int = 20000) -> pd.DataFrame:
+        """``date,place,quantity,p05,p25,p50,p75,p95`` (rows with date > ``after`` if given)."""
+        keys = self.layout.keys()
+        out = np.empty((len(keys), len(PERCENTILES)), dtype=np.float64)
+        for a in range(0, len(keys), chunk):
+            block = np.asarray(self.values[:, a:a + chunk], dtype=np.float64)
+            out[a:a + chunk] = np.percentile(block, PERCENTILES, axis=0).T
+        df = keys[["date", "place", "quantity"]].copy()
+        for j, c in enumerate(PCOLS):
+            df[c] = np.round(out[:, j], 2)
+        if after is not None:
+            df = df[df["date"] > after].reset_index(drop=True)
+        return df
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self.values = np.asarray(self.values[:0])
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+def read_posterior(path: str | Path) -> pd.DataFrame:
+    """A posterior sample (``posterior.csv`` of ``travesia calibrate``): one parameter set a row.
+
+    Columns ``trial, objective, rank, weight`` are kept as information; every other column must be
+    a parameter path.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "posterior.csv"
+    if not p.exists():
+        raise UserError("posterior sample not found (expected a calibration folder or its posterior.csv)",
+                        where=str(p))
+    df = pd.read_csv(p)
+    if df.empty:
+        raise UserError("posterior sample has no rows", where=str(p))
+    for c in df.columns:
+        if c in POSTERIOR_META:
+            continue
+        try:
+            check_path(c)
+        except ValueError as e:
+            raise UserError(f"column {c}: {e}", where=f"{p}:1") from None
+        if not pd.api.types.is_numeric_dtype(df[c]) or df[c].isna().any():
+            raise UserError(f"column {c}: expected a number in every row", where=str(p))
+    return df
+
+
+def member_plan(n: int, seed: int, priors: dict[str, Prior], posterior: pd.DataFrame | None = None,
+                first: int = 0) -> tuple[list[MemberSpec], pd.DataFrame]:
+    """Seeds and parameter values of members ``first .. first+n-1``, and the ``members.csv`` table."""
+    specs, rows = [], []
+    post_cols = [c for c in (posterior.columns if posterior is not None else []) if c not in POSTERIOR_META]
+    for i in range(first, first + n):
+        params: dict[str, Any] = draw({k: v for k, v in priors.items() if k not in post_cols}, seed, i)
+        row: dict[str, Any] = {"member": i}
+        if posterior is not None:
+            r = i % len(posterior)
+            row["posterior_row"] = r
+            for c in post_cols:
+                tp, _, _ = param_info(c)
+                v = posterior[c].iloc[r]
+                params[c] = int(round(float(v))) if tp is int else float(v)
+        s = member_seed(seed, i)
+        specs.append(MemberSpec(member=i, seed=s, params=dict(sorted(params.items()))))
+        rows.append({**row, "seed": s, **dict(sorted(params.items()))})
+    return specs, pd.DataFrame(rows)
+
+
+def simulate_ensemble(base: LoadedScenario, specs: Sequence[MemberSpec], members: pd.DataFrame, cfg: RunConfig, *,
+                      client: Any = None, workers: int | None = None, scheduler: str | None = None,
+                      batch_size: int | None = None, progress: Callable[[int, int], None] | None = None,
+                      batch_fn: Callable | None = None) -> EnsembleRun:
+    """Run the members on Dask and gather their vectors (in memory, or a temporary file when large)."""
+    from travesia.ensemble.runner import n_workers, run_batch
+
+    layout = layout_of(base, cfg)
+    shape = (len(specs), layout.size)
+    tmp = None
+    if shape[0] * shape[1] * 4 > MEMMAP_BYTES:
+        tmp = tempfile.mkdtemp(prefix="travesia-ensemble-")
+        values = np.lib.format.open_memmap(Path(tmp) / "members.npy", mode="w+", dtype=np.int32, shape=shape)
+    else:
+        values = np.zeros(shape, dtype=np.int32)
+
+    def put(i: int, vec: np.ndarray) -> None:
+        if vec.shape != (layout.size,):
+            raise RuntimeError(f"member {specs[i].member}: {vec.shape} values, expected {layout.size}")
+        values[i] = vec
+
+    t0 = time.perf_counter()
+    with maybe_client(client, workers, scheduler) as c:
+        w = n_workers(c)
+        run_members(c, base, specs, cfg, put, batch_size=batch_size, progress=progress,
+                    batch_fn=batch_fn or run_batch)
+    return EnsembleRun(layout=layout, values=values, members=members, cfg=cfg, base=base,
+                       wall_s=time.perf_counter() - t0, workers=w, _tmp=tmp)
+
+
+def _quantities(q: Sequence[str] | None) -> tuple[str, ...]:
+    q = tuple(q or QUANTITIES)
+    bad = [x for x in q if x not in QUANTITIES]
+    if bad:
+        raise UserError(f"unknown quantity {', '.join(bad)} (known: {', '.join(QUANTITIES)})", where="--quantity")
+    return q
+
+
+def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: str | Path | None = None,
+                 seed: int = 0, workers: int | None = None, scheduler: str | None = None, client: Any = None,
+                 days: int | None = None, scale: float = 1.0, params_file: str | Path | None = None,
+                 priors_file: str | Path | None = None, posterior: str | Path | None = None,
+                 seeds_only: bool = False, overrides: dict[str, Any] | None = None,
+                 quantities: Sequence[str] | None = None, places: Sequence[str] | None = None,
+                 force: bool = False, batch_size: int | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> dict:
+    """``travesia ensemble``: run ``members`` members and write ``ensemble.csv`` and ``members.csv``.
+
+    Returns {"out", "ensemble" (DataFrame), "members" (DataFrame), "wall_s", "workers"}.
+    """
+    if members < 1:
+        raise UserError(f"--members must be >= 1, got {members}")
+    if out is not None:
+        from travesia.output import check_out_dir
+
+        check_out_dir(Path(out), force)  # fail before spending time on the runs
+    base = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides,
+                                                                                params_file=params_file)
+    post = read_posterior(posterior) if posterior is not None else None
+    if seeds_only:
+        priors: dict[str, Prior] = {}
+    else:
+        need = None if post is not None else "ensemble (or --seeds-only for seed variation alone)"
+        priors = scenario_priors(base, priors_file, need=need)
+    d = int(days or base.params.days)
+    cfg = RunConfig(days=d, scale=scale, quantities=_quantities(quantities),
+                    places=tuple(places) if places else None)
+    specs, mem = member_plan(members, seed, priors, post)
+    run = simulate_ensemble(base, specs, mem, cfg, client=client, workers=workers, scheduler=scheduler,
+                            batch_size=batch_size, progress=progress)
+    try:
+        ens = run.quantiles()
+    finally:
+        run.close()
+    meta = {
+        "scenario": base.name, "members": members, "seed": seed, "days": d, "scale": scale,
+        "start": base.params.start.isoformat(), "priors": {k: v.model_dump() for k, v in priors.items()},
+        "posterior": None if posterior is None else str(posterior), "params_file": None if params_file is None
+        else str(params_file), "overrides": base.overrides, "percentiles": list(PERCENTILES),
+        "workers": run.workers, "wall_s": round(run.wall_s, 3),
+        "members_per_second": round(members / max(run.wall_s, 1e-9), 2), "version": __version__,
+    }
+    res = {"ensemble": ens, "members": mem, "wall_s": run.wall_s, "workers": run.workers, "meta": meta, "out": None}
+    if out is not None:
+        res["out"] = write_folder(Path(out), {
+            "ensemble.csv": csv_text(ens),
+            "members.csv": csv_text(mem),
+            "ensemble.json": json.dumps(meta, indent=2, default=str) + "\n",
+        }, force, "ensemble")
+    return res

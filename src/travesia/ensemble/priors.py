@@ -1,0 +1,188 @@
+"""Uncertain parameters: priors, per-member seeds and parameter draws.
+
+Everything random here is keyed, never sequential: the seed of member ``i`` and its draw of
+parameter ``path`` are pure functions of (``seed``, ``i``) and (``seed``, ``i``, ``path``), made
+with NumPy's :class:`~numpy.random.SeedSequence`. So an ensemble's members do not depend on how
+many workers run them or in what order they finish, and adding a prior changes no other
+parameter's draws.
+
+A prior (``travesia.scenario.schema.Prior``) maps a uniform number ``u`` in (0, 1) to a value
+with :func:`ppf` (its inverse CDF): ``uniform``, ``loguniform`` (between ``low`` and ``high``),
+``normal`` (``mean``, ``sd``) and ``truncnormal`` (``mean``, ``sd`` cut to [``low``, ``high``]).
+Draws are clipped to the parameter's valid range in the schema and rounded when the parameter
+is a whole number (or the prior says ``integer: true``).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+from scipy.special import ndtr, ndtri
+
+from travesia.errors import UserError
+from travesia.scenario.load import LoadedScenario, _line_for, check_path, get_path, read_yaml
+from travesia.scenario.schema import Prior, Scenario
+
+PRIORS_DIR = Path(__file__).parent / "priors"
+
+
+# --------------------------------------------------------------------------- seeds
+
+
+def member_seed(seed: int, member: int) -> int:
+    """The run seed of ensemble member ``member`` (0-based): a 63-bit number keyed by (seed, member)."""
+    ss = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(member),))
+    a, b = (int(x) for x in ss.generate_state(2, np.uint32))
+    return ((a << 32) | b) >> 1
+
+
+def member_uniform(seed: int, member: int, path: str) -> float:
+    """U(0,1), strictly inside, for parameter ``path`` of member ``member``: keyed by (seed, member, path)."""
+    ss = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(member), zlib.crc32(path.encode("utf-8")), 1))
+    a, b = (int(x) for x in ss.generate_state(2, np.uint32))
+    x = (a << 21) | (b >> 11)  # 53 random bits
+    return (x + 0.5) / 2.0 ** 53
+
+
+# --------------------------------------------------------------------------- priors
+
+
+def _unwrap(tp: Any) -> Any:
+    args = [a for a in get_args(tp) if a is not type(None)]
+    if get_origin(tp) not in (None, dict, list) and len(args) == 1:
+        return args[0]
+    return tp
+
+
+def param_info(path: str) -> tuple[type, float | None, float | None]:
+    """(python type, lower bound, upper bound) of the parameter at ``path``, from the schema."""
+    tp: Any = Scenario
+    field = None
+    for seg in path.split("."):
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields[seg]
+            tp = field.annotation
+        elif get_origin(tp) is dict:
+            tp = get_args(tp)[-1]
+            field = None
+        elif get_origin(tp) is list:
+            tp = get_args(tp)[0]
+            field = None
+    lo = hi = None
+    if field is not None:
+        for m in field.metadata:
+            lo = getattr(m, "ge", lo) if getattr(m, "ge", None) is not None else lo
+            hi = getattr(m, "le", hi) if getattr(m, "le", None) is not None else hi
+    tp = _unwrap(tp)
+    return (tp if isinstance(tp, type) else float), lo, hi
+
+
+def ppf(prior: Prior, u: float | np.ndarray) -> float | np.ndarray:
+    """The prior's inverse CDF at ``u`` in (0, 1)."""
+    u = np.asarray(u, dtype=np.float64)
+    if prior.dist == "uniform":
+        x = prior.low + u * (prior.high - prior.low)
+    elif prior.dist == "loguniform":
+        x = np.exp(math.log(prior.low) + u * (math.log(prior.high) - math.log(prior.low)))
+    elif prior.dist == "normal":
+        x = prior.mean + prior.sd * ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+    else:  # truncnormal
+        a = ndtr((prior.low - prior.mean) / prior.sd)
+        b = ndtr((prior.high - prior.mean) / prior.sd)
+        x = prior.mean + prior.sd * ndtri(np.clip(a + u * (b - a), 1e-12, 1 - 1e-12))
+        x = np.clip(x, prior.low, prior.high)
+    return x if x.ndim else float(x)
+
+
+def to_value(path: str, prior: Prior, x: float) -> int | float:
+    """Clip a drawn number to the parameter's valid range and round it if the parameter is whole."""
+    tp, lo, hi = param_info(path)
+    if lo is not None:
+        x = max(x, lo)
+    if hi is not None:
+        x = min(x, hi)
+    if prior.integer or tp is int:
+        return int(round(x))
+    return float(x)
+
+
+def draw(priors: dict[str, Prior], seed: int, member: int) -> dict[str, int | float]:
+    """Member ``member``'s parameter values, one per prior, keyed by (seed, member, path)."""
+    return {p: to_value(p, pr, ppf(pr, member_uniform(seed, member, p))) for p, pr in sorted(priors.items())}
+
+
+def read_priors_file(path: str | Path) -> dict[str, Prior]:
+    """Read a priors overlay: YAML ``path: {dist: ..., low: ..., high: ...}``, optionally under ``priors:``.
+
+    ``path`` may also name a file shipped with travesia (``caravan-2018`` for
+    ``travesia/ensemble/priors/caravan-2018.yaml``).
+    """
+    p = Path(path)
+    if not p.exists() and (PRIORS_DIR / f"{path}.yaml").exists():
+        p = PRIORS_DIR / f"{path}.yaml"
+    if not p.exists():
+        shipped = ", ".join(sorted(x.stem for x in PRIORS_DIR.glob("*.yaml")))
+        raise UserError(f"priors file not found (shipped priors: {shipped})", where=str(path))
+    raw, lines = read_yaml(p)
+    tree = raw.get("priors", raw)
+    if not isinstance(tree, dict) or not tree:
+        raise UserError("expected a mapping of parameter paths to priors, e.g. "
+                        "movement.foot_km_per_day: {dist: uniform, low: 35, high: 65}", where=str(p))
+    out = {}
+    prefix = ("priors",) if "priors" in raw else ()
+    for k, v in tree.items():
+        line = _line_for(prefix + (k,), lines)
+        where = f"{p}:{line}" if line else str(p)
+        if not isinstance(v, dict):
+            raise UserError(f"{k}: expected a prior mapping like {{dist: uniform, low: 0, high: 1}}", where=where)
+        try:
+            out[str(k)] = Prior.model_validate(v)
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(x) for x in err["loc"])
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            raise UserError(f"{k}{'.' + loc if loc else ''}: {msg}", where=where) from None
+        _check_target(str(k), where)
+    return out
+
+
+def _check_target(path: str, where: str, raw: dict | None = None) -> None:
+    try:
+        check_path(path)
+    except ValueError as e:
+        raise UserError(f"prior for {e}", where=where) from None
+    tp, _, _ = param_info(path)
+    if tp not in (int, float) or tp is bool:
+        raise UserError(f"a prior needs a numeric parameter; '{path}' is not a number", where=where)
+    if raw is not None:
+        v = get_path(raw, path, None)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise UserError(f"a prior needs a numeric parameter; '{path}' is {v!r}", where=where)
+
+
+def scenario_priors(loaded: LoadedScenario, priors_file: str | Path | None = None,
+                    *, need: str | None = None) -> dict[str, Prior]:
+    """The scenario's declared priors, with a priors file (``--priors``) laid over them.
+
+    With ``need`` (the command that needs them), no priors at all is a :class:`UserError` that says
+    how to declare some.
+    """
+    pri = dict(loaded.params.priors)
+    if priors_file is not None:
+        extra = read_priors_file(priors_file)
+        for k in extra:
+            _check_target(k, str(priors_file), loaded.raw)
+        pri.update(extra)
+    if not pri and need:
+        shipped = ", ".join(sorted(x.stem for x in PRIORS_DIR.glob("*.yaml")))
+        raise UserError(
+            f"{need} needs uncertain parameters, and scenario '{loaded.name}' declares no priors: add a "
+            f"'priors:' map to its scenario.yaml (e.g. movement.foot_km_per_day: {{dist: uniform, low: 35, "
+            f"high: 65}}) or pass --priors FILE (shipped: {shipped})", where=str(loaded.folder or loaded.name))
+    return pri

@@ -1,0 +1,237 @@
+"""Many runs over Dask distributed: a local cluster by default, an existing one by its scheduler.
+
+A run is a pure function of (scenario, parameter values, seed). Each ensemble member, calibration
+trial repeat or sensitivity sample is a :class:`MemberSpec`; members are batched into Dask tasks
+(several members per task, to amortise the per-task overhead), each task runs its members one
+after the other and returns only their *reduced* results: one int32 vector per member holding the
+quantities and places asked for, in the order of :class:`Layout`. Nothing of the simulation state
+leaves the worker.
+
+Results are handed to a callback keyed by the member's position, so the caller's output never
+depends on the order in which tasks finish. A task whose worker dies is re-run by Dask (the
+scheduler reschedules it), a task that raises is retried ``retries`` times; each member's result
+is accepted once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import logging
+import os
+import pickle
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from travesia.errors import UserError
+from travesia.output import QUANTITIES
+from travesia.scenario.load import LoadedScenario, set_path, validate_params
+
+SCHEDULER_ENV = "TRAVESIA_SCHEDULER"
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """One run: its position in the output (``member``), its seed and its parameter values."""
+
+    member: int
+    seed: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What every member runs and keeps: days, scale, and the quantities and places it returns."""
+
+    days: int
+    scale: float = 1.0
+    quantities: tuple[str, ...] = QUANTITIES
+    places: tuple[str, ...] | None = None  # None: every place and aggregate
+
+
+@dataclass
+class Layout:
+    """The order of the values in a member's vector: quantity-major, then date, then place."""
+
+    dates: list[dt.date]
+    names: dict[str, list[str]]  # quantity -> place names, in totals_frame order
+
+    @property
+    def size(self) -> int:
+        return len(self.dates) * sum(len(v) for v in self.names.values())
+
+    def keys(self) -> pd.DataFrame:
+        """``date,quantity,place`` for every position of a member vector."""
+        frames = []
+        for q, names in self.names.items():
+            frames.append(pd.DataFrame({
+                "date": np.repeat(np.array(self.dates, dtype=object), len(names)),
+                "quantity": q,
+                "place": np.tile(np.array(names, dtype=object), len(self.dates)),
+            }))
+        return pd.concat(frames, ignore_index=True)
+
+    def index(self, quantity: str, place: str) -> np.ndarray:
+        """Positions of (quantity, place) on every date, in date order."""
+        off = 0
+        for q, names in self.names.items():
+            if q == quantity:
+                j = names.index(place)
+                return off + np.arange(len(self.dates)) * len(names) + j
+            off += len(self.dates) * len(names)
+        raise KeyError(quantity)
+
+
+# --------------------------------------------------------------------------- one member (worker side)
+
+
+def member_scenario(base: LoadedScenario, params: dict[str, Any], where: str = "member") -> LoadedScenario:
+    """``base`` with parameter values set at their paths (checked by the schema)."""
+    if not params:
+        return base
+    raw = copy.deepcopy(base.raw)
+    for k, v in params.items():
+        set_path(raw, k, v)
+    p = validate_params(raw, where=where)
+    return dataclasses.replace(base, params=p, raw=raw, overrides={**base.overrides, **params})
+
+
+def run_member(base: LoadedScenario, spec: MemberSpec, cfg: RunConfig) -> np.ndarray:
+    """Run one member; return its reduced result as an int32 vector in :class:`Layout` order."""
+    from travesia.engine.sim import Sim
+    from travesia.output import totals_frame
+
+    loaded = member_scenario(base, spec.params, where=f"member {spec.member} ({spec.params})")
+    result = Sim(loaded, seed=spec.seed, days=cfg.days, scale=cfg.scale).run()
+    tf = totals_frame(result, quantities=cfg.quantities, places=None if cfg.places is None else list(cfg.places))
+    return tf["people"].to_numpy(dtype=np.int32)
+
+
+@functools.lru_cache(maxsize=4)
+def _unpickle(blob: bytes) -> Any:
+    return pickle.loads(blob)
+
+
+def run_batch(blob: bytes, specs: Sequence[MemberSpec], cfg: RunConfig) -> list[tuple[int, np.ndarray]]:
+    """A Dask task: run several members one after the other (the scenario arrives pickled, once per process)."""
+    base = _unpickle(blob)
+    return [(s.member, run_member(base, s, cfg)) for s in specs]
+
+
+def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
+    """The vector layout for ``cfg``, read off a one-day run (the place columns do not depend on the day)."""
+    from travesia.engine.sim import Sim
+    from travesia.output import totals_frame
+
+    one = Sim(base, days=1, scale=cfg.scale).run()
+    tf = totals_frame(one, quantities=cfg.quantities, places=None if cfg.places is None else list(cfg.places))
+    names = {q: list(g["place"]) for q, g in tf.groupby("quantity", sort=False)}
+    missing = [p for p in (cfg.places or ()) if not any(p in v for v in names.values())]
+    if missing:
+        raise UserError(f"unknown place(s) {', '.join(missing)} (place names, or (Country), (Region), (all))")
+    start = base.params.start
+    return Layout(dates=[start + dt.timedelta(days=d) for d in range(cfg.days)], names=names)
+
+
+# --------------------------------------------------------------------------- the cluster (client side)
+
+
+@contextlib.contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """A Dask ``Client``: to ``scheduler`` (or ``$TRAVESIA_SCHEDULER``) if given, else to a new
+    ``LocalCluster`` of ``workers`` processes with one thread each (default: the CPU count)."""
+    from distributed import Client, LocalCluster
+
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="15s")
+        except (OSError, TimeoutError) as e:
+            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {e}", where="--scheduler") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers must be >= 1, got {workers}")
+    n = workers or max(1, os.cpu_count() or 1)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+@contextlib.contextmanager
+def maybe_client(client: Any = None, workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """Use ``client`` if given, else open one with :func:`dask_client`."""
+    if client is not None:
+        yield client
+    else:
+        with dask_client(workers, scheduler) as c:
+            yield c
+
+
+def n_workers(client: Any) -> int:
+    try:
+        return max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    except TypeError:
+        return max(1, len(client.scheduler_info()["workers"]))
+
+
+def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], cfg: RunConfig,
+                on_result: Callable[[int, np.ndarray], None], *, batch_size: int | None = None,
+                progress: Callable[[int, int], None] | None = None, retries: int = 3,
+                batch_fn: Callable = run_batch) -> None:
+    """Run every spec on the cluster; call ``on_result(position, vector)`` exactly once per spec.
+
+    ``position`` is the spec's index in ``specs``. Batching, worker count and completion order do
+    not change any member's result. ``batch_fn`` is the task function (tests wrap it).
+    """
+    from distributed import as_completed
+
+    if not specs:
+        return
+    blob = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL)
+    if batch_size is None:
+        batch_size = max(1, min(16, len(specs) // (4 * n_workers(client))))
+    pos_of = {s.member: i for i, s in enumerate(specs)}
+    if len(pos_of) != len(specs):
+        raise ValueError("member numbers must be unique")
+    token = f"{hashlib.sha1(blob).hexdigest()[:8]}-{uuid.uuid4().hex[:8]}"
+    futures = []
+    for b in range(0, len(specs), batch_size):
+        chunk = list(specs[b:b + batch_size])
+        futures.append(client.submit(batch_fn, blob, chunk, cfg, key=f"travesia-{token}-{b}", pure=False,
+                                     retries=retries))
+    done = np.zeros(len(specs), dtype=bool)
+    n_done = 0
+    try:
+        for fut, res in as_completed(futures, with_results=True):
+            for member, vec in res:
+                i = pos_of[member]
+                if done[i]:
+                    continue  # a retried task's second answer: already counted
+                done[i] = True
+                on_result(i, vec)
+                n_done += 1
+            if progress is not None:
+                progress(n_done, len(specs))
+            fut.release()
+    finally:
+        for f in futures:
+            f.release()
+    if not done.all():  # pragma: no cover - Dask raises before this
+        raise RuntimeError(f"{int((~done).sum())} members produced no result")
