@@ -1,0 +1,28 @@
+"""Command line for the report: ``travesia report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report`` to the travesia command line."""
+
+    @app.command("report")
+    def report(
+        run_dir: Path = typer.Argument(..., help="a run folder (from travesia run)"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="HTML file to write (default RUN_DIR/report.html)"),
+        png: bool = typer.Option(False, "--png", help="also write static PNG figures into figures/ beside the report"),
+    ) -> None:
+        """Write one self-contained HTML report (map, charts, validation, Sphere needs) that works offline."""
+        from travesia.report.build import build_report
+
+        path = build_report(run_dir, out=out, png=png)
+        con = Console()
+        con.print(f"report: {path}")
+        if png:
+            con.print(f"figures: {path.parent / 'figures'}/")
