@@ -156,7 +156,14 @@ def _where(row) -> str | None:
 
 
 def _norm_dates(s: pd.Series) -> pd.Series:
-    return pd.to_datetime(s).dt.strftime("%Y-%m-%d")
+    """Dates (ISO strings, datetime.date, Timestamps) as 'YYYY-MM-DD' strings; converts each distinct value once."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.strftime("%Y-%m-%d")
+    u = s.unique()
+    m = {v: str(v)[:10] for v in u}
+    if all(k == v for k, v in m.items()):
+        return s
+    return s.map(m)
 
 
 def simulated_values(totals: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
@@ -167,30 +174,38 @@ def simulated_values(totals: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
     place of that name and every place named ``name (…)``. A place that matches nothing in
     ``totals`` raises ``UserError``.
     """
-    t = totals[["date", "quantity", "place", "people"]].copy()
-    t["date"] = _norm_dates(t["date"])
-    run_dates = set(t["date"].unique())
-    table = t.set_index(["quantity", "place", "date"])["people"].astype(float)
-    table = table[~table.index.duplicated()]
-    names = sorted(set(t["place"]))
-    plain = [n for n in names if not n.startswith("(")]
-    member_cache: dict[str, list[str]] = {}
     out = np.full(len(obs), np.nan)
-    odates = _norm_dates(obs["date"]) if len(obs) else pd.Series([], dtype=str)
-    for i, (row, d) in enumerate(zip(obs.to_dict("records"), odates)):
-        place, q = row["place"], row["quantity"]
-        if place not in member_cache:
-            member_cache[place] = [place] if place.startswith("(") and place in names else \
-                ([] if place.startswith("(") else place_members(place, plain))
-        members = member_cache[place]
-        if not members:
-            raise UserError(f"unknown place '{place}': not in the run's totals.csv", where=_where(row))
+    if len(obs) == 0:
+        return out
+    names = list(totals["place"].unique())
+    plain = [n for n in names if not str(n).startswith("(")]
+    name_set = set(names)
+    odates = _norm_dates(obs["date"]).tolist()
+    records = obs.to_dict("records")
+    members: dict[str, list[str]] = {}
+    for row in records:
+        place = row["place"]
+        if place not in members:
+            members[place] = ([place] if place in name_set else []) if place.startswith("(") else \
+                place_members(place, plain)
+            if not members[place]:
+                raise UserError(f"unknown place '{place}': not in the run's totals.csv", where=_where(row))
+    # only the rows that observations can read
+    wanted = {m for ms in members.values() for m in ms}
+    t = totals[totals["place"].isin(wanted) & totals["quantity"].isin(set(obs["quantity"]))]
+    tdates = _norm_dates(t["date"])
+    run_dates = {str(v)[:10] for v in totals["date"].unique()}
+    table: dict[tuple, float] = {}
+    for q, p, d, v in zip(t["quantity"].tolist(), t["place"].tolist(), tdates.tolist(), t["people"].tolist()):
+        table[(q, p, d)] = table.get((q, p, d), 0.0) + float(v)
+    for i, (row, d) in enumerate(zip(records, odates)):
         if d not in run_dates:
             continue
-        vals = [table.get((q, m, d), np.nan) for m in members]
-        if all(isinstance(v, float) and math.isnan(v) for v in vals):
-            raise UserError(f"quantity '{q}' at '{place}' is not in the run's totals.csv", where=_where(row))
-        out[i] = float(np.nansum(vals))
+        q = row["quantity"]
+        vals = [table.get((q, m, d)) for m in members[row["place"]]]
+        if all(v is None for v in vals):
+            raise UserError(f"quantity '{q}' at '{row['place']}' is not in the run's totals.csv", where=_where(row))
+        out[i] = float(sum(v for v in vals if v is not None))
     return out
 
 
