@@ -162,8 +162,10 @@ def test_bad_observations_name_file_and_line(run, tmp_path, line, message):
 
 
 def _cli(*args):
+    import os
+
     return subprocess.run([sys.executable, "-m", "travesia.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, env={**os.environ, "COLUMNS": "200"})
 
 
 def test_cli_validate_table_and_unknown_place_exit_2(run, tmp_path):
@@ -177,3 +179,20 @@ def test_cli_validate_table_and_unknown_place_exit_2(run, tmp_path):
     assert "unknown place 'Nowhere'" in r.stderr and f"{bad}:2" in r.stderr.replace("\n", "")
     r = _cli("validate", tmp_path / "missing")
     assert r.returncode == 2
+
+
+def test_cli_validate_forecast_folder(run, tmp_path):
+    pytest.importorskip("travesia.ensemble.forecast")
+    fc = tmp_path / "fc"
+    fc.mkdir()
+    (fc / "places.csv").write_text(PLACES)
+    (fc / "forecast.csv").write_text(
+        "date,place,quantity,p05,p25,p50,p75,p95\n"
+        "2018-10-14,Tijuana,present,50,80,100,120,150\n"
+        "2018-10-14,Tijuana (Shelter),present,20,40,60,70,90\n")
+    (fc / "obs.csv").write_text("date,place,quantity,low,high\n2018-10-14,Tijuana,present,150,170\n")
+    r = _cli("validate", fc, "--observations", fc / "obs.csv")
+    assert r.returncode == 0, r.stderr
+    assert "Tijuana" in r.stdout and (fc / "validation.json").exists()
+    (fc / "forecast.csv").rename(fc / "other.csv")
+    assert _cli("validate", fc, "--observations", fc / "obs.csv").returncode == 2

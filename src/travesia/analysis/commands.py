@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -35,7 +36,7 @@ def comparison_table(comp: pd.DataFrame, sc: dict, title: str) -> list:
     t = Table(title=title, title_justify="left", header_style="bold")
     for col, j in (("date", "left"), ("place", "left"), ("quantity", "left"), ("observed", "right"),
                    ("simulated", "right"), ("hit", "center"), ("rel. error", "right")):
-        t.add_column(col, justify=j)
+        t.add_column(col, justify=j, no_wrap=col in ("date", "place", "quantity", "observed"))
     for r in comp.to_dict("records"):
         sim = r["simulated"]
         if isinstance(sim, float) and math.isnan(sim):
@@ -58,11 +59,24 @@ def comparison_table(comp: pd.DataFrame, sc: dict, title: str) -> list:
 
 
 def _forecast_table(df: pd.DataFrame, title: str) -> Table:
+    """One row per observation: the observed range, the forecast band and median, hit and error."""
     t = Table(title=title, title_justify="left", header_style="bold")
-    for c in df.columns:
-        t.add_column(str(c))
-    for r in df.itertuples(index=False):
-        t.add_row(*[_fmt(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v) for v in r])
+    cols = [c for c in ("date", "place", "quantity") if c in df.columns]
+    bands = [c for c in ("p05", "p50", "p95") if c in df.columns]
+    extra = [c for c in ("hit", "in_band", "rel_error") if c in df.columns]
+    for c in cols:
+        t.add_column(c, no_wrap=True)
+    t.add_column("observed", justify="right")
+    for c in bands + extra:
+        t.add_column(c.replace("_", " "), justify="right")
+    for r in df.to_dict("records"):
+        row = [str(r[c])[:10] if c == "date" else str(r[c]) for c in cols]
+        row.append(_range(r.get("low"), r.get("high")) if "low" in r else "–")
+        row += [_fmt(r[c]) for c in bands]
+        for c in extra:
+            v = r[c]
+            row.append(("✓" if v else "✗") if isinstance(v, (bool, np.bool_)) else _fmt(v))
+        t.add_row(*row)
     return t
 
 
@@ -77,8 +91,10 @@ def validate_command(run_dir: Path, observations: Optional[Path]) -> None:
         obs = observations if observations is not None else run_dir / "observations.csv"
         df, sc = validate_forecast(run_dir, obs)
         out.print(_forecast_table(df, f"forecast {run_dir} against {obs}"))
-        if sc:
-            out.print({k: v for k, v in sc.items() if not isinstance(v, (dict, list))})
+        scalars = {k: v for k, v in (sc or {}).items() if isinstance(v, (int, float, str)) and k != "observations"}
+        if scalars:
+            out.print("  ".join(f"{k} {_fmt(v) if isinstance(v, (int, float)) else v}" for k, v in scalars.items()))
+        out.print(f"wrote {run_dir / 'validation.csv'} and {run_dir / 'validation.json'}")
         return
     from travesia.analysis.observe import validate_run
 
