@@ -35,8 +35,9 @@ def comparison_table(comp: pd.DataFrame, sc: dict, title: str) -> list:
     """Rich renderables: one row per observation, then the summaries."""
     t = Table(title=title, title_justify="left", header_style="bold")
     for col, j in (("date", "left"), ("place", "left"), ("quantity", "left"), ("observed", "right"),
-                   ("simulated", "right"), ("hit", "center"), ("rel. error", "right")):
-        t.add_column(col, justify=j, no_wrap=col in ("date", "place", "quantity", "observed"))
+                   ("run", "right"), ("hit", "center"), ("rel. err", "right")):
+        t.add_column(col, justify=j, no_wrap=col not in ("place", "quantity"),
+                     min_width={"place": 12, "quantity": 10}.get(col))
     for r in comp.to_dict("records"):
         sim = r["simulated"]
         if isinstance(sim, float) and math.isnan(sim):
@@ -47,7 +48,7 @@ def comparison_table(comp: pd.DataFrame, sc: dict, title: str) -> list:
         t.add_row(str(r["date"])[:10], str(r["place"]), str(r["quantity"]), _range(r["low"], r["high"]),
                   _fmt(sim), hit, err)
     s = Table(title="summary", title_justify="left", header_style="bold")
-    for col in ("quantity", "n", "hit share", "median rel. error", "mean rel. error", "FLEE ARD"):
+    for col in ("quantity", "n", "hit share", "median rel. err", "mean rel. err", "FLEE ARD"):
         s.add_column(col, justify="left" if col == "quantity" else "right")
     for q, v in sc["by_quantity"].items():
         s.add_row(q, str(v["n"]), _fmt(v["hit_share"], pct=True), _fmt(v["median_rel_error"]),
@@ -65,10 +66,10 @@ def _forecast_table(df: pd.DataFrame, title: str) -> Table:
     bands = [c for c in ("p05", "p50", "p95") if c in df.columns]
     extra = [c for c in ("hit", "in_band", "rel_error") if c in df.columns]
     for c in cols:
-        t.add_column(c, no_wrap=True)
-    t.add_column("observed", justify="right")
+        t.add_column(c, no_wrap=c == "date", min_width={"place": 12, "quantity": 10}.get(c))
+    t.add_column("observed", justify="right", no_wrap=True)
     for c in bands + extra:
-        t.add_column(c.replace("_", " "), justify="right")
+        t.add_column(c.replace("_", " ").replace("rel error", "rel. err"), justify="right", no_wrap=True)
     for r in df.to_dict("records"):
         row = [str(r[c])[:10] if c == "date" else str(r[c]) for c in cols]
         row.append(_range(r.get("low"), r.get("high")) if "low" in r else "–")
