@@ -69,7 +69,7 @@ def _forecast_table(df: pd.DataFrame, title: str) -> Table:
         t.add_column(c, no_wrap=c == "date", min_width={"place": 10, "quantity": 8}.get(c))
     t.add_column("observed", justify="right", no_wrap=True)
     for c in bands + extra:
-        t.add_column({"in_band": "in 90%", "rel_error": "err"}.get(c, c), justify="right", no_wrap=True)
+        t.add_column({"in_band": "in 90%", "rel_error": "err"}.get(c, c), justify="right")
     for r in df.to_dict("records"):
         row = [str(r[c])[:10] if c == "date" else str(r[c]) for c in cols]
         row.append(_range(r.get("low"), r.get("high")) if "low" in r else "–")
