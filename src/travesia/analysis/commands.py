@@ -63,17 +63,24 @@ def _forecast_table(df: pd.DataFrame, title: str) -> Table:
     """One row per observation: the observed range, the forecast band and median, hit and error."""
     t = Table(title=title, title_justify="left", header_style="bold")
     cols = [c for c in ("date", "place", "quantity") if c in df.columns]
-    bands = [c for c in ("p05", "p50", "p95") if c in df.columns]
+    bands = [c for c in ("p50",) if c in df.columns]
+    band90 = "p05" in df.columns and "p95" in df.columns
     extra = [c for c in ("hit", "in_band", "rel_error") if c in df.columns]
     for c in cols:
         t.add_column(c, no_wrap=c == "date", min_width={"place": 10, "quantity": 8}.get(c))
     t.add_column("observed", justify="right", no_wrap=True)
-    for c in bands + extra:
-        t.add_column({"in_band": "in 90%", "rel_error": "err"}.get(c, c), justify="right")
+    for c in bands:
+        t.add_column(c, justify="right")
+    if band90:
+        t.add_column("p05–p95", justify="right")
+    for c in extra:
+        t.add_column({"in_band": "in band", "rel_error": "err"}.get(c, c), justify="right")
     for r in df.to_dict("records"):
         row = [str(r[c])[:10] if c == "date" else str(r[c]) for c in cols]
         row.append(_range(r.get("low"), r.get("high")) if "low" in r else "–")
         row += [_fmt(r[c]) for c in bands]
+        if band90:
+            row.append(f"{_fmt(r['p05'])}–{_fmt(r['p95'])}")
         for c in extra:
             v = r[c]
             row.append(("✓" if v else "✗") if isinstance(v, (bool, np.bool_)) else _fmt(v))
