@@ -97,7 +97,7 @@ def test_caravan_conserves_people_every_day_and_respects_mode_limits():
     s = load_scenario("caravan-2018")
     sim = Sim(s, days=40, check=True)  # check=True asserts that counts add up to people created
     m = sim.params.movement
-    limit = max(m.max_foot_km_per_day, m.ride_km_per_day, m.bus_km_per_day)
+    limit = max([m.max_foot_km_per_day, m.ride_km_per_day, m.bus_km_per_day] + [b.km for b in sim.params.buses])
     for _ in range(sim.days):
         sim.step()
         assert sim.people.km_today.max() <= limit + 1e-3

@@ -97,6 +97,7 @@ class People:
             setattr(self, name, np.zeros(self.n, dtype=dt))
         self.next[:] = -1
         self.until[:] = -1
+        self.version = 0  # bumped whenever people enter travelling/resting through set_state
 
     @staticmethod
     def bytes_per_person() -> int:
@@ -112,3 +113,5 @@ class People:
         """Move people ``idx`` into ``state`` from ``day`` on."""
         self.state[idx] = state
         self.since[idx] = day
+        if state in (State.TRAVELLING, State.RESTING) and np.size(idx):
+            self.version += 1  # someone may have joined the people on the move

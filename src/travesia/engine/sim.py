@@ -74,6 +74,8 @@ class Sim:
         self.processes = make_processes(self.params.rules)
         self.record = Record(self.days, self.net.n_places, self.net.n_edges)
         self.next_group = 0
+        self._moving_key: tuple = (-1, -1)
+        self._moving = np.zeros(0, dtype=np.int64)
         self._create_people()
         for proc in self.processes:
             proc.setup(self)
@@ -228,8 +230,23 @@ class Sim:
         return self.start + dt.timedelta(days=self.day)
 
     def on_the_move(self) -> np.ndarray:
-        s = self.people.state
-        return np.nonzero((s == State.TRAVELLING) | (s == State.RESTING))[0]
+        """Ids of people travelling or resting now (sorted).
+
+        People enter these states only through ``People.set_state``, which bumps a version; so a
+        superset computed once is reused until then, and only filtered by current state.
+        """
+        pp = self.people
+        key = (self.day, pp.version)
+        if self._moving_key != key:
+            s = pp.state
+            self._moving = np.nonzero((s == State.TRAVELLING) | (s == State.RESTING))[0]
+            self._moving_key = key
+        idx = self._moving
+        st = pp.state[idx]
+        keep = (st == State.TRAVELLING) | (st == State.RESTING)
+        if not keep.all():
+            idx = self._moving = idx[keep]
+        return idx
 
     # ------------------------------------------------------------------ the loop
 

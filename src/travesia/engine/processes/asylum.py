@@ -31,9 +31,10 @@ class Asylum(Process):
     def step(self, sim) -> None:
         pp, pol, day = sim.people, sim.policy, sim.day
         state = pp.state
-        # decisions and releases due today
-        timed = np.nonzero(((state == State.ASYLUM_PENDING) | (state == State.DETAINED)) & (pp.until <= day)
-                           & (pp.until >= 0))[0]
+        # decisions and releases due today (until = -1 reads as 65535 unsigned: one pass)
+        timed = np.nonzero(pp.until.view(np.uint16) <= day)[0]
+        st = state[timed]
+        timed = timed[(st == State.ASYLUM_PENDING) | (st == State.DETAINED)]
         if timed.size:
             c = sim.net.country[pp.place[timed]]
             pending = state[timed] == State.ASYLUM_PENDING
@@ -60,8 +61,7 @@ class Asylum(Process):
         # applications
         if not pol.asylum_open.any():
             return
-        s = pp.state
-        idx = np.nonzero((s == State.TRAVELLING) | (s == State.RESTING) | (s == State.ARRIVED))[0]
+        idx = np.concatenate((sim.on_the_move(), np.nonzero(pp.state == State.ARRIVED)[0]))
         if idx.size == 0:
             return
         place = pp.place[idx]

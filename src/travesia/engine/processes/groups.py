@@ -29,6 +29,16 @@ class Groups(Process):
         self.rally = np.zeros(sim.net.n_places, dtype=bool)
         for r in self.g.rally_points:
             self.rally[sim.net.index[r]] = True
+        if not hasattr(self, "_flagged"):
+            self._flagged = np.zeros(0, dtype=np.int64)
+        self._order = None
+
+    def _dist_order(self, dv: np.ndarray) -> np.ndarray:
+        """Order of the finite route-table distances (computed once)."""
+        if self._order is None:
+            o = np.argsort(dv, kind="stable")
+            self._order = o[np.isfinite(dv[o])]
+        return self._order
 
     def step(self, sim) -> None:
         pp, day = sim.people, sim.day
@@ -38,43 +48,59 @@ class Groups(Process):
         grp = pp.group[idx].astype(np.int64)
         # splits
         if self.g.split_prob > 0:
-            gs = np.unique(grp)
+            gs = np.nonzero(np.bincount(grp, minlength=sim.next_group))[0]
             split = gs[sim.rng.random("groups.split", day, gs) < self.g.split_prob]
             if split.size:
                 first = sim.new_groups(split.size)
-                pos = np.searchsorted(split, grp)
-                pos = np.minimum(pos, split.size - 1)
-                in_split = split[pos] == grp
-                half = sim.rng.random("groups.split_half", day, pp.household[idx].astype(np.int64)) < 0.5
-                move = in_split & half
-                pp.group[idx[move]] = first + pos[move]
-                grp = pp.group[idx].astype(np.int64)
+                pos = np.full(sim.next_group, -1, dtype=np.int64)
+                pos[split] = np.arange(split.size)
+                members = np.nonzero(pos[grp] >= 0)[0]
+                half = sim.rng.random("groups.split_half", day, pp.household[idx[members]].astype(np.int64)) < 0.5
+                move = members[half]
+                pp.group[idx[move]] = first + pos[grp[move]]
+                grp[move] = first + pos[grp[move]]
         if not self.rally.any():
             return
         # rally points: wait for the main body, then merge
-        pp.flags[idx] &= ~RALLY
-        at = (pp.km_left[idx] == 0) & self.rally[pp.place[idx]] & (pp.intent[idx] != Intent.HOME)
-        if not at.any():
-            return
-        dist = sim.routes.dist[pp.dest[idx], pp.place[idx]]
+        if self._flagged.size:
+            pp.flags[self._flagged] &= ~RALLY  # yesterday's waits are decided anew
+            self._flagged = self._flagged[:0]
+        place = pp.place[idx]
         going = pp.intent[idx] != Intent.HOME
-        pops = pp.pop[idx]
-        wait = np.zeros(idx.size, dtype=bool)
-        for k in np.unique(pops[at]):
-            mk = (pops == k) & going & np.isfinite(dist)
-            if not mk.any():
-                continue
-            median = float(np.median(dist[mk]))
-            ahead = at & (pops == k) & (dist < median - self.g.rally_gap_km)
-            wait |= ahead
+        at = self.rally[place] & going
+        ai = np.nonzero(at)[0]
+        ai = ai[pp.km_left[idx[ai]] == 0]
+        if ai.size == 0:
+            return
+        at = np.zeros(idx.size, dtype=bool)
+        at[ai] = True
+        # each caravan's median distance to go (lower median), from a histogram over (caravan, dest, place)
+        rt = sim.routes
+        D, Pn = rt.dist.shape
+        n_pop = max(len(sim.pop_names), 1)
+        pops = pp.pop[idx].astype(np.int64)
+        gi = np.nonzero(going)[0]
+        key = (pops[gi] * D + pp.dest[idx[gi]]) * Pn + place[gi]
+        hist = np.bincount(key, minlength=n_pop * D * Pn).reshape(n_pop, D * Pn)
+        dv = rt.dist.reshape(-1)
+        order = self._dist_order(dv)
+        median = np.full(n_pop, np.inf)
+        for k in np.unique(pops[ai]):
+            c = np.cumsum(hist[k][order])
+            if c[-1] > 0:
+                median[k] = dv[order][np.searchsorted(c, (c[-1] + 1) // 2)]
+        m_idx = idx[ai]
+        d_at = rt.dist[pp.dest[m_idx], place[ai]]
+        wait = d_at < median[pops[ai]] - self.g.rally_gap_km
         # a group waits at most rally_max_wait_days (counted from when it stopped there)
-        waited = day - pp.since[idx]
-        wait &= (waited < self.g.rally_max_wait_days) & (pp.state[idx] == State.RESTING) | (
-            wait & (pp.state[idx] == State.TRAVELLING))
-        pp.flags[idx[wait]] |= RALLY
+        st = pp.state[m_idx]
+        waited = day - pp.since[m_idx]
+        wait &= ((waited < self.g.rally_max_wait_days) & (st == State.RESTING)) | (st == State.TRAVELLING)
+        self._flagged = m_idx[wait]
+        pp.flags[self._flagged] |= RALLY
         # merge: one group per (caravan, rally point)
-        m = np.nonzero(at)[0]
-        key = pops[m].astype(np.int64) * sim.net.n_places + pp.place[idx[m]]
+        m = ai
+        key = pops[m] * sim.net.n_places + place[m]
         order = np.lexsort((grp[m], key))
         ks = key[order]
         starts = np.r_[0, np.nonzero(np.diff(ks))[0] + 1]

@@ -58,7 +58,10 @@ class Intentions(Process):
         home = pp.intent[idx] == Intent.HOME
         home &= (pp.state[idx] == State.TRAVELLING) | (pp.state[idx] == State.RESTING)
         ra = pol.return_assistance[country]
-        bus = home & (sim.rng.random("intentions.return", day, idx) < ra)
+        bus = np.zeros(idx.size, dtype=bool)
+        hi = np.nonzero(home & (ra > 0))[0]
+        if hi.size:
+            bus[hi] = sim.rng.random("intentions.return", day, idx[hi]) < ra[hi]
         b = idx[bus]
         if b.size:
             pp.set_state(b, State.RETURNED, day)

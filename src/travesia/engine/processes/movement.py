@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from travesia.engine import kernels
 from travesia.engine.people import CLEARED, RALLY, Intent, State
 from travesia.engine.processes.base import Process
 from travesia.network import KIND, MODE_BITS
@@ -40,6 +41,7 @@ class Movement(Process):
     writes = ("place", "next", "km_left", "state", "since", "flags", "km_today", "wp")
 
     _prev_state: np.ndarray
+    use_numba: bool = True
 
     def setup(self, sim) -> None:
         self.m = sim.params.movement
@@ -52,12 +54,61 @@ class Movement(Process):
             self.rally[sim.net.index[r]] = True
 
     def step(self, sim) -> None:
-        pp, pol, day, net = sim.people, sim.policy, sim.day, sim.net
-        m = self.m
+        pp, day, net = sim.people, sim.day, sim.net
         idx = sim.on_the_move()
         if idx.size == 0:
             return
         self._prev_state = pp.state[idx].copy()
+        g = self._group_draws(sim)
+        if kernels.HAVE_NUMBA and self.use_numba:
+            stay, mode, budget = self._decide_numba(sim, idx, g)
+        else:
+            stay, mode, budget = self._decide_numpy(sim, idx, g)
+        pp.state[idx[stay]] = State.RESTING
+        movers = idx[~stay]
+        mode, budget = mode[~stay], budget[~stay]
+        if movers.size:
+            self._organised_buses(sim, movers, mode, budget)
+            self._advance(sim, movers, budget, mode)
+        moved = pp.km_today[idx] > 0
+        st = pp.state[idx]
+        done = (st == State.TRAVELLING) | (st == State.RESTING)
+        pp.state[idx[done & moved]] = State.TRAVELLING
+        pp.state[idx[done & ~moved]] = State.RESTING
+        self._fix_since(sim, idx)
+
+    def _group_draws(self, sim) -> dict:
+        """Today's draws for every group id (and every caravan): a group decides together."""
+        day = sim.day
+        G = np.arange(max(sim.next_group, 1))
+        return {
+            "rest": sim.rng.random("movement.rest", day, G),
+            "cohesion": sim.rng.random("movement.cohesion", day, G),
+            "ride": sim.rng.random("movement.ride", day, G),
+            "ride_km": sim.rng.random("movement.ride_km", day, G),
+            "pace": sim.group_pace(G),
+            "caravan": sim.rng.random("movement.rest_caravan", day, np.arange(max(len(sim.pop_names), 1))),
+        }
+
+    def _decide_numba(self, sim, idx, g):
+        pp, pol, net, m, day = sim.people, sim.policy, sim.net, self.m, sim.day
+        keys = np.array([sim.rng.key(k, day) for k in
+                         ("movement.rest", "movement.cohesion", "movement.ride", "movement.ride_km",
+                          "movement.solo_bus")], dtype=np.uint64)
+        stay = np.zeros(idx.size, dtype=np.bool_)
+        mode = np.zeros(idx.size, dtype=np.int8)
+        budget = np.zeros(idx.size, dtype=np.float64)
+        par = np.array([m.rest_prob, m.shelter_rest_prob, self.cohesion, m.ride_prob * (1.0 - m.ride_block_share),
+                        m.ride_km_per_day, m.solo_bus_prob, m.bus_km_per_day, m.foot_km_per_day,
+                        m.max_foot_km_per_day], dtype=np.float64)
+        kernels.decide_kernel(idx.astype(np.int64), keys, par, g["rest"], g["cohesion"], g["ride"], g["ride_km"],
+                              g["pace"], g["caravan"], pp.place, pp.km_left, pp.flags, pp.intent, pp.origin,
+                              pp.group, pp.pop, pp.speed, self.shelter, pol.blocked, pol.exit_only,
+                              pol.rides_blocked, net.country, stay, mode, budget)
+        return stay, mode, budget
+
+    def _decide_numpy(self, sim, idx, g):
+        pp, pol, day, net, m = sim.people, sim.policy, sim.day, sim.net, self.m
         at_place = pp.km_left[idx] == 0
         place = pp.place[idx]
         flags = pp.flags[idx]
@@ -67,45 +118,50 @@ class Movement(Process):
         held &= (eo == -1) | (eo == net.country[pp.origin[idx]])
         rally = (flags & RALLY) != 0
         grp = pp.group[idx].astype(np.int64)
-        # rest days, drawn per group (returning people are on their own)
-        unit = np.where(going_home, idx + (1 << 40), grp)
+        home_ids = idx + (1 << 40)
+
+        def per_unit(name: str) -> np.ndarray:
+            """The group's draw; people going home draw on their own."""
+            u = g[name][grp]
+            if going_home.any():
+                u[going_home] = sim.rng.random(f"movement.{name}", day, home_ids[going_home])
+            return u
+
         rest_p = np.where(self.shelter[place] & at_place, m.shelter_rest_prob, m.rest_prob)
-        u_rest = sim.rng.random("movement.rest", day, unit)
+        u_rest = per_unit("rest")
         if self.cohesion > 0:
             # most groups follow their caravan's collective decision (assemblies decide rest days)
-            pops = pp.pop[idx].astype(np.int64)
-            follow = (sim.rng.random("movement.cohesion", day, unit) < self.cohesion) & ~going_home
-            u_rest = np.where(follow, sim.rng.random("movement.rest_caravan", day, pops), u_rest)
-        rests = u_rest < rest_p
-        stay = held | rally | rests
-        movers = idx[~stay]
-        pp.state[idx[stay]] = State.RESTING
-        if movers.size == 0:
-            self._fix_since(sim, idx)
-            return
-        mplace = pp.place[movers]
-        munit = unit[~stay]
-        mode = np.full(movers.size, FOOT, dtype=np.int8)
-        budget = np.zeros(movers.size)
+            follow = (per_unit("cohesion") < self.cohesion) & ~going_home
+            u_rest = np.where(follow, g["caravan"][pp.pop[idx]], u_rest)
+        stay = held | rally | (u_rest < rest_p)
+        mode = np.full(idx.size, FOOT, dtype=np.int8)
+        budget = np.zeros(idx.size)
+        country = net.country[place]
         # rides, per group
-        country = net.country[mplace]
         ride_p = m.ride_prob * (1.0 - m.ride_block_share)
-        ur = sim.rng.random("movement.ride", day, munit)
-        rides = (ur < ride_p) & ~pol.rides_blocked[country]
+        rides = (per_unit("ride") < ride_p) & ~pol.rides_blocked[country] & ~stay
         mode[rides] = RIDE
-        frac = 0.3 + 0.7 * sim.rng.random("movement.ride_km", day, munit)
-        budget[rides] = m.ride_km_per_day * frac[rides]
+        budget[rides] = m.ride_km_per_day * (0.3 + 0.7 * per_unit("ride_km")[rides])
         # buses on one's own
         if m.solo_bus_prob > 0:
-            sb = sim.rng.random("movement.solo_bus", day, movers) < m.solo_bus_prob
-            sb &= ~pol.rides_blocked[country]
+            sb = (sim.rng.random("movement.solo_bus", day, idx) < m.solo_bus_prob) & ~pol.rides_blocked[country]
+            sb &= ~stay
             mode[sb] = BUS
             budget[sb] = m.bus_km_per_day
-        # organised buses, first come first served
+        # on foot: no faster than the group's pace (alone when going home)
+        foot = (mode == FOOT) & ~stay
+        walk = np.minimum(pp.speed[idx[foot]], g["pace"][grp[foot]] * m.foot_km_per_day)
+        walk = np.where(going_home[foot], pp.speed[idx[foot]], walk)
+        budget[foot] = np.minimum(walk, m.max_foot_km_per_day)
+        return stay, mode, budget
+
+    def _organised_buses(self, sim, movers, mode, budget) -> None:
+        """Buses leaving a place today take the first ``seats_per_day`` there (by arrival day)."""
+        pp, net, day = sim.people, sim.net, sim.day
         for b in sim.params.buses:
             if not (b.start <= sim.date <= b.end):
                 continue
-            at_b = np.nonzero((mplace == net.index[b.place]) & (pp.km_left[movers] == 0))[0]
+            at_b = np.nonzero((pp.place[movers] == net.index[b.place]) & (pp.km_left[movers] == 0))[0]
             seats = int(round(b.seats_per_day * sim.scale))
             if at_b.size == 0 or seats <= 0:
                 continue
@@ -114,19 +170,6 @@ class Movement(Process):
             take = at_b[order[:seats]]
             mode[take] = BUS
             budget[take] = b.km
-        # on foot
-        foot = mode == FOOT
-        if foot.any():
-            pace = sim.group_pace(grp[~stay][foot]) * m.foot_km_per_day
-            walk = np.minimum(pp.speed[movers[foot]], pace)
-            walk = np.where(going_home[~stay][foot], pp.speed[movers[foot]], walk)
-            budget[foot] = np.minimum(walk, m.max_foot_km_per_day)
-        self._advance(sim, movers, budget, mode)
-        moved = pp.km_today[idx] > 0
-        done = (pp.state[idx] == State.TRAVELLING) | (pp.state[idx] == State.RESTING)
-        pp.state[idx[done & moved]] = State.TRAVELLING
-        pp.state[idx[done & ~moved]] = State.RESTING
-        self._fix_since(sim, idx)
 
     def _fix_since(self, sim, idx: np.ndarray) -> None:
         """``since`` marks the day a state began: keep it where the state did not change."""
@@ -136,6 +179,29 @@ class Movement(Process):
         pp.since[idx[changed]] = sim.day
 
     def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray) -> None:
+        """Move people ``who`` along their routes with km ``budget`` by ``mode`` (numba or NumPy)."""
+        if kernels.HAVE_NUMBA and self.use_numba:
+            self._advance_numba(sim, who, budget, mode)
+        else:
+            self._advance_numpy(sim, who, budget, mode)
+
+    def _advance_numba(self, sim, who, budget, mode) -> None:
+        pp, pol, net, rt, rec, day = sim.people, sim.policy, sim.net, sim.routes, sim.record, sim.day
+        keys = np.array([sim.rng.key(f"movement.route{h}", day) for h in range(MAX_HOPS)], dtype=np.uint64)
+        flows = np.zeros(net.n_edges, dtype=np.int64)
+        arrived = np.zeros(net.n_places, dtype=np.int64)
+        crossed = np.zeros(net.n_places, dtype=np.int64)
+        kernels.advance_kernel(
+            who.astype(np.int64), budget.astype(np.float64), mode.astype(np.int8), bool(self.m.stage_walking), keys,
+            pp.place, pp.next, pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state,
+            pp.km_today, rt.dests, rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT,
+            pol.blocked, pol.exit_only, pol.counts_crossing, net.country, self.rally, sim.via_table, sim.n_via,
+            flows, arrived, crossed)
+        rec._flows_today += flows
+        rec._today["arrived"] += arrived
+        rec._today["crossed"] += crossed
+
+    def _advance_numpy(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray) -> None:
         pp, pol, net, rt, rec, day = sim.people, sim.policy, sim.net, sim.routes, sim.record, sim.day
         stage = self.m.stage_walking
         b = budget.astype(np.float64)
