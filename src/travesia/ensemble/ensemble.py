@@ -184,8 +184,8 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
     if seeds_only:
         priors: dict[str, Prior] = {}
     else:
-        need = None if post is not None else "ensemble (or --seeds-only for seed variation alone)"
-        priors = scenario_priors(base, priors_file, need=need)
+        priors = scenario_priors(base, priors_file, need=None if post is not None else "ensemble",
+                                 hint="or --seeds-only to vary the seed alone")
     d = int(days or base.params.days)
     cfg = RunConfig(days=d, scale=scale, quantities=_quantities(quantities),
                     places=tuple(places) if places else None)

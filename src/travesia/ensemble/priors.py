@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import zlib
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -60,7 +60,9 @@ def _unwrap(tp: Any) -> Any:
 
 
 def param_info(path: str) -> tuple[type, float | None, float | None]:
-    """(python type, lower bound, upper bound) of the parameter at ``path``, from the schema."""
+    """(python type, lower bound, upper bound) of the parameter at ``path``, from the schema.
+
+    The type is ``object`` where the schema does not fix it (a Literal, Any)."""
     tp: Any = Scenario
     field = None
     for seg in path.split("."):
@@ -80,7 +82,10 @@ def param_info(path: str) -> tuple[type, float | None, float | None]:
             lo = getattr(m, "ge", lo) if getattr(m, "ge", None) is not None else lo
             hi = getattr(m, "le", hi) if getattr(m, "le", None) is not None else hi
     tp = _unwrap(tp)
-    return (tp if isinstance(tp, type) else float), lo, hi
+    if get_origin(tp) is Literal:
+        kinds = {type(a) for a in get_args(tp)}
+        tp = kinds.pop() if len(kinds) == 1 else object
+    return (tp if isinstance(tp, type) else object), lo, hi
 
 
 def ppf(prior: Prior, u: float | np.ndarray) -> float | np.ndarray:
@@ -158,7 +163,7 @@ def _check_target(path: str, where: str, raw: dict | None = None) -> None:
     except ValueError as e:
         raise UserError(f"prior for {e}", where=where) from None
     tp, _, _ = param_info(path)
-    if tp not in (int, float) or tp is bool:
+    if tp is not object and tp not in (int, float):
         raise UserError(f"a prior needs a numeric parameter; '{path}' is not a number", where=where)
     if raw is not None:
         v = get_path(raw, path, None)
@@ -167,7 +172,7 @@ def _check_target(path: str, where: str, raw: dict | None = None) -> None:
 
 
 def scenario_priors(loaded: LoadedScenario, priors_file: str | Path | None = None,
-                    *, need: str | None = None) -> dict[str, Prior]:
+                    *, need: str | None = None, hint: str = "") -> dict[str, Prior]:
     """The scenario's declared priors, with a priors file (``--priors``) laid over them.
 
     With ``need`` (the command that needs them), no priors at all is a :class:`UserError` that says
@@ -184,5 +189,6 @@ def scenario_priors(loaded: LoadedScenario, priors_file: str | Path | None = Non
         raise UserError(
             f"{need} needs uncertain parameters, and scenario '{loaded.name}' declares no priors: add a "
             f"'priors:' map to its scenario.yaml (e.g. movement.foot_km_per_day: {{dist: uniform, low: 35, "
-            f"high: 65}}) or pass --priors FILE (shipped: {shipped})", where=str(loaded.folder or loaded.name))
+            f"high: 65}}), or pass --priors FILE (shipped: {shipped}){'; ' + hint if hint else ''}",
+            where=str(loaded.folder or loaded.name))
     return pri

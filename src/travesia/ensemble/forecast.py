@@ -1,0 +1,397 @@
+"""Forecasts: what happens after an as-of date, from only what was known on that date.
+
+``forecast(SCENARIO, as_of=DATE)``:
+
+1. keeps the timeline events dated on or before DATE and the observations dated on or before
+   DATE (:func:`known_on`); nothing dated after DATE reaches the runs;
+2. calibrates the priors' parameters against those observations (:mod:`.calibrate`), or reuses a
+   calibration (``calibration=DIR``), or (``trials=0``) draws from the priors as they are;
+3. runs the ensemble from the scenario's start to its end (``members`` members: seeds and draws
+   keyed by member, rows of the calibration's posterior sample in turn);
+4. writes ``forecast.csv`` (``date,place,quantity,p05,p25,p50,p75,p95`` for dates after DATE),
+   ``half_arrival.csv`` (per destination, the date by which half of the people who arrive there
+   within the run have arrived: p05, p50, p95 over members), ``naive.csv`` (the two naive
+   forecasts of :mod:`.naive`), ``observations.csv`` (all the observations given, for scoring
+   later; only those up to DATE were used), ``forecast.json`` and ``report.html`` (self-contained
+   fan charts).
+
+:func:`validate_forecast` scores a forecast folder against observations (``travesia validate``).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import dataclasses
+import datetime as dt
+import html
+import io
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from travesia import __version__
+from travesia.ensemble.ensemble import PCOLS, EnsembleRun, member_plan, read_posterior, simulate_ensemble
+from travesia.ensemble.files import atomic_write, commit_partial, csv_text, new_partial
+from travesia.ensemble.naive import naive_forecasts
+from travesia.ensemble.priors import scenario_priors
+from travesia.ensemble.runner import RunConfig, maybe_client
+from travesia.errors import UserError
+from travesia.network import KIND
+from travesia.output import check_out_dir
+from travesia.scenario.load import LoadedScenario, load_scenario, validate_params
+
+OBS_COLS = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources"]
+
+
+def parse_date(v: dt.date | str, what: str) -> dt.date:
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v))
+    except ValueError:
+        raise UserError(f"expected a date YYYY-MM-DD, got '{v}'", where=what) from None
+
+
+def known_on(base: LoadedScenario, as_of: dt.date, observations: pd.DataFrame | None = None) -> LoadedScenario:
+    """The scenario as known on ``as_of``: timeline events and observations dated after it dropped."""
+    raw = copy.deepcopy(base.raw)
+    keep = [i for i, ev in enumerate(base.params.timeline) if ev.date <= as_of]
+    if "timeline" in raw:
+        raw["timeline"] = [raw["timeline"][i] for i in keep]
+    params = validate_params(raw, where="scenario")
+    obs = base.observations if observations is None else observations
+    if obs is not None:
+        obs = obs[obs["date"] <= as_of].reset_index(drop=True)
+    return dataclasses.replace(base, params=params, raw=raw, observations=obs)
+
+
+def half_arrival(run: EnsembleRun, places: pd.DataFrame) -> pd.DataFrame:
+    """Per destination: members with arrivals, arrivals by the end (p05/p50/p95), and the date by which
+    half of a member's arrivals there have arrived (p05/p50/p95 over the members with arrivals)."""
+    rows = []
+    dates = run.layout.dates
+    for name in places.loc[places["kind"] == "destination", "name"]:
+        try:
+            a = run.series("arrived", name)
+        except (KeyError, ValueError):
+            continue
+        total = a[:, -1]
+        has = total > 0
+        row = {"destination": name, "members_with_arrivals": int(has.sum()), "members": int(len(total)),
+               "arrived_p05": float(np.percentile(total, 5)), "arrived_p50": float(np.percentile(total, 50)),
+               "arrived_p95": float(np.percentile(total, 95)),
+               "half_date_p05": "", "half_date_p50": "", "half_date_p95": ""}
+        if has.any():
+            idx = np.argmax(a[has] >= (total[has, None] / 2.0), axis=1)
+            for p in (5, 50, 95):
+                row[f"half_date_p{p:02d}"] = dates[int(np.percentile(idx, p, method="nearest"))].isoformat()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _score_totals(totals: pd.DataFrame, obs: pd.DataFrame) -> tuple[pd.DataFrame, dict, float | None]:
+    from travesia.analysis.observe import compare, objective, score
+
+    comp = compare(totals, obs)
+    try:
+        obj = objective(comp)
+    except ValueError:
+        obj = None
+    return comp, score(comp), obj
+
+
+def score_forecast(fc: pd.DataFrame, naive: pd.DataFrame | None, obs: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Score a forecast table (``forecast.csv``) and its naive forecasts against observations in its period."""
+    fc = fc.copy()
+    fc["date"] = pd.to_datetime(fc["date"]).dt.date
+    first, last = min(fc["date"]), max(fc["date"])
+    sel = obs[(obs["date"] >= first) & (obs["date"] <= last)].reset_index(drop=True)
+    if sel.empty:
+        raise UserError(f"no observation falls in the forecast period {first}..{last}")
+    keys = fc[["date", "quantity", "place"]]
+    comp, sc, obj = _score_totals(keys.assign(people=fc["p50"].to_numpy()), sel)
+    from travesia.analysis.observe import simulated_values
+
+    lo = simulated_values(keys.assign(people=fc["p05"].to_numpy()), sel)
+    hi = simulated_values(keys.assign(people=fc["p95"].to_numpy()), sel)
+    comp["p05"], comp["p95"] = lo, hi
+    comp["p50"] = comp["simulated"]
+    high = comp["high"].to_numpy(dtype=float)
+    comp["in_band"] = (comp["low"].to_numpy() <= hi) & (np.isnan(high) | (np.nan_to_num(high, nan=np.inf) >= lo))
+    ok = comp["simulated"].notna()
+    out = {"as_of": (first - dt.timedelta(days=1)).isoformat(), "n": int(ok.sum()),
+           "hit_share": sc["overall"]["hit_share"], "band_coverage": float(comp.loc[ok, "in_band"].mean()),
+           "objective": obj, **{k: v for k, v in sc.items() if k != "n_outside_run"}}
+    naive_scores = {}
+    if naive is not None and len(naive):
+        naive = naive.copy()
+        naive["date"] = pd.to_datetime(naive["date"]).dt.date
+        for method, g in naive.groupby("method", sort=True):
+            full = keys.merge(g[["date", "quantity", "place", "people"]], on=["date", "quantity", "place"],
+                              how="left").fillna({"people": 0.0})
+            c2, s2, o2 = _score_totals(full, sel)
+            comp[f"{method}"] = c2["simulated"].to_numpy()
+            naive_scores[method] = {"objective": o2, "hit_share": s2["overall"]["hit_share"],
+                                    "median_rel_error": s2["overall"]["median_rel_error"],
+                                    "mean_rel_error": s2["overall"]["mean_rel_error"]}
+            out[f"objective_{method}"] = o2
+    out["naive"] = naive_scores
+    if obj is not None and naive_scores:
+        beaten = [m for m, s in naive_scores.items() if s["objective"] is not None and obj < s["objective"]]
+        out["beats"] = ", ".join(beaten) if beaten else "none"
+    cols = ["date", "place", "quantity", "low", "high", "p05", "p50", "p95", "hit", "in_band", "rel_error"]
+    cols += [m for m in naive_scores]
+    return comp[cols], out
+
+
+def validate_forecast(run_dir: str | Path, observations_path: str | Path) -> tuple[pd.DataFrame, dict]:
+    """Score a forecast folder against observations dated in its period (no printing).
+
+    The median (p50) is scored with the validation metric (:mod:`travesia.analysis.observe`);
+    ``band_coverage`` is the share of observations whose [low, high] range overlaps the 90% band
+    [p05, p95]; the two naive forecasts of the folder's ``naive.csv`` are scored alike
+    (``objective_persistence``, ``objective_constant_velocity``; lower is better). Writes
+    ``validation.csv`` and ``validation.json`` into the folder.
+    """
+    from travesia.analysis.observe import load_observations
+
+    run_dir = Path(run_dir)
+    fpath = run_dir / "forecast.csv"
+    if not fpath.exists():
+        raise UserError("not a forecast folder: forecast.csv is missing", where=str(run_dir))
+    places = pd.read_csv(run_dir / "places.csv", keep_default_na=False) if (run_dir / "places.csv").exists() else None
+    obs = load_observations(observations_path, places)
+    fc = pd.read_csv(fpath, keep_default_na=False)
+    naive = pd.read_csv(run_dir / "naive.csv", keep_default_na=False) if (run_dir / "naive.csv").exists() else None
+    comp, sc = score_forecast(fc, naive, obs)
+    sc["observations"] = str(observations_path)
+    out = comp.copy()
+    out["date"] = out["date"].astype(str)
+    atomic_write(run_dir / "validation.csv", out.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+    atomic_write(run_dir / "validation.json", json.dumps(sc, indent=2, default=str) + "\n")
+    return comp, sc
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def key_places(run: EnsembleRun, known_obs: pd.DataFrame | None, places: pd.DataFrame, n: int = 8) -> list[str]:
+    """Destinations with arrivals, the places the caravans were last seen, the busiest shelters."""
+    out: list[str] = []
+    dests = []
+    for name in places.loc[places["kind"] == "destination", "name"]:
+        a = run.series("arrived", name)[:, -1]
+        if np.percentile(a, 95) > 0:
+            dests.append((-float(np.median(a)), name))
+    out += [n_ for _, n_ in sorted(dests)[:3]]
+    if known_obs is not None and len(known_obs):
+        pres = known_obs[known_obs["quantity"] == "present"].sort_values("date", kind="stable")
+        for c, g in pres.groupby("caravan", sort=True):
+            name = g["place"].iloc[-1]
+            if name in run.layout.names["present"] and name not in out:
+                out.append(name)
+    shel = []
+    for name in places.loc[places["kind"] == "shelter", "name"]:
+        shel.append((-float(np.median(run.series("present", name).max(axis=1))), name))
+    out += [n_ for _, n_ in sorted(shel)[:2] if n_ not in out]
+    return out[:n]
+
+
+def write_report(path: Path, run: EnsembleRun, as_of: dt.date, obs_all: pd.DataFrame | None, places: pd.DataFrame,
+                 halves: pd.DataFrame, meta: dict, scores: dict | None) -> None:
+    """A self-contained HTML page of fan charts (PNG inlined; no external files or CDN)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dates = np.array(run.layout.dates, dtype="datetime64[D]")
+    known = obs_all[obs_all["date"] <= as_of] if obs_all is not None else None
+    figs = []
+    targets = [("(all)", "travelling")] + [(p, None) for p in key_places(run, known, places)]
+    for place, only in targets:
+        qs = [only] if only else ["present", "arrived"]
+        fig, axes = plt.subplots(1, len(qs), figsize=(5.2 * len(qs), 3.0), squeeze=False)
+        for ax, q in zip(axes[0], qs):
+            s = run.series(q, place)
+            p = np.percentile(s, [5, 25, 50, 75, 95], axis=0)
+            ax.fill_between(dates, p[0], p[4], color="#9ecae1", alpha=0.6, lw=0, label="90% band")
+            ax.fill_between(dates, p[1], p[3], color="#4292c6", alpha=0.6, lw=0, label="50% band")
+            ax.plot(dates, p[2], color="#08306b", lw=1.5, label="median")
+            ax.axvline(np.datetime64(as_of), color="#d62728", lw=1, ls="--", label=f"as of {as_of}")
+            if obs_all is not None:
+                o = obs_all[(obs_all["quantity"] == q) & (obs_all["place"] == place)]
+                for _, r in o.iterrows():
+                    hi = r["low"] if (isinstance(r["high"], float) and math.isnan(r["high"])) else r["high"]
+                    used = r["date"] <= as_of
+                    ax.plot([np.datetime64(r["date"])] * 2, [r["low"], hi], color="k" if used else "#ff7f0e", lw=2)
+                    ax.plot(np.datetime64(r["date"]), r["low"], "o", ms=4, mfc="k" if used else "white",
+                            mec="k" if used else "#ff7f0e")
+            ax.set_title(f"{place}: {q}", fontsize=10)
+            ax.tick_params(labelsize=8)
+            ax.set_ylim(bottom=0)
+            fig.autofmt_xdate()
+        axes[0][0].legend(fontsize=7, loc="upper left")
+        figs.append((place, _png(fig)))
+        plt.close(fig)
+    esc = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>travesia forecast: {esc(meta['scenario'])} as of {as_of}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+        "th{background:#f3f3f3}td:first-child{text-align:left}img{max-width:100%}</style></head><body>",
+        f"<h1>Forecast: {esc(meta['scenario'])}, as of {as_of}</h1>",
+        f"<p>{meta['members']} members, seed {meta['seed']}, run to {esc(meta['end'])}; "
+        f"{esc(meta['calibration_note'])}. Only events and observations dated on or before {as_of} were used. "
+        "Bands: 90% (p05–p95) and 50% (p25–p75) of the members; black ranges are the reports used, "
+        "orange ones later reports (not used).</p>",
+        "<h2>When half the people are at each destination</h2>",
+        "<p>The date by which half of the people who reach the destination within the run have reached it "
+        "(median over members, with the 90% band), and how many arrive by the end of the run.</p>",
+        "<table><tr><th>destination</th><th>members with arrivals</th><th>arrivals p05</th><th>p50</th>"
+        "<th>p95</th><th>half by p05</th><th>p50</th><th>p95</th></tr>",
+    ]
+    for r in halves.itertuples(index=False):
+        if r.members_with_arrivals == 0:
+            continue
+        parts.append(f"<tr><td>{esc(r.destination)}</td><td>{r.members_with_arrivals}/{r.members}</td>"
+                     f"<td>{r.arrived_p05:,.0f}</td><td>{r.arrived_p50:,.0f}</td><td>{r.arrived_p95:,.0f}</td>"
+                     f"<td>{r.half_date_p05}</td><td>{r.half_date_p50}</td><td>{r.half_date_p95}</td></tr>")
+    parts.append("</table>")
+    if scores:
+        parts.append(f"<h2>Against the reports after {as_of}</h2><p>{scores['n']} observations. Objective: mean "
+                     "log error against the reported ranges (lower is better).</p><table><tr><th>forecast</th>"
+                     "<th>objective</th><th>hit share</th><th>band coverage (90%)</th></tr>")
+
+        def f(v, pct=False):
+            return "–" if v is None else (f"{100 * v:.0f}%" if pct else f"{v:.3f}")
+
+        parts.append(f"<tr><td>travesia (median)</td><td>{f(scores['objective'])}</td>"
+                     f"<td>{f(scores['hit_share'], True)}</td><td>{f(scores['band_coverage'], True)}</td></tr>")
+        for m, s in scores.get("naive", {}).items():
+            parts.append(f"<tr><td>naive: {esc(m.replace('_', ' '))}</td><td>{f(s['objective'])}</td>"
+                         f"<td>{f(s['hit_share'], True)}</td><td>–</td></tr>")
+        parts.append("</table>")
+    parts.append("<h2>Fan charts</h2>")
+    for place, b64 in figs:
+        parts.append(f"<h3>{esc(place)}</h3><img alt='{esc(place)}' src='data:image/png;base64,{b64}'>")
+    parts.append(f"<p><small>travesia {__version__}</small></p></body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, members: int, out: str | Path,
+             observations: str | Path | None = None, calibration: str | Path | None = None, trials: int = 24,
+             seeds: int = 2, seed: int = 0, days: int | None = None, scale: float = 1.0,
+             params_file: str | Path | None = None, priors_file: str | Path | None = None,
+             overrides: dict[str, Any] | None = None, force: bool = False, client: Any = None,
+             workers: int | None = None, scheduler: str | None = None, report: bool = True,
+             progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """``travesia forecast``: see the module doc. Returns {"out", "forecast", "half_arrival", "scores", "meta"}.
+
+    ``progress(stage, done, total)`` is called with stage "calibrate" (trials) and "ensemble" (members).
+    """
+    from travesia.analysis.observe import load_observations
+    from travesia.ensemble.calibrate import calibrate as run_cal
+
+    as_of = parse_date(as_of, "--as-of")
+    if members < 1:
+        raise UserError(f"--members must be >= 1, got {members}")
+    out = Path(out)
+    check_out_dir(out, force)
+    base = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides,
+                                                                                params_file=params_file)
+    p = base.params
+    d = int(days or p.days)
+    end = p.start + dt.timedelta(days=d - 1)
+    if not p.start <= as_of < end:
+        raise UserError(f"{as_of} must be on or after the start {p.start} and before the end {end}", where="--as-of")
+    obs_all = load_observations(observations, base.places) if observations is not None else base.observations
+    known = known_on(base, as_of, obs_all)
+    posterior = None
+    priors = {}
+    if calibration is not None:
+        posterior = read_posterior(calibration)
+        cal_note = f"parameters from the calibration {calibration}"
+    elif trials > 0:
+        priors = scenario_priors(known, priors_file, need="forecast (to calibrate)",
+                                 hint="or reuse a calibration with --calibration DIR, or --trials 0 to vary seeds only")
+    else:
+        priors = scenario_priors(known, priors_file)
+        cal_note = "parameters drawn from the priors" if priors else "seed variation only (no priors)"
+    cb = (lambda stage: (lambda a, b: progress(stage, a, b))) if progress else (lambda stage: None)
+    tmp = new_partial(out, force)
+    try:
+        with maybe_client(client, workers, scheduler) as c:
+            if calibration is None and trials > 0:
+                if known.observations is None or known.observations.empty:
+                    raise UserError(f"no observations on or before {as_of} to calibrate against; pass "
+                                    "--observations FILE, --calibration DIR or --trials 0")
+                cal = run_cal(known, out=tmp / "calibration", trials=trials, observations=known.observations,
+                              until=as_of, seed=seed, seeds=seeds, priors_file=priors_file, scale=scale,
+                              client=c, progress=cb("calibrate"))
+                posterior = cal["posterior"]
+                cal_note = (f"calibrated on {len(known.observations)} observations up to {as_of} "
+                            f"({trials} trials, best objective {cal['best_objective']:.3f}; "
+                            f"members use the best {len(posterior)} trials in turn)")
+                priors = {}
+            cfg = RunConfig(days=d, scale=scale)
+            specs, mem = member_plan(members, seed, priors, posterior)
+            run = simulate_ensemble(known, specs, mem, cfg, client=c, progress=cb("ensemble"))
+        try:
+            fc = run.quantiles(after=as_of)
+            halves = half_arrival(run, base.places)
+            keys = fc[["date", "quantity", "place"]]
+            known_obs = known.observations
+            naive = naive_forecasts(known_obs, as_of, keys, base.places, base.legs) if known_obs is not None and \
+                len(known_obs) else None
+            scores = None
+            if obs_all is not None and (obs_all["date"] > as_of).any() and ((obs_all["date"] <= end) &
+                                                                           (obs_all["date"] > as_of)).any():
+                _, scores = score_forecast(fc, naive, obs_all)
+            meta = {"scenario": base.name, "as_of": as_of.isoformat(), "start": p.start.isoformat(),
+                    "end": end.isoformat(), "members": members, "seed": seed, "scale": scale,
+                    "events_used": len(known.params.timeline), "events_dropped": len(p.timeline) - len(
+                        known.params.timeline),
+                    "observations_used": 0 if known_obs is None else len(known_obs),
+                    "calibration_note": cal_note, "params_file": None if params_file is None else str(params_file),
+                    "wall_s": round(run.wall_s, 3), "workers": run.workers, "version": __version__}
+            if scores:
+                meta["scores_after_as_of"] = scores
+            (tmp / "forecast.csv").write_text(csv_text(fc), encoding="utf-8")
+            (tmp / "members.csv").write_text(csv_text(mem), encoding="utf-8")
+            (tmp / "half_arrival.csv").write_text(csv_text(halves), encoding="utf-8")
+            if naive is not None:
+                (tmp / "naive.csv").write_text(csv_text(naive), encoding="utf-8")
+            if obs_all is not None:
+                (tmp / "observations.csv").write_text(csv_text(obs_all[OBS_COLS]), encoding="utf-8")
+            places = base.places[["id", "name", "country", "region", "lat", "lon", "kind", "capacity"]]
+            (tmp / "places.csv").write_text(csv_text(places), encoding="utf-8")
+            (tmp / "forecast.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+            if report:
+                write_report(tmp / "report.html", run, as_of, obs_all, base.places, halves, meta, scores)
+        finally:
+            run.close()
+        commit_partial(tmp, out, "forecast")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {"out": out, "forecast": fc, "half_arrival": halves, "scores": scores, "meta": meta, "naive": naive}
