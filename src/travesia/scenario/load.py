@@ -376,7 +376,8 @@ def place_resolves(name: str, places: pd.DataFrame) -> bool:
     """True when an observation's place names a place, a prefix of places, or an aggregate in parentheses."""
     if name.startswith("(") and name.endswith(")"):
         inner = name[1:-1]
-        return inner == "all" or inner in set(places["country"]) or inner in set(places["region"]) or True
+        regions = {r for r in places["region"] if isinstance(r, str) and r} if "region" in places else set()
+        return inner == "all" or inner in set(places["country"]) or inner in regions
     return any(n == name or n.startswith(name + " (") for n in places["name"])
 
 
