@@ -1,0 +1,172 @@
+"""Rule set ``flee``: FLEE 3.1's movement model (``rules: flee`` in scenario.yaml).
+
+A day, in FLEE's order (conflict zones and closures of the day are already in the schedule of
+:func:`travesia.flee.model.build_schedule`):
+
+1. ``flee.injection``  people set out from WAITING: each population's ``core`` on its start day
+                       (the camps' day-0 counts), the rest day by day as FLEE injects displaced
+                       people at their conflict zone (the daily increase of the counts, shared
+                       among conflict zones by population × intensity × conflict decay);
+2. ``flee.movement``   FLEE's ``evolve``: leave with the location's move chance, choose a route
+                       by distance and destination score, travel up to ``max_move_speed`` a day,
+                       possibly across several links (:func:`travesia.flee.model.move_day`).
+
+States: on a link TRAVELLING (counted at the place left), at a camp ARRIVED, anywhere else
+RESTING; not yet displaced WAITING. Nobody leaves the network, so the counts add up to the
+people created on every day.
+
+Parameters: the ``flee:`` section (:class:`travesia.flee.params.FleeParams`), FLEE's own names.
+Reads/writes People ``place, next, km_left, state, flags, since``; owns ``edge, recent, rem,
+rem_len`` (see :mod:`travesia.flee.model`). Records ``arrived`` at every place reached and the
+flows along every link.
+
+How FLEE's injection maps onto travesia's fixed set of people: ``import-flee`` creates one
+population per conflict zone, sized by what the zone receives over the run; the injection
+process releases each population's people on the days FLEE would inject them (scaled with
+``--scale``; a changed size keeps the shape of the zone's schedule).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from travesia.engine.people import State
+from travesia.engine.processes import register_ruleset
+from travesia.engine.processes.base import Process
+from travesia.errors import UserError
+from travesia.flee import model as fm
+from travesia.flee.params import flee_params
+
+
+class FleeState:
+    """What both flee processes share for one run (kept on the Sim as ``sim._flee``)."""
+
+    def __init__(self, sim):
+        self.params_id = None
+        self.fp = None
+        self.sched: fm.Schedule | None = None
+        n = sim.n
+        self.edge = np.full(n, -1, dtype=np.int32)
+        self.recent = np.zeros(n, dtype=np.float32)
+        self.rem_len = np.zeros(n, dtype=np.uint8)
+        self.rem = np.zeros((n, 1), dtype=np.int32)
+        self.count = np.zeros(sim.net.n_places, dtype=np.int64)
+        self.released = np.zeros(len(sim.segments), dtype=np.int64)
+        self.targets: list[np.ndarray] = []
+
+    def refresh(self, sim) -> None:
+        if self.params_id == id(sim.params):
+            return
+        self.params_id = id(sim.params)
+        self.fp = flee_params(sim.params.flee)
+        self.sched = fm.build_schedule(self.fp, sim.net, sim.days, sim.start)
+        self.bases = [fm.route_base(r, self.fp) for r in self.sched.routes]
+        L = self.sched.routes[0].path.shape[1] if self.sched.routes else 1
+        if self.rem.shape[1] < L:
+            rem = np.zeros((sim.n, L), dtype=np.int32)
+            rem[:, : self.rem.shape[1]] = self.rem
+            self.rem = rem
+        maxdeg = max([int(np.diff(r.ptr).max(initial=0)) for r in self.sched.routes] + [1])
+        self.scratch = np.zeros(maxdeg, dtype=np.float64)
+        self.capacity = np.where(self.sched.capacity >= 0, self.sched.capacity * sim.scale, -1.0)
+        self._targets(sim)
+
+    def _targets(self, sim) -> None:
+        """Cumulative number of each segment's people released by the end of each day."""
+        s = self.sched
+        zpos = {int(z): j for j, z in enumerate(s.zones)}
+        D = sim.days
+        self.targets = []
+        for seg in sim.segments:
+            if seg.joiner:
+                raise UserError("rules: flee does not use joiners; remove 'joiners' from the populations")
+            pop = sim.params.populations[seg.pop]
+            m = seg.stop - seg.start
+            core = min(int(round(pop.core * sim.scale)), m)
+            s0 = (pop.start - sim.start).days
+            rest = m - core
+            t = np.zeros(D, dtype=np.int64)
+            if seg.place in zpos and rest > 0:
+                zc = s.zone_cum[:, zpos[seg.place]].astype(np.float64)
+                frac = zc / zc[-1] if zc[-1] > 0 else np.ones(D)
+                t[:] = core + np.floor(rest * frac + 0.5).astype(np.int64)
+            else:
+                t[:] = m
+            t[:max(s0, 0)] = 0
+            self.targets.append(np.minimum(t, m))
+
+
+def flee_state(sim) -> FleeState:
+    st = sim.__dict__.get("_flee")
+    if st is None:
+        st = sim.__dict__["_flee"] = FleeState(sim)
+    st.refresh(sim)
+    return st
+
+
+class FleeInjection(Process):
+    """Release people from WAITING on the days FLEE injects them (see the module docstring)."""
+
+    name = "flee.injection"
+    params = "flee"
+    reads = ("state",)
+    writes = ("state", "since")
+
+    def setup(self, sim) -> None:
+        flee_state(sim)
+
+    def step(self, sim) -> None:
+        st = flee_state(sim)
+        d = sim.day
+        pp = sim.people
+        camp = st.sched.is_camp[d]
+        for j, seg in enumerate(sim.segments):
+            want = int(st.targets[j][d])
+            k = want - int(st.released[j])
+            if k <= 0:
+                continue
+            a = seg.start + int(st.released[j])
+            idx = slice(a, a + k)
+            pp.state[idx] = State.ARRIVED if camp[seg.place] else State.RESTING
+            pp.since[idx] = d
+            st.count[seg.place] += k
+            st.released[j] = want
+
+
+class FleeMovement(Process):
+    """FLEE's daily movement (see :mod:`travesia.flee.model`)."""
+
+    name = "flee.movement"
+    params = "flee"
+    reads = ("place", "next", "km_left", "state", "flags", "since")
+    writes = ("place", "next", "km_left", "state", "flags", "since")
+
+    def setup(self, sim) -> None:
+        flee_state(sim)
+
+    def step(self, sim) -> None:
+        st = flee_state(sim)
+        s, fp, net, pp = st.sched, st.fp, sim.net, sim.people
+        d = sim.day
+        if d > 0 and not np.array_equal(s.is_camp[d], s.is_camp[d - 1]):
+            at = (pp.state == State.RESTING) | (pp.state == State.ARRIVED)
+            pp.state[at] = np.where(s.is_camp[d][pp.place[at]], State.ARRIVED, State.RESTING).astype(np.uint8)
+        r = s.routes[s.epoch[d]]
+        flows = np.zeros(net.n_edges, dtype=np.int64)
+        arrivals = np.zeros(net.n_places, dtype=np.int64)
+        fm.run_move_day(
+            d, fm.key_for_day(sim.seed, d), pp.place, pp.next, pp.km_left, pp.state, pp.flags, pp.since,
+            st.edge, st.recent, st.rem, st.rem_len, st.count, flows, arrivals,
+            net.indptr, net.e_to, net.e_km, s.edge_open[d], s.last_closed[d],
+            s.movechance[d], s.is_town[d], s.is_camp[d], s.score[d], st.capacity, float(fp.capacity_buffer),
+            r.ptr, r.end, st.bases[s.epoch[d]], r.path, r.length, float(fp.weight_softening), float(fp.weight_power),
+            fp.awareness_level == 0, float(fp.max_move_speed), float(fp.max_walk_speed), bool(fp.start_on_foot),
+            bool(fp.avoid_short_stints), int(fp.max_hops_per_day), st.scratch)
+        if flows.any():
+            sim.record.add_flows(np.repeat(np.arange(net.n_edges), flows))
+        if arrivals.any():
+            sim.record.add("arrived", np.repeat(np.arange(net.n_places), arrivals))
+
+
+FLEE: tuple[type[Process], ...] = (FleeInjection, FleeMovement)
+register_ruleset("flee", FLEE)

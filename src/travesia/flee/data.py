@@ -1,0 +1,140 @@
+"""FLEE's refugee count tables, with FLEE 3.1's semantics (including its quirks).
+
+A table is a float64 array ``[k, 2]`` of (day offset from the start date, count). FLEE:
+
+- reads ``YYYY-MM-DD,count`` rows (``#`` comments and rows with an empty count skipped);
+- sums several files named on one ``data_layout.csv`` row with its own merge (which pairs a
+  date of the second file with the *next* value of the first, and drops second-file dates after
+  the first file's last date) — :func:`add_tables` reproduces it;
+- applies registration corrections: every value before the correction date is multiplied by
+  (value on that date) / (value just before it) — :func:`apply_correction`;
+- interpolates linearly between dates, truncating to a whole number, holding the first value
+  before the first date and the last after the last — :func:`interpolate`;
+- injects each day the increase of the total (the sum over camps with ``sum_from_camps``), with
+  a "debt" that carries decreases forward — :func:`injection_counts`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import numpy as np
+
+from travesia.errors import UserError
+
+
+def read_count_file(path: Path, start: dt.date) -> np.ndarray:
+    """Read a FLEE count file (``YYYY-MM-DD,count`` per row) into a table of (day offset, count)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError("count file not found (named in data_layout.csv)", where=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    rows = []
+    for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if len(row) < 2 or not row[0].strip() or row[0].strip().startswith("#"):
+            continue
+        if lineno == 1 and row[0].strip() in ("DateTime", "Date"):
+            continue
+        if row[1].strip() == "":
+            continue
+        w = f"{path}:{lineno}"
+        try:
+            date = dt.date.fromisoformat(row[0].strip())
+        except ValueError:
+            raise UserError(f"expected a date YYYY-MM-DD in the first column, got '{row[0]}'", where=w) from None
+        try:
+            count = float(row[1].strip())
+        except ValueError:
+            raise UserError(f"expected a count in the second column, got '{row[1]}'", where=w) from None
+        if not np.isfinite(count) or count < 0:
+            raise UserError(f"count must be a finite number >= 0, got '{row[1]}'", where=w)
+        rows.append(((date - start).days, count))
+    if not rows:
+        raise UserError("no count rows (expected YYYY-MM-DD,count)", where=str(path))
+    return np.array(rows, dtype=np.float64)
+
+
+def add_tables(t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
+    """Sum two count tables the way FLEE 3.1 does (its ``AddCSVTables``, quirks included)."""
+    out: list[tuple[float, float]] = []
+    j = 0
+    last2 = 0.0
+    n1 = len(t1)
+    for d2, v2 in t2:
+        while d2 > t1[j, 0]:
+            out.append((t1[j, 0], last2 + t1[j, 1]))
+            if j < n1 - 1:
+                j += 1
+            else:
+                break
+        if d2 == t1[j, 0]:
+            out.append((d2, v2 + t1[j, 1]))
+            if j < n1 - 1:
+                j += 1
+            last2 = v2
+            continue
+        if d2 < t1[j, 0]:
+            out.append((d2, v2 + t1[j, 1]))
+            last2 = v2
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
+
+
+def apply_correction(table: np.ndarray, day: int, where: str) -> np.ndarray:
+    """Registration correction: scale all values before ``day`` by value(day) / value(previous date)."""
+    t = table.copy()
+    hits = [i for i in range(len(t)) if int(t[i, 0]) == int(day)]
+    if not hits:
+        raise UserError(f"no count on this date (day {day} of the simulation) to correct from", where=where)
+    for i in hits:
+        if i == 0:
+            continue
+        if t[i - 1, 1] == 0:
+            raise UserError("the count before the correction date is 0; cannot scale by it", where=where)
+        t[:i, 1] *= t[i, 1] / t[i - 1, 1]
+    return t
+
+
+def interpolate(table: np.ndarray, day: int) -> int:
+    """The count on ``day``: linear between dates, truncated to a whole number (FLEE's rule)."""
+    if day <= table[0, 0]:
+        return int(table[0, 1])
+    for i in range(1, len(table)):
+        if day < table[i, 0]:
+            d0, v0 = table[i - 1]
+            frac = float(day - d0) / float(table[i, 0] - d0)
+            return int(v0 + frac * float(table[i, 1] - v0))
+    return int(table[-1, 1])
+
+
+def daily(table: np.ndarray, days: int) -> np.ndarray:
+    """:func:`interpolate` for days 0 .. days-1 (int64)."""
+    return np.array([interpolate(table, d) for d in range(days)], dtype=np.int64)
+
+
+def injection_counts(totals: np.ndarray, insert_day0: bool) -> np.ndarray:
+    """People injected each day from the daily totals (FLEE's ``spawn_daily_displaced``).
+
+    ``totals`` is the interpolated total per day. The increase of the total is injected; a
+    decrease becomes a debt taken off the next day's increase (and forgiven the day after, as in
+    FLEE). With ``insert_day0`` nobody is injected on day 0 (the camps are pre-filled instead).
+    """
+    days = len(totals)
+    out = np.zeros(days, dtype=np.int64)
+    debt = 0
+    for t in range(days):
+        diff = int(totals[0]) if t == 0 else int(totals[t] - totals[t - 1])
+        new = diff - debt
+        if insert_day0 and t == 0:
+            new = 0
+        if new < 0:
+            debt = -new
+            new = 0
+        elif debt > 0:
+            debt = 0
+        out[t] = new
+    return out

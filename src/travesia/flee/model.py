@@ -1,0 +1,574 @@
+"""FLEE 3.1's model as arrays: the day-by-day schedule and the movement kernel.
+
+**The schedule** (:func:`build_schedule`, a pure function of the ``flee:`` parameters, the
+network and the number of days) replays FLEE's bookkeeping of locations day by day, in FLEE's
+order: conflict zones appear and disappear (``conflicts``), people are injected in conflict zones
+(weights: population × intensity × conflict decay), closures are enacted (``closures``), and the
+location scores are updated. It yields days × places arrays (move chance, camp and town flags,
+score), days × edges arrays (open, day of the last closure), the candidate routes of each
+location for each set of open links, and the number of people injected per conflict zone per day.
+
+**The movement kernel** (:func:`move_day`) is FLEE's ``Ecosystem.evolve`` for one day, over
+people in id order, sequentially (as FLEE does: a camp filling up during the day repels those
+who decide after), in two passes:
+
+1. everyone at a location draws against the location's move chance; one who leaves picks a route
+   (or follows the one picked earlier) with weight
+   ``((weight_softening + score(end)) / (softening + km) ** distance_power × cap(end)) ** weight_power``,
+   where ``cap`` falls from 1 to 0 as the end fills from ``capacity_buffer`` to 100 % of its
+   capacity; a route whose end is a camp with ``cap < 0.5`` is abandoned (no move that day);
+2. everyone on a link moves ``max_move_speed`` km along it (``max_walk_speed`` on the first link
+   with ``start_on_foot``); who reaches the end (strictly passes it, as in FLEE) with less than
+   a day's distance moved decides again at the new location (a town always lets them through
+   under ``avoid_short_stints`` if they moved less than half a day's distance on average over
+   the last two days) and, if they leave, moves up to another full ``max_move_speed`` on the
+   next link (FLEE's rule); someone on a link that was closed after they set out is sent back to
+   the start of the link.
+
+Random numbers: a SplitMix64 hash of (seed, stream ``flee.move``, day, person id, draw number),
+the scheme of :mod:`travesia.engine.rng` (draw 0 is exactly ``sim.rng.random``); so results do
+not depend on threads or on the order people are stored in.
+
+State owned by the rule set, per person (bytes): ``edge`` int32 (4: the link someone is on),
+``recent`` float32 (4: FLEE's recent travel distance), ``rem`` int32 × route length (4 per hop:
+the rest of a route chosen several links ahead), ``rem_len`` uint8 (1).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from travesia.engine.people import State
+from travesia.errors import UserError
+from travesia.flee import data as fdata
+from travesia.flee.params import FleeParams
+
+try:  # numba makes the kernel ~100× faster; without it the same code runs as plain Python
+    from numba import njit
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    HAVE_NUMBA = False
+
+    def njit(*args, **kwargs):
+        if args and callable(args[0]):
+            return args[0]
+        return lambda f: f
+
+
+ST_WAIT = np.uint8(State.WAITING)
+ST_TRAVEL = np.uint8(State.TRAVELLING)
+ST_REST = np.uint8(State.RESTING)
+ST_CAMP = np.uint8(State.ARRIVED)
+HOPPED = np.uint8(16)  # flag bit: has finished at least one link (FLEE's places_travelled > 1)
+
+
+# --------------------------------------------------------------------------- the schedule
+
+
+@dataclass
+class Routes:
+    """Candidate routes of every place for one set of open links (CSR over places)."""
+
+    ptr: np.ndarray  # int64 [P+1]
+    end: np.ndarray  # int32 [R] the place the route leads to (its weight uses this place's score)
+    base: np.ndarray  # float64 [R] 1 / (softening + km) ** distance_power
+    path: np.ndarray  # int32 [R, L] the places after the origin, -1 padded
+    length: np.ndarray  # int32 [R]
+
+
+@dataclass
+class Schedule:
+    """Everything in FLEE's model that does not depend on where the people are."""
+
+    days: int
+    movechance: np.ndarray  # float64 [D, P]
+    is_camp: np.ndarray  # bool [D, P]
+    is_town: np.ndarray  # bool [D, P]
+    score: np.ndarray  # float64 [D, P]
+    edge_open: np.ndarray  # bool [D, E]
+    last_closed: np.ndarray  # int32 [D, E] day the edge was last closed (<= that day), -1 never
+    epoch: np.ndarray  # int32 [D] index into ``routes``
+    routes: list[Routes]
+    capacity: np.ndarray  # float64 [P] camp capacities × capacity_scaling, -1 none
+    injected: np.ndarray  # int64 [D] people injected each day
+    zones: np.ndarray  # int32 [Z] places that receive injected people
+    zone_cum: np.ndarray  # int64 [D, Z] people injected there up to and including each day
+    prefill: dict[int, int]  # camp place -> day-0 count
+    daily_counts: dict[str, np.ndarray] = field(default_factory=dict)  # series name -> int64 [D]
+    notes: list[str] = field(default_factory=list)
+
+
+def decay_factor(fp: FleeParams, since: int) -> float:
+    """FLEE's conflict decay multiplier ``since`` days after a conflict began."""
+    d = fp.conflict_spawn_decay
+    if not d:
+        return 1.0
+    return float(d[min(int(since / fp.conflict_spawn_decay_interval), len(d) - 1)])
+
+
+def _conflict_series(fp: FleeParams, index: dict[str, int], days: int) -> dict[int, np.ndarray]:
+    out = {}
+    for name, pts in fp.conflicts.items():
+        if name not in index:
+            raise UserError(f"flee.conflicts: unknown place name '{name}'")
+        v = np.zeros(days)
+        for day, val in sorted(pts):
+            if day < days:
+                v[max(day, 0):] = val
+        out[index[name]] = v
+    return out
+
+
+def _counts_daily(fp: FleeParams, start, days: int) -> dict[str, np.ndarray]:
+    out = {}
+    for name, pts in fp.counts.items():
+        if not pts:
+            continue
+        tab = np.array([((d - start).days, c) for d, c in pts], dtype=np.float64)
+        out[name] = fdata.daily(tab, days)
+    return out
+
+
+def build_schedule(fp: FleeParams, net, days: int, start) -> Schedule:
+    """Replay FLEE's location bookkeeping for ``days`` days (see the module docstring)."""
+    P, E = net.n_places, net.n_edges
+    names = list(net.names)
+    index = {n: i for i, n in enumerate(names)}
+    notes: list[str] = []
+    from travesia.network import KINDS
+
+    kinds = [KINDS[k] for k in net.kind]
+    default_type = {"conflict_zone": "conflict_zone", "camp": "camp", "forwarding_hub": "forwarding_hub",
+                    "marker": "marker"}
+    ftype, cdate, pop = [], np.zeros(P, dtype=np.int64), np.zeros(P)
+    for i, n in enumerate(names):
+        loc = fp.locations.get(n)
+        if loc is None:
+            ftype.append(default_type.get(kinds[i], "town"))
+        else:
+            ftype.append(loc.type.lower())
+            cdate[i] = loc.conflict_date
+            pop[i] = loc.population
+    for n in fp.locations:
+        if n not in index:
+            raise UserError(f"flee.locations: unknown place name '{n}' (not a name in the places table)")
+    home = fp.home_country or net.countries[int(net.country[0])]
+    foreign = np.array([net.countries[int(c)] != home for c in net.country])
+
+    cap = net.capacity.astype(np.float64)
+    capacity = np.where(cap >= 0, cap * fp.capacity_scaling, -1.0)
+    camp0 = np.array(["camp" in t for t in ftype])
+    pop = np.where(camp0, 0.0, pop)
+
+    # initial state (FLEE: a conflict zone with a later conflict date starts as a town)
+    mc = np.zeros(P)
+    camp = np.zeros(P, bool)
+    idp = np.zeros(P, bool)
+    town = np.zeros(P, bool)
+    marker = np.zeros(P, bool)
+    conflict = np.full(P, -1.0)
+    tconf = np.full(P, -1, dtype=np.int64)
+    for i, t in enumerate(ftype):
+        if "conflict" in t and cdate[i] > 0:
+            t = "town"
+        if "camp" in t:
+            camp[i] = True
+            mc[i] = fp.camp_movechance
+            if "idp" in t:
+                idp[i] = True
+                mc[i] = fp.idpcamp_movechance
+        elif "conflict" in t:
+            mc[i] = fp.conflict_movechance
+            conflict[i] = 1.0
+        elif "forward" in t:
+            mc[i] = 1.0
+        elif "marker" in t:
+            mc[i] = 1.0
+            marker[i] = True
+        else:
+            town[i] = True
+            mc[i] = fp.default_movechance
+        if mc[i] < 0.005 and not camp[i]:
+            camp[i], town[i] = True, False
+
+    series = _conflict_series(fp, index, days)
+    daily_counts = _counts_daily(fp, start, days)
+    if fp.sum_from_camps:
+        camp_series = [v for k, v in daily_counts.items() if k != "total"]
+        totals = np.sum(camp_series, axis=0) if camp_series else np.zeros(days, dtype=np.int64)
+    else:
+        if "total" not in daily_counts:
+            raise UserError("flee.counts: no 'total' series (needed when flee.sum_from_camps is false)")
+        totals = daily_counts["total"]
+    injected = fdata.injection_counts(np.asarray(totals, dtype=np.int64), fp.insert_day0) if days else np.zeros(0, np.int64)
+    prefill = {}
+    if fp.insert_day0:
+        for i in np.nonzero(camp0)[0]:
+            s = daily_counts.get(names[i])
+            if s is not None and s[0] > 0:
+                prefill[int(i)] = int(s[0])
+            elif s is None:
+                notes.append(f"camp '{names[i]}' has no count series: it starts empty (FLEE stops with an error)")
+
+    is_open = np.ones(E, bool)
+    lastc = np.full(E, -1, dtype=np.int32)
+    countries = net.countries
+    cfrom = np.array([countries[int(c)] for c in net.country], dtype=object)
+
+    def edges_of(cl) -> np.ndarray:
+        if cl.type == "country":
+            ca, cb = cfrom[net.e_from], cfrom[net.e_to]
+            return ((ca == cl.a) & (cb == cl.b)) | ((ca == cl.b) & (cb == cl.a))
+        if cl.type == "location":
+            p = index[cl.a]
+            return (net.e_from == p) | (net.e_to == p)
+        if cl.type == "link":
+            a, b = index[cl.a], index[cl.b]
+            return ((net.e_from == a) & (net.e_to == b)) | ((net.e_from == b) & (net.e_to == a))
+        return np.zeros(E, bool)
+
+    for cl in fp.closures:
+        for nm in ((cl.a, cl.b) if cl.type in ("link",) else (cl.a,) if cl.type != "country" else ()):
+            if nm not in index:
+                raise UserError(f"flee.closures: unknown place name '{nm}'")
+        if cl.type == "country":
+            for c in (cl.a, cl.b):
+                if c not in countries:
+                    raise UserError(f"flee.closures: unknown country '{c}'")
+
+    D = days
+    S_mc = np.zeros((D, P))
+    S_camp = np.zeros((D, P), bool)
+    S_town = np.zeros((D, P), bool)
+    S_score = np.zeros((D, P))
+    S_open = np.zeros((D, E), bool)
+    S_last = np.zeros((D, E), dtype=np.int32)
+    zone_alloc = np.zeros((D, P), dtype=np.int64)
+    carry = np.zeros(P)
+    popx = pop.copy()
+    for t in range(D):
+        # 1. conflicts (FLEE: AddNewConflictZones)
+        for p, v in series.items():
+            if v[t] > 1e-6 and (t == 0 or v[t - 1] < 1e-6):
+                mc[p] = fp.conflict_movechance
+                conflict[p] = v[t]
+                town[p] = False
+                tconf[p] = t
+            if v[t] < 1e-6 and t > 0 and v[t - 1] == 1:
+                mc[p] = fp.default_movechance
+                conflict[p] = -1.0
+                town[p] = True
+        # 2. injection, shared among conflict zones by population × intensity × decay
+        k = int(injected[t])
+        if k > 0:
+            w = np.zeros(P)
+            for p in np.nonzero(conflict > 0)[0]:
+                w[p] = popx[p] * conflict[p] * (decay_factor(fp, t - tconf[p]) if fp.conflict_spawn_decay else 1.0)
+            W = w.sum()
+            if W <= 0:
+                raise UserError(f"day {t} ({start}+{t}): {k} people to inject but no conflict zone with a "
+                                f"population > 0 (check locations.csv populations and conflicts.csv)")
+            x = k * w / W + carry
+            a = np.floor(x).astype(np.int64)
+            left = k - int(a.sum())
+            if left > 0:
+                order = np.argsort(-(x - a), kind="stable")[:left]
+                a[order] += 1
+            carry = np.where(w > 0, x - a, 0.0)
+            zone_alloc[t] = a
+            if fp.take_from_population:
+                popx = np.maximum(popx - a, 0.0)
+        # 3. closures (FLEE: enact_border_closures)
+        for cl in fp.closures:
+            if t == cl.start:
+                if cl.type in ("camp", "idpcamp"):
+                    p = index[cl.a]
+                    mc[p], camp[p], idp[p], conflict[p], town[p], marker[p] = fp.default_movechance, False, False, -1.0, True, False
+                else:
+                    m = edges_of(cl)
+                    is_open[m] = False
+                    lastc[m] = t
+            if t == cl.end:
+                if cl.type in ("camp", "idpcamp"):
+                    p = index[cl.a]
+                    isidp = cl.type == "idpcamp"
+                    mc[p] = fp.idpcamp_movechance if isidp else fp.camp_movechance
+                    camp[p], idp[p], conflict[p], town[p], marker[p] = True, isidp, -1.0, False, False
+                else:
+                    is_open[edges_of(cl)] = True
+        # 4. scores
+        sc = np.ones(P)
+        sc[foreign] *= fp.foreign_weight
+        sc[camp] *= fp.camp_weight
+        for p in np.nonzero(conflict > 0)[0]:
+            sc[p] *= fp.conflict_weight ** (decay_factor(fp, t - tconf[p]) * conflict[p])
+        factor = (np.maximum(pop, capacity) / fp.movechance_pop_base) ** fp.movechance_pop_scale_factor \
+            if fp.movechance_pop_scale_factor != 0 else 1.0
+        S_mc[t] = mc * factor
+        S_camp[t], S_town[t], S_score[t] = camp, town, sc
+        S_open[t], S_last[t] = is_open, lastc
+
+    # routes for each distinct set of open links
+    epoch = np.zeros(D, dtype=np.int32)
+    keys: dict[bytes, int] = {}
+    raw_routes = []
+    for t in range(D):
+        kb = S_open[t].tobytes()
+        if kb not in keys:
+            keys[kb] = len(raw_routes)
+            raw_routes.append(_enumerate_routes(fp, net, S_open[t], marker))
+        epoch[t] = keys[kb]
+    L = max([max((len(r[0]) for r in rr), default=1) for rr in raw_routes] + [1])
+    routes = [_pack_routes(rr, P, L) for rr in raw_routes]
+    zones = np.nonzero(zone_alloc.sum(axis=0) > 0)[0].astype(np.int32)
+    zone_cum = np.cumsum(zone_alloc[:, zones], axis=0)
+    return Schedule(days=D, movechance=S_mc, is_camp=S_camp, is_town=S_town, score=S_score, edge_open=S_open,
+                    last_closed=S_last, epoch=epoch, routes=routes, capacity=capacity, injected=injected,
+                    zones=zones, zone_cum=zone_cum, prefill=prefill, daily_counts=daily_counts, notes=notes)
+
+
+def _enumerate_routes(fp: FleeParams, net, is_open: np.ndarray, marker: np.ndarray) -> list[list]:
+    """Per place, FLEE's candidate routes: (path after origin, km) up to awareness_level links
+    ahead (markers are passed through without counting; no route returns to a place on it)."""
+    P = net.n_places
+    out: list[list] = [[] for _ in range(P)]
+    A = fp.awareness_level
+    ip, eto, ekm = net.indptr, net.e_to, net.e_km.astype(np.float64)
+
+    def rec(p0: int, e: int, prior: float, origin: list[int], step: int, path: list[int]):
+        q = int(eto[e])
+        dist = prior + float(ekm[e])
+        if not marker[q]:
+            out[p0].append((path + [q], dist))
+        else:
+            step -= 1
+        if A > step:
+            for e2 in range(ip[q], ip[q + 1]):
+                if is_open[e2] and int(eto[e2]) not in origin and int(eto[e2]) != q:
+                    rec(p0, e2, dist, origin + [q], step + 1, path + [q])
+
+    for p in range(P):
+        for e in range(ip[p], ip[p + 1]):
+            if is_open[e]:
+                if A == 0:
+                    out[p].append(([int(eto[e])], float(ekm[e])))
+                else:
+                    rec(p, e, 0.0, [p], 1, [])
+    return out
+
+
+def _pack_routes(rr: list[list], P: int, L: int) -> Routes:
+    n = sum(len(r) for r in rr)
+    ptr = np.zeros(P + 1, dtype=np.int64)
+    end = np.zeros(n, dtype=np.int32)
+    km = np.zeros(n)
+    path = np.full((n, L), -1, dtype=np.int32)
+    length = np.zeros(n, dtype=np.int32)
+    j = 0
+    for p, lst in enumerate(rr):
+        for pth, d in lst:
+            end[j] = pth[-1]
+            km[j] = d
+            path[j, : len(pth)] = pth
+            length[j] = len(pth)
+            j += 1
+        ptr[p + 1] = j
+    return Routes(ptr=ptr, end=end, base=km, path=path, length=length)
+
+
+def route_base(routes: Routes, fp: FleeParams) -> np.ndarray:
+    """1 / (softening + km) ** distance_power (1 for every route at awareness level 0)."""
+    if fp.awareness_level == 0:
+        return np.ones_like(routes.base)
+    return 1.0 / (fp.softening + routes.base) ** fp.distance_power
+
+
+# --------------------------------------------------------------------------- the kernel
+
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_KSTEP = np.uint64(0xD6E8FEB86659FD93)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_ONE = np.uint64(1)
+_UNIT = 2.0 ** -53
+
+
+@njit(cache=True, inline="always")
+def _u01(key, i, k):
+    """U[0,1) for person ``i``, draw ``k`` (k = 0 is exactly ``KeyedRNG.random`` for this key)."""
+    x = (np.uint64(i) + _ONE) * _GOLD + key + np.uint64(k) * _KSTEP
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return np.float64(x >> _S11) * _UNIT
+
+
+@njit(cache=True, inline="always")
+def _capmult(p, count, capacity, capbuf):
+    cap = capacity[p]
+    if cap < 1.0:
+        return 1.0
+    n = count[p]
+    if n <= capbuf * cap:
+        return 1.0
+    if n >= cap:
+        return 0.0
+    return 1.0 - (n - capbuf * cap) / (cap * (1.0 - capbuf))
+
+
+@njit(cache=True)
+def move_day(day, key, place, nxt, km_left, state, flags, since, edge, recent, rem, rem_len,
+             count, flows, arrivals, indptr, e_to, e_km, e_open, last_closed,
+             movechance, is_town, is_camp, score, capacity, capbuf,
+             r_ptr, r_end, r_base, r_path, r_len, wsoft, wpow, uniform,
+             speed, walk_speed, start_on_foot, avoid_short, max_hops, scratch):
+    """One day of FLEE's movement for every person (see the module docstring)."""
+
+    def leave(i, p, u):
+        """Person ``i`` at place ``p`` has decided to move: pick (or continue) a route and step
+        onto its first link. Returns True if they set out."""
+        L = rem_len[i]
+        if L == 0:
+            a = r_ptr[p]
+            b = r_ptr[p + 1]
+            if a == b:
+                return False
+            nr = b - a
+            r = a
+            if uniform:
+                r = a + min(int(u * nr), nr - 1)
+            else:
+                tot = 0.0
+                for j in range(a, b):
+                    q = r_end[j]
+                    w = (wsoft + score[q]) * r_base[j] * _capmult(q, count, capacity, capbuf)
+                    if wpow != 1.0:
+                        w = w ** wpow
+                    scratch[j - a] = w
+                    tot += w
+                if tot > 0.0:
+                    x = u * tot
+                    c = 0.0
+                    r = b - 1
+                    for j in range(a, b):
+                        c += scratch[j - a]
+                        if c > x:
+                            r = j
+                            break
+                else:  # FLEE: all weights zero -> equal weights
+                    r = a + min(int(u * nr), nr - 1)
+            L = r_len[r]
+            for h in range(L):
+                rem[i, h] = r_path[r, h]
+        target = rem[i, 0]
+        final = rem[i, L - 1]
+        e = -1
+        for j in range(indptr[p], indptr[p + 1]):
+            if e_open[j] and e_to[j] == target:
+                e = j
+                break
+        if e < 0:  # the link has vanished (closed): the route is dropped
+            rem_len[i] = 0
+            return False
+        if is_camp[final] and _capmult(final, count, capacity, capbuf) < 0.5:
+            rem_len[i] = 0
+            return False
+        for h in range(L - 1):
+            rem[i, h] = rem[i, h + 1]
+        rem_len[i] = L - 1
+        count[p] -= 1
+        state[i] = ST_TRAVEL
+        nxt[i] = target
+        edge[i] = e
+        km_left[i] = e_km[e]
+        since[i] = day
+        flows[e] += 1
+        return True
+
+    n = place.shape[0]
+    # pass 1: who is at a location decides whether to leave
+    for i in range(n):
+        s = state[i]
+        if s == ST_WAIT or s == ST_TRAVEL:
+            continue
+        p = place[i]
+        if _u01(key, i, 0) < movechance[p]:
+            leave(i, p, _u01(key, i, 1))
+    # pass 2: who is on a link travels
+    for i in range(n):
+        s = state[i]
+        if s == ST_WAIT:
+            continue
+        moved = 0.0
+        if s == ST_TRAVEL:
+            k = 2
+            hops = 0
+            while True:
+                sp = speed
+                if start_on_foot and (flags[i] & HOPPED) == 0:
+                    sp = walk_speed
+                left = np.float32(km_left[i] - sp)
+                km_left[i] = left
+                moved += sp
+                if left >= 0:
+                    break
+                flags[i] |= HOPPED
+                moved += left
+                e = edge[i]
+                if last_closed[e] > since[i]:  # the link closed behind them: back to its start
+                    p = place[i]
+                    nxt[i] = -1
+                    km_left[i] = 0
+                    edge[i] = -1
+                    count[p] += 1
+                    state[i] = ST_CAMP if is_camp[p] else ST_REST
+                    break
+                q = nxt[i]
+                place[i] = q
+                nxt[i] = -1
+                km_left[i] = 0
+                edge[i] = -1
+                count[q] += 1
+                arrivals[q] += 1
+                state[i] = ST_CAMP if is_camp[q] else ST_REST
+                if moved < sp and hops < max_hops:
+                    mc = movechance[q]
+                    if avoid_short and is_town[q] and (recent[i] + moved / speed) / 2.0 < 0.5:
+                        mc = 1.0
+                    u = _u01(key, i, k)
+                    k += 1
+                    if u < mc:
+                        ur = _u01(key, i, k)
+                        k += 1
+                        if leave(i, q, ur):
+                            hops += 1
+                            continue
+                break
+        recent[i] = np.float32((recent[i] + moved / speed) / 2.0)
+
+
+def run_move_day(*args):
+    """:func:`move_day`, with uint64 wrap-around warnings silenced when running without numba."""
+    if HAVE_NUMBA:
+        return move_day(*args)
+    with np.errstate(over="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return move_day(*args)
+
+
+def key_for_day(seed: int, day: int) -> np.uint64:
+    from travesia.engine.rng import key_for
+
+    return np.uint64(key_for(seed, "flee.move", day))
+
+
+__all__ = ["Schedule", "Routes", "build_schedule", "route_base", "move_day", "run_move_day", "decay_factor",
+           "key_for_day", "HAVE_NUMBA", "math"]
