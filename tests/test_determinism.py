@@ -31,12 +31,12 @@ def test_numba_and_numpy_paths_give_identical_results():
     if not kernels.HAVE_NUMBA:
         return
     out = []
-    for use in (True, False):
-        sim = Sim(load_scenario("caravan-2018"), days=45)
-        for p in sim.processes:
-            if p.name == "movement":
-                p.use_numba = use
-        out.append(sim.run().record)
+    try:
+        for use in (True, False):
+            kernels.ENABLED = use
+            out.append(Sim(load_scenario("caravan-2018"), days=45).run().record)
+    finally:
+        kernels.ENABLED = True
     a, b = out
     assert np.array_equal(a.counts, b.counts) and np.array_equal(a.flows, b.flows)
     assert all(np.array_equal(a.cum[k], b.cum[k]) for k in a.cum)

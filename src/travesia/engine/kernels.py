@@ -22,8 +22,21 @@ try:  # pragma: no cover - exercised when numba is installed (it is a dependency
 except ImportError:  # pragma: no cover
     HAVE_NUMBA = False
 
+ENABLED = True  # tests switch it off to compare with the NumPy twins
+
+
+def active() -> bool:
+    """Whether the numba kernels are used (installed, not disabled)."""
+    return HAVE_NUMBA and ENABLED
+
+
 CLEARED = 1
 HOME = 2
+STAY = 1
+PROTECTION = 1
+ST_TRAVELLING = 1
+ST_RESTING = 2
+ST_SETTLED = 5
 ST_ARRIVED = 6
 ST_RETURNED = 7
 FOOT, RIDE = 0, 1
@@ -161,3 +174,83 @@ if HAVE_NUMBA:
                 sp = np.float64(speed[i])
                 walk = sp if home else min(sp, g_pace[g] * foot_km)
                 budget[j] = min(walk, max_foot)
+
+    @numba.njit(cache=True)
+    def uniform_kernel(key, ids, out):
+        """rng.uniform_from_key for many ids at once."""
+        for j in range(ids.shape[0]):
+            out[j] = _uniform(key, ids[j])
+
+    @numba.njit(cache=True)
+    def intentions_kernel(idx, day, k_give, k_permit, k_return, give_p, held_p, place, country, km_left, blocked,
+                          flags, intent, state, since, nxt, origin, dest, dest_index, permit, ra):
+        """Give up (go home), take a permit (settled), get a bus home (returned): see intentions.py."""
+        for j in range(idx.shape[0]):
+            i = idx[j]
+            p = place[i]
+            c = country[p]
+            going = intent[i] != HOME
+            held = km_left[i] == 0 and blocked[p] and (flags[i] & CLEARED) == 0
+            quit_ = going and _uniform(k_give, i) < (held_p if held else give_p)
+            if going and not quit_ and permit[c] > 0 and _uniform(k_permit, i) < permit[c]:
+                state[i] = ST_SETTLED
+                since[i] = day
+                nxt[i] = -1
+                km_left[i] = 0
+                continue
+            if quit_:
+                intent[i] = HOME
+                dest[i] = dest_index[origin[i]]
+            if intent[i] != HOME:
+                continue
+            if ra[c] > 0 and _uniform(k_return, i) < ra[c]:
+                state[i] = ST_RETURNED
+                since[i] = day
+                place[i] = origin[i]
+                nxt[i] = -1
+                km_left[i] = 0
+            elif km_left[i] == 0 and place[i] == origin[i]:
+                state[i] = ST_RETURNED
+                since[i] = day
+
+    @numba.njit(cache=True)
+    def held_kernel(idx, place, km_left, flags, intent, origin, blocked, exit_only, country, out):
+        """Which of idx are held at a border post (see borders.held_mask)."""
+        for j in range(idx.shape[0]):
+            i = idx[j]
+            p = place[i]
+            h = blocked[p] and km_left[i] == 0 and (flags[i] & CLEARED) == 0 and intent[i] != HOME
+            if h:
+                eo = exit_only[p]
+                h = eo == -1 or eo == country[origin[i]]
+            out[j] = h
+
+    @numba.njit(cache=True)
+    def apply_kernel(idx, key, place, country, intent, origin, motive, open_, ap_prot, ap_econ, ap_stay, out):
+        """Who applies for asylum today (see asylum.py)."""
+        for j in range(idx.shape[0]):
+            i = idx[j]
+            c = country[place[i]]
+            if not open_[c] or intent[i] == HOME or c == country[origin[i]]:
+                continue
+            ch = ap_prot[c] if motive[i] == PROTECTION else ap_econ[c]
+            if intent[i] == STAY:
+                ch = max(ch, ap_stay[c])
+            if ch > 0 and _uniform(key, i) < ch:
+                out[j] = True
+
+    @numba.njit(cache=True)
+    def rally_kernel(idx, place, intent, km_left, pop, dest, rally, n_dest, hist, at_pos):
+        """Histogram of (caravan, destination, place) of those going on; positions of those at rally points."""
+        n_at = 0
+        P = hist.shape[1]
+        for j in range(idx.shape[0]):
+            i = idx[j]
+            if intent[i] == HOME:
+                continue
+            p = place[i]
+            hist[np.int64(pop[i]) * n_dest + dest[i], p] += 1
+            if rally[p] and km_left[i] == 0:
+                at_pos[n_at] = j
+                n_at += 1
+        return n_at

@@ -41,7 +41,21 @@ def key_for(seed: int, stream: str, day: int) -> int:
 
 
 def uniform_from_key(key: int, ids: np.ndarray) -> np.ndarray:
-    """U[0,1) float64 per id for a key: SplitMix64(key + golden·(id+1)), top 53 bits."""
+    """U[0,1) float64 per id for a key: SplitMix64(key + golden·(id+1)), top 53 bits.
+
+    Uses the numba kernel when available (same integers, same result), else NumPy.
+    """
+    from travesia.engine import kernels
+
+    if kernels.HAVE_NUMBA and ids.size > 4096:
+        out = np.empty(ids.shape, dtype=np.float64)
+        kernels.uniform_kernel(np.uint64(key), ids.reshape(-1).astype(np.int64, copy=False), out.reshape(-1))
+        return out
+    return uniform_numpy(key, ids)
+
+
+def uniform_numpy(key: int, ids: np.ndarray) -> np.ndarray:
+    """The NumPy path of :func:`uniform_from_key`."""
     x = ids.astype(np.uint64, copy=False) + np.uint64(1)
     x *= _GOLD
     x += np.uint64(key)

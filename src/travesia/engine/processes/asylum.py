@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine.people import CLEARED, Intent, Motive, State
+from travesia.engine import kernels
 from travesia.engine.actions import start_asylum
 from travesia.engine.processes.base import Process
 
@@ -63,6 +64,14 @@ class Asylum(Process):
             return
         idx = np.concatenate((sim.on_the_move(), np.nonzero(pp.state == State.ARRIVED)[0]))
         if idx.size == 0:
+            return
+        if kernels.active():
+            out = np.zeros(idx.size, dtype=np.bool_)
+            kernels.apply_kernel(idx, np.uint64(sim.rng.key("asylum.apply", day)), pp.place, sim.net.country,
+                                 pp.intent, pp.origin, pp.motive, pol.asylum_open, pol.apply_protection,
+                                 pol.apply_economic, pol.apply_stay, out)
+            a = idx[out]
+            start_asylum(sim, a, pp.place[a])
             return
         place = pp.place[idx]
         c = sim.net.country[place]

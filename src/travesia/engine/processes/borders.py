@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from travesia.engine import kernels
 from travesia.engine.actions import detain, start_asylum
 from travesia.engine.people import CLEARED, DOCS, IRREGULAR, Intent, State
 from travesia.engine.policy import RULE_DOCUMENTS
@@ -28,6 +29,11 @@ from travesia.engine.processes.base import Process
 def held_mask(sim, idx: np.ndarray) -> np.ndarray:
     """Which of ``idx`` (people on the move) are held at a border post today."""
     pp, pol = sim.people, sim.policy
+    if kernels.active():
+        out = np.zeros(idx.size, dtype=np.bool_)
+        kernels.held_kernel(idx, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, pol.blocked, pol.exit_only,
+                            sim.net.country, out)
+        return out
     place = pp.place[idx]
     held = pol.blocked[place] & (pp.km_left[idx] == 0) & ((pp.flags[idx] & CLEARED) == 0)
     held &= pp.intent[idx] != Intent.HOME

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from travesia.engine import kernels
 from travesia.engine.people import RALLY, Intent, State
 from travesia.engine.processes.base import Process
 
@@ -65,33 +66,41 @@ class Groups(Process):
         if self._flagged.size:
             pp.flags[self._flagged] &= ~RALLY  # yesterday's waits are decided anew
             self._flagged = self._flagged[:0]
-        place = pp.place[idx]
-        going = pp.intent[idx] != Intent.HOME
-        at = self.rally[place] & going
-        ai = np.nonzero(at)[0]
-        ai = ai[pp.km_left[idx[ai]] == 0]
-        if ai.size == 0:
-            return
-        at = np.zeros(idx.size, dtype=bool)
-        at[ai] = True
         # each caravan's median distance to go (lower median), from a histogram over (caravan, dest, place)
         rt = sim.routes
         D, Pn = rt.dist.shape
         n_pop = max(len(sim.pop_names), 1)
-        pops = pp.pop[idx].astype(np.int64)
-        gi = np.nonzero(going)[0]
-        key = (pops[gi] * D + pp.dest[idx[gi]]) * Pn + place[gi]
-        hist = np.bincount(key, minlength=n_pop * D * Pn).reshape(n_pop, D * Pn)
+        if kernels.active():
+            hist = np.zeros((n_pop * D, Pn), dtype=np.int64)
+            at_pos = np.empty(idx.size, dtype=np.int64)
+            n_at = kernels.rally_kernel(idx, pp.place, pp.intent, pp.km_left, pp.pop, pp.dest, self.rally, D,
+                                        hist, at_pos)
+            ai = at_pos[:n_at]
+            if ai.size == 0:
+                return
+            hist = hist.reshape(n_pop, D * Pn)
+        else:
+            place = pp.place[idx]
+            going = pp.intent[idx] != Intent.HOME
+            ai = np.nonzero(self.rally[place] & going)[0]
+            ai = ai[pp.km_left[idx[ai]] == 0]
+            if ai.size == 0:
+                return
+            gi = np.nonzero(going)[0]
+            key = (pp.pop[idx[gi]].astype(np.int64) * D + pp.dest[idx[gi]]) * Pn + place[gi]
+            hist = np.bincount(key, minlength=n_pop * D * Pn).reshape(n_pop, D * Pn)
+        pops = pp.pop[idx[ai]].astype(np.int64)
+        place_at = pp.place[idx[ai]]
         dv = rt.dist.reshape(-1)
         order = self._dist_order(dv)
         median = np.full(n_pop, np.inf)
-        for k in np.unique(pops[ai]):
+        for k in np.unique(pops):
             c = np.cumsum(hist[k][order])
             if c[-1] > 0:
                 median[k] = dv[order][np.searchsorted(c, (c[-1] + 1) // 2)]
         m_idx = idx[ai]
-        d_at = rt.dist[pp.dest[m_idx], place[ai]]
-        wait = d_at < median[pops[ai]] - self.g.rally_gap_km
+        d_at = rt.dist[pp.dest[m_idx], place_at]
+        wait = d_at < median[pops] - self.g.rally_gap_km
         # a group waits at most rally_max_wait_days (counted from when it stopped there)
         st = pp.state[m_idx]
         waited = day - pp.since[m_idx]
@@ -100,7 +109,7 @@ class Groups(Process):
         pp.flags[self._flagged] |= RALLY
         # merge: one group per (caravan, rally point)
         m = ai
-        key = pops[m] * sim.net.n_places + place[m]
+        key = pops * sim.net.n_places + place_at
         order = np.lexsort((grp[m], key))
         ks = key[order]
         starts = np.r_[0, np.nonzero(np.diff(ks))[0] + 1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from travesia.engine import kernels
 from travesia.engine.people import CLEARED, Intent, State
 from travesia.engine.processes.base import Process
 
@@ -30,6 +31,13 @@ class Intentions(Process):
         pp, pol, day = sim.people, sim.policy, sim.day
         idx = sim.on_the_move()
         if idx.size == 0:
+            return
+        if kernels.active():
+            keys = [sim.rng.key(k, day) for k in ("intentions.give_up", "intentions.permit", "intentions.return")]
+            kernels.intentions_kernel(
+                idx, day, *(np.uint64(k) for k in keys), self.p.give_up_per_day, self.p.give_up_held_per_day,
+                pp.place, sim.net.country, pp.km_left, pol.blocked, pp.flags, pp.intent, pp.state, pp.since,
+                pp.next, pp.origin, pp.dest, sim.dest_index, pol.permit, pol.return_assistance)
             return
         place = pp.place[idx]
         country = sim.net.country[place]

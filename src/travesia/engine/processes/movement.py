@@ -41,7 +41,6 @@ class Movement(Process):
     writes = ("place", "next", "km_left", "state", "since", "flags", "km_today", "wp")
 
     _prev_state: np.ndarray
-    use_numba: bool = True
 
     def setup(self, sim) -> None:
         self.m = sim.params.movement
@@ -60,7 +59,7 @@ class Movement(Process):
             return
         self._prev_state = pp.state[idx].copy()
         g = self._group_draws(sim)
-        if kernels.HAVE_NUMBA and self.use_numba:
+        if kernels.active():
             stay, mode, budget = self._decide_numba(sim, idx, g)
         else:
             stay, mode, budget = self._decide_numpy(sim, idx, g)
@@ -180,7 +179,7 @@ class Movement(Process):
 
     def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray) -> None:
         """Move people ``who`` along their routes with km ``budget`` by ``mode`` (numba or NumPy)."""
-        if kernels.HAVE_NUMBA and self.use_numba:
+        if kernels.active():
             self._advance_numba(sim, who, budget, mode)
         else:
             self._advance_numpy(sim, who, budget, mode)
