@@ -323,7 +323,7 @@ def build_schedule(fp: FleeParams, net, days: int, start) -> Schedule:
             keys[kb] = len(raw_routes)
             raw_routes.append(_enumerate_routes(fp, net, S_open[t], marker))
         epoch[t] = keys[kb]
-    L = max([max((len(r[0]) for r in rr), default=1) for rr in raw_routes] + [1])
+    L = max((len(pth) for rr in raw_routes for lst in rr for pth, _ in lst), default=1)
     routes = [_pack_routes(rr, P, L) for rr in raw_routes]
     zones = np.nonzero(zone_alloc.sum(axis=0) > 0)[0].astype(np.int32)
     zone_cum = np.cumsum(zone_alloc[:, zones], axis=0)
