@@ -64,7 +64,7 @@ if HAVE_NUMBA:
         return np.int64(dest[i])
 
     @numba.njit(cache=True)
-    def advance_kernel(who, budget, mode, stage, keys,
+    def advance_kernel(who, budget, mode, stage, ride_stop_km, keys,
                        place, nxt, km_left, dest, wp, pop, intent, flags, origin, state, km_today,
                        dests, cum, hop, e_to, e_km, e_modes, mode_bit,
                        blocked, exit_only, counts_crossing, country, rally, via_table, n_via,
@@ -121,7 +121,7 @@ if HAVE_NUMBA:
                     arrived[q] += 1
                     if counts_crossing[q] and not blocked[q] and intent[i] != HOME:
                         crossed[q] += 1
-                    if rally[q] and m == RIDE:
+                    if rally[q] and m == RIDE and km_today[i] >= ride_stop_km:
                         b = 0.0
                     if q == dests[dest[i]]:
                         state[i] = ST_RETURNED if intent[i] == HOME else ST_ARRIVED
@@ -240,15 +240,17 @@ if HAVE_NUMBA:
                 out[j] = True
 
     @numba.njit(cache=True)
-    def rally_kernel(idx, place, intent, km_left, pop, dest, rally, n_dest, hist, at_pos):
-        """Histogram of (caravan, destination, place) of those going on; positions of those at rally points."""
+    def rally_kernel(idx, place, intent, km_left, flags, blocked, pop, dest, rally, n_dest, hist, at_pos):
+        """Histogram of (caravan, destination, place) of those going on and not held at a post;
+        positions of those at rally points."""
         n_at = 0
-        P = hist.shape[1]
         for j in range(idx.shape[0]):
             i = idx[j]
             if intent[i] == HOME:
                 continue
             p = place[i]
+            if blocked[p] and km_left[i] == 0 and (flags[i] & CLEARED) == 0:
+                continue
             hist[np.int64(pop[i]) * n_dest + dest[i], p] += 1
             if rally[p] and km_left[i] == 0:
                 at_pos[n_at] = j

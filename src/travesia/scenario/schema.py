@@ -110,7 +110,7 @@ class Groups(Strict):
     pace_sd: float = P(0.25, 0, 2, "share", "spread of group pace around the mean walking distance")
     split_prob: float = P(0.05, 0, 1, "1/day", "chance per day that a group splits in two")
     cohesion: float = P(0.0, 0, 1, "share", "chance a group keeps its caravan's collective rest/walk decision that day")
-    rally_points: list[str] = Field(default_factory=list, description="place ids where groups wait and re-form; a day of rides ends at the next one")
+    rally_points: list[str] = Field(default_factory=list, description="place ids where groups wait and re-form; a day of rides ends at the first one past a walking day")
     rally_gap_km: float = P(100.0, 0, 5000, "km", "a group this far ahead of its caravan's median waits at a rally point")
     rally_max_wait_days: int = P(2, 0, 30, "days", "longest wait at a rally point")
 

@@ -5,7 +5,8 @@ own pace (a lognormal multiplier of the mean walking distance, a pure function o
 no faster than each household's slowest member. Different paces stretch the column into a fast
 head, a main body and stragglers. Each day a group splits in two with chance ``split_prob``
 (whole households go to the new group, which draws its own pace). At a rally point
-(``groups.rally_points``) a group more than ``rally_gap_km`` ahead of its caravan's median waits,
+(``groups.rally_points``) a group more than ``rally_gap_km`` ahead of its caravan's median (of
+those going on and not held at a border post) waits,
 up to ``rally_max_wait_days``; the groups of a caravan that are at the same rally point merge
 into one.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.people import RALLY, Intent, State
+from travesia.engine.people import CLEARED, RALLY, Intent, State
 from travesia.engine.processes.base import Process
 
 
@@ -73,8 +74,8 @@ class Groups(Process):
         if kernels.active():
             hist = np.zeros((n_pop * D, Pn), dtype=np.int64)
             at_pos = np.empty(idx.size, dtype=np.int64)
-            n_at = kernels.rally_kernel(idx, pp.place, pp.intent, pp.km_left, pp.pop, pp.dest, self.rally, D,
-                                        hist, at_pos)
+            n_at = kernels.rally_kernel(idx, pp.place, pp.intent, pp.km_left, pp.flags, sim.policy.blocked, pp.pop,
+                                        pp.dest, self.rally, D, hist, at_pos)
             ai = at_pos[:n_at]
             if ai.size == 0:
                 return
@@ -86,7 +87,8 @@ class Groups(Process):
             ai = ai[pp.km_left[idx[ai]] == 0]
             if ai.size == 0:
                 return
-            gi = np.nonzero(going)[0]
+            held = sim.policy.blocked[place] & (pp.km_left[idx] == 0) & ((pp.flags[idx] & CLEARED) == 0)
+            gi = np.nonzero(going & ~held)[0]
             key = (pp.pop[idx[gi]].astype(np.int64) * D + pp.dest[idx[gi]]) * Pn + place[gi]
             hist = np.bincount(key, minlength=n_pop * D * Pn).reshape(n_pop, D * Pn)
         pops = pp.pop[idx[ai]].astype(np.int64)

@@ -8,7 +8,8 @@ or resting gets a distance budget for one mode:
   with chance ``solo_bus_prob`` (``bus_km_per_day``) — they run ahead of their group;
 - **ride**: with chance ``ride_prob · (1 − ride_block_share)`` a group gets rides that day (not
   where the country's police stop trucks, ``rides_blocked``): up to ``ride_km_per_day``, the
-  group's draw scaling it between 30 % and 100 %; a day of rides ends at the next rally point;
+  group's draw scaling it between 30 % and 100 %; a day of rides ends at the first rally point
+  reached after a day's walking distance (the trucks drop people where the caravan stops);
 - **foot**: the person's walking distance, no more than their group's pace allows.
 
 A group rests with chance ``rest_prob`` (``shelter_rest_prob`` at a shelter); with chance
@@ -191,7 +192,8 @@ class Movement(Process):
         arrived = np.zeros(net.n_places, dtype=np.int64)
         crossed = np.zeros(net.n_places, dtype=np.int64)
         kernels.advance_kernel(
-            who.astype(np.int64), budget.astype(np.float64), mode.astype(np.int8), bool(self.m.stage_walking), keys,
+            who.astype(np.int64), budget.astype(np.float64), mode.astype(np.int8), bool(self.m.stage_walking),
+            np.float32(self.m.foot_km_per_day), keys,
             pp.place, pp.next, pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state,
             pp.km_today, rt.dests, rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT,
             pol.blocked, pol.exit_only, pol.counts_crossing, net.country, self.rally, sim.via_table, sim.n_via,
@@ -281,7 +283,8 @@ class Movement(Process):
                 cnt = pol.counts_crossing[np_] & ~pol.blocked[np_] & (pp.intent[r] != Intent.HOME)
                 rec.add("crossed", np_[cnt])
                 # a day of rides ends at a rally point: the trucks go where the caravan is going
-                b[np.nonzero(reach)[0][self.rally[np_] & (mode[reach] == RIDE)]] = 0.0
+                ride_stop = self.rally[np_] & (mode[reach] == RIDE) & (pp.km_today[r] >= np.float32(self.m.foot_km_per_day))
+                b[np.nonzero(reach)[0][ride_stop]] = 0.0
                 # reaching the destination (or home) ends the journey at once
                 fin = np_ == rt.dests[pp.dest[r]]
                 if fin.any():
