@@ -1,0 +1,158 @@
+"""Forecasts: nothing dated after the as-of date changes them; naive forecasts; scoring with band coverage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from travesia.ensemble.forecast import forecast, known_on, validate_forecast
+from travesia.ensemble.naive import constant_velocity_forecast, persistence_forecast
+from travesia.ensemble.runner import dask_client
+from travesia.errors import UserError
+from travesia.scenario.builtin import init_scenario
+from travesia.scenario.load import load_scenario
+
+AS_OF = dt.date(2018, 10, 20)
+PRIORS = """
+priors:
+  movement.foot_km_per_day: {dist: uniform, low: 35, high: 65}
+  intentions.give_up_per_day: {dist: loguniform, low: 0.008, high: 0.04}
+"""
+LATER_EVENT = """  - date: 2018-10-22
+    set:
+      movement.foot_km_per_day: 5
+    note: a later event that the forecast must not see
+"""
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_client(workers=2) as c:
+        yield c
+
+
+def scenario_copy(folder: Path, later_event: bool = False, later_obs: bool = False) -> Path:
+    init_scenario("caravan-2018", folder)
+    y = folder / "scenario.yaml"
+    text = y.read_text(encoding="utf-8")
+    if later_event:
+        text = text.replace("\nsources:\n", "\n" + LATER_EVENT + "\nsources:\n", 1)
+        assert LATER_EVENT in text
+    y.write_text(text + PRIORS, encoding="utf-8")
+    if later_obs:
+        with open(folder / "observations.csv", "a", encoding="utf-8") as f:
+            f.write("2018-10-21,Tapachula,present,9999,9999,first,a later report,test\n")
+    return folder
+
+
+def run_fc(scen: Path, out: Path, client, **kw):
+    return forecast(scen, as_of=AS_OF, members=4, out=out, trials=3, seeds=1, days=18, scale=0.2, client=client, **kw)
+
+
+def test_forecast_uses_nothing_after_its_date(tmp_path, client):
+    base = run_fc(scenario_copy(tmp_path / "s0"), tmp_path / "f0", client)
+    ev = run_fc(scenario_copy(tmp_path / "s1", later_event=True), tmp_path / "f1", client, report=False)
+    run_fc(scenario_copy(tmp_path / "s2", later_obs=True), tmp_path / "f2", client, report=False)
+    for f in ("forecast.csv", "members.csv", "half_arrival.csv", "naive.csv"):
+        ref = (tmp_path / "f0" / f).read_bytes()
+        assert (tmp_path / "f1" / f).read_bytes() == ref, f
+        assert (tmp_path / "f2" / f).read_bytes() == ref, f
+    assert ev["meta"]["events_dropped"] == base["meta"]["events_dropped"] + 1
+    k0, k1 = (known_on(load_scenario(tmp_path / s), AS_OF) for s in ("s0", "s1"))
+    assert k0.params.timeline == k1.params.timeline and all(e.date <= AS_OF for e in k1.params.timeline)
+    assert (k1.observations["date"] <= AS_OF).all()
+    fc = pd.read_csv(tmp_path / "f0" / "forecast.csv")
+    assert list(fc.columns) == ["date", "place", "quantity", "p05", "p25", "p50", "p75", "p95"]
+    assert pd.to_datetime(fc["date"]).min().date() == AS_OF + dt.timedelta(days=1)
+    assert pd.to_datetime(fc["date"]).max().date() == dt.date(2018, 10, 29)
+    # the report is one self-contained file
+    html = (tmp_path / "f0" / "report.html").read_text()
+    assert "data:image/png;base64," in html
+    assert not re.search(r"(src|href)=['\"]?(https?:|//)", html)  # nothing fetched from elsewhere
+    assert "When half the people" in html
+    half = pd.read_csv(tmp_path / "f0" / "half_arrival.csv")
+    assert {"destination", "half_date_p05", "half_date_p50", "half_date_p95"} <= set(half.columns)
+    assert (tmp_path / "f0" / "calibration" / "posterior.csv").exists()
+    meta = json.loads((tmp_path / "f0" / "forecast.json").read_text())
+    assert meta["as_of"] == AS_OF.isoformat() and meta["observations_used"] > 0
+
+    # scoring against the later observations: the median, the band coverage, the naive forecasts
+    comp, sc = validate_forecast(tmp_path / "f0", tmp_path / "f0" / "observations.csv")
+    assert len(comp) > 0 and (pd.to_datetime(comp["date"]).dt.date > AS_OF).all()
+    assert 0 <= sc["band_coverage"] <= 1 and sc["n"] == len(comp)
+    assert set(sc["naive"]) == {"persistence", "constant_velocity"}
+    assert all(np.isfinite(v["objective"]) for v in sc["naive"].values())
+    assert {"p05", "p50", "p95", "in_band", "persistence", "constant_velocity"} <= set(comp.columns)
+    assert ((comp["p05"] <= comp["p50"]) & (comp["p50"] <= comp["p95"])).all()
+    assert (tmp_path / "f0" / "validation.json").exists()
+
+
+def test_forecast_without_priors_says_what_to_do(tmp_path, client):
+    with pytest.raises(UserError, match="forecast .*declares no priors.*--calibration DIR.*--trials 0"):
+        forecast("caravan-2018", as_of=AS_OF, members=2, out=tmp_path / "f", client=client)
+    with pytest.raises(UserError, match="--as-of"):
+        forecast("caravan-2018", as_of="2018-01-01", members=2, out=tmp_path / "f", trials=0, client=client)
+    r = forecast("caravan-2018", as_of=AS_OF, members=2, out=tmp_path / "f", trials=0, days=12, scale=0.2,
+                 client=client, report=False)
+    assert "seed variation only" in r["meta"]["calibration_note"]
+
+
+# --------------------------------------------------------------------------- naive forecasts
+
+
+@pytest.fixture()
+def line():
+    """A straight road A–B–C–D–E, 50 km a leg, E a destination."""
+    places = pd.DataFrame({"id": list("abcde"), "name": list("ABCDE"), "country": "X", "region": "",
+                           "lat": 0.0, "lon": [0.0, 0.5, 1.0, 1.5, 2.0],
+                           "kind": ["origin", "town", "town", "town", "destination"], "capacity": -1})
+    legs = pd.DataFrame({"a": list("abcd"), "b": list("bcde"), "km": 50.0, "modes": "foot|ride|bus"})
+    d0 = dt.date(2020, 1, 1)
+    obs = pd.DataFrame({"date": [d0, d0 + dt.timedelta(days=4), d0 + dt.timedelta(days=2), d0 + dt.timedelta(days=3)],
+                        "place": ["A", "B", "(X)", "B"], "quantity": ["present", "present", "returned", "crossed"],
+                        "low": [100.0, 80.0, 10.0, 70.0], "high": [np.nan, 120.0, 10.0, np.nan],
+                        "caravan": ["c", "c", "c", "c"]})
+    dates = [d0 + dt.timedelta(days=k) for k in range(5, 20)]
+    names = list("ABCDE") + ["(X)", "(all)"]
+    keys = pd.DataFrame([(d, q, p) for q in ("present", "arrived", "returned", "crossed", "travelling")
+                         for d in dates for p in names], columns=["date", "quantity", "place"])
+    return places, legs, obs, keys, d0
+
+
+def _at(f, d, q, p):
+    return float(f[(f["date"] == d) & (f["quantity"] == q) & (f["place"] == p)]["people"].iloc[0])
+
+
+def test_persistence_stays_where_last_seen(line):
+    places, legs, obs, keys, d0 = line
+    f = persistence_forecast(obs, d0 + dt.timedelta(days=4), keys)
+    later = d0 + dt.timedelta(days=10)
+    assert _at(f, later, "present", "B") == 100.0  # middle of 80–120
+    assert _at(f, later, "present", "C") == 0.0
+    assert _at(f, later, "travelling", "(all)") == 100.0
+    assert _at(f, later, "returned", "(X)") == 10.0 and _at(f, later, "crossed", "B") == 70.0
+
+
+def test_constant_velocity_keeps_moving(line):
+    places, legs, obs, keys, d0 = line
+    # seen at A on day 0 and at B (50 km on) on day 4: 12.5 km a day toward E
+    f = constant_velocity_forecast(obs, d0 + dt.timedelta(days=4), keys, places, legs)
+    assert _at(f, d0 + dt.timedelta(days=8), "present", "C") == 100.0  # 50 km on
+    assert _at(f, d0 + dt.timedelta(days=8), "present", "B") == 0.0
+    assert _at(f, d0 + dt.timedelta(days=16), "present", "E") == 100.0  # 150 km on: arrived
+    assert _at(f, d0 + dt.timedelta(days=16), "arrived", "E") == 100.0
+    assert _at(f, d0 + dt.timedelta(days=15), "arrived", "E") == 0.0
+    assert _at(f, d0 + dt.timedelta(days=15), "returned", "(X)") == 10.0
+    # an observation after the as-of date changes neither naive forecast
+    more = pd.concat([obs, pd.DataFrame({"date": [d0 + dt.timedelta(days=6)], "place": ["D"], "quantity": ["present"],
+                                         "low": [500.0], "high": [500.0], "caravan": ["c"]})], ignore_index=True)
+    g = constant_velocity_forecast(more, d0 + dt.timedelta(days=4), keys, places, legs)
+    pd.testing.assert_frame_equal(f, g)
+    pd.testing.assert_frame_equal(persistence_forecast(obs, d0 + dt.timedelta(days=4), keys),
+                                  persistence_forecast(more, d0 + dt.timedelta(days=4), keys))
