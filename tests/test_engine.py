@@ -129,10 +129,14 @@ def test_closing_the_suchiate_keeps_the_caravan_out_of_mexico():
     hid = base.net.index["ciudad_hidalgo"]
     assert base.record.cum["crossed"][-1, hid] > 100
     assert shut.record.cum["crossed"][-1, hid] == 0
-    # only the people already in Mexico (joiners in Tapachula) are there
-    mex = shut.net.country == shut.net.country_index("Mexico")
-    on_move = shut.record.counts[-1][:, [State.TRAVELLING, State.RESTING]].sum(axis=1)
-    assert on_move[mex].sum() < base.record.counts[-1][:, [State.TRAVELLING, State.RESTING]].sum(axis=1)[mex].sum()
+    # nobody is on the move in Mexico beyond the posts (they are held at them)
+    posts = [shut.net.index[p] for p in ("ciudad_hidalgo", "talisman_bridge", "la_mesilla", "suchiate_bridge")]
+    beyond = (shut.net.country == shut.net.country_index("Mexico"))
+    beyond[posts] = False
+    moving = [State.TRAVELLING, State.RESTING, State.ARRIVED]
+    assert shut.record.counts[:, beyond][:, :, moving].sum() == 0
+    assert base.record.counts[:, beyond][:, :, moving].sum() > 0
+    assert shut.record.counts[-1, hid, State.RESTING] > 100  # held at the post
 
 
 def test_buses_carry_people_further(line):
