@@ -125,6 +125,8 @@ def test_closing_the_suchiate_keeps_the_caravan_out_of_mexico():
     base = simulate("caravan-2018", days=20)
     closed = {f"crossings.{c}.{k}": v for c in ("ciudad_hidalgo", "talisman_bridge", "la_mesilla")
               for k, v in (("rule", "closed"), ("bypass_prob", 0), ("breach_crowd", 0))}
+    # asylum seekers at the gate would be let in to wait in the station (and some walk away from it)
+    closed["countries.Mexico.asylum.open"] = False
     shut = simulate("caravan-2018", days=20, overrides=closed)
     hid = base.net.index["ciudad_hidalgo"]
     assert base.record.cum["crossed"][-1, hid] > 100
