@@ -90,6 +90,9 @@ def test_nobody_waits_for_asylum_beyond_the_maximum():
         pp = sim.people
         pend = (pp.state == State.ASYLUM_PENDING) & (sim.net.country[pp.place] == mexico)
         assert np.all(sim.day - 1 - pp.since[pend] <= limit)
+        det = pp.state == State.DETAINED
+        days_held = sim.day - 1 - pp.since[det]
+        assert np.all(days_held <= sim.policy.detention_days[sim.net.country[pp.place[det]]])
     assert sim.record.cum["applied"][-1].sum() > 0
 
 
