@@ -1,0 +1,250 @@
+"""FLEE 3.1 and travesia's ``flee`` rules, side by side, on the same scenario and agents.
+
+What it measures (declared before measuring):
+
+- **Workload.** A FLEE input folder (default mali2012) scaled so that the run creates N agents
+  in all (N = 1e4, 1e5, 1e6): every count in source_data and every camp capacity is multiplied
+  by the same factor and rounded, everything else is kept. Both simulators read that same
+  scaled folder (travesia through ``import-flee``), so they inject the same agents on the same
+  days over the same days.
+- **Time.** The wall time of the daily loop only (FLEE: conflicts, spawning, closures, evolve;
+  travesia: ``Sim.run``), not reading inputs or creating people, in one process per run, one
+  core each (FLEE is sequential; travesia's kernel is sequential too). numba is compiled before
+  timing (a warm-up run).
+- **Agent-steps.** Σ over days of the agents that exist that day (FLEE: ``len(e.agents)``
+  after the day; travesia: the people no longer waiting), the same number for both; agent-steps
+  per second = that / time. The ratio is FLEE's time / travesia's time.
+- **Results.** FLEE's validation score, the averaged relative difference of camp populations
+  against the (interpolated) counts, for each seed of each simulator.
+
+FLEE comes from PyPI into its own virtual environment (``benchmarks/_peer/``, git-ignored):
+``flee==3.1`` without its MPI/MUSCLE3 dependencies (used only by its parallel and coupled
+versions) plus numpy, pandas, pyyaml and beartype, which its sequential code imports. FLEE runs
+at a size only if the previous size suggests it finishes within ``--flee-budget`` seconds.
+
+    python benchmarks/flee_compare.py                    # 1e4, 1e5, 1e6 agents
+    python benchmarks/flee_compare.py --sizes 1e4 --seeds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PEER = ROOT / "benchmarks" / "_peer"
+OUT = ROOT / "benchmarks" / "out"
+
+DRIVER = r'''
+import json, os, random, sys, time
+import numpy as np
+from flee import flee, spawning, InputGeography
+from flee.datamanager import handle_refugee_data, read_period
+from flee.SimulationSettings import SimulationSettings
+
+folder, seed, sum_from_camps, out = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+random.seed(seed); np.random.seed(seed)
+inp, src = os.path.join(folder, "input_csv"), os.path.join(folder, "source_data")
+SimulationSettings.ReadFromYML(os.path.join(folder, "simsetting.yml"))
+if os.path.exists(os.path.join(inp, "conflicts.csv")):  # as FLEE's run.py does
+    SimulationSettings.ConflictInputFile = os.path.join(inp, "conflicts.csv")
+start_date, end_time = read_period.read_conflict_period(os.path.join(inp, "sim_period.csv"))
+e = flee.Ecosystem()
+e.print_location_output = False
+ig = InputGeography.InputGeography()
+if SimulationSettings.ConflictInputFile:
+    ig.ReadConflictInputCSV(SimulationSettings.ConflictInputFile)
+ig.ReadLocationsFromCSV(os.path.join(inp, "locations.csv"))
+ig.ReadLinksFromCSV(os.path.join(inp, "routes.csv"))
+if os.path.exists(os.path.join(inp, "closures.csv")):
+    ig.ReadClosuresFromCSV(os.path.join(inp, "closures.csv"))
+e, lm = ig.StoreInputGeographyInEcosystem(e)
+d = handle_refugee_data.RefugeeTable(csvformat="generic", data_directory=src, start_date=start_date,
+    data_layout="data_layout.csv",
+    population_scaledown_factor=SimulationSettings.optimisations["PopulationScaleDownFactor"])
+d.ReadL1Corrections(os.path.join(inp, "registration_corrections.csv"))
+camps = e.get_camp_names()
+for c in camps:
+    spawning.add_initial_refugees(e, d, lm[c])
+sim = {c: [] for c in camps}
+obs = {c: [] for c in camps}
+steps = 0
+t0 = time.perf_counter()
+for t in range(end_time):
+    ig.AddNewConflictZones(e, t)
+    spawning.spawn_daily_displaced(e, t, d, SumFromCamps=sum_from_camps)
+    e.enact_border_closures(t)
+    e.evolve()
+    steps += len(e.agents)
+    for c in camps:
+        sim[c].append(lm[c].numAgents)
+        obs[c].append(d.get_field(c, t, FullInterpolation=True))
+wall = time.perf_counter() - t0
+json.dump({"camps": camps, "sim": sim, "obs": obs, "wall_s": wall, "agent_steps": steps, "agents": len(e.agents)},
+          open(out, "w"))
+'''
+
+
+def ensure_peer() -> Path:
+    """Create benchmarks/_peer with flee==3.1 (once); return its python."""
+    py = PEER / "bin" / "python"
+    if py.exists() and subprocess.run([str(py), "-c", "import flee.flee"], capture_output=True).returncode == 0:
+        return py
+    shutil.rmtree(PEER, ignore_errors=True)
+    base = shutil.which("python3.11") or sys.executable
+    uv = subprocess.run([base, "-m", "uv", "--version"], capture_output=True).returncode == 0
+    if uv:
+        subprocess.run([base, "-m", "uv", "venv", "-q", "-p", base, str(PEER)], check=True)
+        inst = [base, "-m", "uv", "pip", "install", "-q", "-p", str(py)]
+    else:
+        subprocess.run([base, "-m", "venv", str(PEER)], check=True)
+        inst = [str(py), "-m", "pip", "install", "-q"]
+    subprocess.run(inst + ["--no-deps", "flee==3.1"], check=True)
+    subprocess.run(inst + ["numpy", "pandas", "pyyaml", "beartype"], check=True)
+    return py
+
+
+def scaled_folder(src: Path, factor: float, dest: Path) -> Path:
+    """A copy of a FLEE folder with every count and camp capacity multiplied by ``factor``."""
+    import csv
+
+    shutil.copytree(src, dest)
+    sd = dest / "source_data"
+    layout = [r for r in csv.reader(open(sd / "data_layout.csv")) if len(r) > 1 and not r[0].startswith("#")]
+    for f in {c for r in layout for c in r[1:] if c}:
+        rows = []
+        for r in csv.reader(open(sd / f)):
+            if len(r) >= 2 and r[0] and not r[0].startswith("#") and r[1].strip():
+                try:
+                    r[1] = str(int(round(float(r[1]) * factor)))
+                except ValueError:
+                    pass
+            rows.append(r)
+        with open(sd / f, "w", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerows(rows)
+    loc = dest / "input_csv" / "locations.csv"
+    rows = list(csv.reader(open(loc)))
+    for r in rows:
+        if len(r) >= 8 and not r[0].startswith("#") and "camp" in r[5].lower() and r[7].strip():
+            r[7] = str(max(1, int(round(float(r[7]) * factor))))
+    with open(loc, "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    return dest
+
+
+def run_flee(py: Path, folder: Path, seed: int, sum_from_camps: bool, timeout: float) -> dict | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        drv = Path(tmp) / "driver.py"
+        drv.write_text(DRIVER)
+        out = Path(tmp) / "out.json"
+        try:
+            subprocess.run([str(py), str(drv), str(folder), str(seed), "1" if sum_from_camps else "0", str(out)],
+                           cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout,
+                           check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        except subprocess.TimeoutExpired:
+            return None
+        r = json.loads(out.read_text())
+    from travesia.analysis.ard import averaged_relative_difference
+
+    s = np.array([r["sim"][c] for c in r["camps"]], dtype=float).T
+    o = np.array([r["obs"][c] for c in r["camps"]], dtype=float).T
+    r["ard"] = averaged_relative_difference(s, o, o.sum(axis=1))
+    return r
+
+
+def run_travesia(scenario: Path, seed: int) -> dict:
+    from travesia.engine.people import State
+    from travesia.engine.sim import Sim
+    from travesia.flee.validation import flee_ard
+    from travesia.scenario.load import load_scenario
+
+    sim = Sim(load_scenario(scenario), seed=seed)
+    res = sim.run()
+    c = res.record.counts
+    steps = int(c.sum() - c[:, :, State.WAITING].sum())
+    return {"wall_s": res.wall_s, "agent_steps": steps, "agents": sim.n, "ard": flee_ard(res),
+            "timings": {k: round(v, 3) for k, v in sim.timings.items()}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    default = ROOT.parent / "shared" / "data" / "flee" / "mali2012"
+    if not default.exists():
+        default = ROOT / "tests" / "data" / "flee_mali2012"
+    ap.add_argument("--flee-dir", type=Path, default=default)
+    ap.add_argument("--sizes", default="1e4,1e5,1e6", help="agents in all, comma-separated")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per simulator at the smallest size (1 above)")
+    ap.add_argument("--flee-budget", type=float, default=300.0, help="run FLEE only if it should finish within this")
+    ap.add_argument("--out", type=Path, default=OUT / "flee_compare.json")
+    a = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    from travesia.flee.convert import import_flee
+    from travesia.flee.params import flee_params
+    from travesia.scenario.load import load_scenario
+
+    py = ensure_peer()
+    tmp = Path(tempfile.mkdtemp(prefix="flee_compare-"))
+    full = import_flee(a.flee_dir, tmp / "full")["people"]
+    print(f"FLEE folder {a.flee_dir}: {full:,} agents at full scale")
+    # warm-up: compile the numba kernel before any timing
+    run_travesia(tmp / "full", 0)
+    rows = []
+    flee_rate = None
+    for i, size in enumerate(float(s) for s in a.sizes.split(",")):
+        n = int(size)
+        folder = scaled_folder(a.flee_dir, n / full, tmp / f"flee_{n}")
+        scen = tmp / f"scen_{n}"
+        people = import_flee(folder, scen)["people"]
+        sfc = flee_params(load_scenario(scen).params.flee).sum_from_camps
+        seeds = range(a.seeds if i == 0 else 1)
+        tv = [run_travesia(scen, s) for s in seeds]
+        fl = []
+        est = None if flee_rate is None else tv[0]["agent_steps"] / flee_rate
+        if est is None or est <= a.flee_budget:
+            for s in seeds:
+                r = run_flee(py, folder, s, sfc, timeout=max(a.flee_budget * 2, 60))
+                if r is None:
+                    break
+                fl.append(r)
+        if fl:
+            flee_rate = fl[0]["agent_steps"] / fl[0]["wall_s"]
+        row = {"agents": people, "agent_steps": tv[0]["agent_steps"], "seeds": len(tv),
+               "travesia": {"wall_s": float(np.median([t["wall_s"] for t in tv])),
+                            "ard": [round(t["ard"], 4) for t in tv], "timings": tv[0]["timings"]},
+               "flee": None if not fl else {"wall_s": float(np.median([f["wall_s"] for f in fl])),
+                                            "agent_steps": fl[0]["agent_steps"], "agents": fl[0]["agents"],
+                                            "ard": [round(f["ard"], 4) for f in fl]},
+               "flee_skipped_estimate_s": None if fl else est}
+        row["travesia"]["agent_steps_per_s"] = row["agent_steps"] / row["travesia"]["wall_s"]
+        if fl:
+            row["flee"]["agent_steps_per_s"] = row["flee"]["agent_steps"] / row["flee"]["wall_s"]
+            row["ratio"] = row["flee"]["wall_s"] / row["travesia"]["wall_s"]
+        rows.append(row)
+        f = row["flee"]
+        print(f"\n{people:,} agents, {row['agent_steps']:,} agent-steps, {len(tv)} seed(s)")
+        if f:
+            print(f"  FLEE 3.1   {f['wall_s']:9.2f} s  {f['agent_steps_per_s']:14,.0f} agent-steps/s  "
+                  f"ARD {f['ard']}  ({f['agents']:,} agents)")
+        else:
+            print(f"  FLEE 3.1   skipped (would take about {est:,.0f} s at its measured rate)")
+        t = row["travesia"]
+        print(f"  travesia   {t['wall_s']:9.3f} s  {t['agent_steps_per_s']:14,.0f} agent-steps/s  ARD {t['ard']}")
+        if f:
+            print(f"  ratio      {row['ratio']:,.0f}× faster")
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps({"flee_dir": str(a.flee_dir), "cpu": os.cpu_count(), "rows": rows}, indent=2))
+    print(f"\nwritten {a.out}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
