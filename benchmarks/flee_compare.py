@@ -20,7 +20,8 @@ What it measures (declared before measuring):
 FLEE comes from PyPI into its own virtual environment (``benchmarks/_peer/``, git-ignored):
 ``flee==3.1`` without its MPI/MUSCLE3 dependencies (used only by its parallel and coupled
 versions) plus numpy, pandas, pyyaml and beartype, which its sequential code imports. FLEE runs
-at a size only if the previous size suggests it finishes within ``--flee-budget`` seconds.
+at up to 1e5 agents, and above only if the previous size suggests it finishes within
+``--flee-budget`` seconds.
 
     python benchmarks/flee_compare.py                    # 1e4, 1e5, 1e6 agents
     python benchmarks/flee_compare.py --sizes 1e4 --seeds 2
@@ -167,12 +168,43 @@ def run_travesia(scenario: Path, seed: int) -> dict:
     from travesia.flee.validation import flee_ard
     from travesia.scenario.load import load_scenario
 
+    from travesia.flee.validation import camp_table
+
     sim = Sim(load_scenario(scenario), seed=seed)
     res = sim.run()
     c = res.record.counts
     steps = int(c.sum() - c[:, :, State.WAITING].sum())
+    names, simv, obs = camp_table(res)
     return {"wall_s": res.wall_s, "agent_steps": steps, "agents": sim.n, "ard": flee_ard(res),
-            "timings": {k: round(v, 3) for k, v in sim.timings.items()}}
+            "timings": {k: round(v, 3) for k, v in sim.timings.items()},
+            "sim": {n: simv[:, j].tolist() for j, n in enumerate(names)}}
+
+
+def plot_camps(flee: dict, trav: dict, title: str, path: Path) -> None:
+    """Each camp's population over time: counts, FLEE 3.1 and travesia (first seed of each)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    camps = flee["camps"]
+    cols = 4
+    rows_ = (len(camps) + cols - 1) // cols
+    fig, axes = plt.subplots(rows_, cols, figsize=(4 * cols, 3 * rows_), squeeze=False)
+    for ax, c in zip(axes.flat, camps):
+        ax.plot(flee["obs"][c], color="black", lw=1, label="UNHCR counts")
+        ax.plot(flee["sim"][c], color="tab:orange", lw=1.2, label="FLEE 3.1")
+        ax.plot(trav["sim"].get(c, []), color="tab:blue", lw=1.2, ls="--", label="travesia (flee rules)")
+        ax.set_title(c, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(camps):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.supxlabel("day", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -199,6 +231,7 @@ def main() -> None:
     run_travesia(tmp / "full", 0)
     rows = []
     flee_rate = None
+    curves = None
     for i, size in enumerate(float(s) for s in a.sizes.split(",")):
         n = int(size)
         folder = scaled_folder(a.flee_dir, n / full, tmp / f"flee_{n}")
@@ -209,14 +242,16 @@ def main() -> None:
         tv = [run_travesia(scen, s) for s in seeds]
         fl = []
         est = None if flee_rate is None else tv[0]["agent_steps"] / flee_rate
-        if est is None or est <= a.flee_budget:
+        if est is None or est <= a.flee_budget or n <= 100_000:  # FLEE always runs up to 1e5 agents
             for s in seeds:
-                r = run_flee(py, folder, s, sfc, timeout=max(a.flee_budget * 2, 60))
+                r = run_flee(py, folder, s, sfc, timeout=max(a.flee_budget * 2, 2 * (est or 0), 60))
                 if r is None:
                     break
                 fl.append(r)
         if fl:
             flee_rate = fl[0]["agent_steps"] / fl[0]["wall_s"]
+            curves = (fl[0], tv[0], f"{a.flee_dir.name} camps, {people:,} agents, seed 0: FLEE ARD {fl[0]['ard']:.3f}, "
+                                    f"travesia ARD {tv[0]['ard']:.3f}")
         row = {"agents": people, "agent_steps": tv[0]["agent_steps"], "seeds": len(tv),
                "travesia": {"wall_s": float(np.median([t["wall_s"] for t in tv])),
                             "ard": [round(t["ard"], 4) for t in tv], "timings": tv[0]["timings"]},
@@ -243,6 +278,10 @@ def main() -> None:
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps({"flee_dir": str(a.flee_dir), "cpu": os.cpu_count(), "rows": rows}, indent=2))
     print(f"\nwritten {a.out}")
+    if curves is not None:
+        png = a.out.with_name(a.out.stem + "_camps.png")
+        plot_camps(curves[0], curves[1], curves[2], png)
+        print(f"written {png}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 
