@@ -99,7 +99,7 @@ def test_bad_numbers_and_places_in_tables(tmp_path):
     f = make(tmp_path, obs="date,place,quantity,low,high\n2020-01-02,Nowhere,present,3,4\n")
     assert "observations.csv:2: column place: unknown place 'Nowhere'" in err(f)
     f = make(tmp_path, obs="date,place,quantity,low,high\n2020-01-02,Charlie,people,3,4\n")
-    assert "column quantity: 'people' is not one of" in err(f)
+    assert "column quantity: unknown quantity 'people'" in err(f)
 
 
 def test_command_line_exits_2_with_one_message_and_no_traceback(tmp_path, line):

@@ -27,9 +27,6 @@ caravan they belong to.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import json
 import math
 import os
@@ -40,45 +37,16 @@ import numpy as np
 import pandas as pd
 
 from travesia.errors import UserError
+from travesia.scenario.load import place_members, read_observations
 
 QUANTITIES = ("present", "travelling", "arrived", "crossed", "returned", "asylum_applied", "detained")
-OBS_REQUIRED = ["date", "place", "quantity", "low", "high"]
-OBS_OPTIONAL = ["caravan", "note", "sources", "source"]
-OBS_COLUMNS = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources", "line", "file"]
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def _aggregate_names(places: pd.DataFrame) -> set[str]:
-    out = {"(all)"}
-    for col in ("country", "region"):
-        if col in places:
-            out |= {f"({v})" for v in places[col].dropna().astype(str) if v}
-    return out
-
-
-def place_members(name: str, place_names) -> list[str]:
-    """The place names an observation's place counts: the name itself and names starting ``name (``."""
-    return [n for n in place_names if n == name or n.startswith(name + " (")]
-
-
-def _number(v: str, col: str, where: str, optional: bool = False) -> float | None:
-    if v == "":
-        if optional:
-            return None
-        raise UserError(f"column {col}: a number is required", where=where)
-    try:
-        x = float(v)
-    except ValueError:
-        raise UserError(f"column {col}: expected a number, got '{v}'", where=where) from None
-    if not math.isfinite(x) or x < 0:
-        raise UserError(f"column {col}: expected a finite number >= 0, got '{v}'", where=where)
-    return x
-
-
 def load_observations(path, places: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Read and check an observations CSV.
+    """Read and check an observations CSV (see :func:`travesia.scenario.load.read_observations`).
 
     Returns columns ``date`` (datetime.date), ``place``, ``quantity``, ``low``, ``high`` (NaN = no
     upper bound), ``caravan``, ``note``, ``sources``, ``line`` (line in the file) and ``file``.
@@ -86,63 +54,7 @@ def load_observations(path, places: pd.DataFrame | None = None) -> pd.DataFrame:
     resolve; an unknown place or quantity, a bad date or number raises ``UserError`` with
     ``where="file:line"``.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError("observations file not found", where=str(path)) from None
-    except UnicodeDecodeError as e:
-        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise UserError(f"empty file; expected a header {','.join(OBS_REQUIRED)}", where=str(path)) from None
-    missing = [c for c in OBS_REQUIRED if c not in header]
-    if missing:
-        raise UserError(f"missing column(s) {', '.join(missing)}; expected {','.join(OBS_REQUIRED)}"
-                        f" (optional: caravan,note,sources)", where=f"{path}:1")
-    unknown = [c for c in header if c not in OBS_REQUIRED + OBS_OPTIONAL]
-    if unknown:
-        raise UserError(f"unknown column(s) {', '.join(unknown)}", where=f"{path}:1")
-    names = list(places["name"]) if places is not None else None
-    aggs = _aggregate_names(places) if places is not None else set()
-    rows = []
-    for lineno, rec in enumerate(reader, start=2):
-        if not rec or all(not c.strip() for c in rec):
-            continue
-        w = f"{path}:{lineno}"
-        if len(rec) != len(header):
-            raise UserError(f"{len(rec)} fields, expected {len(header)} ({','.join(header)})", where=w)
-        r = {h: c.strip() for h, c in zip(header, rec)}
-        try:
-            date = dt.date.fromisoformat(r["date"])
-        except ValueError:
-            raise UserError(f"column date: expected YYYY-MM-DD, got '{r['date']}'", where=w) from None
-        if r["quantity"] not in QUANTITIES:
-            raise UserError(f"column quantity: unknown quantity '{r['quantity']}' (one of {', '.join(QUANTITIES)})",
-                            where=w)
-        place = r["place"]
-        if not place:
-            raise UserError("column place: must not be empty", where=w)
-        if names is not None:
-            ok = place in aggs if place.startswith("(") else bool(place_members(place, names))
-            if not ok:
-                hint = "a country, a region or (all) of places.csv" if place.startswith("(") else \
-                    "a place name in places.csv, or the start of names like 'Name (shelter)'"
-                raise UserError(f"column place: unknown place '{place}' (expected {hint})", where=w)
-        low = _number(r["low"], "low", w)
-        high = _number(r["high"], "high", w, optional=True)
-        if high is not None and high < low:
-            raise UserError(f"high ({high:g}) is below low ({low:g})", where=w)
-        rows.append(dict(date=date, place=place, quantity=r["quantity"], low=low,
-                         high=np.nan if high is None else high, caravan=r.get("caravan", ""),
-                         note=r.get("note", ""), sources=r.get("sources", r.get("source", "")),
-                         line=lineno, file=str(path)))
-    df = pd.DataFrame(rows, columns=OBS_COLUMNS)
-    df["low"] = df["low"].astype(float)
-    df["high"] = df["high"].astype(float)
-    return df
+    return read_observations(Path(path), places)
 
 
 # --------------------------------------------------------------------------- simulated values

@@ -21,7 +21,7 @@ class Policy:
     """Arrays indexed by place (``rule``, ``capacity`` ...) or by country (``asylum_open`` ...)."""
 
     def __init__(self, params: Scenario, net: Network, scale: float = 1.0):
-        P, C = net.n_places, len(net.countries)
+        P = net.n_places
         self.rule = np.zeros(P, dtype=np.uint8)
         self.capacity = np.zeros(P, dtype=np.int64)
         self.enforcement = np.zeros(P)

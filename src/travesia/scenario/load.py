@@ -372,16 +372,37 @@ def read_legs(path: Path, places: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def place_members(name: str, place_names) -> list[str]:
+    """The place names an observation's place counts: the name itself and names starting ``name (``."""
+    return [n for n in place_names if n == name or n.startswith(name + " (")]
+
+
+def aggregate_names(places: pd.DataFrame) -> set[str]:
+    """``(Country)``, ``(Region)`` and ``(all)`` for a places table."""
+    out = {f"({c})" for c in places["country"]}
+    if "region" in places:
+        out |= {f"({r})" for r in places["region"] if isinstance(r, str) and r}
+    return out | {"(all)"}
+
+
 def place_resolves(name: str, places: pd.DataFrame) -> bool:
     """True when an observation's place names a place, a prefix of places, or an aggregate in parentheses."""
-    if name.startswith("(") and name.endswith(")"):
-        inner = name[1:-1]
-        regions = {r for r in places["region"] if isinstance(r, str) and r} if "region" in places else set()
-        return inner == "all" or inner in set(places["country"]) or inner in regions
-    return any(n == name or n.startswith(name + " (") for n in places["name"])
+    if name.startswith("("):
+        return name in aggregate_names(places)
+    return bool(place_members(name, places["name"]))
 
 
-def read_observations(path: Path, places: pd.DataFrame) -> pd.DataFrame:
+OBS_OUT_COLUMNS = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources", "line", "file"]
+
+
+def read_observations(path: Path, places: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read and check an observations CSV (the one reader, used by scenarios and by validation).
+
+    Returns columns ``date`` (datetime.date), ``place``, ``quantity``, ``low``, ``high`` (NaN = no
+    upper bound), ``caravan``, ``note``, ``sources``, ``line`` and ``file``. With ``places``, every
+    place must resolve (a name, a prefix of names, ``(Country)``, ``(Region)`` or ``(all)``).
+    """
+    path = Path(path)
     rows = read_table(path, OBS_COLUMNS, "observations")
     out = []
     for ln, r in rows:
@@ -391,18 +412,26 @@ def read_observations(path: Path, places: pd.DataFrame) -> pd.DataFrame:
         except ValueError:
             raise UserError(f"column date: expected YYYY-MM-DD, got '{r['date']}'", where=w) from None
         if r["quantity"] not in QUANTITIES:
-            raise UserError(f"column quantity: '{r['quantity']}' is not one of {', '.join(QUANTITIES)}", where=w)
-        if not place_resolves(r["place"], places):
-            raise UserError(f"column place: unknown place '{r['place']}'", where=w)
+            raise UserError(f"column quantity: unknown quantity '{r['quantity']}' (one of {', '.join(QUANTITIES)})",
+                            where=w)
+        if not r["place"]:
+            raise UserError("column place: must not be empty", where=w)
+        if places is not None and not place_resolves(r["place"], places):
+            hint = "a country, a region or (all) of places.csv" if r["place"].startswith("(") else \
+                "a place name in places.csv, or the start of names like 'Name (shelter)'"
+            raise UserError(f"column place: unknown place '{r['place']}' (expected {hint})", where=w)
         low = _num(r["low"], "low", w, ge=0)
         high = _num(r["high"], "high", w, ge=0, optional=True)
         if high is not None and high < low:
             raise UserError(f"high ({high:g}) is below low ({low:g})", where=w)
         out.append(dict(date=date, place=r["place"], quantity=r["quantity"], low=low,
                         high=np.nan if high is None else high, caravan=r.get("caravan", ""),
-                        note=r.get("note", ""), sources=r.get("sources", r.get("source", "")), line=ln))
-    cols = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources", "line"]
-    return pd.DataFrame(out, columns=cols)
+                        note=r.get("note", ""), sources=r.get("sources", r.get("source", "")), line=ln,
+                        file=str(path)))
+    df = pd.DataFrame(out, columns=OBS_OUT_COLUMNS)
+    df["low"] = df["low"].astype(float)
+    df["high"] = df["high"].astype(float)
+    return df
 
 
 # --------------------------------------------------------------------------- the scenario
@@ -475,7 +504,6 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
     """Cross-checks between the parameters and the tables."""
     p = s.params
     ids = set(s.places["id"])
-    kinds = dict(zip(s.places["id"], s.places["kind"]))
     countries = set(s.places["country"])
 
     def fail(loc: tuple, msg: str):

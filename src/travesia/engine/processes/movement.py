@@ -54,7 +54,7 @@ class Movement(Process):
             self.rally[sim.net.index[r]] = True
 
     def step(self, sim) -> None:
-        pp, day, net = sim.people, sim.day, sim.net
+        pp = sim.people
         idx = sim.on_the_move()
         if idx.size == 0:
             return
