@@ -373,8 +373,16 @@ def build_legs(shared_legs: list[dict[str, str]], places: list[dict[str, object]
     return rows
 
 
+# Figures stated in the domain brief (shared MODEL.md) that are not rows of observations.csv.
+MODEL_MD_OBSERVATIONS = [
+    {"date": "2018-11-14", "place": "(Honduras)", "quantity": "returned", "low": "7000", "high": "7000",
+     "caravan": "first", "note": "about 7,000 Hondurans recorded back home by 14 November",
+     "sources": "MODEL.md (shared domain brief)"},
+]
+
+
 def build_observations(shared_obs: list[dict[str, str]]) -> list[dict[str, object]]:
-    return [{c: o[c] for c in OBS_COLUMNS} for o in shared_obs]
+    return [{c: o[c] for c in OBS_COLUMNS} for o in shared_obs] + MODEL_MD_OBSERVATIONS
 
 
 def main() -> None:

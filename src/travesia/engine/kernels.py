@@ -182,8 +182,8 @@ if HAVE_NUMBA:
             out[j] = _uniform(key, ids[j])
 
     @numba.njit(cache=True)
-    def intentions_kernel(idx, day, k_give, k_permit, k_return, give_p, held_p, place, country, km_left, blocked,
-                          flags, intent, state, since, nxt, origin, dest, dest_index, permit, ra):
+    def intentions_kernel(idx, day, k_give, k_permit, k_return, give_p, held_p, km_scale, dist, place, country,
+                          km_left, blocked, flags, intent, state, since, nxt, origin, dest, dest_index, permit, ra):
         """Give up (go home), take a permit (settled), get a bus home (returned): see intentions.py."""
         for j in range(idx.shape[0]):
             i = idx[j]
@@ -191,7 +191,10 @@ if HAVE_NUMBA:
             c = country[p]
             going = intent[i] != HOME
             held = km_left[i] == 0 and blocked[p] and (flags[i] & CLEARED) == 0
-            quit_ = going and _uniform(k_give, i) < (held_p if held else give_p)
+            chance = held_p if held else give_p
+            if km_scale > 0:
+                chance = chance * np.exp(-np.float64(dist[dest_index[origin[i]], p]) / km_scale)
+            quit_ = going and _uniform(k_give, i) < chance
             if going and not quit_ and permit[c] > 0 and _uniform(k_permit, i) < permit[c]:
                 state[i] = ST_SETTLED
                 since[i] = day

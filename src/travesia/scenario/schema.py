@@ -120,6 +120,8 @@ class Intentions(Strict):
 
     give_up_per_day: float = P(0.01, 0, 1, "1/day", "chance per day a traveller decides to go home")
     give_up_held_per_day: float = P(0.05, 0, 1, "1/day", "chance per day to go home while held at a border")
+    give_up_km_scale: float = P(0.0, 0, 100000, "km",
+                                "the chance to give up falls as exp(-km from home / this); 0 = does not fall")
     walk_home: bool = Field(True, description="without return assistance, those going home walk back")
 
 

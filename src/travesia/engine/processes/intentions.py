@@ -1,7 +1,9 @@
 """Intentions and exits: giving up and going home, permit programmes, assisted return.
 
 Each day a traveller who is not yet going home gives up with chance ``give_up_per_day``
-(``give_up_held_per_day`` while held at a border post); from then on they head home. Where the
+(``give_up_held_per_day`` while held at a border post), times ``exp(-km from home /
+give_up_km_scale)`` when that scale is set (the further they have come, the less they turn back);
+from then on they head home. Where the
 country they are in runs a permit programme, a traveller takes it and stays (``settled``) with
 chance ``permit_per_day``. One who is going home, in a country that offers return assistance
 (buses organised by a government), is taken home (``returned``) with chance
@@ -36,7 +38,7 @@ class Intentions(Process):
             keys = [sim.rng.key(k, day) for k in ("intentions.give_up", "intentions.permit", "intentions.return")]
             kernels.intentions_kernel(
                 idx, day, *(np.uint64(k) for k in keys), self.p.give_up_per_day, self.p.give_up_held_per_day,
-                pp.place, sim.net.country, pp.km_left, pol.blocked, pp.flags, pp.intent, pp.state, pp.since,
+                self.p.give_up_km_scale, sim.routes.dist, pp.place, sim.net.country, pp.km_left, pol.blocked, pp.flags, pp.intent, pp.state, pp.since,
                 pp.next, pp.origin, pp.dest, sim.dest_index, pol.permit, pol.return_assistance)
             return
         place = pp.place[idx]
@@ -47,6 +49,9 @@ class Intentions(Process):
         held = (pp.km_left[idx] == 0) & pol.blocked[place] & ((pp.flags[idx] & CLEARED) == 0)
         u = sim.rng.random("intentions.give_up", day, idx)
         chance = np.where(held, self.p.give_up_held_per_day, self.p.give_up_per_day)
+        if self.p.give_up_km_scale > 0:
+            km_home = sim.routes.dist[sim.dest_index[pp.origin[idx]], place].astype(np.float64)
+            chance = chance * np.exp(-km_home / self.p.give_up_km_scale)
         quit_ = going & (u < chance)
         # a permit programme: stay for good
         permit = pol.permit[country]
