@@ -135,7 +135,9 @@ def test_shared_copies() -> None:
     assert (DATA / "events.csv").read_bytes() == (SHARED / "events.csv").read_bytes()
     ours = _read(DATA / "observations.csv")
     theirs = _read(SHARED / "observations.csv")
-    assert [{k: r[k] for k in theirs[0]} for r in ours] == theirs
+    # the shared rows, then the figures stated in MODEL.md (sourced as such)
+    assert [{k: r[k] for k in theirs[0]} for r in ours[: len(theirs)]] == theirs
+    assert all("MODEL.md" in r["sources"] for r in ours[len(theirs):])
 
 
 def test_observation_places_resolve(places: list[dict[str, str]]) -> None:
