@@ -173,12 +173,12 @@ def test_scheduler_option_and_environment(scen, tmp_path, client2, monkeypatch):
 
     from travesia.cli import app
 
-    res = CliRunner().invoke(app, ["ensemble", str(scen), "--members", "3", "--days", "15", "--scale", "0.2",
+    res = CliRunner().invoke(app, ["ensemble", str(scen), "--members", "3", "--days", "8", "--scale", "0.2",
                                    "--scheduler", addr, "--out", str(tmp_path / "cli")])
     assert res.exit_code == 0, res.output
     assert "3 members on 2 worker(s)" in res.output
     monkeypatch.setenv("TRAVESIA_SCHEDULER", addr)
-    r = run_ensemble(scen, members=3, days=15, scale=0.2, out=tmp_path / "env")
+    r = run_ensemble(scen, members=3, days=8, scale=0.2, out=tmp_path / "env")
     assert r["workers"] == 2
     assert (tmp_path / "cli" / "ensemble.csv").read_bytes() == (tmp_path / "env" / "ensemble.csv").read_bytes()
     monkeypatch.setenv("TRAVESIA_SCHEDULER", "tcp://127.0.0.1:9")
