@@ -83,6 +83,11 @@ def test_event_with_bad_path_or_value(tmp_path):
     assert "less than or equal to 1" in err(make(tmp_path, yaml=yaml))
 
 
+def test_event_cannot_change_what_is_fixed_for_the_run(tmp_path):
+    yaml = LINE_YAML.rstrip(" ") + "    timeline:\n      - date: 2020-01-02\n        set: {days: 3}\n"
+    assert "'days' is fixed for the whole run" in err(make(tmp_path, yaml=yaml))
+
+
 def test_unknown_set_parameter():
     with pytest.raises(UserError) as e:
         parse_overrides(["movement.foot_kmh=3"])

@@ -392,6 +392,10 @@ def place_resolves(name: str, places: pd.DataFrame) -> bool:
     return bool(place_members(name, places["name"]))
 
 
+# parameters that shape the run as a whole: a timeline event cannot change them
+FIXED_FOR_THE_RUN = ("name", "description", "start", "days", "seed", "rules", "places", "legs", "observations",
+                     "populations", "sources", "priors", "timeline")
+
 OBS_OUT_COLUMNS = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources", "line", "file"]
 
 
@@ -542,6 +546,9 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         if ev.date < p.start or ev.date > p.end:
             fail(("timeline", idx, "date"), f"{ev.date} is outside the simulated period {p.start}..{p.end}")
         for k, v in ev.set.items():
+            if k.split(".")[0] in FIXED_FOR_THE_RUN:
+                fail(("timeline", idx, "set", k), f"'{k.split('.')[0]}' is fixed for the whole run; "
+                     "an event can change policies and process parameters")
             try:
                 set_path(trial, k, v)
             except ValueError as e:
