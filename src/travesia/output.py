@@ -128,17 +128,22 @@ def flows_frame(result) -> pd.DataFrame:
 
 
 def summary(result) -> dict:
-    """Totals by final state, arrival dates per destination, size and speed of the run."""
+    """Totals by final state, arrival dates per destination, size and speed of the run.
+
+    Per destination: ``arrived`` counts people whose journey ended there (dates from them);
+    ``reached`` counts every arrival there, people passing through on the way elsewhere included.
+    """
     sim = result.sim
     net = result.net
     final = result.record.counts[-1].sum(axis=0)
     dates = result.dates()
-    arr = result.record.cum["arrived"]
+    arr = result.record.cum["ended"]
     dests = {}
     for p in np.nonzero(net.kind == KIND["destination"])[0]:
         series = arr[:, p]
         total = int(series[-1])
-        entry = {"arrived": total, "first_arrival": None, "median_arrival": None}
+        entry = {"arrived": total, "reached": int(result.record.cum["arrived"][-1, p]),
+                 "first_arrival": None, "median_arrival": None}
         if total > 0:
             entry["first_arrival"] = dates[int(np.argmax(series > 0))].isoformat()
             entry["median_arrival"] = dates[int(np.argmax(series >= total / 2))].isoformat()

@@ -68,7 +68,7 @@ if HAVE_NUMBA:
                        place, nxt, km_left, dest, wp, pop, intent, flags, origin, state, km_today,
                        dests, cum, hop, e_to, e_km, e_modes, mode_bit,
                        blocked, exit_only, counts_crossing, country, rally, via_table, n_via,
-                       flows, arrived, crossed):
+                       flows, arrived, crossed, ended):
         K = hop.shape[2]
         max_hops = keys.shape[0]
         for j in range(who.shape[0]):
@@ -85,7 +85,11 @@ if HAVE_NUMBA:
                         else:
                             break
                     if p == dests[dest[i]]:
-                        state[i] = ST_RETURNED if intent[i] == HOME else ST_ARRIVED
+                        if intent[i] == HOME:
+                            state[i] = ST_RETURNED
+                        else:
+                            state[i] = ST_ARRIVED
+                            ended[p] += 1
                         break
                     if blocked[p] and (flags[i] & CLEARED) == 0 and intent[i] != HOME:
                         eo = exit_only[p]
@@ -124,7 +128,11 @@ if HAVE_NUMBA:
                     if rally[q] and m == RIDE and km_today[i] >= ride_stop_km:
                         b = 0.0
                     if q == dests[dest[i]]:
-                        state[i] = ST_RETURNED if intent[i] == HOME else ST_ARRIVED
+                        if intent[i] == HOME:
+                            state[i] = ST_RETURNED
+                        else:
+                            state[i] = ST_ARRIVED
+                            ended[q] += 1
                         b = 0.0
                 else:
                     km_left[i] = np.float32(left)

@@ -10,7 +10,7 @@ import numpy as np
 
 from travesia.engine.people import N_STATES, People
 
-CUMULATIVE = ("arrived", "crossed", "applied")
+CUMULATIVE = ("arrived", "crossed", "applied", "ended")
 
 
 class Record:
@@ -19,8 +19,9 @@ class Record:
     - ``counts[day, place, state]``: people at the end of the day (people on a leg count at the
       place they left);
     - ``flows[day, edge]``: people who set out along each directed edge that day;
-    - ``arrived/crossed/applied[day, place]``: cumulative people who reached the place, crossed a
-      border there, applied for asylum there.
+    - ``arrived/crossed/applied/ended[day, place]``: cumulative people who reached the place
+      (passing through included), crossed a border there, applied for asylum there, ended their
+      journey there (reached their destination).
     """
 
     def __init__(self, days: int, n_places: int, n_edges: int):

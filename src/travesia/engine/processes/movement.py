@@ -191,16 +191,18 @@ class Movement(Process):
         flows = np.zeros(net.n_edges, dtype=np.int64)
         arrived = np.zeros(net.n_places, dtype=np.int64)
         crossed = np.zeros(net.n_places, dtype=np.int64)
+        ended = np.zeros(net.n_places, dtype=np.int64)
         kernels.advance_kernel(
             who.astype(np.int64), budget.astype(np.float64), mode.astype(np.int8), bool(self.m.stage_walking),
             np.float32(self.m.foot_km_per_day), keys,
             pp.place, pp.next, pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state,
             pp.km_today, rt.dests, rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT,
             pol.blocked, pol.exit_only, pol.counts_crossing, net.country, self.rally, sim.via_table, sim.n_via,
-            flows, arrived, crossed)
+            flows, arrived, crossed, ended)
         rec._flows_today += flows
         rec._today["arrived"] += arrived
         rec._today["crossed"] += crossed
+        rec._today["ended"] += ended
 
     def _advance_numpy(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray) -> None:
         pp, pol, net, rt, rec, day = sim.people, sim.policy, sim.net, sim.routes, sim.record, sim.day
@@ -229,6 +231,7 @@ class Movement(Process):
                     arrived_home = home[reached]
                     pp.state[r[arrived_home]] = State.RETURNED
                     pp.state[r[~arrived_home]] = State.ARRIVED
+                    rec.add("ended", pp.place[r[~arrived_home]])
                     stop[a[reached]] = True
                 # border posts not yet cleared
                 fl = pp.flags[who[a]]
@@ -292,6 +295,7 @@ class Movement(Process):
                     home_f = pp.intent[f] == Intent.HOME
                     pp.state[f[home_f]] = State.RETURNED
                     pp.state[f[~home_f]] = State.ARRIVED
+                    rec.add("ended", pp.place[f[~home_f]])
                     b[np.nonzero(reach)[0][fin]] = 0.0
             more = b > 1e-6
             # zero-km legs consume no budget: people who reached a place keep going if budget remains
