@@ -183,8 +183,29 @@ def resolved_yaml(result) -> str:
     return buf.getvalue()
 
 
-def _csv(df: pd.DataFrame) -> str:
+def csv_text(df: pd.DataFrame) -> str:
+    """CSV text with LF line ends (the same bytes on every platform)."""
     return df.to_csv(index=False, lineterminator="\n")
+
+
+_csv = csv_text
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> None:
+    """Write a file through a temporary file beside it, then rename it into place (mode 0666 & ~umask)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def check_out_dir(out: Path, force: bool) -> None:
@@ -200,46 +221,65 @@ def check_out_dir(out: Path, force: bool) -> None:
                 raise UserError("holds an earlier run; use --force to replace it", where=str(out))
 
 
+def new_partial(out: str | Path, force: bool) -> Path:
+    """Check ``out`` may be written (new, empty, or an earlier travesia result with ``force``) and
+    return a temporary folder beside it to fill."""
+    out = Path(out)
+    check_out_dir(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+
+
+def commit_partial(tmp: Path, out: str | Path, what: str) -> Path:
+    """Mark ``tmp`` as a travesia result and let it take the place of ``out`` (the old one removed)."""
+    (tmp / RUN_MARKER).write_text(f"travesia {__version__} {what}, {dt.datetime.now().isoformat()}\n")
+    out = Path(out)
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rename(out, old / "run")
+        os.rename(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, out)
+    return out
+
+
+def write_folder(out: str | Path, files: dict[str, str | bytes], force: bool, what: str) -> Path:
+    """Write ``files`` (name -> content) as the folder ``out``, atomically."""
+    tmp = new_partial(out, force)
+    try:
+        for name, data in files.items():
+            p = tmp / name
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        return commit_partial(tmp, out, what)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def write_run(result, out: str | Path, force: bool = False, extra_files: dict[str, str] | None = None) -> Path:
     """Write daily.csv, flows.csv, totals.csv, summary.json, scenario.resolved.yaml atomically.
 
     Everything is written into a temporary folder beside ``out`` which then takes its place, so a
     half-written run never looks complete.
     """
-    out = Path(out)
-    check_out_dir(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        files = {
-            "daily.csv": _csv(daily_frame(result)),
-            "flows.csv": _csv(flows_frame(result)),
-            "totals.csv": _csv(totals_frame(result)),
-            "summary.json": json.dumps(summary(result), indent=2, ensure_ascii=False) + "\n",
-            "scenario.resolved.yaml": resolved_yaml(result),
-        }
-        files.update(extra_files or {})
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8")
+    sim = result.sim
+    files = {
+        "daily.csv": csv_text(daily_frame(result)),
+        "flows.csv": csv_text(flows_frame(result)),
+        "totals.csv": csv_text(totals_frame(result)),
+        "summary.json": json.dumps(summary(result), indent=2, ensure_ascii=False) + "\n",
+        "scenario.resolved.yaml": resolved_yaml(result),
         # the network travels with the run (for maps and reports)
-        net_places = result.sim.loaded.places[["id", "name", "country", "region", "lat", "lon", "kind", "capacity"]]
-        (tmp / "places.csv").write_text(_csv(net_places), encoding="utf-8")
-        legs = result.sim.loaded.legs.rename(columns={"a": "from", "b": "to"})[["from", "to", "km", "modes"]]
-        (tmp / "legs.csv").write_text(_csv(legs), encoding="utf-8")
-        # the observations travel with the run, so that validation and reports need nothing else
-        obs = result.sim.loaded.observations
-        if obs is not None:
-            cols = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources"]
-            (tmp / "observations.csv").write_text(_csv(obs[cols]), encoding="utf-8")
-        (tmp / RUN_MARKER).write_text(f"travesia {__version__} run, {dt.datetime.now().isoformat()}\n")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.rename(out, old / "run")
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+        "places.csv": csv_text(sim.loaded.places[["id", "name", "country", "region", "lat", "lon", "kind",
+                                                  "capacity"]]),
+        "legs.csv": csv_text(sim.loaded.legs.rename(columns={"a": "from", "b": "to"})[["from", "to", "km", "modes"]]),
+    }
+    # the observations travel with the run, so that validation and reports need nothing else
+    obs = sim.loaded.observations
+    if obs is not None:
+        cols = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources"]
+        files["observations.csv"] = csv_text(obs[cols])
+    files.update(extra_files or {})
+    return write_folder(out, files, force, "run")

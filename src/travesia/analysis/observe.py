@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from travesia.errors import UserError
+from travesia.output import atomic_write as _atomic_write
 from travesia.scenario.load import place_members, read_observations
 
 QUANTITIES = ("present", "travelling", "arrived", "crossed", "returned", "asylum_applied", "detained")
@@ -242,21 +241,6 @@ def objective(comparison: pd.DataFrame) -> float:
 
 
 # --------------------------------------------------------------------------- a run folder
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def read_run_places(run_dir: Path) -> pd.DataFrame:

@@ -36,13 +36,12 @@ import numpy as np
 import pandas as pd
 
 from travesia import __version__
-from travesia.ensemble.ensemble import PCOLS, EnsembleRun, member_plan, read_posterior, simulate_ensemble
+from travesia.ensemble.ensemble import EnsembleRun, member_plan, read_posterior, simulate_ensemble
 from travesia.ensemble.files import atomic_write, commit_partial, csv_text, new_partial
 from travesia.ensemble.naive import naive_forecasts
 from travesia.ensemble.priors import scenario_priors
 from travesia.ensemble.runner import RunConfig, maybe_client
 from travesia.errors import UserError
-from travesia.network import KIND
 from travesia.output import check_out_dir
 from travesia.scenario.load import LoadedScenario, load_scenario, validate_params
 

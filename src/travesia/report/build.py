@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from travesia.analysis.observe import (QUANTITIES, _atomic_write, compare, load_observations, place_members,
+from travesia.analysis.observe import (_atomic_write, compare, load_observations, place_members,
                                        read_run_places, read_totals, score)
 from travesia.errors import UserError
 
