@@ -53,3 +53,19 @@ def test_same_seed_writes_byte_identical_tables(tmp_path):
     for s in (sa, sb):  # only the timing differs between two runs
         s.pop("wall_time_s"), s.pop("agent_steps_per_second")
     assert sa == sb
+
+
+def test_per_caravan_record_adds_up_to_the_whole(tmp_path):
+    from travesia.engine.people import State
+
+    for use in (True, False):
+        kernels.ENABLED = use
+        try:
+            r = simulate("caravan-2018", days=35).record
+        finally:
+            kernels.ENABLED = True
+        assert r.n_pops == 4
+        assert np.array_equal(r.counts_pop.sum(axis=1), r.counts)
+        assert all(np.array_equal(r.cum_pop[k].sum(axis=1), r.cum[k]) for k in r.cum)
+    # the Salvadorans start on 28 Oct (day 16): none of them is anywhere but waiting before
+    assert r.counts_pop[:16, 2][:, :, State.WAITING + 1:].sum() == 0

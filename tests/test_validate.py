@@ -196,3 +196,29 @@ def test_cli_validate_forecast_folder(run, tmp_path):
     assert "Tijuana" in r.stdout and (fc / "validation.json").exists()
     (fc / "forecast.csv").rename(fc / "other.csv")
     assert _cli("validate", fc, "--observations", fc / "obs.csv").returncode == 2
+
+
+def test_caravan_column_reads_that_caravans_own_totals(tmp_path):
+    """Two caravans on one road: an observation naming a caravan is compared with its totals alone."""
+    from conftest import LINE_LEGS, LINE_PLACES, LINE_YAML, write_scenario
+    from travesia.analysis.observe import validate_run
+    from travesia.api import run_scenario
+
+    yaml = LINE_YAML.replace("""    recruitment:""", """      - name: q
+        origin: a
+        start: 2020-01-03
+        core: 5
+        size: 5
+        household_size: 1
+        destinations: {c: 1}
+    recruitment:""")
+    obs = ("date,place,quantity,low,high,caravan\n"
+           "2020-01-02,Charlie,arrived,10,10,p\n"     # p's ten arrive on day 1
+           "2020-01-04,Charlie,arrived,5,5,q\n"       # q's five on day 3 (its own count)
+           "2020-01-04,Charlie,arrived,15,15,\n")     # everyone
+    f = write_scenario(tmp_path / "s", yaml, LINE_PLACES, LINE_LEGS, obs)
+    run_scenario(f, out_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "totals_by_caravan.csv").is_file()
+    comp, sc = validate_run(tmp_path / "run")
+    assert comp["simulated"].tolist() == [10, 5, 15]
+    assert comp["hit"].all()

@@ -10,6 +10,9 @@ Quantities (MODEL.md), per place and per date:
 - ``asylum_applied``: cumulative asylum applications made at the place;
 - ``detained``: people in detention at the place at the end of the day.
 
+``totals_by_caravan.csv`` has the same quantities for each caravan (population) apart, with a
+``caravan`` column, when the scenario has several.
+
 Aggregates: ``(Country)`` and ``(Region)`` sum their places, except ``arrived`` which sums
 only destination places (arrivals at intermediate places would count one person many times);
 ``(all)`` sums everything the same way.
@@ -37,17 +40,20 @@ QUANTITIES = ("present", "travelling", "arrived", "crossed", "returned", "asylum
 RUN_MARKER = ".travesia-run"
 
 
-def quantity_arrays(result) -> dict[str, np.ndarray]:
-    """Each quantity as a days × places int64 array."""
+def quantity_arrays(result, pop: int | None = None) -> dict[str, np.ndarray]:
+    """Each quantity as a days × places int64 array (of one caravan with ``pop``)."""
     rec = result.record
-    c = rec.counts.astype(np.int64)
+    if pop is None:
+        c, cum = rec.counts.astype(np.int64), rec.cum
+    else:
+        c, cum = rec.counts_pop[:, pop].astype(np.int64), {k: v[:, pop] for k, v in rec.cum_pop.items()}
     return {
         "present": c[:, :, State.TRAVELLING] + c[:, :, State.RESTING] + c[:, :, State.ARRIVED],
         "travelling": c[:, :, State.TRAVELLING] + c[:, :, State.RESTING],
-        "arrived": rec.cum["arrived"],
-        "crossed": rec.cum["crossed"],
+        "arrived": cum["arrived"],
+        "crossed": cum["crossed"],
         "returned": c[:, :, State.RETURNED],
-        "asylum_applied": rec.cum["applied"],
+        "asylum_applied": cum["applied"],
         "detained": c[:, :, State.DETAINED],
     }
 
@@ -64,11 +70,30 @@ def aggregate_members(net) -> dict[str, np.ndarray]:
     return out
 
 
-def totals_frame(result, quantities=QUANTITIES, places: list[str] | None = None) -> pd.DataFrame:
-    """``date,quantity,place,people`` for every quantity at every place and aggregate."""
+def totals_by_caravan_frame(result, quantities=QUANTITIES, places: list[str] | None = None) -> pd.DataFrame | None:
+    """``date,caravan,quantity,place,people``: totals_frame for each caravan (population) apart,
+    without the places a caravan never touched (0 throughout); None when the run kept no
+    per-caravan record (one population, or another rule set)."""
+    rec = result.record
+    if not getattr(rec, "n_pops", 0):
+        return None
+    frames = []
+    for k, name in enumerate(result.sim.pop_names):
+        f = totals_frame(result, quantities, places, pop=k)
+        # places (and aggregates) this caravan never touched are left out: read them as 0
+        used = f.groupby("place", sort=False)["people"].transform("max") > 0
+        f = f[used]
+        f.insert(1, "caravan", name)
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def totals_frame(result, quantities=QUANTITIES, places: list[str] | None = None, pop: int | None = None) -> pd.DataFrame:
+    """``date,quantity,place,people`` for every quantity at every place and aggregate (one caravan
+    with ``pop``)."""
     net = result.net
     dates = np.array(result.dates(), dtype="datetime64[D]")
-    qa = quantity_arrays(result)
+    qa = quantity_arrays(result, pop)
     is_dest = net.kind == KIND["destination"]
     names = list(net.names)
     aggs = aggregate_members(net)
@@ -269,6 +294,7 @@ def write_run(result, out: str | Path, force: bool = False, extra_files: dict[st
         "daily.csv": csv_text(daily_frame(result)),
         "flows.csv": csv_text(flows_frame(result)),
         "totals.csv": csv_text(totals_frame(result)),
+        **({"totals_by_caravan.csv": csv_text(tbc)} if (tbc := totals_by_caravan_frame(result)) is not None else {}),
         "summary.json": json.dumps(summary(result), indent=2, ensure_ascii=False) + "\n",
         "scenario.resolved.yaml": resolved_yaml(result),
         # the network travels with the run (for maps and reports)

@@ -21,8 +21,10 @@ Summaries (``score``): the number of comparable observations ``n``, ``hit_share`
 ``median_rel_error``, ``mean_rel_error`` and ``mean_log_error``, overall and per quantity;
 plus FLEE's averaged relative difference (see ``flee_ard``).
 
-The ``caravan`` column is informative only: totals.csv counts everyone at a place, whatever
-caravan they belong to.
+The ``caravan`` column picks the caravan's own totals when the run has them
+(``totals_by_caravan.csv``, written for scenarios with several populations, matched by the
+population's name); otherwise, and for names that match no population, totals.csv counts
+everyone at a place, whatever caravan they belong to.
 """
 
 from __future__ import annotations
@@ -140,10 +142,27 @@ def _errors(sim: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndar
     return hit, rel, logerr
 
 
-def compare(totals: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
-    """The observations with ``simulated``, ``hit``, ``rel_error`` and ``log_error`` added (see module doc)."""
+def compare(totals: pd.DataFrame, obs: pd.DataFrame, by_caravan: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The observations with ``simulated``, ``hit``, ``rel_error`` and ``log_error`` added (see module doc).
+
+    With ``by_caravan`` (totals_by_caravan.csv: a ``caravan`` column more), an observation whose
+    ``caravan`` names one of the run's caravans is read from that caravan's totals alone.
+    """
     out = obs.copy().reset_index(drop=True)
     sim = simulated_values(totals, out)
+    if by_caravan is not None and "caravan" in out and len(out):
+        for c in set(out["caravan"]) & set(by_caravan["caravan"]):
+            m = (out["caravan"] == c).to_numpy()
+            sub = by_caravan[by_caravan["caravan"] == c].drop(columns="caravan")
+            # a place the caravan never touched is not in its table: 0 (on the run's dates)
+            names = [n for n in sub["place"].unique() if not str(n).startswith("(")]
+            agg = set(sub["place"])
+            seen = np.array([(p in agg) if p.startswith("(") else bool(place_members(p, names))
+                             for p in out.loc[m, "place"]], dtype=bool)
+            vals = np.where(np.isnan(sim[m]), np.nan, 0.0)
+            if seen.any():
+                vals[seen] = simulated_values(sub, out[m][seen])
+            sim[m] = vals
     low = out["low"].to_numpy(dtype=float)
     high = out["high"].to_numpy(dtype=float)
     hit, rel, logerr = _errors(sim, low, high)
@@ -280,7 +299,8 @@ def validate_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
                         where=str(obs_path))
     obs = load_observations(obs_path, places)
     totals = read_totals(run_dir)
-    comp = compare(totals, obs)
+    bc = run_dir / "totals_by_caravan.csv"
+    comp = compare(totals, obs, pd.read_csv(bc, keep_default_na=False) if bc.exists() else None)
     sc = score(comp)
     try:
         sc["objective"] = objective(comp)

@@ -15,7 +15,7 @@ def start_asylum(sim, idx: np.ndarray, where: np.ndarray) -> None:
     pp, pol, day = sim.people, sim.policy, sim.day
     if idx.size == 0:
         return
-    sim.record.add("applied", where)
+    sim.record.add("applied", where, pp.pop[idx])
     c = sim.net.country[where]
     lo = pol.min_wait_days[c]
     hi = pol.max_wait_days[c]

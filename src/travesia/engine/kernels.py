@@ -89,7 +89,7 @@ if HAVE_NUMBA:
                             state[i] = ST_RETURNED
                         else:
                             state[i] = ST_ARRIVED
-                            ended[p] += 1
+                            ended[pop[i], p] += 1
                         break
                     if blocked[p] and (flags[i] & CLEARED) == 0 and intent[i] != HOME:
                         eo = exit_only[p]
@@ -122,9 +122,9 @@ if HAVE_NUMBA:
                     place[i] = q
                     nxt[i] = -1
                     km_left[i] = 0
-                    arrived[q] += 1
+                    arrived[pop[i], q] += 1
                     if counts_crossing[q] and not blocked[q] and intent[i] != HOME:
-                        crossed[q] += 1
+                        crossed[pop[i], q] += 1
                     if rally[q] and m == RIDE and km_today[i] >= ride_stop_km:
                         b = 0.0
                     if q == dests[dest[i]]:
@@ -132,7 +132,7 @@ if HAVE_NUMBA:
                             state[i] = ST_RETURNED
                         else:
                             state[i] = ST_ARRIVED
-                            ended[q] += 1
+                            ended[pop[i], q] += 1
                         b = 0.0
                 else:
                     km_left[i] = np.float32(left)

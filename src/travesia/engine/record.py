@@ -21,10 +21,12 @@ class Record:
     - ``flows[day, edge]``: people who set out along each directed edge that day;
     - ``arrived/crossed/applied/ended[day, place]``: cumulative people who reached the place
       (passing through included), crossed a border there, applied for asylum there, ended their
-      journey there (reached their destination).
+      journey there (reached their destination);
+    - with ``n_pops``: ``counts_pop[day, pop, place, state]`` and ``cum_pop[k][day, pop, place]``,
+      the same per caravan (population).
     """
 
-    def __init__(self, days: int, n_places: int, n_edges: int):
+    def __init__(self, days: int, n_places: int, n_edges: int, n_pops: int = 0):
         self.days = days
         self.n_places = n_places
         self.counts = np.zeros((days, n_places, N_STATES), dtype=np.int32)
@@ -33,11 +35,28 @@ class Record:
         self._today = {k: np.zeros(n_places, dtype=np.int64) for k in CUMULATIVE}
         self._flows_today = np.zeros(n_edges, dtype=np.int64)
         self.last_day = -1
+        # per caravan (population), when asked for: the same arrays with a population axis
+        self.n_pops = int(n_pops)
+        if self.n_pops:
+            self.counts_pop = np.zeros((days, self.n_pops, n_places, N_STATES), dtype=np.int32)
+            self.cum_pop = {k: np.zeros((days, self.n_pops, n_places), dtype=np.int64) for k in CUMULATIVE}
+            self._today_pop = {k: np.zeros((self.n_pops, n_places), dtype=np.int64) for k in CUMULATIVE}
 
-    def add(self, what: str, places: np.ndarray) -> None:
-        """Count one event of kind ``what`` (arrived, crossed, applied) at each given place index."""
+    def add(self, what: str, places: np.ndarray, pops: np.ndarray | None = None) -> None:
+        """Count one event of kind ``what`` (arrived, crossed, applied, ended) at each place index;
+        ``pops`` (the people's populations) also counts it per caravan."""
         if places.size:
             self._today[what] += np.bincount(places, minlength=self.n_places)
+            if self.n_pops and pops is not None:
+                key = pops.astype(np.int64) * self.n_places + places
+                self._today_pop[what] += np.bincount(key, minlength=self.n_pops * self.n_places).reshape(
+                    self.n_pops, self.n_places)
+
+    def add_arrays(self, what: str, per_pop_place: np.ndarray) -> None:
+        """Add a (populations × places) array of today's events (what the numba kernels return)."""
+        self._today[what] += per_pop_place.sum(axis=0)
+        if self.n_pops:
+            self._today_pop[what] += per_pop_place[: self.n_pops]
 
     def add_flows(self, edges: np.ndarray) -> None:
         if edges.size:
@@ -52,6 +71,14 @@ class Record:
             prev = self.cum[k][day - 1] if day > 0 else 0
             self.cum[k][day] = prev + self._today[k]
             self._today[k][:] = 0
+        if self.n_pops:
+            key = (people.pop.astype(np.int64) * self.n_places + people.place) * N_STATES + people.state
+            self.counts_pop[day] = np.bincount(key, minlength=self.n_pops * self.n_places * N_STATES).reshape(
+                self.n_pops, self.n_places, N_STATES)
+            for k in CUMULATIVE:
+                prev = self.cum_pop[k][day - 1] if day > 0 else 0
+                self.cum_pop[k][day] = prev + self._today_pop[k]
+                self._today_pop[k][:] = 0
         self.last_day = day
 
     def truncate(self, days: int) -> None:
@@ -59,3 +86,6 @@ class Record:
         self.counts = self.counts[:days]
         self.flows = self.flows[:days]
         self.cum = {k: v[:days] for k, v in self.cum.items()}
+        if self.n_pops:
+            self.counts_pop = self.counts_pop[:days]
+            self.cum_pop = {k: v[:days] for k, v in self.cum_pop.items()}

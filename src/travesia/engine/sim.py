@@ -31,6 +31,9 @@ from travesia.scenario.load import LoadedScenario, set_path, validate_params
 from travesia.scenario.schema import Scenario
 
 
+MAX_CARAVANS_RECORDED = 16  # per-caravan tables are kept for up to this many populations
+
+
 @dataclass
 class Segment:
     """People ``start:stop`` of population ``pop`` who wait at ``place`` to set out."""
@@ -72,7 +75,9 @@ class Sim:
         self.events = sorted(self.params.timeline, key=lambda e: e.date)
         self.policy = Policy(self.params, self.net, self.scale)
         self.processes = make_processes(self.params.rules)
-        self.record = Record(self.days, self.net.n_places, self.net.n_edges)
+        n_pop = len(self.params.populations)
+        per_caravan = self.params.rules == "caravan" and 1 < n_pop <= MAX_CARAVANS_RECORDED
+        self.record = Record(self.days, self.net.n_places, self.net.n_edges, n_pop if per_caravan else 0)
         self.next_group = 0
         self._moving_key: tuple = (-1, -1)
         self._moving = np.zeros(0, dtype=np.int64)

@@ -55,13 +55,13 @@ class Arrival(Process):
             admitted = np.zeros(idx.size, dtype=bool)
             admitted[order[rank < admits[order]]] = True
             a = idx[admitted]
-            rec.add("crossed", port[admitted])
+            rec.add("crossed", port[admitted], pp.pop[idx[admitted]])
             start_asylum(sim, a, port[admitted])
             idx, port = idx[~admitted], port[~admitted]
         if self.a.irregular_per_day > 0 and idx.size:
             go = sim.rng.random("arrival.irregular", day, idx) < self.a.irregular_per_day
             g, gp = idx[go], port[go]
-            rec.add("crossed", gp)
+            rec.add("crossed", gp, pp.pop[g])
             caught = sim.rng.random("arrival.caught", day, g) < self.a.apprehension
             detain(sim, g[caught], gp[caught])
             free = g[~caught]

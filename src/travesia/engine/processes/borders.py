@@ -117,5 +117,5 @@ class Borders(Process):
         passed = cleared & ~caught
         pp.flags[idx[passed]] |= CLEARED
         pp.flags[idx[irregular & passed]] |= IRREGULAR
-        rec.add("crossed", place[passed])
+        rec.add("crossed", place[passed], pp.pop[idx[passed]])
         detain(sim, idx[caught], place[caught])

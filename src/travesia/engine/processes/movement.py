@@ -189,9 +189,8 @@ class Movement(Process):
         pp, pol, net, rt, rec, day = sim.people, sim.policy, sim.net, sim.routes, sim.record, sim.day
         keys = np.array([sim.rng.key(f"movement.route{h}", day) for h in range(MAX_HOPS)], dtype=np.uint64)
         flows = np.zeros(net.n_edges, dtype=np.int64)
-        arrived = np.zeros(net.n_places, dtype=np.int64)
-        crossed = np.zeros(net.n_places, dtype=np.int64)
-        ended = np.zeros(net.n_places, dtype=np.int64)
+        shape = (max(len(sim.pop_names), 1), net.n_places)
+        arrived, crossed, ended = (np.zeros(shape, dtype=np.int64) for _ in range(3))
         kernels.advance_kernel(
             who.astype(np.int64), budget.astype(np.float64), mode.astype(np.int8), bool(self.m.stage_walking),
             np.float32(self.m.foot_km_per_day), keys,
@@ -200,9 +199,9 @@ class Movement(Process):
             pol.blocked, pol.exit_only, pol.counts_crossing, net.country, self.rally, sim.via_table, sim.n_via,
             flows, arrived, crossed, ended)
         rec._flows_today += flows
-        rec._today["arrived"] += arrived
-        rec._today["crossed"] += crossed
-        rec._today["ended"] += ended
+        rec.add_arrays("arrived", arrived)
+        rec.add_arrays("crossed", crossed)
+        rec.add_arrays("ended", ended)
 
     def _advance_numpy(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray) -> None:
         pp, pol, net, rt, rec, day = sim.people, sim.policy, sim.net, sim.routes, sim.record, sim.day
@@ -231,7 +230,7 @@ class Movement(Process):
                     arrived_home = home[reached]
                     pp.state[r[arrived_home]] = State.RETURNED
                     pp.state[r[~arrived_home]] = State.ARRIVED
-                    rec.add("ended", pp.place[r[~arrived_home]])
+                    rec.add("ended", pp.place[r[~arrived_home]], pp.pop[r[~arrived_home]])
                     stop[a[reached]] = True
                 # border posts not yet cleared
                 fl = pp.flags[who[a]]
@@ -282,9 +281,9 @@ class Movement(Process):
                 np_ = pp.next[r]
                 pp.place[r] = np_
                 pp.next[r] = -1
-                rec.add("arrived", np_)
+                rec.add("arrived", np_, pp.pop[r])
                 cnt = pol.counts_crossing[np_] & ~pol.blocked[np_] & (pp.intent[r] != Intent.HOME)
-                rec.add("crossed", np_[cnt])
+                rec.add("crossed", np_[cnt], pp.pop[r[cnt]])
                 # a day of rides ends at a rally point: the trucks go where the caravan is going
                 ride_stop = self.rally[np_] & (mode[reach] == RIDE) & (pp.km_today[r] >= np.float32(self.m.foot_km_per_day))
                 b[np.nonzero(reach)[0][ride_stop]] = 0.0
@@ -295,7 +294,7 @@ class Movement(Process):
                     home_f = pp.intent[f] == Intent.HOME
                     pp.state[f[home_f]] = State.RETURNED
                     pp.state[f[~home_f]] = State.ARRIVED
-                    rec.add("ended", pp.place[f[~home_f]])
+                    rec.add("ended", pp.place[f[~home_f]], pp.pop[f[~home_f]])
                     b[np.nonzero(reach)[0][fin]] = 0.0
             more = b > 1e-6
             # zero-km legs consume no budget: people who reached a place keep going if budget remains
