@@ -13,8 +13,8 @@ or resting gets a distance budget for one mode:
 - **foot**: the person's walking distance, no more than their group's pace allows.
 
 A group rests with chance ``rest_prob`` (``shelter_rest_prob`` at a shelter); with chance
-``groups.cohesion`` it follows its caravan's collective decision of the day instead of its own. People then move
-leg by leg: at a place they choose the next leg toward their destination (see
+``groups.cohesion`` it follows its caravan's collective decision of the day instead of its own.
+People then move leg by leg: at a place they choose the next leg toward their destination (see
 :mod:`travesia.network`), stop at a border post not yet cleared, at their destination (``arrived``)
 or at home (``returned``); a leg that does not allow their mode ends their day there. Walkers
 who have already walked today do not start a leg they cannot finish (``stage_walking``): they
@@ -46,8 +46,6 @@ class Movement(Process):
     def setup(self, sim) -> None:
         self.m = sim.params.movement
         self.shelter = sim.net.kind == KIND["shelter"]
-        self.is_dest = np.zeros(sim.net.n_places, dtype=bool)
-        self.is_dest[sim.dest_places] = True
         self.cohesion = sim.params.groups.cohesion
         self.rally = np.zeros(sim.net.n_places, dtype=bool)
         for r in sim.params.groups.rally_points:
@@ -285,7 +283,8 @@ class Movement(Process):
                 cnt = pol.counts_crossing[np_] & ~pol.blocked[np_] & (pp.intent[r] != Intent.HOME)
                 rec.add("crossed", np_[cnt], pp.pop[r[cnt]])
                 # a day of rides ends at a rally point: the trucks go where the caravan is going
-                ride_stop = self.rally[np_] & (mode[reach] == RIDE) & (pp.km_today[r] >= np.float32(self.m.foot_km_per_day))
+                walked = pp.km_today[r] >= np.float32(self.m.foot_km_per_day)
+                ride_stop = self.rally[np_] & (mode[reach] == RIDE) & walked
                 b[np.nonzero(reach)[0][ride_stop]] = 0.0
                 # reaching the destination (or home) ends the journey at once
                 fin = np_ == rt.dests[pp.dest[r]]
