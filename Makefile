@@ -1,7 +1,7 @@
 # travesia: two commands for a fresh machine.
 #   make run   - create .venv, install, run the built-in caravan-2018 scenario end to end
 #   make test  - create .venv if missing, run the whole test suite
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= results/caravan-2018
