@@ -128,11 +128,16 @@ def test_flee_ard_on_time_series():
         "high": [100.0, 150.0, np.nan, 120.0, 10.0],
         "simulated": [90.0, 100.0, 100.0, 100.0, 999.0],
     })
-    # C is observed once: not a series. Day 1: obs 100, 100 -> |90-100|+|100-100| / 200 = 0.05.
-    # Day 2: obs 200 (low, no high), 100 -> (100 + 0) / 300.
+    # C is observed once: not a series. With two places a day the simulated values are rescaled to
+    # the observed total, as FLEE does. Day 1: obs 100, 100; sim 90, 100 -> x 200/190 ->
+    # (|94.74-100| + |105.26-100|) / 200 = 1/19. Day 2: obs 200 (low, no high), 100; sim 100, 100
+    # -> x 1.5 -> (|150-200| + |150-100|) / 300 = 1/3.
     r = flee_ard(comp)
-    assert r["by_quantity"]["present"] == pytest.approx((0.05 + 100 / 300) / 2)
-    assert r["overall"] == pytest.approx((0.05 + 100 / 300) / 2)
+    assert r["by_quantity"]["present"] == pytest.approx((1 / 19 + 1 / 3) / 2)
+    assert r["overall"] == pytest.approx((1 / 19 + 1 / 3) / 2)
+    # one place a day: no rescaling (it would make any run perfect)
+    one = comp[comp["place"] == "A"]
+    assert flee_ard(one)["overall"] == pytest.approx((10 / 100 + 100 / 200) / 2)
 
 
 def test_validate_run_writes_files(run):

@@ -191,9 +191,11 @@ def flee_ard(comparison: pd.DataFrame) -> dict:
 
         error_date = Σ_places |simulated − observed| / Σ_places observed
 
-    over the places observed that day (``travesia.analysis.ard.averaged_relative_difference``,
-    without FLEE's rescaling of the simulated total: with one series, rescaling would make every
-    run perfect). Dates with an observed total of 0 are skipped. Returns
+    over the places observed that day (``travesia.analysis.ard.averaged_relative_difference``).
+    As in FLEE, when two or more places are observed that day the simulated values are first
+    rescaled so that they sum to the observed total (the metric then judges how people are
+    distributed); with one place it is not rescaled (rescaling would make every run perfect).
+    Dates with an observed total of 0 are skipped. Returns
     ``{"overall": mean over all (quantity, date) pairs, "by_quantity": {q: mean over its dates}}``,
     with None where there is no series.
     """
@@ -218,7 +220,7 @@ def flee_ard(comparison: pd.DataFrame) -> dict:
             if g["obs_mid"].sum() <= 0:
                 continue
             errs.append(averaged_relative_difference(g["simulated"].to_numpy()[None, :],
-                                                     g["obs_mid"].to_numpy()[None, :], rescale=False))
+                                                     g["obs_mid"].to_numpy()[None, :], rescale=len(g) >= 2))
         by_q[q] = float(np.mean(errs)) if errs else None
         all_errs += errs
     return {"overall": float(np.mean(all_errs)) if all_errs else None, "by_quantity": by_q}
