@@ -376,7 +376,7 @@ def build_legs(shared_legs: list[dict[str, str]], places: list[dict[str, object]
 # Figures stated in the domain brief (shared MODEL.md) that are not rows of observations.csv.
 MODEL_MD_OBSERVATIONS = [
     {"date": "2018-11-14", "place": "(Honduras)", "quantity": "returned", "low": "7000", "high": "7000",
-     "caravan": "first", "note": "about 7,000 Hondurans recorded back home by 14 November",
+     "caravan": "", "note": "about 7,000 Hondurans recorded back home by 14 November (all caravans)",
      "sources": "MODEL.md (shared domain brief)"},
 ]
 
