@@ -117,6 +117,11 @@ def test_command_line_exits_2_with_one_message_and_no_traceback(tmp_path, line):
     assert p.returncode == 2 and "unknown parameter 'movement.nope'" in p.stderr
     p = cli("run", "no-such-scenario", "--out", str(tmp_path / "out"))
     assert p.returncode == 2 and "no scenario folder or built-in scenario named" in p.stderr
+    p = cli("run", str(line), "--out", str(tmp_path / "out"), "--set", "movement.foot_km_per_day=fast")
+    assert p.returncode == 2 and "--set" in p.stderr and "foot_km_per_day=fast" in p.stderr
+    for args in (("run",), ("run", str(line), "--out", str(tmp_path / "o"), "--days", "x")):
+        p = cli(*args)
+        assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
 
 
 def test_run_writes_outputs_and_never_overwrites_user_files(tmp_path, line):

@@ -130,14 +130,12 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
         sys.exit(130)
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
+    except Exception as e:  # usage errors from (Typer's) click: missing argument, bad option value ...
+        if type(e).__name__ == "Exit" and hasattr(e, "exit_code"):
+            sys.exit(e.exit_code)
+        if hasattr(e, "show") and hasattr(e, "exit_code"):
             e.show()
             sys.exit(2)
-        if isinstance(e, click.exceptions.Exit):
-            sys.exit(e.exit_code)
         raise
 
 

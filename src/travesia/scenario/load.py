@@ -483,12 +483,22 @@ def load_scenario(scenario: str | Path, overrides: dict[str, Any] | None = None,
                 raise UserError(str(e), where=str(params_file)) from None
             all_over[str(k)] = v
     all_over.update(overrides or {})
+    if all_over:
+        validate_params(raw, where=where, lines=lines)  # the file's own errors name the file's lines
     for k, v in all_over.items():
         try:
             set_path(raw, k, v)
         except ValueError as e:
             raise UserError(str(e), where="--set") from None
-    params = validate_params(raw, where=where, lines=lines)
+    try:
+        params = validate_params(raw, where=where, lines=lines)
+    except UserError as e:
+        if not all_over:
+            raise
+        # the file was valid on its own: the overrides caused it
+        msg = str(e).split(": ", 1)[1] if str(e).startswith(where) else str(e)
+        given = ", ".join(f"{k}={v}" for k, v in all_over.items())
+        raise UserError(f"{msg} (from the overrides: {given})", where="--set/--params") from None
     places = read_places(folder / params.places)
     legs = read_legs(folder / params.legs, places)
     obs = None
