@@ -154,8 +154,8 @@ def test_errors_name_file_and_line(tmp_path):
     assert "locations.csv:3" in (m := _err(f)) and "volcano" in m
 
     f = write_flee(tmp_path / "c")
-    (f / "input_csv" / "agents.csv").write_text("x\n")
-    assert "unknown FLEE input file 'agents.csv'" in _err(f)
+    (f / "input_csv" / "conflicts.csv").write_text("#Day,Alpha\n0,1\n1,x\n")
+    assert "conflicts.csv:3" in (m := _err(f)) and "'x'" in m
 
     f = write_flee(tmp_path / "d")
     (f / "input_csv" / "sim_period.csv").unlink()
@@ -181,6 +181,90 @@ def test_errors_name_file_and_line(tmp_path):
 
     with pytest.raises(UserError, match="not a folder"):
         import_flee(tmp_path / "missing", tmp_path / "o")
+
+
+# --------------------------------------------------------------------------- folders in the wild
+
+
+def _notes(folder: Path, tmp_path: Path) -> list[str]:
+    return import_flee(folder, tmp_path / f"out-{folder.name}")["notes"]
+
+
+def test_wild_file_flee_does_not_read(tmp_path):
+    """A file FLEE does not read (a second closures file, a map): one note each, import goes on."""
+    f = write_flee(tmp_path / "extra")
+    (f / "input_csv" / "closures - syria.csv").write_text("#closure_type,name1,name2,closure_start,closure_end\n"
+                                                          "location,Nowhere,,0,-1\n")
+    (f / "input_csv" / "map.html").write_text("<html></html>")
+    notes = _notes(f, tmp_path)
+    left = [n for n in notes if "not a file FLEE reads" in n]
+    assert left == ["input_csv/closures - syria.csv: not a file FLEE reads; left aside",
+                    "input_csv/map.html: not a file FLEE reads; left aside"]
+    # and the file left aside changes nothing: no closure was read
+    sc = load_scenario(tmp_path / "out-extra")
+    assert sc.params.flee["closures"] == []
+
+
+def test_wild_conflicts_header_trailing_comma(tmp_path):
+    """A conflicts.csv header ending in a comma: rows without the extra field are read (a note);
+    a row longer than the header, or a trailing field that holds a value, stops as in FLEE."""
+    f = write_flee(tmp_path / "trail", days=4)
+    conf = f / "input_csv" / "conflicts.csv"
+    conf.write_text("#Day,Alpha,\n0,1\n1,1\n2,0.5\n3,0.5,\n")
+    notes = _notes(f, tmp_path)
+    assert sum("conflicts.csv:1: the header ends in 1 empty column name" in n for n in notes) == 1
+    sc = load_scenario(tmp_path / "out-trail")
+    assert sc.params.flee["conflicts"]["Alpha"] == [[0, 1.0], [2, 0.5]]
+
+    conf.write_text("#Day,Alpha,\n0,1\n1,1,0.3\n")
+    assert "conflicts.csv:3" in (m := _err(f)) and "fields" in m
+    conf.write_text("#Day,Alpha\n0,1\n1,1,\n")  # no trailing comma in the header: FLEE fails on ''
+    assert "conflicts.csv:3" in _err(f)
+    conf.write_text("#Day,,Alpha\n0,1,1\n")  # an empty name inside the header
+    assert "conflicts.csv:1" in _err(f)
+
+
+def test_wild_validation_series_outside_network(tmp_path):
+    """A data_layout.csv row naming no location: a note; the camps that exist are still compared."""
+    f = write_flee(tmp_path / "ghost")
+    src = f / "source_data"
+    (src / "data_layout.csv").write_text("total,total.csv\nCamp One,camp.csv\nGhost Camp,ghost.csv\n")
+    (src / "ghost.csv").write_text("2020-01-01,7\n")
+    notes = _notes(f, tmp_path)
+    assert ["data_layout.csv:3: 'Ghost Camp' is not a location in locations.csv; its counts are compared with "
+            "nothing (as in FLEE)"] == [n for n in notes if "Ghost" in n]
+    sc = load_scenario(tmp_path / "out-ghost")
+    assert set(sc.observations["place"]) == {"Camp One"}
+    r = simulate(sc, check=True)
+    assert r.record.counts.sum(axis=(1, 2)).tolist() == [100] * 10
+    # a registration correction for a series that does not exist still stops (FLEE exits)
+    (f / "input_csv" / "registration_corrections.csv").write_text("Nowhere,2020-01-02\n")
+    assert "registration_corrections.csv:1" in (m := _err(f)) and "Nowhere" in m
+
+
+def test_wild_what_flee_rejects_still_stops(tmp_path):
+    """Exit status 2 and file:line from the command line, for what FLEE itself stops on."""
+    from conftest import cli
+
+    f = write_flee(tmp_path / "bad")
+    (f / "input_csv" / "routes.csv").write_text("#name1,name2,distance\nAlpha,Camp One,12km\n")
+    (f / "input_csv" / "notes.txt").write_text("left aside, yet the import stops on the route")
+    res = cli("import-flee", str(f), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2
+    assert "routes.csv:2" in res.stderr and "12km" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_wild_notes_printed_one_line_each(tmp_path):
+    from typer.testing import CliRunner
+
+    from travesia.cli import app
+
+    f = write_flee(tmp_path / "cli")
+    (f / "input_csv" / "a very long name of a population table that FLEE never reads.csv").write_text("x\n")
+    res = CliRunner().invoke(app, ["import-flee", str(f), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    line = [ln for ln in res.output.splitlines() if "never reads.csv" in ln]
+    assert len(line) == 1 and line[0].startswith("  note: input_csv/") and line[0].endswith("left aside")
 
 
 def test_bad_flee_parameter(mali):

@@ -28,5 +28,5 @@ def register(app: typer.Typer) -> None:
         c.print(f"imported {flee_dir} → {res['out']}/: {res['places']} places, {res['legs']} legs, "
                 f"{res['people']:,} people, {res['days']} days, {res['observations']} observations")
         for n in res["notes"]:
-            c.print(f"  note: {n}", highlight=False)
+            c.print(f"  note: {n}", highlight=False, soft_wrap=True, markup=False)
         c.print(f"run it with: travesia run {res['out']} --out RESULTS")

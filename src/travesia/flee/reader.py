@@ -10,6 +10,22 @@ A FLEE folder (the layout FabFlee uses)::
 
 Everything is read the way FLEE 3.1 reads it (``#`` rows are comments; the first location's
 country is the home country; a route's ``forced_redirection`` of 1 makes FLEE add the link twice).
+
+**Read what FLEE reads, leave what it leaves, and say so.** This module is the one place that
+decides. What FLEE 3.1 passes over gives one note (``FleeInput.notes``, printed as "note: ...")
+and the import goes on:
+
+- a file in ``input_csv/`` that FLEE does not read (a population table, a map, a second
+  closures file): left aside;
+- empty trailing column names in the ``conflicts.csv`` header (a header that ends in a comma):
+  rows may stop before them, as FLEE only reads the fields a row has;
+- a ``data_layout.csv`` row naming a place that is not in ``locations.csv``: its series is kept
+  (FLEE reads it, and sums it into the total with ``sum_from_camps``) but compared with nothing;
+- a demographics column naming a place that is not in ``locations.csv``: never drawn from.
+
+What FLEE itself stops on (a route to an unknown place, a malformed number, a conflicts row
+longer than its header, a registration correction for a series that does not exist) stops the
+import with the file, the line and exit status 2.
 """
 
 from __future__ import annotations
@@ -36,6 +52,7 @@ INPUT_FILES = {
     "conflict_period.csv": "StartDate and Length (older name of sim_period.csv)",
     "registration_corrections.csv": "corrections of early camp registrations",
 }
+DEMOGRAPHICS = "demographics_"  # FLEE 3: input_csv/demographics_<attribute>.csv, per-location weights
 
 # simsetting.yml keys travesia follows: FLEE name -> (flee param name, type)
 MOVE_KEYS = {
@@ -101,6 +118,8 @@ class FleeInput:
     tables: dict[str, np.ndarray]  # series name -> (day offset, count) table, corrections applied
     settings: dict
     notes: list[str] = field(default_factory=list)
+    # FLEE 3 demographics: attribute -> (values, {"Default" or location name: weight per value})
+    demographics: dict[str, tuple[list[str], dict[str, list[float]]]] = field(default_factory=dict)
 
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
@@ -254,21 +273,30 @@ def read_conflicts(path: Path, names: set[str], length: int, notes: list[str]) -
     hl, header = rows[0]
     if header[0].lstrip("#").strip().lower() != "day":
         raise UserError(f"the header must start with '#Day' (then location names), got '{header[0]}'", where=f"{path}:{hl}")
-    cols = header[1:]
+    # FLEE reads the fields a row has: empty names at the end of the header are never read
+    width = len(header)
+    while width > 1 and not header[width - 1]:
+        width -= 1
+    if width < len(header):
+        notes.append(f"conflicts.csv:{hl}: the header ends in {len(header) - width} empty column name(s) "
+                     f"(a trailing comma); rows may stop before them, as FLEE reads them")
+    cols = header[1:width]
     for c in cols:
-        if c and c not in names:
+        if not c:
+            raise UserError("an empty location name in the header", where=f"{path}:{hl}")
+        if c not in names:
             raise UserError(f"unknown location '{c}' in the header (not in locations.csv)", where=f"{path}:{hl}")
-    series: dict[str, list[float]] = {c: [] for c in cols if c}
+    series: dict[str, list[float]] = {c: [] for c in cols}
     for ln, row in rows[1:]:
         w = f"{path}:{ln}"
-        if len(row) != len(header):
-            raise UserError(f"{len(row)} fields, expected {len(header)} (as in the header)", where=w)
+        if not width <= len(row) <= len(header) or any(row[width:]):
+            want = f"{width}" if width == len(header) else f"{width} (up to {len(header)} with empty ones)"
+            raise UserError(f"{len(row)} fields, expected {want} (as in the header)", where=w)
         day = _int(row[0], "Day", w, ge=0)
         if day != len(next(iter(series.values()), [])):
             raise UserError(f"day {day} out of order (expected day {len(next(iter(series.values()), []))})", where=w)
-        for c, v in zip(cols, row[1:]):
-            if c:
-                series[c].append(_float(v, f"intensity of {c}", w, ge=0))
+        for c, v in zip(cols, row[1:width]):
+            series[c].append(_float(v, f"intensity of {c}", w, ge=0))
     n = len(next(iter(series.values()), []))
     if series and n < length:
         notes.append(f"conflicts.csv has {n} days for a {length}-day run: the last row holds afterwards "
@@ -364,10 +392,14 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
             raise UserError("no input_csv/ folder (with locations.csv, routes.csv, ...) in this FLEE folder",
                             where=str(folder))
     notes: list[str] = []
+    demo_files = []
     for f in sorted(inp.iterdir()):
-        if f.is_file() and f.name not in INPUT_FILES and not f.name.startswith("."):
-            known = ", ".join(INPUT_FILES)
-            raise UserError(f"unknown FLEE input file '{f.name}' (travesia reads: {known})", where=str(f))
+        if f.name.startswith(".") or f.name in INPUT_FILES:
+            continue
+        if f.is_file() and f.name.startswith(DEMOGRAPHICS) and f.name.endswith(".csv"):
+            demo_files.append(f)
+        elif f.is_file():
+            notes.append(f"input_csv/{f.name}: not a file FLEE reads; left aside")
     for req in ("locations.csv", "routes.csv"):
         if not (inp / req).exists():
             raise UserError(f"missing {req}", where=str(inp))
@@ -400,7 +432,8 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
             continue
         name = row[0]
         if name != "total" and name not in names:
-            raise UserError(f"unknown location '{name}' (not in locations.csv)", where=w)
+            notes.append(f"data_layout.csv:{ln}: '{name}' is not a location in locations.csv; its counts are "
+                         f"compared with nothing (as in FLEE)")
         if name in tables:
             raise UserError(f"'{name}' listed twice", where=w)
         files = [c for c in row[1:] if c]
@@ -434,5 +467,71 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
             break
     else:
         notes.append("no simsetting.yml: FLEE 3.1's default rules")
+    demographics = {}
+    for f in demo_files:
+        attr, values, weights = read_demographics(f, names, notes)
+        demographics[attr] = (values, weights)
+        notes.append(f"input_csv/{f.name}: read ({len(values)} values of '{attr}'); person attributes are not "
+                     f"drawn yet")
     return FleeInput(folder=folder, start=start, length=length, locations=locs, routes=routes, closures=closures,
-                     conflicts=conflicts, tables=tables, settings=settings, notes=notes)
+                     conflicts=conflicts, tables=tables, settings=settings, notes=notes, demographics=demographics)
+
+
+def read_demographics(path: Path, names: set[str], notes: list[str]) -> tuple[str, list[str], dict[str, list[float]]]:
+    """A FLEE 3 ``demographics_<attribute>.csv``: ``<attribute>,Default,<location>...`` then one row
+    per value with its weight in each column (FLEE draws with ``DataFrame.sample(weights=column)``:
+    weights need not sum to 1; an empty weight counts as 0)."""
+    attr = path.stem[len(DEMOGRAPHICS):]
+    if not attr:
+        raise UserError("expected demographics_<attribute>.csv (no attribute name)", where=str(path))
+    rows = _rows_with_header(path)
+    if not rows:
+        raise UserError(f"empty file; expected a header '{attr},Default,<location>...'", where=str(path))
+    hl, header = rows[0]
+    where = f"{path}:{hl}"
+    if header[0] != attr:
+        raise UserError(f"the first column must be named '{attr}' (as the file name says), got '{header[0]}'",
+                        where=where)
+    cols = header[1:]
+    if "Default" not in cols:
+        raise UserError("no 'Default' column (the weights of locations without a column of their own)", where=where)
+    for c in cols:
+        if not c:
+            raise UserError("an empty column name", where=where)
+        if cols.count(c) > 1:
+            raise UserError(f"column '{c}' appears twice", where=where)
+    unknown = [c for c in cols if c != "Default" and c not in names]
+    if unknown:
+        notes.append(f"{path.name}:{hl}: column(s) {', '.join(unknown)} name no location in locations.csv; never "
+                     f"drawn from (as in FLEE)")
+    values: list[str] = []
+    weights: dict[str, list[float]] = {c: [] for c in cols}
+    for ln, row in rows[1:]:
+        w = f"{path}:{ln}"
+        if len(row) != len(header):
+            raise UserError(f"{len(row)} fields, expected {len(header)} (as in the header)", where=w)
+        if row[0] in values:
+            raise UserError(f"value '{row[0]}' appears twice", where=w)
+        values.append(row[0])
+        for c, v in zip(cols, row[1:]):
+            weights[c].append(_float(v, f"weight of {attr} '{row[0]}' in column {c}", w, ge=0) if v else 0.0)
+    if not values:
+        raise UserError(f"no values (expected rows '<{attr} value>,<weight>,...')", where=str(path))
+    if len(values) > 255:
+        raise UserError(f"{len(values)} values; at most 255 per attribute", where=str(path))
+    for c in cols:
+        if c in names or c == "Default":
+            if sum(weights[c]) <= 0:
+                raise UserError(f"the weights of column '{c}' sum to 0", where=where)
+    weights = {c: v for c, v in weights.items() if c == "Default" or c in names}
+    return attr, values, weights
+
+
+def _rows_with_header(path: Path) -> list[tuple[int, list[str]]]:
+    """CSV rows with their line numbers, skipping empty rows only (the header has no ``#``)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    return [(i, [c.strip() for c in r]) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1)
+            if r and any(c.strip() for c in r)]
