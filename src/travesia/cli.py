@@ -61,7 +61,7 @@ def run(
     for name, d in s["destinations"].items():
         if d["arrived"]:
             out.print(f"  {name}: {d['arrived']:,} arrived, first {d['first_arrival']}, median {d['median_arrival']}")
-    out.print(f"  {s['agent_steps_per_second']:,.0f} agent-steps/s, {s['wall_time_s']:.2f} s")
+    out.print(f"  {s['live_agent_steps_per_second']:,.0f} live agent-steps/s, {s['wall_time_s']:.2f} s")
     out.print(f"results in {res['out']}/")
 
 

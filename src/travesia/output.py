@@ -88,30 +88,36 @@ def totals_by_caravan_frame(result, quantities=QUANTITIES, places: list[str] | N
     return pd.concat(frames, ignore_index=True)
 
 
+def totals_projection(net, quantity: str, places: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """The columns of ``totals.csv`` for one quantity: their names (places, then aggregates, kept to
+    ``places`` if given) and a places × columns 0/1 matrix ``M`` such that a days × places array of
+    the quantity ``@ M`` gives the days × columns totals (exact: integer arithmetic)."""
+    is_dest = net.kind == KIND["destination"]
+    cols = [np.eye(net.n_places, dtype=np.int64)]
+    names = list(net.names)
+    for name, mask in aggregate_members(net).items():
+        m = mask & is_dest if quantity == "arrived" else mask
+        cols.append(m.astype(np.int64)[:, None])
+        names.append(name)
+    full = np.concatenate(cols, axis=1)
+    if places is not None:
+        want = set(places)
+        keep = [i for i, n in enumerate(names) if n in want]
+        full = full[:, keep]
+        names = [names[i] for i in keep]
+    return names, full
+
+
 def totals_frame(result, quantities=QUANTITIES, places: list[str] | None = None, pop: int | None = None) -> pd.DataFrame:
     """``date,quantity,place,people`` for every quantity at every place and aggregate (one caravan
     with ``pop``)."""
     net = result.net
     dates = np.array(result.dates(), dtype="datetime64[D]")
     qa = quantity_arrays(result, pop)
-    is_dest = net.kind == KIND["destination"]
-    names = list(net.names)
-    aggs = aggregate_members(net)
     frames = []
     for q in quantities:
-        a = qa[q]
-        cols = [a]
-        agg_names = []
-        for name, mask in aggs.items():
-            m = mask & is_dest if q == "arrived" else mask
-            cols.append(a[:, m].sum(axis=1, keepdims=True))
-            agg_names.append(name)
-        full = np.concatenate(cols, axis=1)
-        all_names = names + agg_names
-        if places is not None:
-            keep = [i for i, n in enumerate(all_names) if n in set(places)]
-            full = full[:, keep]
-            all_names = [all_names[i] for i in keep]
+        all_names, proj = totals_projection(net, q, places)
+        full = qa[q] @ proj
         D, Pn = full.shape
         frames.append(pd.DataFrame({
             "date": np.repeat(dates, Pn),
@@ -184,7 +190,9 @@ def summary(result) -> dict:
         "final_states": {name: int(final[i]) for i, name in enumerate(STATE_NAMES)},
         "destinations": dests,
         "wall_time_s": round(result.wall_s, 4),
-        "agent_steps_per_second": round(result.agent_steps_per_second, 1),
+        "live_person_days": result.live_agent_steps,
+        "live_agent_steps_per_second": round(result.live_agent_steps_per_second, 1),
+        "process_seconds": {k: round(v, 4) for k, v in sim.timings.items()},
         "bytes_per_person": sim.people.bytes_per_person(),
         "version": __version__,
     }

@@ -326,8 +326,16 @@ class Result:
         return self.sim.params
 
     @property
-    def agent_steps_per_second(self) -> float:
-        return self.sim.n * self.sim.days / max(self.wall_s, 1e-9)
+    def live_agent_steps(self) -> int:
+        """Person-days of people who exist and have set out: on each day, everyone not ``waiting``
+        at the end of the day (people in final states included: they exist and are counted)."""
+        c = self.sim.record.counts
+        return int(c.sum(dtype=np.int64) - c[:, :, State.WAITING].sum(dtype=np.int64))
+
+    @property
+    def live_agent_steps_per_second(self) -> float:
+        """Live agent-steps (see :attr:`live_agent_steps`) per second of the daily loop."""
+        return self.live_agent_steps / max(self.wall_s, 1e-9)
 
     def dates(self) -> list[dt.date]:
         return [self.sim.start + dt.timedelta(days=d) for d in range(self.sim.days)]

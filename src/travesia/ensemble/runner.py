@@ -107,12 +107,21 @@ def member_scenario(base: LoadedScenario, params: dict[str, Any], where: str = "
 def run_member(base: LoadedScenario, spec: MemberSpec, cfg: RunConfig) -> np.ndarray:
     """Run one member; return its reduced result as an int32 vector in :class:`Layout` order."""
     from travesia.engine.sim import Sim
-    from travesia.output import totals_frame
 
     loaded = member_scenario(base, spec.params, where=f"member {spec.member} ({spec.params})")
     result = Sim(loaded, seed=spec.seed, days=cfg.days, scale=cfg.scale).run()
-    tf = totals_frame(result, quantities=cfg.quantities, places=None if cfg.places is None else list(cfg.places))
-    return tf["people"].to_numpy(dtype=np.int32)
+    return reduce_result(result, cfg)
+
+
+def reduce_result(result: Any, cfg: RunConfig) -> np.ndarray:
+    """A run's totals (``totals.csv``'s ``people`` column for ``cfg``'s quantities and places) as an
+    int32 vector in :class:`Layout` order, straight from the record's arrays (no DataFrame)."""
+    from travesia.output import quantity_arrays, totals_projection
+
+    qa = quantity_arrays(result)
+    places = None if cfg.places is None else list(cfg.places)
+    parts = [(qa[q] @ totals_projection(result.net, q, places)[1]).reshape(-1) for q in cfg.quantities]
+    return np.concatenate(parts).astype(np.int32)
 
 
 @functools.lru_cache(maxsize=4)
@@ -127,13 +136,13 @@ def run_batch(blob: bytes, specs: Sequence[MemberSpec], cfg: RunConfig) -> list[
 
 
 def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
-    """The vector layout for ``cfg``, read off a one-day run (the place columns do not depend on the day)."""
-    from travesia.engine.sim import Sim
-    from travesia.output import totals_frame
+    """The vector layout for ``cfg``: the columns of ``totals.csv`` (read off the network)."""
+    from travesia.network import Network
+    from travesia.output import totals_projection
 
-    one = Sim(base, days=1, scale=cfg.scale).run()
-    tf = totals_frame(one, quantities=cfg.quantities, places=None if cfg.places is None else list(cfg.places))
-    names = {q: list(g["place"]) for q, g in tf.groupby("quantity", sort=False)}
+    net = Network.from_tables(base.places, base.legs)
+    places = None if cfg.places is None else list(cfg.places)
+    names = {q: totals_projection(net, q, places)[0] for q in cfg.quantities}
     missing = [p for p in (cfg.places or ()) if not any(p in v for v in names.values())]
     if missing:
         raise UserError(f"unknown place(s) {', '.join(missing)} (place names, or (Country), (Region), (all))")
