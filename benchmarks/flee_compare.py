@@ -220,7 +220,7 @@ def main() -> None:
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     from travesia.flee.convert import import_flee
-    from travesia.flee.params import flee_params
+    from travesia.engine.processes.flee_rules.params import flee_params
     from travesia.scenario.load import load_scenario
 
     py = ensure_peer()

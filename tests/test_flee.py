@@ -14,6 +14,7 @@ import pytest
 from travesia.api import simulate
 from travesia.engine.people import State
 from travesia.errors import UserError
+from travesia.engine.processes.flee_rules import counts as fcounts
 from travesia.flee import data as fdata
 from travesia.flee.convert import import_flee
 from travesia.flee.validation import camp_table, flee_ard
@@ -326,7 +327,7 @@ def test_conservation_and_determinism(mali):
 
 def test_python_kernel_matches_numba(tmp_path, monkeypatch):
     """The plain-Python path (used where numba is missing) gives the same bytes."""
-    from travesia.flee import model as fm
+    from travesia.engine.processes.flee_rules import model as fm
 
     if not fm.HAVE_NUMBA:
         pytest.skip("numba missing: only one path")
@@ -344,8 +345,8 @@ def test_python_kernel_matches_numba(tmp_path, monkeypatch):
 
 def test_data_table_semantics():
     t = np.array([[0, 0.0], [10, 100.0], [20, 50.0]])
-    assert [fdata.interpolate(t, d) for d in (-5, 0, 5, 10, 15, 25)] == [0, 0, 50, 100, 75, 50]
-    assert fdata.injection_counts(np.array([10, 20, 15, 17, 30]), insert_day0=True).tolist() == [0, 10, 0, 0, 10]
+    assert [fcounts.interpolate(t, d) for d in (-5, 0, 5, 10, 15, 25)] == [0, 0, 50, 100, 75, 50]
+    assert fcounts.injection_counts(np.array([10, 20, 15, 17, 30]), insert_day0=True).tolist() == [0, 10, 0, 0, 10]
     c = fdata.apply_correction(np.array([[0, 10.0], [5, 20.0], [9, 10.0]]), 9, "x")
     assert c[:, 1].tolist() == [5.0, 10.0, 10.0]
 
@@ -359,3 +360,17 @@ def test_mali2012_ard(mali):
     ards = [flee_ard(simulate(sc, seed=s, scale=0.25)) for s in (0, 1)]
     assert max(ards) <= 0.25, ards
     assert min(ards) >= 0.15, ards  # and it is FLEE's model, not a lucky one
+
+
+def test_packages_depend_one_way():
+    """The engine (the flee rule set included) never imports the FLEE importer (travesia.flee)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "src" / "travesia" / "engine"
+    bad = []
+    for f in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            bad += [f"{f.name}: {n}" for n in names if n == "travesia.flee" or n.startswith("travesia.flee.")]
+    assert bad == []

@@ -41,19 +41,28 @@ ST_ARRIVED = 6
 ST_RETURNED = 7
 FOOT, RIDE = 0, 1
 
+
+def _uniform_py(key, i):
+    """U[0,1) for id ``i`` under a 64-bit ``key``: SplitMix64(key + golden·(i+1)), top 53 bits.
+
+    The engine's one counter-based hash, for scalar use inside kernels (numba-compiled as
+    :func:`uniform` when numba is used; :func:`travesia.engine.rng.uniform_numpy` is its NumPy
+    twin over arrays). Without numba, uint64 wrap-around warns; callers silence it."""
+    x = (np.uint64(i) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15) + key
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    x >>= np.uint64(11)
+    return np.float64(x) * (2.0 ** -53)
+
+
+uniform = numba.njit(cache=True, inline="always")(_uniform_py) if HAVE_NUMBA else _uniform_py
+
 if HAVE_NUMBA:
     _U = numba.uint64
-
-    @numba.njit(cache=True, inline="always")
-    def _uniform(key, i):
-        x = (_U(i) + _U(1)) * _U(0x9E3779B97F4A7C15) + key
-        x ^= x >> _U(30)
-        x *= _U(0xBF58476D1CE4E5B9)
-        x ^= x >> _U(27)
-        x *= _U(0x94D049BB133111EB)
-        x ^= x >> _U(31)
-        x >>= _U(11)
-        return np.float64(x) * (2.0 ** -53)
+    _uniform = uniform
 
     @numba.njit(cache=True, inline="always")
     def _target(i, pop, wp, intent, dest, via_table, n_via):

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from travesia.errors import UserError
-from travesia.flee.params import FleeParams, flee_params
+from travesia.engine.processes.flee_rules.params import FleeParams, flee_params
 from travesia.flee.reader import FleeInput, read_flee_folder
 
 SCENARIO_FILES = ("scenario.yaml", "places.csv", "legs.csv", "observations.csv")
@@ -106,7 +106,7 @@ def flee_section(fi: FleeInput) -> dict:
 
 def build_scenario(fi: FleeInput, name: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """The scenario (raw dict), places, legs and observations for a FLEE folder."""
-    from travesia.flee.model import build_schedule
+    from travesia.engine.processes.flee_rules.model import build_schedule
     from travesia.network import Network
 
     places, legs, ids = _tables(fi)

@@ -41,7 +41,7 @@ import numpy as np
 
 from travesia.errors import UserError
 from travesia.flee import data as fdata
-from travesia.flee.params import CLOSURE_TYPES, FleeClosure
+from travesia.engine.processes.flee_rules.params import CLOSURE_TYPES, FleeClosure
 
 INPUT_FILES = {
     "locations.csv": "places (required)",

@@ -12,8 +12,8 @@ import numpy as np
 
 from travesia.analysis.ard import averaged_relative_difference
 from travesia.engine.people import State
-from travesia.flee.model import _counts_daily
-from travesia.flee.params import flee_params
+from travesia.engine.processes.flee_rules.model import _counts_daily
+from travesia.engine.processes.flee_rules.params import flee_params
 
 
 def camp_table(result) -> tuple[list[str], np.ndarray, np.ndarray]:

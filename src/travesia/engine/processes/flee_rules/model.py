@@ -25,9 +25,9 @@ who decide after), in two passes:
    next link (FLEE's rule); someone on a link that was closed after they set out is sent back to
    the start of the link.
 
-Random numbers: a SplitMix64 hash of (seed, stream ``flee.move``, day, person id, draw number),
-the scheme of :mod:`travesia.engine.rng` (draw 0 is exactly ``sim.rng.random``); so results do
-not depend on threads or on the order people are stored in.
+Random numbers: the engine's counter-based hash (:func:`travesia.engine.kernels.uniform`) of
+(seed, stream ``flee.move``, day, person id, draw number), draw 0 being exactly
+``sim.rng.random``; so results do not depend on threads or on the order people are stored in.
 
 State owned by the rule set, per person (bytes): ``edge`` int32 (4: the link someone is on),
 ``recent`` float32 (4: FLEE's recent travel distance), ``rem`` int32 × route length (4 per hop:
@@ -44,15 +44,14 @@ import numpy as np
 
 from travesia.engine.people import State
 from travesia.errors import UserError
-from travesia.flee import data as fdata
-from travesia.flee.params import FleeParams
+from travesia.engine.processes.flee_rules import counts as fcounts
+from travesia.engine.processes.flee_rules.params import FleeParams
 
-try:  # numba makes the kernel ~100× faster; without it the same code runs as plain Python
+from travesia.engine.kernels import HAVE_NUMBA, uniform
+
+if HAVE_NUMBA:  # numba makes the kernel ~100× faster; without it the same code runs as plain Python
     from numba import njit
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    HAVE_NUMBA = False
+else:  # pragma: no cover - exercised only where numba is missing or switched off (TRAVESIA_NUMBA=0)
 
     def njit(*args, **kwargs):
         if args and callable(args[0]):
@@ -130,7 +129,7 @@ def _counts_daily(fp: FleeParams, start, days: int) -> dict[str, np.ndarray]:
         if not pts:
             continue
         tab = np.array([((d - start).days, c) for d, c in pts], dtype=np.float64)
-        out[name] = fdata.daily(tab, days)
+        out[name] = fcounts.daily(tab, days)
     return out
 
 
@@ -205,7 +204,7 @@ def build_schedule(fp: FleeParams, net, days: int, start) -> Schedule:
         if "total" not in daily_counts:
             raise UserError("flee.counts: no 'total' series (needed when flee.sum_from_camps is false)")
         totals = daily_counts["total"]
-    injected = fdata.injection_counts(np.asarray(totals, dtype=np.int64), fp.insert_day0) if days else np.zeros(0, np.int64)
+    injected = fcounts.injection_counts(np.asarray(totals, dtype=np.int64), fp.insert_day0) if days else np.zeros(0, np.int64)
     prefill = {}
     if fp.insert_day0:
         for i in np.nonzero(camp0)[0]:
@@ -390,25 +389,14 @@ def route_base(routes: Routes, fp: FleeParams) -> np.ndarray:
 
 # --------------------------------------------------------------------------- the kernel
 
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_KSTEP = np.uint64(0xD6E8FEB86659FD93)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-_ONE = np.uint64(1)
-_UNIT = 2.0 ** -53
+_KSTEP = np.uint64(0xD6E8FEB86659FD93)  # draw k of a person uses the key + k·_KSTEP
 
 
 @njit(cache=True, inline="always")
 def _u01(key, i, k):
-    """U[0,1) for person ``i``, draw ``k`` (k = 0 is exactly ``KeyedRNG.random`` for this key)."""
-    x = (np.uint64(i) + _ONE) * _GOLD + key + np.uint64(k) * _KSTEP
-    x ^= x >> _S30
-    x *= _M1
-    x ^= x >> _S27
-    x *= _M2
-    x ^= x >> _S31
-    return np.float64(x >> _S11) * _UNIT
+    """U[0,1) for person ``i``, draw ``k``: the engine's hash (:func:`travesia.engine.kernels.uniform`)
+    under the key shifted by k·_KSTEP (k = 0 is exactly ``KeyedRNG.random`` for this key)."""
+    return uniform(key + np.uint64(k) * _KSTEP, i)
 
 
 @njit(cache=True, inline="always")

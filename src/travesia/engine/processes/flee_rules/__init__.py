@@ -1,7 +1,12 @@
 """Rule set ``flee``: FLEE 3.1's movement model (``rules: flee`` in scenario.yaml).
 
+The whole rule set lives in this package: the processes (here), FLEE's day-by-day schedule and
+movement kernel (:mod:`.model`), its parameters (:mod:`.params`) and its daily counts and
+injection (:mod:`.counts`). It imports only the engine; the FLEE importer
+(:mod:`travesia.flee`) writes scenarios for it.
+
 A day, in FLEE's order (conflict zones and closures of the day are already in the schedule of
-:func:`travesia.flee.model.build_schedule`):
+:func:`.model.build_schedule`):
 
 1. ``flee.injection``  people set out from WAITING: each population's ``core`` on its start day
                        (the camps' day-0 counts), the rest day by day as FLEE injects displaced
@@ -9,15 +14,15 @@ A day, in FLEE's order (conflict zones and closures of the day are already in th
                        among conflict zones by population × intensity × conflict decay);
 2. ``flee.movement``   FLEE's ``evolve``: leave with the location's move chance, choose a route
                        by distance and destination score, travel up to ``max_move_speed`` a day,
-                       possibly across several links (:func:`travesia.flee.model.move_day`).
+                       possibly across several links (:func:`.model.move_day`).
 
 States: on a link TRAVELLING (counted at the place left), at a camp ARRIVED, anywhere else
 RESTING; not yet displaced WAITING. Nobody leaves the network, so the counts add up to the
 people created on every day.
 
-Parameters: the ``flee:`` section (:class:`travesia.flee.params.FleeParams`), FLEE's own names.
+Parameters: the ``flee:`` section (:class:`.params.FleeParams`), FLEE's own names.
 Reads/writes People ``place, next, km_left, state, flags, since``; owns ``edge, recent, rem,
-rem_len`` (see :mod:`travesia.flee.model`). Records ``arrived`` at every place reached and the
+rem_len`` (see :mod:`.model`). Records ``arrived`` at every place reached and the
 flows along every link.
 
 How FLEE's injection maps onto travesia's fixed set of people: ``import-flee`` creates one
@@ -34,8 +39,8 @@ from travesia.engine.people import State
 from travesia.engine.processes import register_ruleset
 from travesia.engine.processes.base import Process
 from travesia.errors import UserError
-from travesia.flee import model as fm
-from travesia.flee.params import flee_params
+from travesia.engine.processes.flee_rules import model as fm
+from travesia.engine.processes.flee_rules.params import flee_params
 
 
 class FleeState:
@@ -134,7 +139,7 @@ class FleeInjection(Process):
 
 
 class FleeMovement(Process):
-    """FLEE's daily movement (see :mod:`travesia.flee.model`)."""
+    """FLEE's daily movement (see :mod:`.model`)."""
 
     name = "flee.movement"
     params = "flee"
