@@ -93,14 +93,16 @@ def test_forecast_uses_nothing_after_its_date(tmp_path, client):
     assert (tmp_path / "f0" / "validation.json").exists()
 
 
-def test_forecast_without_priors_says_what_to_do(tmp_path, client):
-    with pytest.raises(UserError, match="forecast .*declares no priors.*--calibration DIR.*--trials 0"):
-        forecast("caravan-2018", as_of=AS_OF, members=2, out=tmp_path / "f", client=client)
+def test_builtin_forecasts_with_its_shipped_priors_by_default(tmp_path, client):
     with pytest.raises(UserError, match="--as-of"):
-        forecast("caravan-2018", as_of="2018-01-01", members=2, out=tmp_path / "f", trials=0, client=client)
-    r = forecast("caravan-2018", as_of=AS_OF, members=2, out=tmp_path / "f", trials=0, days=12, scale=0.2,
+        forecast("caravan-2018", as_of="2018-01-01", members=2, out=tmp_path / "f", client=client)
+    r = forecast("caravan-2018", as_of=AS_OF, members=2, out=tmp_path / "f", days=12, scale=0.2,
                  client=client, report=False)
-    assert "seed variation only" in r["meta"]["calibration_note"]
+    assert "priors" in r["meta"]["calibration_note"]
+    assert (tmp_path / "f" / "forecast_true.csv").exists()
+    rep = pd.read_csv(tmp_path / "f" / "forecast.csv")
+    true = pd.read_csv(tmp_path / "f" / "forecast_true.csv")
+    assert len(rep) == len(true) and (rep["p95"] >= rep["p05"]).all()
 
 
 # --------------------------------------------------------------------------- naive forecasts

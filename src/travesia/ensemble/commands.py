@@ -125,7 +125,8 @@ def register(app: typer.Typer) -> None:
         members: int = typer.Option(..., "--members", "-n", help="ensemble members"),
         observations: Optional[Path] = typer.Option(None, help="observations CSV (default: the scenario's)"),
         calibration: Optional[Path] = typer.Option(None, help="reuse a calibration folder (its posterior.csv)"),
-        trials: int = typer.Option(24, help="calibration trials on the observations up to --as-of (0: none)"),
+        trials: int = typer.Option(0, help="Optuna calibration trials on the observations up to --as-of before the "
+                                   "ensemble (0: none, the members draw from the priors)"),
         seeds: int = typer.Option(2, help="runs (seeds) per calibration trial"),
         seed: int = typer.Option(0, help="seed of calibration and ensemble"),
         days: Optional[int] = typer.Option(None, help="days from the scenario's start (default: the scenario's)"),
@@ -161,6 +162,42 @@ def register(app: typer.Typer) -> None:
                       f"{100 * (s['hit_share'] or 0):.0f}%, 90% band coverage {100 * s['band_coverage']:.0f}%; naive: "
                       + ", ".join(f"{k.replace('_', ' ')} {f(v['objective'])}" for k, v in s["naive"].items()))
         out.print(f"results in {r['out']}/ (forecast.csv, half_arrival.csv, report.html)")
+
+    @app.command()
+    def backtest(
+        scenario: str = typer.Argument(..., help="scenario folder or built-in name"),
+        origins: str = typer.Option(..., "--origins", help="forecast origins YYYY-MM-DD[,YYYY-MM-DD...]"),
+        out_dir: Path = typer.Option(..., "--out", "-o", help="folder for backtest.csv, backtest.json, origin folders"),
+        members: int = typer.Option(..., "--members", "-n", help="ensemble members per origin"),
+        observations: Optional[Path] = typer.Option(None, help="observations CSV to score on (default: the scenario's)"),
+        seed: int = typer.Option(0, help="seed of every forecast"),
+        trials: int = typer.Option(0, help="Optuna calibration trials per origin before the forecast (0: none)"),
+        days: Optional[int] = typer.Option(None, help="days from the scenario's start (default: the scenario's)"),
+        workers: Optional[int] = typer.Option(None, help=WORKERS_HELP),
+        scheduler: Optional[str] = typer.Option(None, help=SCHED_HELP),
+        priors: Optional[str] = typer.Option(None, "--priors", help=PRIORS_HELP),
+        force: bool = typer.Option(False, "--force", help="replace an earlier result in --out"),
+    ) -> None:
+        """Forecast from each origin with what was known then; score every later report (WIS, CRPS, coverage, PIT)."""
+        from rich.table import Table
+
+        from travesia.ensemble.backtest import backtest as bt
+
+        with stage_bars() as prog:
+            r = bt(scenario, origins=origins, members=members, out=out_dir, observations=observations, seed=seed,
+                   trials=trials, days=days, priors_file=priors, force=force, workers=workers, scheduler=scheduler,
+                   progress=prog, report=True)
+        s = r["summary"]
+        t = Table(title=f"{r['meta']['scenario']}: backtest, {members} members, scores on ln(1 + count)")
+        for c in ("origin", "n", "WIS", "rel. WIS", "CRPS", "50% cov.", "90% cov.", "< p05", "> p95",
+                  "WIS persistence", "WIS const. velocity"):
+            t.add_column(c, justify="left" if c == "origin" else "right")
+        for row in s[s["level"] != "quantity"].itertuples(index=False):
+            t.add_row(row.origin or "overall", str(row.n), f"{row.wis:.3f}", f"{row.relative_wis:.2f}",
+                      f"{row.crps:.3f}", f"{row.cover50:.2f}", f"{row.cover90:.2f}", f"{row.pit_below_p05:.2f}",
+                      f"{row.pit_above_p95:.2f}", f"{row.wis_persistence:.3f}", f"{row.wis_constant_velocity:.3f}")
+        out.print(t)
+        out.print(f"results in {r['out']}/ (backtest.csv, backtest_summary.csv, backtest.json, origin-*/)")
 
     @app.command()
     def sensitivity(

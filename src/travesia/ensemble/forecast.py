@@ -39,6 +39,7 @@ from travesia import __version__
 from travesia.ensemble.ensemble import EnsembleRun, member_plan, read_posterior, simulate_ensemble
 from travesia.ensemble.files import atomic_write, commit_partial, csv_text, new_partial
 from travesia.ensemble.naive import naive_forecasts
+from travesia.ensemble.obsmodel import estimate_sigma, noise
 from travesia.ensemble.priors import scenario_priors
 from travesia.ensemble.runner import RunConfig, maybe_client
 from travesia.errors import UserError
@@ -92,6 +93,78 @@ def half_arrival(run: EnsembleRun, places: pd.DataFrame) -> pd.DataFrame:
                 row[f"half_date_p{p:02d}"] = dates[int(np.percentile(idx, p, method="nearest"))].isoformat()
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- members at observations
+
+
+def obs_positions(layout, obs: pd.DataFrame) -> list[np.ndarray | None]:
+    """For each observation, the positions in a member vector whose sum is the observed quantity
+    (the place itself, or every ``place (…)``; aggregates in parentheses as written); None when its
+    date, quantity or place is not in the layout."""
+    from travesia.scenario.load import place_members
+
+    day = {d: i for i, d in enumerate(layout.dates)}
+    out: list[np.ndarray | None] = []
+    for d, q, place in zip(obs["date"], obs["quantity"], obs["place"]):
+        di = day.get(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10]))
+        names = layout.names.get(q)
+        if di is None or names is None:
+            out.append(None)
+            continue
+        members = ([place] if place in names else []) if str(place).startswith("(") else place_members(place, names)
+        if not members:
+            out.append(None)
+            continue
+        out.append(np.array([layout.index(q, m)[di] for m in members], dtype=np.int64))
+    return out
+
+
+def members_at(values: np.ndarray, positions: list[np.ndarray | None]) -> np.ndarray:
+    """``(n_obs, members)`` true counts of each member at each observation (NaN rows where not comparable)."""
+    out = np.full((len(positions), values.shape[0]), np.nan)
+    for i, pos in enumerate(positions):
+        if pos is not None:
+            out[i] = np.asarray(values[:, pos], dtype=np.float64).sum(axis=1)
+    return out
+
+
+def _key_block(date, place, quantity) -> int:
+    import zlib
+
+    return zlib.crc32(f"{str(date)[:10]}|{place}|{quantity}".encode("utf-8"))
+
+
+def predictive_at(run: EnsembleRun, obs: pd.DataFrame) -> np.ndarray:
+    """``(n_obs, members)`` draws of what will be reported at each observation: each member's true
+    count with the observation error of :mod:`.obsmodel` (NaN rows where not comparable)."""
+    from travesia.ensemble.obsmodel import reported, sigmas_for
+
+    x = members_at(run.values, obs_positions(run.layout, obs))
+    sig = sigmas_for(obs["quantity"], run.sigma, run.rules)
+    z = np.stack([noise(run.seed, (x.shape[1],), _key_block(d, p, q))
+                  for d, p, q in zip(obs["date"], obs["place"], obs["quantity"])]) if len(obs) else x
+    return np.where(np.isnan(x), np.nan, reported(np.nan_to_num(x), sig[:, None], z))
+
+
+def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: int = 20000) -> pd.DataFrame:
+    """Like ``run.quantiles`` but of what will be reported (true counts with observation error)."""
+    from travesia.ensemble.ensemble import PCOLS, PERCENTILES
+    from travesia.ensemble.obsmodel import reported, sigmas_for
+
+    keys = run.layout.keys()
+    sel = np.arange(len(keys)) if after is None else np.nonzero((keys["date"] > after).to_numpy())[0]
+    sig = sigmas_for(keys["quantity"].to_numpy()[sel], run.sigma, run.rules)
+    out = np.empty((len(sel), len(PERCENTILES)), dtype=np.float64)
+    for k, a in enumerate(range(0, len(sel), chunk)):
+        cols = sel[a:a + chunk]
+        x = np.asarray(run.values[:, cols], dtype=np.float64)
+        r = reported(x, sig[None, a:a + chunk], noise(run.seed, x.shape, k))
+        out[a:a + chunk] = np.percentile(r, PERCENTILES, axis=0).T
+    df = keys.iloc[sel][["date", "place", "quantity"]].reset_index(drop=True)
+    for j, c in enumerate(PCOLS):
+        df[c] = np.round(out[:, j], 2)
+    return df
 
 
 # --------------------------------------------------------------------------- scoring
@@ -298,13 +371,15 @@ def write_report(path: Path, run: EnsembleRun, as_of: dt.date, obs_all: pd.DataF
 
 
 def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, members: int, out: str | Path,
-             observations: str | Path | None = None, calibration: str | Path | None = None, trials: int = 24,
+             observations: str | Path | None = None, calibration: str | Path | None = None, trials: int = 0,
              seeds: int = 2, seed: int = 0, days: int | None = None, scale: float = 1.0,
              params_file: str | Path | None = None, priors_file: str | Path | None = None,
              overrides: dict[str, Any] | None = None, force: bool = False, client: Any = None,
              workers: int | None = None, scheduler: str | None = None, report: bool = True,
-             progress: Callable[[str, int, int], None] | None = None) -> dict:
-    """``travesia forecast``: see the module doc. Returns {"out", "forecast", "half_arrival", "scores", "meta"}.
+             progress: Callable[[str, int, int], None] | None = None,
+             on_run: Callable[[EnsembleRun], Any] | None = None) -> dict:
+    """``travesia forecast``: see the module doc. Returns {"out", "forecast", "half_arrival", "scores", "meta"}
+    (and "on_run": what ``on_run(run)`` returned, called on the members' results before they are freed).
 
     ``progress(stage, done, total)`` is called with stage "calibrate" (trials) and "ensemble" (members).
     """
@@ -331,10 +406,10 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
         posterior = read_posterior(calibration)
         cal_note = f"parameters from the calibration {calibration}"
     elif trials > 0:
-        priors = scenario_priors(known, priors_file, need="forecast (to calibrate)",
+        priors = scenario_priors(known, priors_file, need="forecast (to calibrate)", default=True,
                                  hint="or reuse a calibration with --calibration DIR, or --trials 0 to vary seeds only")
     else:
-        priors = scenario_priors(known, priors_file)
+        priors = scenario_priors(known, priors_file, default=True)
         cal_note = "parameters drawn from the priors" if priors else "seed variation only (no priors)"
     cb = (lambda stage: (lambda a, b: progress(stage, a, b))) if progress else (lambda stage: None)
     tmp = new_partial(out, force)
@@ -356,7 +431,10 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
             specs, mem = member_plan(members, seed, priors, posterior)
             run = simulate_ensemble(known, specs, mem, cfg, client=c, progress=cb("ensemble"))
         try:
-            fc = run.quantiles(after=as_of)
+            run.sigma = estimate_sigma(known.observations, p.rules)
+            run.rules, run.seed = p.rules, seed
+            fc_true = run.quantiles(after=as_of)
+            fc = reported_quantiles(run, after=as_of)
             halves = half_arrival(run, base.places)
             keys = fc[["date", "quantity", "place"]]
             known_obs = known.observations
@@ -371,11 +449,14 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                     "events_used": len(known.params.timeline), "events_dropped": len(p.timeline) - len(
                         known.params.timeline),
                     "observations_used": 0 if known_obs is None else len(known_obs),
-                    "calibration_note": cal_note, "params_file": None if params_file is None else str(params_file),
+                    "calibration_note": cal_note, "observation_sigma": run.sigma,
+                    "bands": {"forecast.csv": "what will be reported (true count with observation error)",
+                              "forecast_true.csv": "the true count (members alone)"}, "params_file": None if params_file is None else str(params_file),
                     "wall_s": round(run.wall_s, 3), "workers": run.workers, "version": __version__}
             if scores:
                 meta["scores_after_as_of"] = scores
             (tmp / "forecast.csv").write_text(csv_text(fc), encoding="utf-8")
+            (tmp / "forecast_true.csv").write_text(csv_text(fc_true), encoding="utf-8")
             (tmp / "members.csv").write_text(csv_text(mem), encoding="utf-8")
             (tmp / "half_arrival.csv").write_text(csv_text(halves), encoding="utf-8")
             if naive is not None:
@@ -387,10 +468,12 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
             (tmp / "forecast.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
             if report:
                 write_report(tmp / "report.html", run, as_of, obs_all, base.places, halves, meta, scores)
+            kept = on_run(run) if on_run is not None else None
         finally:
             run.close()
         commit_partial(tmp, out, "forecast")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {"out": out, "forecast": fc, "half_arrival": halves, "scores": scores, "meta": meta, "naive": naive}
+    return {"out": out, "forecast": fc, "half_arrival": halves, "scores": scores, "meta": meta, "naive": naive,
+            "on_run": kept}

@@ -171,14 +171,37 @@ def _check_target(path: str, where: str, raw: dict | None = None) -> None:
             raise UserError(f"a prior needs a numeric parameter; '{path}' is {v!r}", where=where)
 
 
+def default_priors_file(loaded: LoadedScenario) -> Path | None:
+    """The shipped priors a scenario that declares none uses by default: ``priors/<name>.yaml`` for a
+    built-in scenario of that name (caravan-2018), ``priors/flee.yaml`` for any FLEE rule-set scenario."""
+    from travesia.scenario.builtin import builtin_names
+
+    if loaded.name in builtin_names() and (PRIORS_DIR / f"{loaded.name}.yaml").exists():
+        return PRIORS_DIR / f"{loaded.name}.yaml"
+    if loaded.params.rules == "flee":
+        return PRIORS_DIR / "flee.yaml"
+    return None
+
+
 def scenario_priors(loaded: LoadedScenario, priors_file: str | Path | None = None,
-                    *, need: str | None = None, hint: str = "") -> dict[str, Prior]:
+                    *, need: str | None = None, hint: str = "", default: bool = False) -> dict[str, Prior]:
     """The scenario's declared priors, with a priors file (``--priors``) laid over them.
+
+    With ``default`` and neither declared priors nor a file, the shipped default priors
+    (:func:`default_priors_file`), keeping those whose parameter the scenario has.
 
     With ``need`` (the command that needs them), no priors at all is a :class:`UserError` that says
     how to declare some.
     """
     pri = dict(loaded.params.priors)
+    if default and not pri and priors_file is None and default_priors_file(loaded) is not None:
+        for k, v in read_priors_file(default_priors_file(loaded)).items():
+            try:
+                _check_target(k, "default priors", loaded.raw)
+            except UserError:
+                continue
+            if get_path(loaded.raw, k, None) is not None:
+                pri[k] = v
     if priors_file is not None:
         extra = read_priors_file(priors_file)
         for k in extra:

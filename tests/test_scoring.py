@@ -1,0 +1,112 @@
+"""Scoring on hand-worked cases, the observation model's likelihood, and the backtest summary."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from travesia.analysis.scoring import covers, crps, pit_bin, scored_value, score_table, summarise, wis
+from travesia.ensemble.backtest import parse_origins, summary_of
+from travesia.ensemble.obsmodel import PRIOR_SIGMA, PRIOR_WEIGHT, estimate_sigma, log_likelihood, reported
+from travesia.errors import UserError
+
+E = np.expm1  # counts whose log1p are the hand-worked numbers
+
+
+def test_wis_by_hand_on_the_log_scale():
+    # Bracher et al. (2021): y = 10, median 8, 50% interval [5, 9], 90% interval [2, 12]:
+    # (0.5·|10−8| + 0.25·(4 + 4·1) + 0.05·10) / 2.5 = 1.4 (all on ln(1 + count))
+    q = E(np.array([[2.0, 5.0, 8.0, 9.0, 12.0]]))
+    assert wis(E(np.array([10.0])), q)[0] == pytest.approx(1.4)
+    # a point forecast's WIS is its absolute log error
+    assert wis(np.array([99.0]), np.full((1, 5), 9.0))[0] == pytest.approx(math.log(10))
+
+
+def test_crps_by_hand():
+    # two members at log values 0 and 2, observation 1: E|X−y| − ½E|X−X'| = 1 − ½·1 = 0.5
+    assert crps(E(np.array([1.0])), E(np.array([[0.0, 2.0]])))[0] == pytest.approx(0.5)
+
+
+def test_a_range_is_scored_at_its_geometric_middle_and_an_open_one_at_the_nearest_point():
+    y = scored_value([99.0, 99.0, 99.0, 5.0], [9999.0, np.nan, np.nan, 5.0], [10.0, 50.0, 500.0, 1.0])
+    assert y == pytest.approx([999.0, 99.0, 500.0, 5.0])
+
+
+def test_coverage_is_overlap():
+    assert covers([10, 10, 10], [20, np.nan, 20], [15, 25, 21], [30, 30, 30]).tolist() == [True, True, False]
+
+
+def test_pit_bins():
+    q = np.array([[10.0, 20, 30, 40, 50]] * 5)
+    low = np.array([1.0, 1.0, 35.0, 60.0, 45.0])
+    high = np.array([2.0, 12.0, 35.0, 70.0, np.nan])
+    y = scored_value(low, high, q[:, 2])
+    # wholly below; below p05 but overlapping the band -> p05_p25; p50-p75; wholly above; open, median -> p50
+    assert pit_bin(y, low, high, q).tolist() == [0, 1, 3, 5, 4]
+    # ties: all quantiles 0 and a report of 0 sit in the middle
+    assert pit_bin(np.array([0.0]), np.array([0.0]), np.array([0.0]), np.zeros((1, 5))).tolist() == [2]
+
+
+def test_summary_relative_wis():
+    t = pd.DataFrame({"origin": ["a", "a", "b"], "quantity": ["present"] * 3, "wis": [1.0, 1.0, 4.0],
+                      "crps": [0.5, 0.5, 2.0], "cover50": [1, 0, 0], "cover90": [1, 1, 0], "pit": [2, 3, 5],
+                      "wis_persistence": [4.0, 4.0, 4.0], "wis_constant_velocity": [2.0, 2.0, 8.0]})
+    s = summary_of(t)
+    o = s[s["level"] == "overall"].iloc[0]
+    assert o["wis"] == pytest.approx(2.0) and o["relative_wis"] == pytest.approx(2.0 / 4.0)
+    a = s[(s["level"] == "origin") & (s["origin"] == "a")].iloc[0]
+    assert a["relative_wis"] == pytest.approx(0.5) and a["cover50"] == 0.5 and a["pit_above_p95"] == 0.0
+    assert summarise(t)["n"].iloc[0] == 3
+
+
+def test_score_table_perfect_and_poor():
+    q = np.array([[90.0, 95, 100, 105, 110]])
+    good = score_table([100.0], [100.0], q)
+    bad = score_table([1000.0], [1000.0], q)
+    assert good["wis"][0] < bad["wis"][0] and good["cover50"][0] and not bad["cover90"][0]
+
+
+def test_origins_parse():
+    assert [str(d) for d in parse_origins("2018-10-19, 2018-10-16")] == ["2018-10-16", "2018-10-19"]
+    with pytest.raises(UserError, match="--origins"):
+        parse_origins("2018-13-01")
+
+
+# --------------------------------------------------------------------------- the observation model
+
+
+def test_likelihood_by_hand():
+    s = 0.5
+    x = np.array([99.0])
+    mu = math.log(100)
+    # a single figure: normal density on ln(1 + count), up to a constant
+    assert log_likelihood(x, 199.0, 199.0, s)[0] == pytest.approx(-0.5 * ((math.log(200) - mu) / s) ** 2 - math.log(s))
+    # a range: the chance the report falls in it
+    p = norm.cdf((math.log(300) - mu) / s) - norm.cdf((math.log(50) - mu) / s)
+    assert log_likelihood(x, 49.0, 299.0, s)[0] == pytest.approx(math.log(p))
+    # at least: the upper tail
+    assert log_likelihood(x, 199.0, np.nan, s)[0] == pytest.approx(norm.logsf((math.log(200) - mu) / s))
+    # the likelihood prefers members near the report
+    ll = log_likelihood(np.array([10.0, 100.0, 1000.0, 10000.0]), 800.0, 1200.0, 0.4)
+    assert np.argmax(ll) == 2 and np.all(np.isfinite(ll))
+
+
+def test_sigma_from_the_spread_of_ranges():
+    obs = pd.DataFrame({"quantity": ["present", "present", "asylum_applied", "present"],
+                        "low": [99.0, 5.0, 10.0, 7.0], "high": [399.0, 5.0, 20.0, np.nan]})
+    sig = estimate_sigma(obs)
+    s = math.log(400 / 100)
+    want = math.sqrt((PRIOR_WEIGHT * PRIOR_SIGMA["crowd"] ** 2 + s * s / 2) / (PRIOR_WEIGHT + 1))
+    assert sig["crowd"] == pytest.approx(want)
+    assert estimate_sigma(None) == pytest.approx(PRIOR_SIGMA)
+
+
+def test_reported_counts_scatter_around_the_truth():
+    z = np.random.default_rng(1).standard_normal(200000)
+    r = reported(np.full(z.shape, 999.0), np.full(z.shape, 0.4), z)
+    assert np.median(np.log1p(r)) == pytest.approx(math.log(1000), abs=0.01)
+    assert np.std(np.log1p(r)) == pytest.approx(0.4, abs=0.01)
