@@ -11,7 +11,8 @@ Quantities (MODEL.md), per place and per date:
 - ``detained``: people in detention at the place at the end of the day.
 
 ``totals_by_caravan.csv`` has the same quantities for each caravan (population) apart, with a
-``caravan`` column, when the scenario has several.
+``caravan`` column, when the scenario has several. ``by_attribute.csv`` has ``present`` at each
+place by the value of each person attribute (age, gender ...), when the scenario has any.
 
 Aggregates: ``(Country)`` and ``(Region)`` sum their places, except ``arrived`` which sums
 only destination places (arrivals at intermediate places would count one person many times);
@@ -156,6 +157,26 @@ def flows_frame(result) -> pd.DataFrame:
                        "people": f[d, e].astype(np.int64)})
     df["date"] = pd.to_datetime(df["date"]).dt.date
     return df
+
+
+def by_attribute_frame(result) -> pd.DataFrame | None:
+    """``by_attribute.csv``: date, place (name), attribute, value, present — the people present
+    (travelling + resting + arrived, as ``present`` in totals.csv) at each place each day by the
+    value of each person attribute (scenario ``attributes:``); rows with nobody are left out. Over
+    the values of one attribute, ``present`` adds up to totals.csv's ``present`` at that place.
+    None when the scenario has no attributes."""
+    rec = result.record
+    if not getattr(rec, "by_attribute", None):
+        return None
+    dates = np.array([d.isoformat() for d in result.dates()])
+    names = np.array(result.net.names, dtype=object)
+    parts = []
+    for a, arr in rec.by_attribute.items():
+        values = np.array(result.params.attributes[a].values, dtype=object)
+        d, p, v = np.nonzero(arr)
+        parts.append(pd.DataFrame({"date": dates[d], "place": names[p], "attribute": a, "value": values[v],
+                                   "present": arr[d, p, v]}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def summary(result) -> dict:
@@ -303,6 +324,7 @@ def write_run(result, out: str | Path, force: bool = False, extra_files: dict[st
         "flows.csv": csv_text(flows_frame(result)),
         "totals.csv": csv_text(totals_frame(result)),
         **({"totals_by_caravan.csv": csv_text(tbc)} if (tbc := totals_by_caravan_frame(result)) is not None else {}),
+        **({"by_attribute.csv": csv_text(bya)} if (bya := by_attribute_frame(result)) is not None else {}),
         "summary.json": json.dumps(summary(result), indent=2, ensure_ascii=False) + "\n",
         "scenario.resolved.yaml": resolved_yaml(result),
         # the network travels with the run (for maps and reports)

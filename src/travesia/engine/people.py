@@ -98,6 +98,7 @@ class People:
         self.next[:] = -1
         self.until[:] = -1
         self.version = 0  # bumped whenever people enter travelling/resting through set_state
+        self.attrs: dict[str, np.ndarray] = {}  # person attributes: name -> uint8 codes (engine.attributes)
 
     @staticmethod
     def bytes_per_person() -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.people import N_STATES, People
+from travesia.engine.people import N_STATES, People, State
 
 CUMULATIVE = ("arrived", "crossed", "applied", "ended")
 
@@ -23,10 +23,14 @@ class Record:
       (passing through included), crossed a border there, applied for asylum there, ended their
       journey there (reached their destination);
     - with ``n_pops``: ``counts_pop[day, pop, place, state]`` and ``cum_pop[k][day, pop, place]``,
-      the same per caravan (population).
+      the same per caravan (population);
+    - with ``attributes`` (name -> number of values): ``by_attribute[name][day, place, value]``,
+      the people present (travelling + resting + arrived) at each place by attribute value
+      (:mod:`travesia.engine.attributes`).
     """
 
-    def __init__(self, days: int, n_places: int, n_edges: int, n_pops: int = 0):
+    def __init__(self, days: int, n_places: int, n_edges: int, n_pops: int = 0,
+                 attributes: dict[str, int] | None = None):
         self.days = days
         self.n_places = n_places
         self.counts = np.zeros((days, n_places, N_STATES), dtype=np.int32)
@@ -41,6 +45,7 @@ class Record:
             self.counts_pop = np.zeros((days, self.n_pops, n_places, N_STATES), dtype=np.int32)
             self.cum_pop = {k: np.zeros((days, self.n_pops, n_places), dtype=np.int64) for k in CUMULATIVE}
             self._today_pop = {k: np.zeros((self.n_pops, n_places), dtype=np.int64) for k in CUMULATIVE}
+        self.by_attribute = {a: np.zeros((days, n_places, v), dtype=np.int32) for a, v in (attributes or {}).items()}
 
     def add(self, what: str, places: np.ndarray, pops: np.ndarray | None = None) -> None:
         """Count one event of kind ``what`` (arrived, crossed, applied, ended) at each place index;
@@ -79,6 +84,14 @@ class Record:
                 prev = self.cum_pop[k][day - 1] if day > 0 else 0
                 self.cum_pop[k][day] = prev + self._today_pop[k]
                 self._today_pop[k][:] = 0
+        if self.by_attribute:
+            st = people.state
+            here = np.nonzero((st == State.TRAVELLING) | (st == State.RESTING) | (st == State.ARRIVED))[0]
+            place = people.place[here].astype(np.int64)
+            for a, arr in self.by_attribute.items():
+                v = arr.shape[2]
+                arr[day] = np.bincount(place * v + people.attrs[a][here], minlength=self.n_places * v).reshape(
+                    self.n_places, v)
         self.last_day = day
 
     def truncate(self, days: int) -> None:
@@ -89,3 +102,4 @@ class Record:
         if self.n_pops:
             self.counts_pop = self.counts_pop[:days]
             self.cum_pop = {k: v[:days] for k, v in self.cum_pop.items()}
+        self.by_attribute = {k: v[:days] for k, v in self.by_attribute.items()}

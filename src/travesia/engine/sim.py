@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from travesia.engine.attributes import draw_attributes
 from travesia.engine.people import DOCS, N_STATES, Intent, Motive, People, State
 from travesia.engine.policy import Policy
 from travesia.engine.record import Record
@@ -77,11 +78,13 @@ class Sim:
         self.processes = make_processes(self.params.rules)
         n_pop = len(self.params.populations)
         per_caravan = self.params.rules == "caravan" and 1 < n_pop <= MAX_CARAVANS_RECORDED
-        self.record = Record(self.days, self.net.n_places, self.net.n_edges, n_pop if per_caravan else 0)
+        self.record = Record(self.days, self.net.n_places, self.net.n_edges, n_pop if per_caravan else 0,
+                             attributes={a: len(at.values) for a, at in self.params.attributes.items()})
         self.next_group = 0
         self._moving_key: tuple = (-1, -1)
         self._moving = np.zeros(0, dtype=np.int64)
         self._create_people()
+        self.people.attrs = draw_attributes(self)
         for proc in self.processes:
             proc.setup(self)
         self.timings = {p.name: 0.0 for p in self.processes}

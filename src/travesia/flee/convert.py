@@ -12,6 +12,8 @@ How FLEE's concepts map onto a travesia scenario:
 - the count files (registration corrections applied) → ``flee.counts`` (what the rules inject
   and pre-fill from) and observations.csv (quantity ``present`` at each camp: what the run is
   validated against);
+- FLEE 3's ``demographics_<attribute>.csv`` → ``attributes`` (values, ``default`` and per-location
+  weights): each person draws them when created, from the column of the place they start at;
 - FLEE's agents → populations: one per camp with a day-0 count (``core`` = that count, all in
   the camp on day 0) and one per conflict zone that receives people (``size`` = what FLEE
   injects there over the run, ``core`` 0: the ``flee.injection`` process releases them day by
@@ -133,6 +135,11 @@ def build_scenario(fi: FleeInput, name: str) -> tuple[dict, pd.DataFrame, pd.Dat
         "populations": pops,
         "flee": sec,
     }
+    if fi.demographics:
+        raw["attributes"] = {
+            a: {"values": values, "weights": {("default" if c == "Default" else c): w for c, w in weights.items()},
+                "source": f"input_csv/demographics_{a}.csv (FLEE 3 demographics)"}
+            for a, (values, weights) in fi.demographics.items()}
     obs = []
     end = fi.start + dt.timedelta(days=fi.length - 1)
     camps = set(places.loc[places["kind"] == "camp", "name"])

@@ -471,8 +471,6 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
     for f in demo_files:
         attr, values, weights = read_demographics(f, names, notes)
         demographics[attr] = (values, weights)
-        notes.append(f"input_csv/{f.name}: read ({len(values)} values of '{attr}'); person attributes are not "
-                     f"drawn yet")
     return FleeInput(folder=folder, start=start, length=length, locations=locs, routes=routes, closures=closures,
                      conflicts=conflicts, tables=tables, settings=settings, notes=notes, demographics=demographics)
 

@@ -394,7 +394,7 @@ def place_resolves(name: str, places: pd.DataFrame) -> bool:
 
 # parameters that shape the run as a whole: a timeline event cannot change them
 FIXED_FOR_THE_RUN = ("name", "description", "start", "days", "seed", "rules", "places", "legs", "observations",
-                     "populations", "sources", "priors", "timeline")
+                     "populations", "sources", "priors", "timeline", "attributes")
 
 OBS_OUT_COLUMNS = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources", "line", "file"]
 
@@ -549,6 +549,13 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         need_place(("buses", i, "place"), b.place)
     for i, rp in enumerate(p.groups.rally_points):
         need_place(("groups", "rally_points", i), rp)
+    names = set(s.places["name"])
+    for a, at in p.attributes.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", a):
+            fail(("attributes", a), "an attribute name is letters, digits and '_' (not starting with a digit)")
+        for k in at.weights:
+            if k != "default" and k not in ids and k not in names:
+                fail(("attributes", a, "weights", k), f"unknown place '{k}' (neither an id nor a name in {p.places})")
     # timeline: dates inside the period, paths valid, values valid when applied in order
     trial = copy.deepcopy(s.raw)
     for i, ev in enumerate(sorted(enumerate(p.timeline), key=lambda t: t[1].date)):

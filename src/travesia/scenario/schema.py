@@ -219,6 +219,37 @@ class Event(Strict):
     source: str = ""
 
 
+# --------------------------------------------------------------------------- person attributes
+
+
+class Attribute(Strict):
+    """A person attribute (age group, gender, ...), drawn once for each person when created, as
+    FLEE 3 draws its demographics at spawn: the value is drawn with probability ∝ its weight in
+    the column of the place the person starts from (place id or name), else in ``default``.
+    People hold it as a small integer code (the value's index in ``values``)."""
+
+    values: list[str] = Field(min_length=1, max_length=255, description="the categories, in order (codes 0, 1, ...)")
+    weights: dict[str, list[float]] = Field(description="'default' and optionally place ids or names -> one weight "
+                                                        "per value (relative; need not sum to 1)")
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check(self):
+        if len(set(self.values)) != len(self.values):
+            dup = sorted({v for v in self.values if self.values.count(v) > 1})
+            raise ValueError(f"values appear twice: {', '.join(dup)}")
+        if "default" not in self.weights:
+            raise ValueError("weights: needs a 'default' list (for people starting at places without their own)")
+        for k, w in self.weights.items():
+            if len(w) != len(self.values):
+                raise ValueError(f"weights.{k}: {len(w)} weights for {len(self.values)} values")
+            if any(not (x >= 0 and x < float("inf")) for x in w):
+                raise ValueError(f"weights.{k}: weights must be finite and >= 0")
+            if sum(w) <= 0:
+                raise ValueError(f"weights.{k}: weights sum to 0")
+        return self
+
+
 # --------------------------------------------------------------------------- scenario
 
 
@@ -247,6 +278,8 @@ class Scenario(Strict):
     sources: dict[str, str] = Field(default_factory=dict, description="parameter path -> where its value comes from")
     priors: dict[str, Prior] = Field(default_factory=dict, description="parameter path -> prior, for ensembles")
     flee: dict[str, Any] = Field(default_factory=dict, description="parameters of the flee rule set")
+    attributes: dict[str, Attribute] = Field(default_factory=dict, description="person attributes drawn at creation "
+                                             "(demographics); results are broken down by them in by_attribute.csv")
 
     @property
     def end(self) -> dt.date:
