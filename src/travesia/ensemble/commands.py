@@ -135,9 +135,11 @@ def register(app: typer.Typer) -> None:
         params: Optional[Path] = typer.Option(None, "--params", help="overlay YAML of parameter values"),
         priors: Optional[str] = typer.Option(None, "--priors", help=PRIORS_HELP),
         set_: List[str] = typer.Option([], "--set", help="override a parameter"),
+        resume: Optional[Path] = typer.Option(None, "--resume", help="an earlier forecast folder: start from its saved "
+                                              "particles and assimilate only the reports that came after them"),
         force: bool = typer.Option(False, "--force", help="replace an earlier result in --out"),
     ) -> None:
-        """Forecast from an as-of date: calibrate on what was known then, run the ensemble, write bands and a fan-chart report."""
+        """Forecast from an as-of date: assimilate each report up to then (particle filter), write bands and a report."""
         from travesia.ensemble.forecast import forecast as fc
         from travesia.scenario.load import parse_overrides
 
@@ -145,7 +147,7 @@ def register(app: typer.Typer) -> None:
             r = fc(scenario, as_of=as_of, members=members, out=out_dir, observations=observations,
                    calibration=calibration, trials=trials, seeds=seeds, seed=seed, days=days, params_file=params,
                    priors_file=priors, overrides=parse_overrides(set_) or None, force=force, workers=workers,
-                   scheduler=scheduler, progress=prog)
+                   scheduler=scheduler, progress=prog, resume=resume)
         m = r["meta"]
         out.print(f"[bold]{m['scenario']}[/bold] as of {m['as_of']}: {m['members']} members to {m['end']}; "
                   f"{m['events_used']} events and {m['observations_used']} observations used, "

@@ -367,6 +367,62 @@ def write_report(path: Path, run: EnsembleRun, as_of: dt.date, obs_all: pd.DataF
     path.write_text("\n".join(parts), encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- the particle filter
+
+
+def _filter_run(c, base: LoadedScenario, known: LoadedScenario, members: int, seed: int, priors: dict, cfg,
+                resume, as_of: dt.date, cb) -> tuple[EnsembleRun, Any]:
+    """Assimilate the reports up to ``as_of`` (from the priors, or from a saved forecast's particles),
+    then run the particles to the end (:mod:`.filter`)."""
+    import time
+
+    from travesia.ensemble import filter as pf
+    from travesia.ensemble.runner import layout_of, n_workers
+
+    t0 = time.perf_counter()
+    events = []
+    if resume is not None:
+        rdir = Path(resume)
+        parts = pf.load(rdir / "particles.pkl")
+        old = dt.date.fromisoformat(parts.as_of)
+        if as_of < old:
+            raise UserError(f"the saved forecast is as of {old}; resume to a later date", where="--as-of")
+        events = [ev for ev in known.params.timeline if old < ev.date <= as_of]
+    else:
+        parts = pf.start(members, seed, priors)
+    sigma = estimate_sigma(known.observations, known.params.rules)
+    obs = known.observations if known.observations is not None else pd.DataFrame(
+        columns=["date", "place", "quantity", "low", "high"])
+    parts = pf.assimilate(c, known, parts, obs, priors, sigma, cfg, seed, events=events, progress=cb("assimilate"))
+    parts = dataclasses.replace(parts, as_of=as_of.isoformat())
+    layout = layout_of(known, cfg)
+    values = np.zeros((len(parts.params), layout.size), dtype=np.int32)
+
+    def put(i, vec):
+        values[i] = vec
+
+    pf.finish(c, known, parts, cfg, on_result=put, progress=cb("ensemble"))
+    mem = pd.DataFrame([{"member": i, "seed": s, **dict(sorted(prm.items()))}
+                        for i, (s, prm) in enumerate(zip(parts.seeds, parts.params))])
+    run = EnsembleRun(layout=layout, values=values, members=mem, cfg=cfg, base=known,
+                      wall_s=time.perf_counter() - t0, workers=n_workers(c))
+    return run, parts
+
+
+def filter_files(folder: Path, parts) -> None:
+    """particles.pkl (for --resume), filter.csv (ESS per report date), filter_checks.csv (predictive check)."""
+    from travesia.ensemble import filter as pf
+
+    pf.save(parts, folder / "particles.pkl")
+    (folder / "filter.csv").write_text(csv_text(pd.DataFrame(
+        parts.log, columns=["date", "reports", "ess", "unique", "mean_loglik", "max_loglik"])), encoding="utf-8")
+    if parts.checks:
+        ch = pd.concat(parts.checks, ignore_index=True)
+        ch["date"] = ch["date"].astype(str)
+        ch["cover90"] = ch["cover90"].astype(int)
+        (folder / "filter_checks.csv").write_text(csv_text(ch), encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -377,7 +433,8 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
              overrides: dict[str, Any] | None = None, force: bool = False, client: Any = None,
              workers: int | None = None, scheduler: str | None = None, report: bool = True,
              progress: Callable[[str, int, int], None] | None = None,
-             on_run: Callable[[EnsembleRun], Any] | None = None) -> dict:
+             on_run: Callable[[EnsembleRun], Any] | None = None, assimilate: bool = True,
+             resume: str | Path | None = None) -> dict:
     """``travesia forecast``: see the module doc. Returns {"out", "forecast", "half_arrival", "scores", "meta"}
     (and "on_run": what ``on_run(run)`` returned, called on the members' results before they are freed).
 
@@ -402,7 +459,14 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
     known = known_on(base, as_of, obs_all)
     posterior = None
     priors = {}
-    if calibration is not None:
+    use_filter = calibration is None and trials <= 0 and assimilate
+    if resume is not None and not use_filter:
+        raise UserError("--resume continues a forecast's particle filter: leave out --trials and --calibration")
+    if use_filter:
+        priors = scenario_priors(known, priors_file, default=True)
+        cal_note = ("particle filter: parameters drawn from the priors, then each report up to the as-of date "
+                    "assimilated in turn" if priors else "particle filter over seeds only (no priors)")
+    elif calibration is not None:
         posterior = read_posterior(calibration)
         cal_note = f"parameters from the calibration {calibration}"
     elif trials > 0:
@@ -428,8 +492,15 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                             f"members use the best {len(posterior)} trials in turn)")
                 priors = {}
             cfg = RunConfig(days=d, scale=scale)
-            specs, mem = member_plan(members, seed, priors, posterior)
-            run = simulate_ensemble(known, specs, mem, cfg, client=c, progress=cb("ensemble"))
+            if use_filter:
+                run, parts = _filter_run(c, base, known, members, seed, priors, cfg, resume, as_of, cb)
+                filter_files(tmp, parts)
+                members = len(parts.params)
+                cal_note += (f"; {len(parts.log)} report dates, ESS at the last {parts.log[-1]['ess']:.0f} of "
+                             f"{members}" if parts.log else "; no report to assimilate")
+            else:
+                specs, mem = member_plan(members, seed, priors, posterior)
+                run = simulate_ensemble(known, specs, mem, cfg, client=c, progress=cb("ensemble"))
         try:
             run.sigma = estimate_sigma(known.observations, p.rules)
             run.rules, run.seed = p.rules, seed
@@ -445,7 +516,7 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                                                                            (obs_all["date"] > as_of)).any():
                 _, scores = score_forecast(fc, naive, obs_all)
             meta = {"scenario": base.name, "as_of": as_of.isoformat(), "start": p.start.isoformat(),
-                    "end": end.isoformat(), "members": members, "seed": seed, "scale": scale,
+                    "end": end.isoformat(), "members": len(run.members), "seed": seed, "scale": scale,
                     "events_used": len(known.params.timeline), "events_dropped": len(p.timeline) - len(
                         known.params.timeline),
                     "observations_used": 0 if known_obs is None else len(known_obs),
@@ -457,7 +528,7 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                 meta["scores_after_as_of"] = scores
             (tmp / "forecast.csv").write_text(csv_text(fc), encoding="utf-8")
             (tmp / "forecast_true.csv").write_text(csv_text(fc_true), encoding="utf-8")
-            (tmp / "members.csv").write_text(csv_text(mem), encoding="utf-8")
+            (tmp / "members.csv").write_text(csv_text(run.members), encoding="utf-8")
             (tmp / "half_arrival.csv").write_text(csv_text(halves), encoding="utf-8")
             if naive is not None:
                 (tmp / "naive.csv").write_text(csv_text(naive), encoding="utf-8")

@@ -105,6 +105,21 @@ def ppf(prior: Prior, u: float | np.ndarray) -> float | np.ndarray:
     return x if x.ndim else float(x)
 
 
+def cdf(prior: Prior, x: float) -> float:
+    """The prior's CDF at ``x`` (the inverse of :func:`ppf`), in [0, 1]."""
+    if prior.dist == "uniform":
+        u = (x - prior.low) / (prior.high - prior.low)
+    elif prior.dist == "loguniform":
+        u = (math.log(max(x, 1e-300)) - math.log(prior.low)) / (math.log(prior.high) - math.log(prior.low))
+    elif prior.dist == "normal":
+        u = float(ndtr((x - prior.mean) / prior.sd))
+    else:  # truncnormal
+        a = ndtr((prior.low - prior.mean) / prior.sd)
+        b = ndtr((prior.high - prior.mean) / prior.sd)
+        u = float((ndtr((x - prior.mean) / prior.sd) - a) / max(b - a, 1e-300))
+    return float(min(max(u, 0.0), 1.0))
+
+
 def to_value(path: str, prior: Prior, x: float) -> int | float:
     """Clip a drawn number to the parameter's valid range and round it if the parameter is whole."""
     tp, lo, hi = param_info(path)

@@ -1,0 +1,346 @@
+"""Sequential assimilation of reports: a particle filter over whole simulation states.
+
+The posterior of a forecast is built by sequential Monte Carlo over trajectories (a bootstrap
+particle filter with Liu–West parameter jitter):
+
+1. ``N`` particles start from the scenario's start, each with its own parameter draw from the
+   priors (keyed by (seed, member, path), as ensemble members) and its own run seed;
+2. for each date that has reports (on or before the as-of date), in order, every particle runs
+   to the end of that day; it is weighted by the likelihood of that day's reports under the
+   observation model of :mod:`.obsmodel` (the product over the reports);
+3. the particles are resampled (systematic resampling, its uniform keyed by (seed, step)): a
+   chosen particle's whole state is copied (a pickle of the :class:`~travesia.engine.sim.Sim`:
+   people arrays, record, policies, timeline position), and each copy gets a new run seed
+   keyed by (seed, step, slot), so its random streams branch from there while the result stays
+   a pure function of the seed and the inputs;
+4. the uncertain parameters that act through the processes (all but ``populations.*``, which
+   shaped the people at the start and live on in the state) are jittered by Liu–West
+   shrinkage (``a = 0.98``) in the priors' normal scores (``Φ⁻¹(CDF(value))``), so the
+   ensemble does not collapse onto a few parameter values; the new values take effect as a
+   timeline event's would (parameters revalidated, policies recompiled, processes set up);
+5. after the last report date the particles run on to the end of the forecast.
+
+The particle states travel between the client and the Dask workers as compressed pickles; the
+client only chooses which to copy, so the result does not depend on the number of workers.
+``particles.pkl`` keeps the states after the last report, for ``--resume``: a later forecast
+assimilates the reports that came after them (and the timeline events dated after the earlier
+as-of date) without starting over.
+
+Per report date, ``filter.csv`` records the effective sample size before resampling
+(``ess``), the number of distinct particles kept (``unique``) and the mean log-likelihood; and
+``filter_checks.csv`` is the sequential posterior predictive check: for each report, the
+one-step-ahead predictive band of what would be reported (p05, p50, p95, from the particles
+before they saw it, with observation error) and whether the report's range overlaps it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import pickle
+import types
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr, ndtri
+
+from travesia.ensemble.obsmodel import log_likelihood, reported, sigmas_for
+from travesia.ensemble.priors import cdf, member_seed, ppf, to_value
+from travesia.scenario.load import LoadedScenario, place_members, set_path, validate_params
+from travesia.scenario.schema import Prior
+
+LIU_WEST_A = 0.98
+FORMAT = 1
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+def _pack(sim) -> bytes:
+    return zlib.compress(pickle.dumps(sim, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _unpack(blob: bytes):
+    return pickle.loads(zlib.decompress(blob))
+
+
+def branch(sim, seed: int) -> None:
+    """Give a copied state its own random streams from here on (``seed`` keys every later draw)."""
+    from travesia.engine.rng import KeyedRNG
+
+    sim.raw["seed"] = int(seed)
+    sim.initial_raw["seed"] = int(seed)
+    sim.seed = int(seed)
+    sim.rng = KeyedRNG(int(seed))
+    sim.params = validate_params(sim.raw, where="particle")
+
+
+def set_params(sim, values: dict[str, Any]) -> None:
+    """Change parameters mid-run, as a timeline event does."""
+    from travesia.engine.policy import Policy
+
+    for k, v in values.items():
+        set_path(sim.raw, k, v)
+    sim.params = validate_params(sim.raw, where="particle")
+    sim.policy = Policy(sim.params, sim.net, sim.scale)
+    for proc in sim.processes:
+        proc.setup(sim)
+
+
+def _day_quantities(sim, day: int) -> dict[str, np.ndarray]:
+    from travesia.output import quantity_arrays
+
+    rec = sim.record
+    one = types.SimpleNamespace(counts=rec.counts[day:day + 1], cum={k: v[day:day + 1] for k, v in rec.cum.items()})
+    return {q: a[0] for q, a in quantity_arrays(types.SimpleNamespace(record=one)).items()}
+
+
+def observe(sim, day: int, needs: Sequence[tuple[str, np.ndarray]]) -> np.ndarray:
+    """The true counts the reports ``needs`` ((quantity, weights over places)) read on ``day``."""
+    qa = _day_quantities(sim, day)
+    return np.array([float(qa[q] @ w) for q, w in needs], dtype=np.float64)
+
+
+def advance_batch(base_blob: bytes, items: list[tuple], to_day: int, needs: list, cfg) -> list[tuple]:
+    """A Dask task: start or restore particles, branch/jitter them, run them to the end of ``to_day``
+    (``None``: to the end of the run), return (slot, state, counts read) — or the member vector."""
+    from travesia.engine.sim import Result, Sim
+    from travesia.ensemble.runner import _unpickle, member_scenario
+    from travesia.output import totals_frame
+
+    base = _unpickle(base_blob)
+    out = []
+    for slot, kind, payload, seed, params, events in items:
+        if kind == "new":
+            sim = Sim(member_scenario(base, params, where=f"particle {slot}"), seed=seed, days=cfg.days,
+                      scale=cfg.scale)
+        else:
+            sim = _unpack(payload)
+            branch(sim, seed)
+            if params:
+                set_params(sim, params)
+        if events:
+            sim.events = sorted(list(sim.events) + list(events), key=lambda e: e.date)
+        if to_day is None:
+            while sim.day < sim.days:
+                sim.step()
+            tf = totals_frame(Result(sim=sim, wall_s=0.0), quantities=cfg.quantities,
+                              places=None if cfg.places is None else list(cfg.places))
+            out.append((slot, None, tf["people"].to_numpy(dtype=np.int32)))
+            continue
+        while sim.day <= to_day:
+            sim.step()
+        out.append((slot, _pack(sim), observe(sim, to_day, needs)))
+    return out
+
+
+# --------------------------------------------------------------------------- client side
+
+
+def needs_for(base: LoadedScenario, obs: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """(quantity, weights over places) of each report: the place, its ``place (…)`` members, or an aggregate."""
+    from travesia.network import Network
+    from travesia.output import totals_projection
+
+    net = Network.from_tables(base.places, base.legs)
+    out = []
+    cache: dict[str, tuple[list[str], np.ndarray]] = {}
+    for q, place in zip(obs["quantity"], obs["place"]):
+        if q not in cache:
+            cache[q] = totals_projection(net, q)
+        names, proj = cache[q]
+        cols = ([names.index(place)] if place in names else []) if str(place).startswith("(") else \
+            [names.index(n) for n in place_members(place, [n for n in names if not n.startswith("(")])]
+        out.append((q, proj[:, cols].sum(axis=1).astype(np.float64)))
+    return out
+
+
+def jitterable(priors) -> list[str]:
+    """Parameters that can change mid-run (not the populations, fixed in the state at the start)."""
+    return sorted(p for p in priors if not p.startswith("populations."))
+
+
+def jitterable_paths(parts: Particles) -> list[str]:
+    return jitterable(parts.params[0]) if parts.params else []
+
+
+def liu_west(params: list[dict], priors: dict[str, Prior], paths: list[str], seed: int, step: int) -> list[dict]:
+    """Jittered copies of resampled parameters: Liu–West shrinkage in the priors' normal scores."""
+    if not paths or not params:
+        return [dict(p) for p in params]
+    n = len(params)
+    z = np.empty((n, len(paths)))
+    for j, k in enumerate(paths):
+        u = np.array([cdf(priors[k], float(p[k])) for p in params])
+        z[:, j] = ndtri(np.clip(u, 1e-9, 1 - 1e-9))
+    mean, sd = z.mean(axis=0), z.std(axis=0)
+    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=int(seed), spawn_key=(0x1157, step))))
+    eta = g.standard_normal(z.shape)
+    z2 = LIU_WEST_A * z + (1 - LIU_WEST_A) * mean + np.sqrt(1 - LIU_WEST_A ** 2) * sd * eta
+    out = []
+    for i, p in enumerate(params):
+        q = dict(p)
+        for j, k in enumerate(paths):
+            q[k] = to_value(k, priors[k], float(ppf(priors[k], float(ndtr(z2[i, j])))))
+        out.append(q)
+    return out
+
+
+def systematic(weights: np.ndarray, seed: int, step: int) -> np.ndarray:
+    """Ancestor index of each slot (systematic resampling, its offset keyed by (seed, step))."""
+    n = len(weights)
+    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=int(seed), spawn_key=(0x5E5, step))))
+    u = (g.random() + np.arange(n)) / n
+    c = np.cumsum(weights)
+    c[-1] = 1.0
+    return np.searchsorted(c, u, side="left").astype(np.int64)
+
+
+def _child_seed(seed: int, step: int, slot: int) -> int:
+    ss = np.random.SeedSequence(entropy=int(seed), spawn_key=(0xB4A, int(step), int(slot)))
+    a, b = (int(x) for x in ss.generate_state(2, np.uint32))
+    return ((a << 32) | b) >> 1
+
+
+@dataclass
+class Particles:
+    """The filter's state after its last report date: particle states, parameters and seeds."""
+
+    day: int  # the last day assimilated (index from the scenario's start); -1: none yet
+    states: list[tuple] = field(default_factory=list)  # (kind, payload) per slot: ("new", None) or ("state", blob)
+    params: list[dict] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    step: int = 0
+    log: list[dict] = field(default_factory=list)
+    checks: list[pd.DataFrame] = field(default_factory=list)
+    as_of: str = ""
+    events: list = field(default_factory=list)  # timeline events the states have not been given yet
+    format: int = FORMAT
+
+
+def start(n: int, seed: int, priors: dict[str, Prior]) -> Particles:
+    from travesia.ensemble.priors import draw
+
+    return Particles(day=-1, states=[("new", None)] * n, params=[draw(priors, seed, i) for i in range(n)],
+                     seeds=[member_seed(seed, i) for i in range(n)])
+
+
+def _run(client, base_blob: bytes, items: list[tuple], to_day, needs, cfg, batch: int) -> dict[int, tuple]:
+    from distributed import as_completed
+
+    futures = [client.submit(advance_batch, base_blob, items[b:b + batch], to_day, needs, cfg, pure=False,
+                             retries=2) for b in range(0, len(items), batch)]
+    got: dict[int, tuple] = {}
+    for _, res in as_completed(futures, with_results=True):
+        for slot, blob, x in res:
+            got.setdefault(slot, (blob, x))
+    return got
+
+
+def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame, priors: dict[str, Prior],
+               sigma: dict[str, float], cfg, seed: int, *, events: Sequence = (), batch: int | None = None,
+               progress: Callable[[int, int], None] | None = None) -> Particles:
+    """Assimilate the reports ``obs`` dated after ``parts.day``, date by date (module doc)."""
+    from travesia.ensemble.runner import n_workers
+
+    base_blob = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL)
+    n = len(parts.params)
+    batch = batch or max(1, min(16, n // (4 * n_workers(client))))
+    start_date = base.params.start
+    obs = obs.copy()
+    obs["_day"] = [(d - start_date).days for d in obs["date"]]
+    obs = obs[(obs["_day"] > parts.day) & (obs["_day"] < cfg.days)].sort_values("_day", kind="stable")
+    days = sorted(set(obs["_day"]))
+    paths = jitterable(priors)
+    states, params, seeds = list(parts.states), [dict(p) for p in parts.params], list(parts.seeds)
+    log, checks = list(parts.log), list(parts.checks)
+    step = parts.step
+    pending_events = list(parts.events) + list(events)
+    for k, day in enumerate(days):
+        o = obs[obs["_day"] == day]
+        needs = needs_for(base, o)
+        items = _items(states, params, seeds, paths, pending_events)
+        pending_events = []
+        got = _run(client, base_blob, items, day, needs, cfg, batch)
+        x = np.stack([got[i][1] for i in range(n)])  # particles × reports
+        sig = sigmas_for(o["quantity"], sigma, base.params.rules)
+        ll = np.zeros(n)
+        for j, (lo, hi) in enumerate(zip(o["low"].to_numpy(float), o["high"].to_numpy(float))):
+            ll += log_likelihood(x[:, j], lo, hi, sig[j])
+        # the one-step-ahead predictive check, before the particles see these reports
+        g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=int(seed), spawn_key=(0xC4E, step))))
+        rep = reported(x, sig[None, :], g.standard_normal(x.shape))
+        pq = np.percentile(rep, [5, 50, 95], axis=0)
+        hi_ = o["high"].to_numpy(float)
+        chk = o[["date", "place", "quantity", "low", "high"]].copy()
+        chk["p05"], chk["p50"], chk["p95"] = np.round(pq[0], 1), np.round(pq[1], 1), np.round(pq[2], 1)
+        chk["cover90"] = ((np.where(np.isnan(hi_), np.inf, hi_) >= pq[0]) & (o["low"].to_numpy(float) <= pq[2]))
+        checks.append(chk)
+        w = np.exp(ll - ll.max())
+        w /= w.sum()
+        ess = float(1.0 / np.sum(w * w))
+        anc = systematic(w, seed, step)
+        step += 1
+        states = [("state", got[a][0]) for a in anc]
+        params = liu_west([params[a] for a in anc], priors, paths, seed, step)
+        seeds = [_child_seed(seed, step, i) for i in range(n)]
+        log.append({"date": (start_date + dt.timedelta(days=int(day))).isoformat(), "reports": int(len(o)),
+                    "ess": round(ess, 2), "unique": int(len(set(anc.tolist()))),
+                    "mean_loglik": round(float(np.mean(ll)), 4), "max_loglik": round(float(ll.max()), 4)})
+        parts = Particles(day=int(day), states=states, params=params, seeds=seeds, step=step, log=log, checks=checks,
+                          as_of=parts.as_of)
+        if progress:
+            progress(k + 1, len(days))
+    # events not yet handed to the states (no report after them) go with the next advance
+    return dataclasses.replace(parts, events=pending_events)
+
+
+def _items(states, params, seeds, paths, events) -> list[tuple]:
+    """Task items: a new particle gets all its parameters; a copied state only the ones that change mid-run."""
+    return [(i, st[0], st[1], seeds[i], params[i] if st[0] == "new" else {k: params[i][k] for k in paths if k in
+             params[i]}, events) for i, st in enumerate(states)]
+
+
+def finish(client, base: LoadedScenario, parts: Particles, cfg, *, events: Sequence = (), batch: int | None = None,
+           on_result: Callable[[int, np.ndarray], None], progress: Callable[[int, int], None] | None = None) -> None:
+    """Run every particle on to the end of the run; ``on_result(slot, member vector)``."""
+    from distributed import as_completed
+
+    from travesia.ensemble.runner import n_workers
+
+    base_blob = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL)
+    n = len(parts.params)
+    batch = batch or max(1, min(16, n // (4 * n_workers(client))))
+    items = _items(parts.states, parts.params, parts.seeds, jitterable_paths(parts), list(parts.events) + list(events))
+    futures = [client.submit(advance_batch, base_blob, items[b:b + batch], None, [], cfg, pure=False, retries=2)
+               for b in range(0, n, batch)]
+    done = np.zeros(n, dtype=bool)
+    for _, res in as_completed(futures, with_results=True):
+        for slot, _, vec in res:
+            if not done[slot]:
+                done[slot] = True
+                on_result(slot, vec)
+        if progress:
+            progress(int(done.sum()), n)
+
+
+def save(parts: Particles, path) -> None:
+    from travesia.output import atomic_write
+
+    atomic_write(path, pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def load(path) -> Particles:
+    from travesia.errors import UserError
+
+    try:
+        with open(path, "rb") as f:
+            parts = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as e:
+        raise UserError(f"cannot read the saved particles: {e}", where=str(path)) from None
+    if not isinstance(parts, Particles) or getattr(parts, "format", None) != FORMAT:
+        raise UserError("not a travesia particles file (particles.pkl of a forecast)", where=str(path))
+    return parts
