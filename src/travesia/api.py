@@ -34,16 +34,26 @@ def run_scenario(scenario: str | Path, *, out_dir: str | Path, days: int | None 
                  params_file: str | Path | None = None, force: bool = False, check: bool = False,
                  progress=None) -> dict:
     """``travesia run``: run once and write the run folder. Returns {"out": path, "summary": dict}."""
+    from travesia.errors import doing
+    from travesia.options import check_days, check_scale, check_seed
+
     out_dir = Path(out_dir)
+    check_days(days)
+    check_seed(seed)
+    check_scale(scale)
     check_out_dir(out_dir, force)  # fail before spending time on the run
-    ov = parse_overrides(overrides) if overrides is not None and not isinstance(overrides, dict) else overrides
-    loaded = load_scenario(scenario, ov or None, params_file=params_file)
-    sim = Sim(loaded, seed=seed, days=days, scale=scale, check=check)
-    if progress is not None:
-        cb, ctx = progress(f"{loaded.name}", sim.days)
-        with ctx:
-            result = sim.run(cb)
-    else:
-        result = sim.run()
-    write_run(result, out_dir, force=force)
+    with doing("loading the scenario"):
+        ov = parse_overrides(overrides) if overrides is not None and not isinstance(overrides, dict) else overrides
+        loaded = load_scenario(scenario, ov or None, params_file=params_file)
+    with doing("setting up the simulation"):
+        sim = Sim(loaded, seed=seed, days=days, scale=scale, check=check)
+    with doing(f"simulating {loaded.name}"):
+        if progress is not None:
+            cb, ctx = progress(f"{loaded.name}", sim.days)
+            with ctx:
+                result = sim.run(cb)
+        else:
+            result = sim.run()
+    with doing(f"writing the results to {out_dir}"):
+        write_run(result, out_dir, force=force)
     return {"out": out_dir, "summary": summary(result), "result": result}

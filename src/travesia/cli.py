@@ -1,5 +1,9 @@
 """The command line: a thin layer over the library. Each command parses its options and calls one
-library function. User errors print one message and exit with code 2."""
+library function.
+
+Exit codes: 0 done; 2 a problem with the input (one message naming the file, line, key or
+option); 70 an internal error (one line on the terminal, the traceback in a log file);
+130 interrupted."""
 
 from __future__ import annotations
 
@@ -8,14 +12,14 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
 from travesia.errors import UserError
+from travesia.term import err, error, out
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="travesia: simulate and forecast migrant caravans and refugee flows, person by person.")
-err = Console(stderr=True)
-out = Console()
+EXIT_USER = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h)
 
 
 def progress_bar(label: str, total: int):
@@ -26,7 +30,7 @@ def progress_bar(label: str, total: int):
 
     if not err.is_terminal:
         return None, nullcontext()
-    prog = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+    prog = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=err, transient=True)
     task = prog.add_task(label, total=total)
 
@@ -55,7 +59,7 @@ def run(
                        params_file=params, force=force, check=check, progress=progress_bar)
     s = res["summary"]
     fs = s["final_states"]
-    out.print(f"[bold]{s['scenario']}[/bold]: {s['people_created']:,} people, {s['days']} days "
+    out.print(f"{s['scenario']}: {s['people_created']:,} people, {s['days']} days "
               f"({s['start']} to {s['end']}), seed {s['seed']}")
     out.print("  final: " + ", ".join(f"{k} {v:,}" for k, v in fs.items() if v))
     for name, d in s["destinations"].items():
@@ -121,22 +125,81 @@ def _register_optional_commands() -> None:
 _register_optional_commands()
 
 
+def _crash_log(exc: BaseException) -> Path | None:
+    """Write the traceback of an unexpected error to a log file; return its path (None if impossible)."""
+    import datetime as dt
+    import os
+    import tempfile
+    import traceback
+
+    from travesia import __version__
+
+    text = (f"travesia {__version__}, {dt.datetime.now(dt.timezone.utc).isoformat()}\n"
+            f"command: {' '.join(sys.argv)}\ncwd: {os.getcwd()}\n\n"
+            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    name = f"travesia-crash-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{os.getpid()}.log"
+    dirs = [os.environ.get("TRAVESIA_LOG_DIR"),
+            os.path.join(os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "travesia"),
+            tempfile.gettempdir()]
+    for d in dirs:
+        if not d:
+            continue
+        try:
+            os.makedirs(d, exist_ok=True)
+            p = Path(d) / name
+            with open(p, "x", encoding="utf-8") as f:
+                f.write(text)
+            return p
+        except OSError:
+            continue
+    return None
+
+
+def _os_error_message(e: OSError) -> str:
+    """An OS error on a path as one line: the path, then what the system said."""
+    what = e.strerror or str(e)
+    if e.filename is not None:
+        extra = f" -> {e.filename2}" if getattr(e, "filename2", None) else ""
+        return f"{e.filename}{extra}: {what}"
+    return what
+
+
 def main() -> None:
+    """The ``travesia`` program: run the command; turn every failure into one line and an exit code."""
+    from travesia.errors import current_step
+
     try:
         app(standalone_mode=False)
     except UserError as e:
-        err.print(f"[bold red]error:[/bold red] {e}", highlight=False)
-        sys.exit(2)
+        error(str(e))
+        sys.exit(EXIT_USER)
     except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
         sys.exit(130)
-    except Exception as e:  # usage errors from (Typer's) click: missing argument, bad option value ...
+    except MemoryError:
+        step = current_step()
+        error(f"out of memory{' while ' + step if step else ''}; try a smaller --scale, fewer days or members")
+        sys.exit(EXIT_USER)
+    except SystemExit:
+        raise
+    except BaseException as e:  # usage errors from (Typer's) click: missing argument, bad option value ...
         if type(e).__name__ == "Exit" and hasattr(e, "exit_code"):
             sys.exit(e.exit_code)
         if hasattr(e, "show") and hasattr(e, "exit_code"):
             e.show()
-            sys.exit(2)
-        raise
+            sys.exit(EXIT_USER)
+        if isinstance(e, OSError) and e.filename is not None:
+            # a path the system refused (read-only, no space, name too long ...): the user's to fix
+            step = current_step()
+            error(f"{_os_error_message(e)}{' (while ' + step + ')' if step else ''}")
+            sys.exit(EXIT_USER)
+        # the last line of defence: a bug. One line here, the traceback in a log file.
+        log = _crash_log(e)
+        step = current_step() or f"running 'travesia {' '.join(sys.argv[1:2])}'"
+        msg = str(e).splitlines()[0][:200] if str(e) else ""
+        error(f"internal error while {step}: {type(e).__name__}{': ' + msg if msg else ''}"
+              + (f" (traceback in {log}; please report it)" if log else " (no log file could be written)"))
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

@@ -10,3 +10,28 @@ class UserError(Exception):
     def __init__(self, message: str, *, where: str | None = None):
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
+
+
+# what the program is doing now, for the one line printed when something unexpected fails
+_doing: list[str] = []
+
+
+class doing:
+    """``with doing("writing the run folder"):`` names the step for the last-resort error message."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self):
+        _doing.append(self.what)
+        return self
+
+    def __exit__(self, *exc):
+        if _doing and _doing[-1] == self.what and exc[0] is None:
+            _doing.pop()
+        return False
+
+
+def current_step() -> str | None:
+    """The innermost step in progress (kept when an exception leaves it)."""
+    return _doing[-1] if _doing else None

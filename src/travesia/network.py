@@ -54,7 +54,7 @@ class Network:
         self.lat = places["lat"].to_numpy(np.float64)
         self.lon = places["lon"].to_numpy(np.float64)
         cap = places["capacity"] if "capacity" in places else pd.Series([-1] * self.n_places)
-        self.capacity = cap.fillna(-1).to_numpy(np.int64).astype(np.int32)
+        self.capacity = cap.fillna(-1).to_numpy(np.int64)  # int64: a capacity beyond 2**31 must not wrap
 
         self.leg_a = np.array([self.index[a] for a in legs["a"]], dtype=np.int32)
         self.leg_b = np.array([self.index[b] for b in legs["b"]], dtype=np.int32)

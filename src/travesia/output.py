@@ -245,57 +245,321 @@ def csv_text(df: pd.DataFrame) -> str:
 _csv = csv_text
 
 
-def atomic_write(path: str | Path, data: str | bytes) -> None:
-    """Write a file through a temporary file beside it, then rename it into place (mode 0666 & ~umask)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+# --------------------------------------------------------------------------- writing, never over a user's file
+#
+# The rules (README, "What travesia promises"):
+# - a result folder (--out) is written into a hidden ``.NAME.partial-*`` folder beside it and takes
+#   its place in one rename; a killed write never leaves anything at NAME that looks complete;
+# - NAME may be new, an empty folder, or (with --force) an earlier travesia result whose files were
+#   all written by travesia; anything else is refused before any work starts, and checked again at
+#   the moment of the rename, which cannot replace what it did not check (renameat2 with
+#   RENAME_NOREPLACE / RENAME_EXCHANGE on Linux; elsewhere a rename, which never replaces a
+#   folder that is not empty);
+# - leftovers of a killed write (``.NAME.partial-*``, ``.NAME.old-*``) are removed by the next write
+#   to NAME, which says so;
+# - a single file (a report) may be written at a new path, or over a file travesia wrote, with --force.
+
+RUN_MARKER_MANIFEST = "files:"  # the marker's line before the names travesia wrote into the folder
+_LOCK = ".travesia-lock"
+_STALE_S = 600  # a leftover without a lock holder, untouched this long, is stale
+_locks: dict[str, int] = {}
+_replaces: dict[str, bool] = {}  # temporary folder -> it may replace an earlier result (checked with --force)
+
+
+def _note(msg: str) -> None:
+    from travesia.term import err
+
+    err.print(f"note: {msg}")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _renameat2(src: Path, dst: Path, flags: int) -> bool:
+    """rename(2) with flags (1 = RENAME_NOREPLACE, 2 = RENAME_EXCHANGE) where the system has it.
+
+    Returns False when renameat2 is not available here (then the caller falls back); raises OSError
+    (EEXIST, ENOENT ...) when it is available and refused."""
+    import ctypes
+    import errno
+
+    if os.environ.get("TRAVESIA_NO_RENAMEAT2"):
+        return False
+    fn = _renameat2.fn if hasattr(_renameat2, "fn") else None
+    if fn is None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fn = libc.renameat2
+            fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+            fn.restype = ctypes.c_int
+        except (OSError, AttributeError):
+            fn = False
+        _renameat2.fn = fn
+    if not fn:
+        return False
+    AT_FDCWD = -100
+    r = fn(AT_FDCWD, os.fsencode(str(src)), AT_FDCWD, os.fsencode(str(dst)), flags)
+    if r == 0:
+        return True
+    e = ctypes.get_errno()
+    if e in (errno.ENOSYS, errno.EINVAL):  # no such call, or a file system without these flags
+        return False
+    raise OSError(e, os.strerror(e), str(src), None, str(dst))
+
+
+def read_manifest(folder: Path) -> set[str] | None:
+    """The names travesia wrote into a result folder (None for a folder written before manifests)."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        text = (Path(folder) / RUN_MARKER).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    lines = text.splitlines()
+    if RUN_MARKER_MANIFEST not in lines:
+        return None
+    return {ln for ln in lines[lines.index(RUN_MARKER_MANIFEST) + 1:] if ln}
+
+
+def _add_to_manifest(folder: Path, name: str) -> None:
+    """Record that travesia wrote ``name`` into the result folder ``folder`` (if it is one)."""
+    marker = Path(folder) / RUN_MARKER
+    names = read_manifest(folder)
+    if names is None or name in names:
+        return
+    try:
+        with open(marker, "a", encoding="utf-8") as f:
+            f.write(name + "\n")
+    except OSError:
+        pass
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """Entries of an earlier travesia result folder that travesia did not write (sorted)."""
+    names = read_manifest(folder)
+    if names is None:  # written before manifests were kept: everything counts as travesia's
+        return []
+    return sorted(e.name for e in Path(folder).iterdir() if e.name != RUN_MARKER and e.name not in names)
+
+
+def _resolve_out(out: Path) -> Path:
+    """A symlinked --out is followed: the folder it points to is written (the link is kept)."""
+    if out.is_symlink():
+        return Path(os.path.realpath(out))
+    return out
+
+
+def _check_parent(out: Path) -> None:
+    """The folders above ``out``: none of them a file, the nearest existing one writable."""
+    name_max = 255
+    try:
+        name_max = os.pathconf(str(_nearest_existing(out.parent)), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        pass
+    for part in out.parts:
+        if len(part.encode("utf-8", "surrogateescape")) > name_max:
+            raise UserError(f"the name '{part[:40]}…' has {len(part)} characters; at most {name_max} fit "
+                            "in a file name here", where=str(out)[:120])
+    if len(out.name.encode("utf-8", "surrogateescape")) + 20 > name_max:
+        raise UserError(f"the folder name is too long (at most {name_max - 20} characters, to leave room for the "
+                        "temporary folder written beside it)", where=str(out)[:120])
+    anc = _nearest_existing(out.parent)
+    if not anc.is_dir():
+        raise UserError(f"'{anc}' is a file, not a folder, so nothing can be written under it", where=str(out))
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write in the folder '{anc}' (read-only or no permission); choose another --out",
+                        where=str(out))
+
+
+def _nearest_existing(p: Path) -> Path:
+    p = Path(os.path.abspath(p))
+    while not os.path.lexists(p) and p != p.parent:
+        p = p.parent
+    return p
 
 
 def check_out_dir(out: Path, force: bool) -> None:
-    """Refuse to replace anything that is not a previous travesia run; a run only with ``force``."""
-    if out.exists():
+    """Refuse an ``--out`` that may not be written, before any work: anything but a new path, an empty
+    folder or (with ``force``) an earlier travesia result holding only what travesia wrote; a path
+    under a file; a folder that cannot be written in."""
+    out = _resolve_out(Path(out))
+    if out.exists() or out.is_symlink():
         if not out.is_dir():
             raise UserError("exists and is not a folder; choose another --out", where=str(out))
-        if any(out.iterdir()):
+        try:
+            entries = list(out.iterdir())
+        except PermissionError:
+            raise UserError("cannot be read (permission denied); choose another --out", where=str(out)) from None
+        if entries:
             if not (out / RUN_MARKER).exists():
                 raise UserError("exists, is not empty and is not a travesia run folder; "
                                 "choose another --out (nothing was overwritten)", where=str(out))
             if not force:
-                raise UserError("holds an earlier run; use --force to replace it", where=str(out))
+                raise UserError("holds an earlier result; use --force to replace it", where=str(out))
+            foreign = foreign_files(out)
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+                raise UserError(f"holds files travesia did not write ({shown}); move them out of the folder or "
+                                "choose another --out (nothing was replaced)", where=str(out))
+    _check_parent(out)
+
+
+def clean_leftovers(out: Path) -> list[Path]:
+    """Remove ``.NAME.partial-*`` / ``.NAME.old-*`` folders beside ``out`` left by a killed write
+    (not those of a write still going on); say so; return them."""
+    import fcntl
+    import time
+
+    out = Path(out)
+    removed = []
+    try:
+        cands = [p for p in out.parent.iterdir()
+                 if p.name.startswith((f".{out.name}.partial-", f".{out.name}.old-")) and p.is_dir()
+                 and not p.is_symlink()]
+    except OSError:
+        return []
+    for p in cands:
+        if str(p) in _locks:
+            continue
+        lock = p / _LOCK
+        stale = False
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            try:
+                stale = time.time() - p.stat().st_mtime > _STALE_S
+            except OSError:
+                continue
+        except OSError:
+            continue
+        else:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                stale = True  # nobody holds it: its writer is gone
+            except OSError:
+                stale = False
+            finally:
+                os.close(fd)
+        if stale:
+            shutil.rmtree(p, ignore_errors=True)
+            if not p.exists():
+                removed.append(p)
+    if removed:
+        _note(f"removed {len(removed)} unfinished folder(s) left by an interrupted write to {out}: "
+              + ", ".join(p.name for p in removed))
+    return removed
 
 
 def new_partial(out: str | Path, force: bool) -> Path:
     """Check ``out`` may be written (new, empty, or an earlier travesia result with ``force``) and
-    return a temporary folder beside it to fill."""
-    out = Path(out)
+    return a temporary folder beside it to fill (locked while this process lives)."""
+    import fcntl
+
+    out = _resolve_out(Path(out))
     check_out_dir(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    replaces = out.is_dir() and (out / RUN_MARKER).exists()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the folder ({e.strerror})", where=str(out.parent)) from None
+    clean_leftovers(out)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as e:
+        raise UserError(f"cannot write here ({e.strerror}); choose another --out", where=str(out)) from None
+    fd = os.open(tmp / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    _locks[str(tmp)] = fd
+    _replaces[str(tmp)] = replaces
+    return tmp
+
+
+def _release(tmp: Path) -> None:
+    fd = _locks.pop(str(tmp), None)
+    if fd is not None:
+        try:
+            os.unlink(Path(tmp) / _LOCK)
+        except OSError:
+            pass
+        os.close(fd)
+
+
+def discard_partial(tmp: Path) -> None:
+    """Remove a temporary folder from :func:`new_partial` (a write that failed)."""
+    _release(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _appeared(out: Path) -> UserError:
+    return UserError("something else was written here while this command ran (another run?); it was left "
+                     "untouched and these results were not kept: run again with another --out", where=str(out))
 
 
 def commit_partial(tmp: Path, out: str | Path, what: str) -> Path:
-    """Mark ``tmp`` as a travesia result and let it take the place of ``out`` (the old one removed)."""
-    (tmp / RUN_MARKER).write_text(f"travesia {__version__} {what}, {dt.datetime.now().isoformat()}\n")
-    out = Path(out)
-    if out.exists():
+    """Mark ``tmp`` as a travesia result and let it take the place of ``out`` in one rename.
+
+    ``out`` is checked again at the rename: a new path, an empty folder, or (if it was one when the
+    command started) the earlier travesia result that was checked. Nothing else is ever replaced:
+    a folder that appeared meanwhile is left alone and the command fails (exit 2)."""
+    out = _resolve_out(Path(out))
+    tmp = Path(tmp)
+    may_replace = _replaces.pop(str(tmp), True)
+    try:
+        names = sorted(e.name for e in tmp.iterdir() if e.name not in (RUN_MARKER, _LOCK))
+        (tmp / RUN_MARKER).write_text(f"travesia {__version__} {what}, {dt.datetime.now().isoformat()}\n"
+                                      f"{RUN_MARKER_MANIFEST}\n" + "".join(n + "\n" for n in names),
+                                      encoding="utf-8")
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp made it 0700: follow the umask like any new folder
+        _release(tmp)
+        if os.path.lexists(out) and not out.is_dir():
+            raise UserError("a file appeared here while this command ran; it was left untouched", where=str(out))
+        if out.is_dir():
+            try:
+                os.rmdir(out)  # an empty folder: give it up (never anything in it)
+            except OSError:
+                pass
+        if not out.exists():
+            try:
+                if not _renameat2(tmp, out, 1):  # RENAME_NOREPLACE
+                    if os.path.lexists(out):
+                        raise FileExistsError
+                    os.rename(tmp, out)  # never replaces a folder that is not empty
+            except (FileExistsError, IsADirectoryError, NotADirectoryError):
+                raise _appeared(out) from None
+            except OSError as e:
+                import errno
+
+                if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise _appeared(out) from None
+                raise
+            return out
+        # an earlier result (checked with --force): it must still be one, holding only travesia's files
+        if not may_replace or not (out / RUN_MARKER).exists() or foreign_files(out):
+            raise _appeared(out)
+        if _renameat2(tmp, out, 2):  # RENAME_EXCHANGE: the old result now sits at tmp
+            if not (tmp / RUN_MARKER).exists() or foreign_files(tmp):  # changed in the instant between
+                _renameat2(tmp, out, 2)
+                raise _appeared(out)
+            shutil.rmtree(tmp, ignore_errors=True)
+            return out
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
         os.rename(out, old / "run")
-        os.rename(tmp, out)
+        if not (old / "run" / RUN_MARKER).exists() or foreign_files(old / "run"):
+            os.rename(old / "run", out)
+            shutil.rmtree(old, ignore_errors=True)
+            raise _appeared(out)
+        try:
+            os.rename(tmp, out)
+        except OSError:
+            os.rename(old / "run", out) if not out.exists() else None
+            raise _appeared(out) from None
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, out)
-    return out
+        return out
+    except BaseException:
+        if tmp.exists():
+            discard_partial(tmp)
+        raise
 
 
 def write_folder(out: str | Path, files: dict[str, str | bytes], force: bool, what: str) -> Path:
@@ -308,8 +572,89 @@ def write_folder(out: str | Path, files: dict[str, str | bytes], force: bool, wh
             p.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         return commit_partial(tmp, out, what)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard_partial(tmp)
         raise
+
+
+def may_write_file(path: str | Path, force: bool, *, signature: bytes | None = None, option: str = "--out") -> Path:
+    """Decide whether a single output file may be written at ``path``: a new path (its folder may be
+    created), or a file travesia wrote earlier, and then only with ``force``. A file is travesia's
+    when its folder's manifest lists it, or when it contains ``signature`` in its first 64 KiB (say,
+    the generator tag of a report). Raises a UserError naming ``path`` otherwise; returns the path
+    to write (a symlink followed)."""
+    path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.is_dir():
+        raise UserError(f"is a folder; {option} expects a file name", where=str(path))
+    if os.path.lexists(path):
+        ours = path.name in (read_manifest(path.parent) or set()) and path.name != RUN_MARKER
+        if not ours and signature is not None:
+            try:
+                with open(path, "rb") as f:
+                    ours = signature in f.read(65536)
+            except OSError:
+                ours = False
+        if not ours:
+            raise UserError(f"exists and was not written by travesia; choose another {option} "
+                            "(nothing was overwritten)", where=str(path))
+        if not force:
+            raise UserError("holds an earlier travesia output; use --force to replace it", where=str(path))
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise UserError(f"cannot write in the folder '{path.parent}' (read-only)", where=str(path))
+    else:
+        _check_parent(path)
+    return path
+
+
+def write_file(path: str | Path, data: str | bytes, force: bool = False, *, signature: bytes | None = None,
+               option: str = "--out") -> Path:
+    """Write one output file atomically, by the rule of :func:`may_write_file`; checked again at the
+    rename, so a file that appeared meanwhile is never replaced."""
+    path = may_write_file(path, force, signature=signature, option=option)
+    existed = os.path.lexists(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the folder ({e.strerror})", where=str(path.parent)) from None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        if existed:
+            may_write_file(path, force, signature=signature, option=option)  # still travesia's
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if anything appeared at path meanwhile
+            except FileExistsError:
+                raise UserError("a file appeared here while this command ran; it was left untouched",
+                                where=str(path)) from None
+            os.unlink(tmp)
+        _add_to_manifest(path.parent, path.name)
+        return path
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> None:
+    """Write a file of travesia's own through a temporary file beside it, then rename it into place
+    (mode 0666 & ~umask); recorded in its result folder's manifest."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _add_to_manifest(path.parent, path.name)
 
 
 def write_run(result, out: str | Path, force: bool = False, extra_files: dict[str, str] | None = None) -> Path:

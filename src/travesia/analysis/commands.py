@@ -9,8 +9,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from travesia.errors import UserError
 
@@ -41,9 +41,9 @@ def comparison_table(comp: pd.DataFrame, sc: dict, title: str) -> list:
     for r in comp.to_dict("records"):
         sim = r["simulated"]
         if isinstance(sim, float) and math.isnan(sim):
-            hit, err = "[dim]outside run[/dim]", "–"
+            hit, err = Text("outside run", style="dim"), "–"
         else:
-            hit = "[green]✓[/green]" if r["hit"] else "[red]✗[/red]"
+            hit = Text("✓", style="green") if r["hit"] else Text("✗", style="red")
             err = _fmt(r["rel_error"])
         t.add_row(str(r["date"])[:10], str(r["place"]), str(r["quantity"]), _range(r["low"], r["high"]),
                   _fmt(sim), hit, err)
@@ -54,7 +54,7 @@ def comparison_table(comp: pd.DataFrame, sc: dict, title: str) -> list:
         s.add_row(q, str(v["n"]), _fmt(v["hit_share"], pct=True), _fmt(v["median_rel_error"]),
                   _fmt(v["mean_rel_error"]), _fmt(v.get("flee_ard")))
     o = sc["overall"]
-    s.add_row("[bold]overall[/bold]", str(o["n"]), _fmt(o["hit_share"], pct=True), _fmt(o["median_rel_error"]),
+    s.add_row(Text("overall", style="bold"), str(o["n"]), _fmt(o["hit_share"], pct=True), _fmt(o["median_rel_error"]),
               _fmt(o["mean_rel_error"]), _fmt(sc.get("flee_ard")), end_section=True)
     return [t, s]
 
@@ -89,7 +89,8 @@ def _forecast_table(df: pd.DataFrame, title: str) -> Table:
 
 
 def validate_command(run_dir: Path, observations: Optional[Path]) -> None:
-    out = Console()
+    from travesia.term import out
+
     if (run_dir / "forecast.csv").exists() and not (run_dir / "totals.csv").exists():
         try:
             from travesia.ensemble.forecast import validate_forecast
@@ -110,7 +111,7 @@ def validate_command(run_dir: Path, observations: Optional[Path]) -> None:
     for r in comparison_table(comp, sc, f"{run_dir} against {sc['observations']}"):
         out.print(r)
     if sc.get("n_outside_run"):
-        out.print(f"[dim]{sc['n_outside_run']} observation(s) dated outside the run are not scored[/dim]")
+        out.print(f"{sc['n_outside_run']} observation(s) dated outside the run are not scored", style="dim")
     obj = sc.get("objective")
     out.print(f"objective (mean log error): {_fmt(obj)}; wrote {run_dir / 'validation.csv'} and "
               f"{run_dir / 'validation.json'}")

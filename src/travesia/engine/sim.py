@@ -33,6 +33,7 @@ from travesia.scenario.schema import Scenario
 
 
 MAX_CARAVANS_RECORDED = 16  # per-caravan tables are kept for up to this many populations
+MAX_PEOPLE = 2**31 - 1  # people are numbered and counted per place in int32
 
 
 @dataclass
@@ -53,17 +54,19 @@ class Sim:
                  scale: float = 1.0, check: bool = False):
         from travesia.engine.processes import make_processes
 
-        if scale <= 0:
-            raise UserError(f"--scale must be > 0, got {scale}")
+        from travesia.options import check_days, check_scale, check_seed
+
+        scale = check_scale(scale)
+        check_seed(seed)
+        check_days(days)
         self.loaded = loaded
         self.raw = copy.deepcopy(loaded.raw)
         if seed is not None:
             self.raw["seed"] = int(seed)
         if days is not None:
-            if days < 1:
-                raise UserError(f"--days must be >= 1, got {days}")
             self.raw["days"] = int(days)
         self.params: Scenario = validate_params(self.raw, where="scenario")
+        self._check_size(scale)
         self.initial_raw = copy.deepcopy(self.raw)
         self.seed = self.params.seed
         self.days = self.params.days
@@ -90,6 +93,32 @@ class Sim:
         self.timings = {p.name: 0.0 for p in self.processes}
 
     # ------------------------------------------------------------------ creation
+
+    def _check_size(self, scale: float) -> None:
+        """Refuse, before allocating, a run whose people or record do not fit (say what fits)."""
+        from travesia.engine.people import People
+        from travesia.options import memory_budget
+
+        p = self.params
+        n = sum(int(round(pop.size * scale)) + sum(int(round(j.size * scale)) for j in pop.joiners)
+                for pop in p.populations)
+        base = sum(pop.size + sum(j.size for j in pop.joiners) for pop in p.populations)
+        if n > MAX_PEOPLE:
+            raise UserError(f"{n:,} people (populations × --scale {scale:g}); a run holds at most {MAX_PEOPLE:,}",
+                            where="--scale" if scale != 1 else None)
+        n_pl, n_legs, n_pop = len(self.loaded.places), len(self.loaded.legs), len(p.populations)
+        per_caravan = min(n_pop, MAX_CARAVANS_RECORDED) if n_pop > 1 else 0
+        record = p.days * n_pl * (N_STATES * 4 + 8 * 8) * (1 + per_caravan) + p.days * 2 * n_legs * 4
+        per_person = 3 * People.bytes_per_person()  # the arrays and a day's temporaries
+        need = n * per_person + record
+        avail = memory_budget()
+        if avail is not None and need > avail:
+            fit = max(0, avail - record) // per_person
+            raise UserError(f"{n:,} people over {p.days} days would need about {need / 2**30:,.1f} GiB of memory; "
+                            f"{avail / 2**30:,.1f} GiB are available, enough for about {fit:,} people"
+                            + (f" (--scale {fit / base:.3g} or less)" if base else ""),
+                            where="--scale" if scale != 1 else None)
+
 
     def _create_people(self) -> None:
         """Create every person of every population, all ``waiting`` at their origin or joining town."""

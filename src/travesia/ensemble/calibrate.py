@@ -225,6 +225,13 @@ def calibrate(scenario: str | Path | LoadedScenario, *, out: str | Path, trials:
               progress: Callable[[int, int], None] | None = None) -> dict:
     """``travesia calibrate``: load the scenario and observations, then :func:`run_calibration`."""
     from travesia.analysis.observe import load_observations
+    from travesia.options import _int, check_common
+
+    check_common(seed=seed, scale=scale, batch=batch, workers=workers, scheduler=scheduler)
+    _int(trials, "--trials", 1, 10**7)
+    _int(seeds, "--seeds", 1, 10**4)
+    if top is not None:
+        _int(top, "--top", 1, 10**7)
 
     base = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides,
                                                                                 params_file=params_file)

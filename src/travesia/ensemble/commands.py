@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
-out = Console()
+from travesia.term import out  # markup off: user text printed as written
 
 SCHED_HELP = "address of an existing Dask scheduler, tcp://HOST:PORT (default: $TRAVESIA_SCHEDULER, else a local cluster)"
 WORKERS_HELP = "local Dask worker processes (default: the CPU count); ignored with --scheduler"
@@ -27,7 +26,7 @@ def stage_bars():
     if not err.is_terminal:
         yield None
         return
-    prog = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    prog = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err, transient=True)
     tasks: dict[str, int] = {}
 
@@ -81,7 +80,7 @@ def register(app: typer.Typer) -> None:
                              seeds_only=seeds_only, overrides=parse_overrides(set_) or None, quantities=quantity,
                              places=place, force=force, batch_size=batch, progress=cb)
         m = r["meta"]
-        out.print(f"[bold]{m['scenario']}[/bold]: {members} members on {r['workers']} worker(s) in "
+        out.print(f"{m['scenario']}: {members} members on {r['workers']} worker(s) in "
                   f"{r['wall_s']:.1f} s ({m['members_per_second']:.2f} members/s), {len(m['priors'])} uncertain parameters")
         out.print(f"results in {r['out']}/ (ensemble.csv, members.csv, ensemble.json)")
 
@@ -149,7 +148,7 @@ def register(app: typer.Typer) -> None:
                    priors_file=priors, overrides=parse_overrides(set_) or None, force=force, workers=workers,
                    scheduler=scheduler, progress=prog, resume=resume)
         m = r["meta"]
-        out.print(f"[bold]{m['scenario']}[/bold] as of {m['as_of']}: {m['members']} members to {m['end']}; "
+        out.print(f"{m['scenario']} as of {m['as_of']}: {m['members']} members to {m['end']}; "
                   f"{m['events_used']} events and {m['observations_used']} observations used, "
                   f"{m['events_dropped']} later events dropped; {m['calibration_note']}")
         for row in r["half_arrival"].itertuples(index=False):

@@ -172,8 +172,10 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
 
     Returns {"out", "ensemble" (DataFrame), "members" (DataFrame), "wall_s", "workers"}.
     """
-    if members < 1:
-        raise UserError(f"--members must be >= 1, got {members}")
+    from travesia.options import check_common
+
+    check_common(days=days, seed=seed, scale=scale, members=members, batch=batch_size, workers=workers,
+                 scheduler=scheduler)  # every option checked before any work goes to Dask
     if out is not None:
         from travesia.output import check_out_dir
 
@@ -186,7 +188,7 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
     else:
         priors = scenario_priors(base, priors_file, need=None if post is not None else "ensemble",
                                  hint="or --seeds-only to vary the seed alone")
-    d = int(days or base.params.days)
+    d = int(days if days is not None else base.params.days)
     cfg = RunConfig(days=d, scale=scale, quantities=_quantities(quantities),
                     places=tuple(places) if places else None)
     specs, mem = member_plan(members, seed, priors, post)

@@ -159,7 +159,13 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     ``LocalCluster`` of ``workers`` processes with one thread each (default: the CPU count)."""
     from distributed import Client, LocalCluster
 
-    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    from travesia.options import check_scheduler, check_workers
+
+    check_workers(workers)
+    scheduler = check_scheduler(scheduler)
+    if scheduler is None:
+        check_scheduler(None)  # $TRAVESIA_SCHEDULER, when set
+        scheduler = os.environ.get(SCHEDULER_ENV) or None
     if scheduler:
         try:
             client = Client(scheduler, timeout="15s")
@@ -173,8 +179,13 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be >= 1, got {workers}")
     n = workers or max(1, os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+    try:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+    except Exception as e:  # a worker that died while starting ("Nanny failed to start"), no memory ...
+        raise UserError(f"could not start a local Dask cluster of {n} worker process(es): {type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else 'no message'}; try fewer --workers, or "
+                        "--scheduler to use a running cluster", where="--workers") from None
     client = Client(cluster)
     try:
         yield client

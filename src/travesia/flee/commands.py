@@ -19,12 +19,11 @@ def register(app: typer.Typer) -> None:
                                         "read (sum_from_camps, capacity_scaling, conflict_spawn_decay_interval)"),
     ) -> None:
         """Convert a FLEE input folder into a travesia scenario (rules: flee); run it with travesia run."""
-        from rich.console import Console
 
         from travesia.flee.convert import import_flee
 
         res = import_flee(flee_dir, out, force=force, name=name, as_written=as_written)
-        c = Console()
+        from travesia.term import out as c
         c.print(f"imported {flee_dir} → {res['out']}/: {res['places']} places, {res['legs']} legs, "
                 f"{res['people']:,} people, {res['days']} days, {res['observations']} observations")
         for n in res["notes"]:

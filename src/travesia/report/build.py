@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from travesia.analysis.observe import (_atomic_write, compare, load_observations, place_members,
+from travesia.analysis.observe import (compare, load_observations, place_members,
                                        read_run_places, read_totals, score)
 from travesia.errors import UserError
 
@@ -355,8 +355,14 @@ def _reproduce(rd: RunData, resolved: dict) -> str:
     return " ".join(parts)
 
 
-def build_report(run_dir, out=None, png: bool = False) -> Path:
+# text every travesia report holds near its top (its title): marks a file a report may replace
+REPORT_SIGNATURE = b"travesia report"
+
+
+def build_report(run_dir, out=None, png: bool = False, force: bool = False) -> Path:
     """Write the report of a run folder (default ``RUN_DIR/report.html``); return its path.
+
+    ``out`` must be a new file, or an earlier report with ``force`` (the default one is replaced freely).
 
     With ``png``, static figures for papers are written too, into ``figures/`` beside the report.
     """
@@ -364,7 +370,11 @@ def build_report(run_dir, out=None, png: bool = False) -> Path:
     if not run_dir.is_dir():
         raise UserError("run folder not found", where=str(run_dir))
     rd = RunData(run_dir)
-    out = Path(out) if out is not None else run_dir / "report.html"
+    from travesia.output import may_write_file, write_file
+
+    if out is None:
+        out, force = run_dir / "report.html", True
+    out = may_write_file(out, force, signature=REPORT_SIGNATURE)  # before any work
     obs_path = run_dir / "observations.csv"
     comp = sc = None
     obs = pd.DataFrame(columns=["date", "place", "quantity", "low", "high", "note"])
@@ -428,8 +438,7 @@ def build_report(run_dir, out=None, png: bool = False) -> Path:
     }
     for k, v in fills.items():
         page = page.replace("{{" + k + "}}", v)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out, page)
+    write_file(out, page, force, signature=REPORT_SIGNATURE)
     if png:
         from travesia.report.png import write_figures
 

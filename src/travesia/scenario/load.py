@@ -24,7 +24,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from travesia.errors import UserError
-from travesia.scenario.schema import Scenario
+from travesia.scenario.schema import MAX_COUNT, MAX_KM, Scenario
 
 PLACE_KINDS = (
     "origin", "town", "border_crossing", "shelter", "detention", "destination",
@@ -87,20 +87,122 @@ def _lines(node: Any, prefix: tuple = (), out: dict | None = None) -> dict:
     return out
 
 
+# limits on a YAML document, checked before anything is expanded (alias bombs, runaway files)
+MAX_YAML_BYTES = 5_000_000
+MAX_YAML_NODES = 500_000  # values after aliases are expanded
+MAX_YAML_DEPTH = 64
+
+
+def _check_yaml_nodes(root: Any, where: str, max_nodes: int) -> None:
+    """Count the values of a composed YAML node graph as if its aliases were expanded (in time linear
+    in the graph, before expanding anything); refuse one too large, too deep or recursive."""
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    memo: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(node: Any, depth: int) -> int:
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        if depth > MAX_YAML_DEPTH:
+            raise UserError(f"YAML nested more than {MAX_YAML_DEPTH} levels deep", where=f"{where}:{node.start_mark.line + 1}")
+        if key in busy:
+            raise UserError("a YAML alias refers to itself (recursive structure)", where=f"{where}:{node.start_mark.line + 1}")
+        busy.add(key)
+        n = 1
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                n += size(k, depth + 1) + size(v, depth + 1)
+                if n > max_nodes:
+                    break
+        elif isinstance(node, SequenceNode):
+            for v in node.value:
+                n += size(v, depth + 1)
+                if n > max_nodes:
+                    break
+        busy.discard(key)
+        memo[key] = n
+        if n > max_nodes:
+            raise UserError(f"YAML document too large once its aliases (*name) are expanded: more than "
+                            f"{max_nodes:,} values (an alias bomb?); nothing was expanded", where=where)
+        return n
+
+    if root is not None:
+        size(root, 0)
+
+
+def _bad_scalar_line(root: Any) -> tuple[int, str] | None:
+    """The line and text of the first date-like YAML scalar that is not a real date (2018-02-30)."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode) and node.tag.endswith(":timestamp"):
+            txt = str(node.value)
+            try:
+                if len(txt) <= 10:
+                    dt.date.fromisoformat(txt)
+                else:
+                    dt.datetime.fromisoformat(txt.replace("t", "T").replace(" ", "T", 1).rstrip("Zz"))
+            except ValueError:
+                return node.start_mark.line + 1, txt
+        elif isinstance(node, MappingNode):
+            for k, v in reversed(node.value):
+                stack += [v, k]
+        elif isinstance(node, SequenceNode):
+            stack += list(reversed(node.value))
+    return None
+
+
+def load_yaml_text(text: str, where: str, *, typ: str = "rt", max_nodes: int = MAX_YAML_NODES) -> Any:
+    """Parse YAML text safely: size, depth and alias expansion limited before expanding anything;
+    syntax errors and impossible values (``2018-02-30``) name the line of ``where``."""
+    if len(text) > MAX_YAML_BYTES:
+        raise UserError(f"YAML document of {len(text):,} characters; at most {MAX_YAML_BYTES:,} are read", where=where)
+    yaml = YAML(typ=typ)
+    try:
+        root = YAML(typ="rt").compose(text)
+        _check_yaml_nodes(root, where, max_nodes)
+        return yaml.load(text)
+    except MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else "?"
+        raise UserError(f"YAML syntax error: {e.problem}", where=f"{where}:{line}") from None
+    except RecursionError:
+        raise UserError("YAML nested too deeply", where=where) from None
+    except (ValueError, OverflowError, TypeError) as e:
+        bad = _bad_scalar_line(root)
+        if bad:
+            raise UserError(f"'{bad[1]}' is not a valid date (YYYY-MM-DD)", where=f"{where}:{bad[0]}") from None
+        raise UserError(f"YAML value that cannot be read: {e}", where=where) from None
+    except Exception as e:  # ruamel's other YAMLErrors (duplicate keys, bad anchors ...)
+        if type(e).__module__.startswith("ruamel"):
+            raise UserError(f"YAML error: {e}", where=where) from None
+        raise
+
+
 def read_yaml(path: Path) -> tuple[dict, dict]:
     """Read a YAML mapping; return (plain dict, path -> line). Syntax errors name the line."""
     try:
+        if path.is_file() and path.stat().st_size > MAX_YAML_BYTES:
+            raise UserError(f"file of {path.stat().st_size:,} bytes; a YAML file may have at most "
+                            f"{MAX_YAML_BYTES:,}", where=str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError("file not found", where=str(path)) from None
+    except IsADirectoryError:
+        raise UserError("is a folder, expected a YAML file", where=str(path)) from None
+    except PermissionError:
+        raise UserError("cannot be read (permission denied)", where=str(path)) from None
     except UnicodeDecodeError as e:
         raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
-    yaml = YAML(typ="rt")
-    try:
-        tree = yaml.load(text)
-    except MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else "?"
-        raise UserError(f"YAML syntax error: {e.problem}", where=f"{path}:{line}") from None
+    except OSError as e:
+        raise UserError(f"cannot be read ({e.strerror})", where=str(path)) from None
+    tree = load_yaml_text(text, str(path))
     if not isinstance(tree, dict):
         raise UserError("expected a mapping of keys (name:, start:, days:, ...) at the top", where=str(path))
     return _plain(tree), _lines(tree)
@@ -229,11 +331,12 @@ def _list_item(node: list, seg: str, parts: list[str]) -> Any:
 
 def parse_value(text: str) -> Any:
     """Parse the right-hand side of ``--set k=v`` as a YAML scalar (numbers, booleans, dates, text)."""
-    yaml = YAML(typ="safe")
     try:
-        v = yaml.load(io.StringIO(text))
-    except Exception:
-        return text
+        v = load_yaml_text(text, "--set", typ="safe", max_nodes=10_000)
+    except UserError as e:
+        if "syntax error" in str(e) or "not a valid date" in str(e):
+            return text  # not YAML: plain text (the schema says whether text is allowed there)
+        raise
     return text if v is None and text.strip() not in ("null", "~", "") else v
 
 
@@ -336,6 +439,9 @@ def read_places(path: Path) -> pd.DataFrame:
         if r["kind"] not in PLACE_KINDS:
             raise UserError(f"column kind: '{r['kind']}' is not one of {', '.join(PLACE_KINDS)}", where=w)
         cap = _num(r.get("capacity", ""), "capacity", w, integer=True, ge=0, optional=True)
+        if cap is not None and cap > MAX_COUNT:
+            raise UserError(f"column capacity: {r['capacity']} is more people than live on Earth "
+                            f"(at most {MAX_COUNT:,})", where=w)
         out.append(dict(id=pid, name=r["name"], country=r["country"], region=r.get("region", ""),
                         lat=lat, lon=lon, kind=r["kind"], capacity=-1 if cap is None else cap,
                         note=r.get("note", ""), source=r.get("source", ""), line=ln))
@@ -361,6 +467,9 @@ def read_legs(path: Path, places: pd.DataFrame) -> pd.DataFrame:
         if ends[0] == ends[1]:
             raise UserError(f"a leg from '{ends[0]}' to itself", where=w)
         km = _num(r["km"], "km", w, ge=0)
+        if km > MAX_KM:
+            raise UserError(f"column km: {r['km']} km is longer than the Earth's circumference ({MAX_KM:,.0f} km)",
+                            where=w)
         modes = [m.strip() for m in (r.get("modes") or "foot|ride|bus").split("|") if m.strip()]
         bad = [m for m in modes if m not in MODES]
         if bad or not modes:
@@ -547,6 +656,8 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         need_place(("countries", c, "detention_place"), cp.detention_place)
     for i, b in enumerate(p.buses):
         need_place(("buses", i, "place"), b.place)
+        if b.start > p.end or b.end < p.start:
+            fail(("buses", i, "start"), f"buses {b.start}..{b.end} run outside the simulated period {p.start}..{p.end}")
     for i, rp in enumerate(p.groups.rally_points):
         need_place(("groups", "rally_points", i), rp)
     names = set(s.places["name"])
@@ -578,6 +689,9 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         for k in ev.set:
             if k.startswith("crossings."):
                 need_place(("timeline", idx, "set", k), k.split(".")[1])
+            if k.startswith("countries.") and k.split(".")[1] not in countries:
+                fail(("timeline", idx, "set", k), f"unknown country '{k.split('.')[1]}' "
+                     f"(countries in {p.places}: {', '.join(sorted(countries))})")
     for k in p.priors:
         try:
             check_path(k)

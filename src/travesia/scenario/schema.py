@@ -15,13 +15,26 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
+# the largest count of people a scenario may name (more people than live on Earth); counts are
+# stored as int64, so no count (even times --scale) wraps around
+MAX_COUNT = 10**10
+# the longest leg or distance: the Earth's circumference
+MAX_KM = 40_075.0
+
+
 def P(default: Any, ge: float | None = None, le: float | None = None, unit: str = "", doc: str = ""):
-    """A parameter: default, valid range, unit (kept in the JSON schema) and a one-line meaning."""
+    """A parameter: default, valid range, unit (kept in the JSON schema) and a one-line meaning.
+
+    Counts of people (unit ``people`` or ``people/day``) without an upper bound get ``MAX_COUNT``.
+    """
+    if le is None and unit.startswith("people") and isinstance(default, int):
+        le = MAX_COUNT
     return Field(default, ge=ge, le=le, description=doc, json_schema_extra={"unit": unit})
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # every number finite (no .nan, .inf); unknown keys are errors
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- populations
@@ -59,11 +72,11 @@ class Population(Strict):
     household_size: float = P(2.5, 1, 20, "people", "mean household size (households travel together)")
     group_size: int = P(300, 1, None, "people", "people per travelling group at the start")
 
-    @field_validator("intentions")
+    @field_validator("intentions", "destinations")
     @classmethod
     def _shares(cls, v: dict[str, float]) -> dict[str, float]:
-        if any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
-            raise ValueError("shares must be >= 0 and not all zero")
+        if any(not x >= 0 for x in v.values()) or (v and not sum(v.values()) > 0):
+            raise ValueError("weights must be >= 0 and not all zero")
         return v
 
     @model_validator(mode="after")
@@ -180,9 +193,15 @@ class Bus(Strict):
 
     place: str = Field(description="place id where buses leave")
     start: dt.date
-    end: dt.date
+    end: dt.date = Field(description="the last day buses leave (not before start)")
     seats_per_day: int = P(0, 0, None, "people/day")
     km: float = P(600.0, 1, 3000, "km", "how far the buses take people along their route")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Bus":
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
 
 
 class Prior(Strict):
@@ -280,6 +299,15 @@ class Scenario(Strict):
     flee: dict[str, Any] = Field(default_factory=dict, description="parameters of the flee rule set")
     attributes: dict[str, Attribute] = Field(default_factory=dict, description="person attributes drawn at creation "
                                              "(demographics); results are broken down by them in by_attribute.csv")
+
+    @model_validator(mode="after")
+    def _unique_population_names(self) -> "Scenario":
+        seen: set[str] = set()
+        for pop in self.populations:
+            if pop.name in seen:
+                raise ValueError(f"population name '{pop.name}' is used twice (names must be unique)")
+            seen.add(pop.name)
+        return self
 
     @property
     def end(self) -> dt.date:

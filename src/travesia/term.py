@@ -1,0 +1,29 @@
+"""The terminal: two Rich consoles that never read markup in what they print.
+
+Names, paths and messages come from users (a place named ``[/x]``, a folder ``runs[v2]``), so
+Rich markup is off: text is printed as written, always. Styles are given with ``style=`` or
+:class:`rich.text.Text`, never with ``[bold]`` inside a string. Off a terminal, lines are not
+wrapped (a long path stays on one line, for logs and scripts).
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+out = Console(markup=False, highlight=False, emoji=False)
+err = Console(stderr=True, markup=False, highlight=False, emoji=False)
+for _c in (out, err):
+    if not _c.is_terminal:
+        _c.soft_wrap = True
+
+
+def say(*parts, style: str | None = None) -> None:
+    """Print to stdout, user text as written."""
+    out.print(*parts, style=style)
+
+
+def error(message: str) -> None:
+    """Print one error line to stderr: ``error: message``."""
+    from rich.text import Text
+
+    err.print(Text.assemble(("error: ", "bold red"), str(message)))
