@@ -374,3 +374,16 @@ def test_packages_depend_one_way():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             bad += [f"{f.name}: {n}" for n in names if n == "travesia.flee" or n.startswith("travesia.flee.")]
     assert bad == []
+
+
+def test_kernel_counts_equal_a_recount(mali):
+    """The movement kernel counts everyone by place × state as it goes; a recount agrees each day."""
+    from travesia.engine.people import N_STATES
+    from travesia.engine.sim import Sim
+
+    sim = Sim(load_scenario(mali), scale=0.05, days=60)
+    for _ in range(60):
+        sim.step()
+        pp = sim.people
+        want = np.bincount(pp.place.astype(np.int64) * N_STATES + pp.state, minlength=sim.net.n_places * N_STATES)
+        assert np.array_equal(sim.record.counts[sim.day - 1].ravel(), want)

@@ -67,9 +67,20 @@ class Record:
         if edges.size:
             self._flows_today += np.bincount(edges, minlength=self._flows_today.size)
 
+    def add_flow_counts(self, per_edge: np.ndarray) -> None:
+        """Add today's people setting out along each edge (an array over edges)."""
+        self._flows_today += per_edge
+
+    def set_counts(self, day: int, per_place_state: np.ndarray) -> None:
+        """Today's final people per place × state, counted by the last process of the day (a
+        kernel that visits everyone anyway); :meth:`close_day` then does not count again."""
+        self.counts[day] = per_place_state.reshape(self.n_places, N_STATES)
+        self._counted_day = day
+
     def close_day(self, day: int, people: People) -> None:
-        key = people.place.astype(np.int64) * N_STATES + people.state
-        self.counts[day] = np.bincount(key, minlength=self.n_places * N_STATES).reshape(self.n_places, N_STATES)
+        if getattr(self, "_counted_day", -1) != day:
+            key = people.place.astype(np.int64) * N_STATES + people.state
+            self.counts[day] = np.bincount(key, minlength=self.n_places * N_STATES).reshape(self.n_places, N_STATES)
         self.flows[day] = self._flows_today
         self._flows_today[:] = 0
         for k in CUMULATIVE:

@@ -21,7 +21,7 @@ RESTING; not yet displaced WAITING. Nobody leaves the network, so the counts add
 people created on every day.
 
 Parameters: the ``flee:`` section (:class:`.params.FleeParams`), FLEE's own names.
-Reads/writes People ``place, next, km_left, state, flags, since``; owns ``edge, recent, rem,
+Reads/writes People ``place, next, km_left, state, flags, since, until``; owns ``edge, recent, rem,
 rem_len`` (see :mod:`.model`). Records ``arrived`` at every place reached and the
 flows along every link.
 
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.people import State
+from travesia.engine.people import N_STATES, State
 from travesia.engine.processes import register_ruleset
 from travesia.engine.processes.base import Process
 from travesia.errors import UserError
@@ -74,6 +74,12 @@ class FleeState:
         maxdeg = max([int(np.diff(r.ptr).max(initial=0)) for r in self.sched.routes] + [1])
         self.scratch = np.zeros(maxdeg, dtype=np.float64)
         self.capacity = np.where(self.sched.capacity >= 0, self.sched.capacity * sim.scale, -1.0)
+        s = self.sched
+        self.weights = [fm.route_weights(s.routes[s.epoch[d]], self.bases[s.epoch[d]], s.score[d], self.fp)
+                        for d in range(sim.days)]
+        self.keys = [fm.key_for_day(sim.seed, d) for d in range(sim.days)]
+        self.stay_keys = [fm.key_for_day(sim.seed, d, "flee.stay") for d in range(sim.days)]
+        self.hazard = fm.camp_hazard(s.movechance)
         self._targets(sim)
 
     def _targets(self, sim) -> None:
@@ -143,8 +149,8 @@ class FleeMovement(Process):
 
     name = "flee.movement"
     params = "flee"
-    reads = ("place", "next", "km_left", "state", "flags", "since")
-    writes = ("place", "next", "km_left", "state", "flags", "since")
+    reads = ("place", "next", "km_left", "state", "flags", "since", "until")
+    writes = ("place", "next", "km_left", "state", "flags", "since", "until")
 
     def setup(self, sim) -> None:
         flee_state(sim)
@@ -156,21 +162,23 @@ class FleeMovement(Process):
         if d > 0 and not np.array_equal(s.is_camp[d], s.is_camp[d - 1]):
             at = (pp.state == State.RESTING) | (pp.state == State.ARRIVED)
             pp.state[at] = np.where(s.is_camp[d][pp.place[at]], State.ARRIVED, State.RESTING).astype(np.uint8)
+            pp.until[at] = -1  # a place that became a camp: its people draw their stay afresh
         r = s.routes[s.epoch[d]]
         flows = np.zeros(net.n_edges, dtype=np.int64)
         arrivals = np.zeros(net.n_places, dtype=np.int64)
+        hist = np.zeros(net.n_places * N_STATES, dtype=np.int32)
         fm.run_move_day(
-            d, fm.key_for_day(sim.seed, d), pp.place, pp.next, pp.km_left, pp.state, pp.flags, pp.since,
-            st.edge, st.recent, st.rem, st.rem_len, st.count, flows, arrivals,
+            d, st.keys[d], st.stay_keys[d], st.hazard, pp.place, pp.next, pp.km_left, pp.state, pp.flags, pp.since,
+            pp.until, st.edge, st.recent, st.rem, st.rem_len, st.count, flows, arrivals,
             net.indptr, net.e_to, net.e_km, s.edge_open[d], s.last_closed[d],
-            s.movechance[d], s.is_town[d], s.is_camp[d], s.score[d], st.capacity, float(fp.capacity_buffer),
-            r.ptr, r.end, st.bases[s.epoch[d]], r.path, r.length, float(fp.weight_softening), float(fp.weight_power),
+            s.movechance[d], s.is_town[d], s.is_camp[d], st.capacity, float(fp.capacity_buffer),
+            r.ptr, r.end, st.weights[d], r.edge, r.path, r.length,
+            float(fp.weight_power),
             fp.awareness_level == 0, float(fp.max_move_speed), float(fp.max_walk_speed), bool(fp.start_on_foot),
-            bool(fp.avoid_short_stints), int(fp.max_hops_per_day), st.scratch)
-        if flows.any():
-            sim.record.add_flows(np.repeat(np.arange(net.n_edges), flows))
-        if arrivals.any():
-            sim.record.add("arrived", np.repeat(np.arange(net.n_places), arrivals))
+            bool(fp.avoid_short_stints), int(fp.max_hops_per_day), st.scratch, hist, N_STATES)
+        sim.record.set_counts(d, hist)
+        sim.record.add_flow_counts(flows)
+        sim.record.add_arrays("arrived", arrivals[None, :])
 
 
 FLEE: tuple[type[Process], ...] = (FleeInjection, FleeMovement)

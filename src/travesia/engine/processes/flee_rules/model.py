@@ -25,12 +25,22 @@ who decide after), in two passes:
    next link (FLEE's rule); someone on a link that was closed after they set out is sent back to
    the start of the link.
 
+People in a camp (whose daily chance to leave is small, 0.001 by default) do not draw every day:
+when they are first in the camp to decide, they draw once the day they will leave, the first day
+t on which the cumulative hazard Σ -log(1 - movechance) of the camp since then exceeds an Exp(1)
+draw (stream ``flee.stay``), kept in ``until``. That day has exactly the law of FLEE's daily
+draws, movechance changes included; someone sent back, arriving, or in a place that becomes a
+camp draws afresh.
+
 Random numbers: the engine's counter-based hash (:func:`travesia.engine.kernels.uniform`) of
 (seed, stream ``flee.move``, day, person id, draw number), draw 0 being exactly
 ``sim.rng.random``; so results do not depend on threads or on the order people are stored in.
 
+People fields used: ``place, next, km_left, state, flags, since`` (the day someone set out or
+came to where they are), ``until`` (the day someone in a camp leaves, -1 not drawn).
 State owned by the rule set, per person (bytes): ``edge`` int32 (4: the link someone is on),
-``recent`` float32 (4: FLEE's recent travel distance), ``rem`` int32 × route length (4 per hop:
+``recent`` float32 (4: FLEE's recent travel distance, as of the last day they moved: FLEE
+halves it every day someone stays put, which the kernel applies when they set out again), ``rem`` int32 × route length (4 per hop:
 the rest of a route chosen several links ahead), ``rem_len`` uint8 (1).
 """
 
@@ -63,6 +73,7 @@ ST_WAIT = np.uint8(State.WAITING)
 ST_TRAVEL = np.uint8(State.TRAVELLING)
 ST_REST = np.uint8(State.RESTING)
 ST_CAMP = np.uint8(State.ARRIVED)
+NEVER = 32767  # ``until`` of someone who stays in their camp to the end of the run
 HOPPED = np.uint8(16)  # flag bit: has finished at least one link (FLEE's places_travelled > 1)
 
 
@@ -78,6 +89,7 @@ class Routes:
     base: np.ndarray  # float64 [R] 1 / (softening + km) ** distance_power
     path: np.ndarray  # int32 [R, L] the places after the origin, -1 padded
     length: np.ndarray  # int32 [R]
+    edge: np.ndarray | None = None  # int32 [R] the first open edge from the origin to path[:, 0]
 
 
 @dataclass
@@ -324,6 +336,8 @@ def build_schedule(fp: FleeParams, net, days: int, start) -> Schedule:
         epoch[t] = keys[kb]
     L = max((len(pth) for rr in raw_routes for lst in rr for pth, _ in lst), default=1)
     routes = [_pack_routes(rr, P, L) for rr in raw_routes]
+    for rt, kb in zip(routes, keys):
+        rt.edge = _first_edges(rt, net, np.frombuffer(kb, dtype=bool))
     zones = np.nonzero(zone_alloc.sum(axis=0) > 0)[0].astype(np.int32)
     zone_cum = np.cumsum(zone_alloc[:, zones], axis=0)
     return Schedule(days=D, movechance=S_mc, is_camp=S_camp, is_town=S_town, score=S_score, edge_open=S_open,
@@ -380,6 +394,35 @@ def _pack_routes(rr: list[list], P: int, L: int) -> Routes:
     return Routes(ptr=ptr, end=end, base=km, path=path, length=length)
 
 
+def _first_edges(rt: Routes, net, is_open: np.ndarray) -> np.ndarray:
+    """For each route, the first open edge from its origin to its first place (as the kernel's
+    link search would find it: with a route linked twice, the first of the two)."""
+    out = np.full(len(rt.end), -1, dtype=np.int32)
+    for p in range(len(rt.ptr) - 1):
+        for j in range(rt.ptr[p], rt.ptr[p + 1]):
+            t = rt.path[j, 0]
+            for e in range(net.indptr[p], net.indptr[p + 1]):
+                if is_open[e] and net.e_to[e] == t:
+                    out[j] = e
+                    break
+    return out
+
+
+def route_weights(routes: Routes, base: np.ndarray, score: np.ndarray, fp: FleeParams) -> np.ndarray:
+    """Each route's weight before the capacity factor and ``weight_power``:
+    (weight_softening + score(end)) × 1 / (softening + km) ** distance_power."""
+    return (fp.weight_softening + score[routes.end]) * base
+
+
+def camp_hazard(movechance: np.ndarray) -> np.ndarray:
+    """[P, D + 1] cumulative hazard of leaving each place: hazard[p, t + 1] - hazard[p, t] =
+    -log(1 - movechance[t, p]) (a chance of 1 counts as nearly 1)."""
+    h = -np.log1p(-np.minimum(movechance, 1.0 - 1e-12))
+    out = np.zeros((movechance.shape[1], movechance.shape[0] + 1))
+    out[:, 1:] = np.cumsum(h, axis=0).T
+    return out
+
+
 def route_base(routes: Routes, fp: FleeParams) -> np.ndarray:
     """1 / (softening + km) ** distance_power (1 for every route at awareness level 0)."""
     if fp.awareness_level == 0:
@@ -399,6 +442,20 @@ def _u01(key, i, k):
     return uniform(key + np.uint64(k) * _KSTEP, i)
 
 
+@njit(cache=True)
+def _stay_until(stay_key, i, p, day, hazard):
+    """The day person ``i``, in camp ``p`` and deciding from ``day`` on, leaves: the first day t >= day
+    with hazard[p, t + 1] - hazard[p, day] >= an Exp(1) draw (NEVER if not within the run)."""
+    e = -math.log(1.0 - uniform(stay_key, i))
+    row = hazard[p]
+    j = np.searchsorted(row, row[day] + e, side="left")
+    if j < day + 1:
+        j = day + 1
+    if j >= row.shape[0]:
+        return NEVER
+    return j - 1
+
+
 @njit(cache=True, inline="always")
 def _capmult(p, count, capacity, capbuf):
     cap = capacity[p]
@@ -413,11 +470,11 @@ def _capmult(p, count, capacity, capbuf):
 
 
 @njit(cache=True)
-def move_day(day, key, place, nxt, km_left, state, flags, since, edge, recent, rem, rem_len,
+def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, since, until, edge, recent, rem, rem_len,
              count, flows, arrivals, indptr, e_to, e_km, e_open, last_closed,
-             movechance, is_town, is_camp, score, capacity, capbuf,
-             r_ptr, r_end, r_base, r_path, r_len, wsoft, wpow, uniform,
-             speed, walk_speed, start_on_foot, avoid_short, max_hops, scratch):
+             movechance, is_town, is_camp, capacity, capbuf,
+             r_ptr, r_end, r_w0, r_edge, r_path, r_len, wpow, uniform,
+             speed, walk_speed, start_on_foot, avoid_short, max_hops, scratch, hist, n_states):
     """One day of FLEE's movement for every person (see the module docstring)."""
 
     def leave(i, p, u):
@@ -436,8 +493,10 @@ def move_day(day, key, place, nxt, km_left, state, flags, since, edge, recent, r
             else:
                 tot = 0.0
                 for j in range(a, b):
+                    w = r_w0[j]
                     q = r_end[j]
-                    w = (wsoft + score[q]) * r_base[j] * _capmult(q, count, capacity, capbuf)
+                    if capacity[q] >= 1.0:
+                        w = w * _capmult(q, count, capacity, capbuf)
                     if wpow != 1.0:
                         w = w ** wpow
                     scratch[j - a] = w
@@ -454,23 +513,29 @@ def move_day(day, key, place, nxt, km_left, state, flags, since, edge, recent, r
                 else:  # FLEE: all weights zero -> equal weights
                     r = a + min(int(u * nr), nr - 1)
             L = r_len[r]
-            for h in range(L):
-                rem[i, h] = r_path[r, h]
-        target = rem[i, 0]
-        final = rem[i, L - 1]
-        e = -1
-        for j in range(indptr[p], indptr[p + 1]):
-            if e_open[j] and e_to[j] == target:
-                e = j
-                break
-        if e < 0:  # the link has vanished (closed): the route is dropped
-            rem_len[i] = 0
-            return False
-        if is_camp[final] and _capmult(final, count, capacity, capbuf) < 0.5:
-            rem_len[i] = 0
-            return False
-        for h in range(L - 1):
-            rem[i, h] = rem[i, h + 1]
+            target = r_path[r, 0]
+            final = r_path[r, L - 1]
+            e = r_edge[r]  # the first open link towards the route's first place (open today)
+            if is_camp[final] and _capmult(final, count, capacity, capbuf) < 0.5:
+                return False
+            for h in range(L - 1):
+                rem[i, h] = r_path[r, h + 1]
+        else:  # continuing a route chosen earlier: its next link may have closed since
+            target = rem[i, 0]
+            final = rem[i, L - 1]
+            e = -1
+            for j in range(indptr[p], indptr[p + 1]):
+                if e_open[j] and e_to[j] == target:
+                    e = j
+                    break
+            if e < 0:  # the link has vanished (closed): the route is dropped
+                rem_len[i] = 0
+                return False
+            if is_camp[final] and _capmult(final, count, capacity, capbuf) < 0.5:
+                rem_len[i] = 0
+                return False
+            for h in range(L - 1):
+                rem[i, h] = rem[i, h + 1]
         rem_len[i] = L - 1
         count[p] -= 1
         state[i] = ST_TRAVEL
@@ -488,59 +553,86 @@ def move_day(day, key, place, nxt, km_left, state, flags, since, edge, recent, r
         if s == ST_WAIT or s == ST_TRAVEL:
             continue
         p = place[i]
-        if _u01(key, i, 0) < movechance[p]:
-            leave(i, p, _u01(key, i, 1))
-    # pass 2: who is on a link travels
+        if s == ST_CAMP:
+            # in a camp the daily chance to leave is small: rather than a draw every day, the day
+            # they leave is drawn once (``until``), from the same law (see the module docstring)
+            w = until[i]
+            if w < 0:
+                w = _stay_until(stay_key, i, p, day, hazard)
+                until[i] = w
+            if w != day:
+                continue
+            until[i] = -1
+            u_route = _u01(key, i, 1)
+        else:
+            mc = movechance[p]
+            if not (mc >= 1.0 or _u01(key, i, 0) < mc):  # (a draw in [0, 1) is always below 1)
+                continue
+            u_route = _u01(key, i, 1)
+        # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
+        # they set out again (``since``: the day they came to this place), not every day
+        idle = day - 1 - since[i]
+        r0 = recent[i]
+        if idle > 0:
+            recent[i] = np.float32(r0 * 0.5 ** idle)
+        if not leave(i, p, u_route):
+            recent[i] = r0
+    # pass 2: who is on a link travels (those at a place have not moved: nothing to do); and
+    # everyone is counted where they end the day, by state (``hist``: place × state)
     for i in range(n):
-        s = state[i]
-        if s == ST_WAIT:
+        if state[i] != ST_TRAVEL:
+            hist[place[i] * n_states + state[i]] += 1
             continue
         moved = 0.0
-        if s == ST_TRAVEL:
-            k = 2
-            hops = 0
-            while True:
-                sp = speed
-                if start_on_foot and (flags[i] & HOPPED) == 0:
-                    sp = walk_speed
-                left = np.float32(km_left[i] - sp)
-                km_left[i] = left
-                moved += sp
-                if left >= 0:
-                    break
-                flags[i] |= HOPPED
-                moved += left
-                e = edge[i]
-                if last_closed[e] > since[i]:  # the link closed behind them: back to its start
-                    p = place[i]
-                    nxt[i] = -1
-                    km_left[i] = 0
-                    edge[i] = -1
-                    count[p] += 1
-                    state[i] = ST_CAMP if is_camp[p] else ST_REST
-                    break
-                q = nxt[i]
-                place[i] = q
+        k = 2
+        hops = 0
+        while True:
+            sp = speed
+            if start_on_foot and (flags[i] & HOPPED) == 0:
+                sp = walk_speed
+            left = np.float32(km_left[i] - sp)
+            km_left[i] = left
+            moved += sp
+            if left >= 0:
+                break
+            flags[i] |= HOPPED
+            moved += left
+            e = edge[i]
+            if last_closed[e] > since[i]:  # the link closed behind them: back to its start
+                p = place[i]
                 nxt[i] = -1
                 km_left[i] = 0
                 edge[i] = -1
-                count[q] += 1
-                arrivals[q] += 1
-                state[i] = ST_CAMP if is_camp[q] else ST_REST
-                if moved < sp and hops < max_hops:
-                    mc = movechance[q]
-                    if avoid_short and is_town[q] and (recent[i] + moved / speed) / 2.0 < 0.5:
-                        mc = 1.0
-                    u = _u01(key, i, k)
-                    k += 1
-                    if u < mc:
-                        ur = _u01(key, i, k)
-                        k += 1
-                        if leave(i, q, ur):
-                            hops += 1
-                            continue
+                count[p] += 1
+                state[i] = ST_CAMP if is_camp[p] else ST_REST
+                since[i] = day
+                until[i] = -1
                 break
+            since[i] = day
+            q = nxt[i]
+            place[i] = q
+            nxt[i] = -1
+            km_left[i] = 0
+            edge[i] = -1
+            count[q] += 1
+            arrivals[q] += 1
+            state[i] = ST_CAMP if is_camp[q] else ST_REST
+            until[i] = -1
+            if moved < sp and hops < max_hops:
+                mc = movechance[q]
+                if avoid_short and is_town[q] and (recent[i] + moved / speed) / 2.0 < 0.5:
+                    mc = 1.0
+                leaves = mc >= 1.0 or _u01(key, i, k) < mc
+                k += 1
+                if leaves:
+                    ur = _u01(key, i, k)
+                    k += 1
+                    if leave(i, q, ur):
+                        hops += 1
+                        continue
+            break
         recent[i] = np.float32((recent[i] + moved / speed) / 2.0)
+        hist[place[i] * n_states + state[i]] += 1
 
 
 def run_move_day(*args):
@@ -552,10 +644,10 @@ def run_move_day(*args):
         return move_day(*args)
 
 
-def key_for_day(seed: int, day: int) -> np.uint64:
+def key_for_day(seed: int, day: int, stream: str = "flee.move") -> np.uint64:
     from travesia.engine.rng import key_for
 
-    return np.uint64(key_for(seed, "flee.move", day))
+    return np.uint64(key_for(seed, stream, day))
 
 
 __all__ = ["Schedule", "Routes", "build_schedule", "route_base", "move_day", "run_move_day", "decay_factor",
