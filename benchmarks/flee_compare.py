@@ -25,6 +25,11 @@ at up to 1e5 agents, and above only if the previous size suggests it finishes wi
 
     python benchmarks/flee_compare.py                    # 1e4, 1e5, 1e6 agents
     python benchmarks/flee_compare.py --sizes 1e4 --seeds 2
+    python benchmarks/flee_compare.py --all --sizes 1e4 --seeds 3   # every folder, one table
+
+With ``--all``, times are CPU seconds (``time.process_time``) of each simulator's daily loop, so
+that other work on the machine counts less; FLEE's runs are kept in ``benchmarks/out/flee_runs/``
+(they depend only on FLEE and the folder) and reused unless ``--fresh``.
 """
 
 from __future__ import annotations
@@ -80,6 +85,7 @@ sim = {c: [] for c in camps}
 obs = {c: [] for c in camps}
 steps = 0
 t0 = time.perf_counter()
+c0 = time.process_time()
 for t in range(end_time):
     ig.AddNewConflictZones(e, t)
     spawning.spawn_daily_displaced(e, t, d, SumFromCamps=sum_from_camps)
@@ -90,8 +96,9 @@ for t in range(end_time):
         sim[c].append(lm[c].numAgents)
         obs[c].append(d.get_field(c, t, FullInterpolation=True))
 wall = time.perf_counter() - t0
-json.dump({"camps": camps, "sim": sim, "obs": obs, "wall_s": wall, "agent_steps": steps, "agents": len(e.agents)},
-          open(out, "w"))
+cpu = time.process_time() - c0
+json.dump({"camps": camps, "sim": sim, "obs": obs, "wall_s": wall, "cpu_s": cpu, "agent_steps": steps,
+           "agents": len(e.agents), "days": end_time}, open(out, "w"))
 '''
 
 
@@ -171,11 +178,14 @@ def run_travesia(scenario: Path, seed: int) -> dict:
     from travesia.flee.validation import camp_table
 
     sim = Sim(load_scenario(scenario), seed=seed)
+    c0 = time.process_time()
     res = sim.run()
+    cpu = time.process_time() - c0
     c = res.record.counts
     steps = int(c.sum() - c[:, :, State.WAITING].sum())
     names, simv, obs = camp_table(res)
-    return {"wall_s": res.wall_s, "agent_steps": steps, "agents": sim.n, "ard": flee_ard(res),
+    return {"wall_s": res.wall_s, "cpu_s": cpu, "agent_steps": steps, "agents": sim.n, "ard": flee_ard(res),
+            "days": sim.days,
             "timings": {k: round(v, 3) for k, v in sim.timings.items()},
             "sim": {n: simv[:, j].tolist() for j, n in enumerate(names)}}
 
@@ -207,6 +217,113 @@ def plot_camps(flee: dict, trav: dict, title: str, path: Path) -> None:
     plt.close(fig)
 
 
+def raw_counts(flee_dir: Path, camps: list[str], days: int) -> np.ndarray:
+    """days × camps: each camp's counts as UNHCR reported them, interpolated as FLEE does but
+    *without* FLEE's registration corrections (what an independent scorer reading source_data/
+    compares with)."""
+    import csv
+
+    from travesia.engine.processes.flee_rules.counts import daily
+    from travesia.flee import data as fdata
+    from travesia.flee.reader import read_period
+
+    inp = flee_dir / "input_csv"
+    start, _ = read_period(inp / "sim_period.csv" if (inp / "sim_period.csv").exists() else inp / "conflict_period.csv")
+    src = flee_dir / "source_data"
+    files = {r[0].strip(): [c.strip() for c in r[1:] if c.strip()] for r in csv.reader(open(src / "data_layout.csv"))
+             if r and not r[0].startswith("#")}
+    cols = []
+    for c in camps:
+        t = fdata.read_count_file(src / files[c][0], start)
+        for extra in files[c][1:]:
+            t = fdata.add_tables(t, fdata.read_count_file(src / extra, start))
+        cols.append(daily(t, days))
+    return np.stack(cols, axis=1).astype(float)
+
+
+def _ard(sim: dict, camps: list[str], obs: np.ndarray) -> float:
+    from travesia.analysis.ard import averaged_relative_difference
+
+    s = np.array([sim[c] for c in camps], dtype=float).T
+    return averaged_relative_difference(s, obs, obs.sum(axis=1))
+
+
+def compare_all(folders: list[Path], agents: int, seeds: int, fresh: bool, out: Path,
+                flee_seeds: int | None = None) -> list[dict]:
+    """Every folder at the same number of agents (or at full scale when smaller), ``seeds`` seeds of
+    each simulator. FLEE's runs are kept in ``benchmarks/out/flee_runs/`` (they depend on FLEE and
+    the folder only) and reused unless ``fresh``."""
+    from travesia.engine.processes.flee_rules.params import flee_params
+    from travesia.flee.convert import import_flee
+    from travesia.scenario.load import load_scenario
+
+    py = ensure_peer()
+    cache = OUT / "flee_runs"
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="flee_compare-"))
+    rows = []
+    warm = False
+    flee_seeds = seeds if flee_seeds is None else flee_seeds
+    for src in folders:
+        full = import_flee(src, tmp / f"{src.name}-full")["people"]
+        n = min(agents, full)
+        folder = scaled_folder(src, n / full, tmp / f"{src.name}-{n}") if n < full else src
+        scen = tmp / f"{src.name}-scen"
+        people = import_flee(folder, scen)["people"]
+        sfc = flee_params(load_scenario(scen).params.flee).sum_from_camps
+        if not warm:
+            run_travesia(scen, 0)  # compile numba before any timing
+            warm = True
+        tv = [run_travesia(scen, s) for s in range(seeds)]
+        fl = []
+        for s in range(seeds if flee_seeds is None else flee_seeds):
+            key = cache / f"{src.name}-{n}-s{s}.json"
+            if key.exists() and not fresh:
+                r = json.loads(key.read_text())
+            else:
+                r = run_flee(py, folder, s, sfc, timeout=7200)
+                if r is None:
+                    break
+                key.write_text(json.dumps(r))
+            fl.append(r)
+        camps = [c for c in fl[0]["camps"] if c in tv[0]["sim"]] if fl else list(tv[0]["sim"])
+        raw = raw_counts(folder, camps, tv[0]["days"])
+        row = {"scenario": src.name, "agents": people, "days": tv[0]["days"], "seeds": seeds, "flee_seeds": len(fl),
+               "agent_steps": tv[0]["agent_steps"],
+               "travesia": {"ard": [t["ard"] for t in tv], "ard_raw": [_ard(t["sim"], camps, raw) for t in tv],
+                            "wall_s": float(np.median([t["wall_s"] for t in tv])),
+                            "cpu_s": float(np.median([t["cpu_s"] for t in tv]))},
+               "flee": None}
+        if fl:
+            row["flee"] = {"ard": [f["ard"] for f in fl], "ard_raw": [_ard(f["sim"], camps, raw) for f in fl],
+                           "wall_s": float(np.median([f["wall_s"] for f in fl])),
+                           "cpu_s": float(np.median([f.get("cpu_s", f["wall_s"]) for f in fl])),
+                           "agent_steps": fl[0]["agent_steps"]}
+            # per live agent-step, CPU time of each (the two count nearly the same agent-steps)
+            row["ratio"] = (row["flee"]["cpu_s"] / row["flee"]["agent_steps"]) / (
+                row["travesia"]["cpu_s"] / row["agent_steps"])
+        rows.append(row)
+        print(f"  {src.name}: done", file=sys.stderr, flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"cpu": os.cpu_count(), "agents": agents, "rows": rows}, indent=2))
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    print("| scenario | agents | days | FLEE 3.1 ARD | travesia ARD | FLEE s | travesia s | ratio |"
+          " ARD vs raw counts: FLEE / travesia |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        t, f = r["travesia"], r["flee"]
+        fa = f"{np.mean(f['ard']):.3f}" if f else "—"
+        fs = f"{f['cpu_s']:.1f}" if f else "—"
+        ratio = f"{r['ratio']:.0f}×" if f else "—"
+        raw = f"{np.mean(f['ard_raw']):.3f} / " if f else "— / "
+        print(f"| {r['scenario']} | {r['agents']:,} | {r['days']} | {fa} | {np.mean(t['ard']):.3f} | {fs} | "
+              f"{t['cpu_s']:.2f} | {ratio} | {raw}{np.mean(t['ard_raw']):.3f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default = ROOT.parent / "shared" / "data" / "flee" / "mali2012"
@@ -216,9 +333,28 @@ def main() -> None:
     ap.add_argument("--sizes", default="1e4,1e5,1e6", help="agents in all, comma-separated")
     ap.add_argument("--seeds", type=int, default=3, help="seeds per simulator at the smallest size (1 above)")
     ap.add_argument("--flee-budget", type=float, default=300.0, help="run FLEE only if it should finish within this")
-    ap.add_argument("--out", type=Path, default=OUT / "flee_compare.json")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--all", action="store_true", help="every folder in ../shared/data/flee/ at one common scale "
+                    "(the first of --sizes, default 1e4 agents), --seeds seeds of each simulator, one table")
+    ap.add_argument("--flee-seeds", type=int, default=None, help="with --all: FLEE seeds (default: --seeds)")
+    ap.add_argument("--only", default="", help="with --all: only these folders (comma-separated names)")
+    ap.add_argument("--fresh", action="store_true", help="with --all: rerun FLEE even where its runs are kept")
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
+    if a.all:
+        data = ROOT.parent / "shared" / "data" / "flee"
+        folders = sorted(p for p in data.iterdir() if (p / "input_csv").is_dir())
+        if a.only:
+            folders = [p for p in folders if p.name in a.only.split(",")]
+        agents = int(float(a.sizes.split(",")[0])) if a.sizes != "1e4,1e5,1e6" else 10_000
+        rows = compare_all(folders, agents, a.seeds, a.fresh, a.out or OUT / "flee_compare_all.json", a.flee_seeds)
+        fs = a.seeds if a.flee_seeds is None else a.flee_seeds
+        print(f"\nFLEE 3.1 vs travesia, every folder at {agents:,} agents (full scale if fewer), {fs} FLEE seed(s), "
+              f"{a.seeds} travesia seeds; ARD = FLEE's averaged relative difference (mean over seeds); s = CPU seconds of the daily "
+              f"loop (median); ratio = FLEE's CPU time per live agent-step / travesia's\n")
+        print_table(rows)
+        return
+    a.out = a.out or OUT / "flee_compare.json"
     from travesia.flee.convert import import_flee
     from travesia.engine.processes.flee_rules.params import flee_params
     from travesia.scenario.load import load_scenario
