@@ -387,3 +387,25 @@ def test_kernel_counts_equal_a_recount(mali):
         pp = sim.people
         want = np.bincount(pp.place.astype(np.int64) * N_STATES + pp.state, minlength=sim.net.n_places * N_STATES)
         assert np.array_equal(sim.record.counts[sim.day - 1].ravel(), want)
+
+
+def test_awareness_two_routes_continue(tmp_path):
+    """awareness_level 2: people choose routes two links ahead and follow them through the town;
+    a link that closes under a chosen route drops the route. Nobody is lost."""
+    f = write_flee(tmp_path / "aw2", km=2000, speed=150, days=30, settings="  awareness_level: 2\n",
+                   extra_locations="Mid Town,North,Homeland,10.5,20.5,town,,300\n"
+                                   "Camp Two,South,Neighbour,11.5,21.5,camp,,\n",
+                   extra_routes="Alpha,Mid Town,100,0\nMid Town,Camp Two,100,0\n")
+    f.joinpath("simsetting.yml").write_text(f.joinpath("simsetting.yml").read_text().replace(
+        "  awareness_level: 1\n", ""))
+    (f / "input_csv" / "closures.csv").write_text("#closure_type,name1,name2,closure_start,closure_end\n"
+                                                  "link,Mid Town,Camp Two,1,1\n")
+    (f / "source_data" / "data_layout.csv").write_text("total,total.csv\nCamp One,camp.csv\nCamp Two,camp.csv\n")
+    sc = load_scenario(import_flee(f, tmp_path / "s")["out"])
+    assert sc.params.flee["awareness_level"] == 2
+    r = simulate(sc, check=True)
+    c = r.record.counts
+    assert c.sum(axis=(1, 2)).tolist() == [100] * 30
+    two = r.net.index["Camp_Two"]
+    assert c[-1, two, State.ARRIVED] > 50  # the near camp, two links ahead, draws most
+    assert r.sim._flee.rem.shape == (r.sim.n, 1)

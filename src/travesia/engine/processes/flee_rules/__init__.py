@@ -54,7 +54,7 @@ class FleeState:
         self.edge = np.full(n, -1, dtype=np.int32)
         self.recent = np.zeros(n, dtype=np.float32)
         self.rem_len = np.zeros(n, dtype=np.uint8)
-        self.rem = np.zeros((n, 1), dtype=np.int32)
+        self.rem = np.zeros((1, 1), dtype=np.int32)  # grown to (n, longest route - 1) when routes are longer
         self.count = np.zeros(sim.net.n_places, dtype=np.int64)
         self.released = np.zeros(len(sim.segments), dtype=np.int64)
         self.targets: list[np.ndarray] = []
@@ -67,9 +67,10 @@ class FleeState:
         self.sched = fm.build_schedule(self.fp, sim.net, sim.days, sim.start)
         self.bases = [fm.route_base(r, self.fp) for r in self.sched.routes]
         L = self.sched.routes[0].path.shape[1] if self.sched.routes else 1
-        if self.rem.shape[1] < L:
-            rem = np.zeros((sim.n, L), dtype=np.int32)
-            rem[:, : self.rem.shape[1]] = self.rem
+        if L > 1 and (self.rem.shape[0] < sim.n or self.rem.shape[1] < L - 1):
+            rem = np.zeros((sim.n, L - 1), dtype=np.int32)
+            if self.rem.shape[0] == sim.n:
+                rem[:, : self.rem.shape[1]] = self.rem
             self.rem = rem
         maxdeg = max([int(np.diff(r.ptr).max(initial=0)) for r in self.sched.routes] + [1])
         self.scratch = np.zeros(maxdeg, dtype=np.float64)

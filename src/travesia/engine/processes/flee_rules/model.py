@@ -40,7 +40,8 @@ People fields used: ``place, next, km_left, state, flags, since`` (the day someo
 came to where they are), ``until`` (the day someone in a camp leaves, -1 not drawn).
 State owned by the rule set, per person (bytes): ``edge`` int32 (4: the link someone is on),
 ``recent`` float32 (4: FLEE's recent travel distance, as of the last day they moved: FLEE
-halves it every day someone stays put, which the kernel applies when they set out again), ``rem`` int32 × route length (4 per hop:
+halves it every day someone stays put, which the kernel applies when they set out again),
+``rem`` int32 × (route length - 1) (4 per link beyond the first, none with awareness_level 1:
 the rest of a route chosen several links ahead), ``rem_len`` uint8 (1).
 """
 
