@@ -200,8 +200,11 @@ def summary(result) -> dict:
             entry["first_arrival"] = dates[int(np.argmax(series > 0))].isoformat()
             entry["median_arrival"] = dates[int(np.argmax(series >= total / 2))].isoformat()
         dests[net.names[p]] = entry
+    from travesia.scenario.builtin import scenario_source
+
     return {
         "scenario": sim.params.name,
+        "source": scenario_source(sim.loaded.folder),
         "seed": sim.seed,
         "start": sim.start.isoformat(),
         "end": dates[-1].isoformat(),

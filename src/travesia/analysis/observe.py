@@ -284,12 +284,13 @@ VALIDATION_CSV_COLUMNS = ["date", "place", "quantity", "low", "high", "simulated
                           "caravan", "note", "sources"]
 
 
-def validate_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
-    """Compare a run folder with observations; write validation.csv and validation.json into it.
+def compare_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
+    """Compare a run folder with observations, writing nothing: what ``validate`` and the report show.
 
-    ``observations`` defaults to the run's own observations.csv (the scenario's). Returns the
-    comparison (``compare``) and the scores (``score``, plus ``objective``, the run and the
-    observations file).
+    ``observations`` defaults to the run's own observations.csv (the scenario's); an observation
+    that names one of the run's caravans is read from ``totals_by_caravan.csv`` when the run has
+    it. Returns the comparison (``compare``) and the scores (``score``, plus ``objective``, the
+    run and the observations file).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -310,6 +311,14 @@ def validate_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
         sc["objective"] = None
     sc["run"] = str(run_dir)
     sc["observations"] = str(obs_path)
+    return comp, sc
+
+
+def validate_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
+    """Compare a run folder with observations (:func:`compare_run`); write validation.csv and
+    validation.json into it. Returns the comparison and the scores."""
+    run_dir = Path(run_dir)
+    comp, sc = compare_run(run_dir, observations)
     out = comp.copy()
     out["date"] = _norm_dates(out["date"]) if len(out) else out["date"]
     _atomic_write(run_dir / "validation.csv", out[VALIDATION_CSV_COLUMNS].to_csv(index=False, float_format="%.6g"))

@@ -10,24 +10,22 @@
    keyed by member, rows of the calibration's posterior sample in turn);
 4. writes ``forecast.csv`` (``date,place,quantity,p05,p25,p50,p75,p95`` for dates after DATE),
    ``half_arrival.csv`` (per destination, the date by which half of the people who arrive there
-   within the run have arrived: p05, p50, p95 over members), ``naive.csv`` (the two naive
-   forecasts of :mod:`.naive`), ``observations.csv`` (all the observations given, for scoring
-   later; only those up to DATE were used), ``forecast.json`` and ``report.html`` (self-contained
-   fan charts).
+   within the run have arrived: p05, p50, p95 over members), ``outlook.csv`` (per destination and
+   major shelter: first and half arrival dates, the peak present in the next 7/14/30 days, with
+   bands; :mod:`.outlook`), ``naive.csv`` (the two naive forecasts of :mod:`.naive`),
+   ``observations.csv`` (all the observations given, for scoring later; only those up to DATE
+   were used), ``places.csv``, ``legs.csv``, ``forecast.json`` and ``report.html`` (the report
+   family's forecast report, :mod:`travesia.report`).
 
 :func:`validate_forecast` scores a forecast folder against observations (``travesia validate``).
 """
 
 from __future__ import annotations
 
-import base64
 import copy
 import dataclasses
 import datetime as dt
-import html
-import io
 import json
-import math
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -40,6 +38,7 @@ from travesia.ensemble.ensemble import EnsembleRun, member_plan, read_posterior,
 from travesia.ensemble.files import atomic_write, commit_partial, csv_text, new_partial
 from travesia.ensemble.naive import naive_forecasts
 from travesia.ensemble.obsmodel import estimate_sigma, noise
+from travesia.ensemble.outlook import outlook
 from travesia.ensemble.priors import scenario_priors
 from travesia.ensemble.runner import RunConfig, maybe_client
 from travesia.errors import UserError
@@ -253,120 +252,6 @@ def validate_forecast(run_dir: str | Path, observations_path: str | Path) -> tup
     return comp, sc
 
 
-# --------------------------------------------------------------------------- the report
-
-
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def key_places(run: EnsembleRun, known_obs: pd.DataFrame | None, places: pd.DataFrame, n: int = 8) -> list[str]:
-    """Destinations with arrivals, the places the caravans were last seen, the busiest shelters."""
-    out: list[str] = []
-    dests = []
-    for name in places.loc[places["kind"] == "destination", "name"]:
-        a = run.series("arrived", name)[:, -1]
-        if np.percentile(a, 95) > 0:
-            dests.append((-float(np.median(a)), name))
-    out += [n_ for _, n_ in sorted(dests)[:3]]
-    if known_obs is not None and len(known_obs):
-        pres = known_obs[known_obs["quantity"] == "present"].sort_values("date", kind="stable")
-        for c, g in pres.groupby("caravan", sort=True):
-            name = g["place"].iloc[-1]
-            if name in run.layout.names["present"] and name not in out:
-                out.append(name)
-    shel = []
-    for name in places.loc[places["kind"] == "shelter", "name"]:
-        shel.append((-float(np.median(run.series("present", name).max(axis=1))), name))
-    out += [n_ for _, n_ in sorted(shel)[:2] if n_ not in out]
-    return out[:n]
-
-
-def write_report(path: Path, run: EnsembleRun, as_of: dt.date, obs_all: pd.DataFrame | None, places: pd.DataFrame,
-                 halves: pd.DataFrame, meta: dict, scores: dict | None) -> None:
-    """A self-contained HTML page of fan charts (PNG inlined; no external files or CDN)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    dates = np.array(run.layout.dates, dtype="datetime64[D]")
-    known = obs_all[obs_all["date"] <= as_of] if obs_all is not None else None
-    figs = []
-    targets = [("(all)", "travelling")] + [(p, None) for p in key_places(run, known, places)]
-    for place, only in targets:
-        qs = [only] if only else ["present", "arrived"]
-        fig, axes = plt.subplots(1, len(qs), figsize=(5.2 * len(qs), 3.0), squeeze=False)
-        for ax, q in zip(axes[0], qs):
-            s = run.series(q, place)
-            p = np.percentile(s, [5, 25, 50, 75, 95], axis=0)
-            ax.fill_between(dates, p[0], p[4], color="#9ecae1", alpha=0.6, lw=0, label="90% band")
-            ax.fill_between(dates, p[1], p[3], color="#4292c6", alpha=0.6, lw=0, label="50% band")
-            ax.plot(dates, p[2], color="#08306b", lw=1.5, label="median")
-            ax.axvline(np.datetime64(as_of), color="#d62728", lw=1, ls="--", label=f"as of {as_of}")
-            if obs_all is not None:
-                o = obs_all[(obs_all["quantity"] == q) & (obs_all["place"] == place)]
-                for _, r in o.iterrows():
-                    hi = r["low"] if (isinstance(r["high"], float) and math.isnan(r["high"])) else r["high"]
-                    used = r["date"] <= as_of
-                    ax.plot([np.datetime64(r["date"])] * 2, [r["low"], hi], color="k" if used else "#ff7f0e", lw=2)
-                    ax.plot(np.datetime64(r["date"]), r["low"], "o", ms=4, mfc="k" if used else "white",
-                            mec="k" if used else "#ff7f0e")
-            ax.set_title(f"{place}: {q}", fontsize=10)
-            ax.tick_params(labelsize=8)
-            ax.set_ylim(bottom=0)
-            fig.autofmt_xdate()
-        axes[0][0].legend(fontsize=7, loc="upper left")
-        figs.append((place, _png(fig)))
-        plt.close(fig)
-    esc = html.escape
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>travesia forecast: {esc(meta['scenario'])} as of {as_of}</title>",
-        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-        "th{background:#f3f3f3}td:first-child{text-align:left}img{max-width:100%}</style></head><body>",
-        f"<h1>Forecast: {esc(meta['scenario'])}, as of {as_of}</h1>",
-        f"<p>{meta['members']} members, seed {meta['seed']}, run to {esc(meta['end'])}; "
-        f"{esc(meta['calibration_note'])}. Only events and observations dated on or before {as_of} were used. "
-        "Bands: 90% (p05–p95) and 50% (p25–p75) of the members; black ranges are the reports used, "
-        "orange ones later reports (not used).</p>",
-        "<h2>When half the people are at each destination</h2>",
-        "<p>The date by which half of the people who reach the destination within the run have reached it "
-        "(median over members, with the 90% band), and how many arrive by the end of the run.</p>",
-        "<table><tr><th>destination</th><th>members with arrivals</th><th>arrivals p05</th><th>p50</th>"
-        "<th>p95</th><th>half by p05</th><th>p50</th><th>p95</th></tr>",
-    ]
-    for r in halves.itertuples(index=False):
-        if r.members_with_arrivals == 0:
-            continue
-        parts.append(f"<tr><td>{esc(r.destination)}</td><td>{r.members_with_arrivals}/{r.members}</td>"
-                     f"<td>{r.arrived_p05:,.0f}</td><td>{r.arrived_p50:,.0f}</td><td>{r.arrived_p95:,.0f}</td>"
-                     f"<td>{r.half_date_p05}</td><td>{r.half_date_p50}</td><td>{r.half_date_p95}</td></tr>")
-    parts.append("</table>")
-    if scores:
-        parts.append(f"<h2>Against the reports after {as_of}</h2><p>{scores['n']} observations. Objective: mean "
-                     "log error against the reported ranges (lower is better).</p><table><tr><th>forecast</th>"
-                     "<th>objective</th><th>hit share</th><th>band coverage (90%)</th></tr>")
-
-        def f(v, pct=False):
-            return "–" if v is None else (f"{100 * v:.0f}%" if pct else f"{v:.3f}")
-
-        parts.append(f"<tr><td>travesia (median)</td><td>{f(scores['objective'])}</td>"
-                     f"<td>{f(scores['hit_share'], True)}</td><td>{f(scores['band_coverage'], True)}</td></tr>")
-        for m, s in scores.get("naive", {}).items():
-            parts.append(f"<tr><td>naive: {esc(m.replace('_', ' '))}</td><td>{f(s['objective'])}</td>"
-                         f"<td>{f(s['hit_share'], True)}</td><td>–</td></tr>")
-        parts.append("</table>")
-    parts.append("<h2>Fan charts</h2>")
-    for place, b64 in figs:
-        parts.append(f"<h3>{esc(place)}</h3><img alt='{esc(place)}' src='data:image/png;base64,{b64}'>")
-    parts.append(f"<p><small>travesia {__version__}</small></p></body></html>")
-    path.write_text("\n".join(parts), encoding="utf-8")
-
-
 # --------------------------------------------------------------------------- the particle filter
 
 
@@ -537,9 +422,14 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                 (tmp / "observations.csv").write_text(csv_text(obs_all[OBS_COLS]), encoding="utf-8")
             places = base.places[["id", "name", "country", "region", "lat", "lon", "kind", "capacity"]]
             (tmp / "places.csv").write_text(csv_text(places), encoding="utf-8")
+            (tmp / "legs.csv").write_text(csv_text(base.legs.rename(columns={"a": "from", "b": "to"})[
+                ["from", "to", "km", "modes"]]), encoding="utf-8")
+            (tmp / "outlook.csv").write_text(csv_text(outlook(run, base.places, as_of)), encoding="utf-8")
             (tmp / "forecast.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
             if report:
-                write_report(tmp / "report.html", run, as_of, obs_all, base.places, halves, meta, scores)
+                from travesia.report.build import build_report
+
+                build_report(tmp)  # the report family's forecast report, from the files just written
             kept = on_run(run) if on_run is not None else None
         finally:
             run.close()

@@ -22,6 +22,17 @@ def builtin_path(name: str) -> Path | None:
     return p if (p / "scenario.yaml").is_file() else None
 
 
+def scenario_source(folder: str | Path | None) -> str | None:
+    """How to name a loaded scenario on the command line: its built-in name, or its folder's absolute path."""
+    if folder is None:
+        return None
+    folder = Path(folder).resolve()
+    root = _root().resolve()
+    if folder.parent == root and (folder / "scenario.yaml").is_file():
+        return folder.name
+    return str(folder)
+
+
 def init_scenario(name: str, folder: str | Path) -> Path:
     """Copy a built-in scenario into ``folder`` (which must not exist or be empty) to edit."""
     src = builtin_path(name)

@@ -1,234 +1,295 @@
-// travesia report: map, charts and needs table, in plain JavaScript and SVG (no libraries, no network).
+// travesia report: the map, the charts and the needs of the selected day, drawn with Vega-Lite
+// (vega-embed, inside this file; expressions run by vega-embed's interpreter, so no eval and no
+// network). The same components make the run, ensemble and forecast reports.
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("report-data").textContent);
-  var NS = "http://www.w3.org/2000/svg";
-  var nDays = D.dates.length;
+  var dates = D.dates || [], nDays = dates.length, places = D.places || [], M = D.map;
   var fmt = function (x) { return x == null ? "–" : Math.round(x).toLocaleString("en-US"); };
+  var esc = function (t) { return String(t).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); };
+  var OBS = { hit: "#2a8a2a", miss: "#b3261e", used: "#111111", later: "#e6550d", na: "#777777" };
+  var EMBED = { renderer: "svg", ast: true, logLevel: vega.Error, actions: { export: true, source: false, compiled: false, editor: false } };
+  var views = [], pending = [];
+  window.travesia = { views: views, data: D };
 
-  function el(tag, attrs, parent) {
-    var e = document.createElementNS(NS, tag);
-    for (var k in attrs) e.setAttribute(k, attrs[k]);
-    if (parent) parent.appendChild(e);
-    return e;
+  function embed(el, spec) {
+    var p = vegaEmbed(el, spec, EMBED).then(function (r) { views.push(r.view); return r.view; });
+    pending.push(p);
+    return p;
   }
 
-  function niceMax(v) {
-    if (v <= 0) return 1;
-    var e = Math.pow(10, Math.floor(Math.log10(v))), m = v / e;
-    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * e;
-  }
-  // ------------------------------------------------------------------ map
-  var W = 1000, places = D.places;
-  var lons = places.map(function (p) { return p.lon; }), lats = places.map(function (p) { return p.lat; });
-  var lon0 = Math.min.apply(null, lons) - 1.5, lon1 = Math.max.apply(null, lons) + 2.5;
-  var lat0 = Math.min.apply(null, lats) - 1.5, lat1 = Math.max.apply(null, lats) + 1.5;
-  var kx = Math.cos((lat0 + lat1) / 2 * Math.PI / 180);  // equirectangular, true scale at mid latitude
-  var scale = W / ((lon1 - lon0) * kx);
-  var H = Math.round((lat1 - lat0) * scale);
-  function px(lon) { return (lon - lon0) * kx * scale; }
-  function py(lat) { return (lat1 - lat) * scale; }
-
-  var svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "map" });
-  document.getElementById("map").appendChild(svg);
-  var gB = el("g", { id: "borders" }, svg);
-  (D.borders.features || []).forEach(function (f) {
-    var g = f.geometry, polys = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
-    var d = "";
-    polys.forEach(function (poly) {
-      poly.forEach(function (ring) {
-        ring.forEach(function (c, i) { d += (i ? "L" : "M") + px(c[0]).toFixed(1) + "," + py(c[1]).toFixed(1); });
-        d += "Z";
+  // ------------------------------------------------------------------ the map
+  function mapSpec() {
+    var lons = places.map(function (p) { return p.lon; }), lats = places.map(function (p) { return p.lat; });
+    var lon0 = Math.min.apply(null, lons) - 1.5, lon1 = Math.max.apply(null, lons) + 2.5;
+    var lat0 = Math.min.apply(null, lats) - 1.5, lat1 = Math.max.apply(null, lats) + 1.5;
+    // two corners as points: a polygon's winding would matter on the sphere
+    var box = { type: "Feature", geometry: { type: "MultiPoint", coordinates: [[lon0, lat0], [lon1, lat1]] }, properties: {} };
+    var legs = D.legs.map(function (l, k) {
+      var a = places[l[0]], b = places[l[1]];
+      return { k: k, lon: a.lon, lat: a.lat, lon2: b.lon, lat2: b.lat, name: a.name + " – " + b.name, km: l[2] };
+    });
+    var flows = [], maxFlow = 1;
+    (M.flows || []).forEach(function (day, d) {
+      day.forEach(function (f) {
+        var l = legs[f[0]];
+        if (!l) return;
+        if (f[1] > maxFlow) maxFlow = f[1];
+        flows.push({ d: d, lon: l.lon, lat: l.lat, lon2: l.lon2, lat2: l.lat2, n: f[1], name: l.name });
       });
     });
-    var p = el("path", { d: d, "class": "country" }, gB);
-    el("title", {}, p).textContent = f.properties && f.properties.name || "";
-  });
-  var gL = el("g", { id: "legs" }, svg);
-  var legEls = D.legs.map(function (l) {
-    var a = places[l[0]], b = places[l[1]];
-    var e = el("line", { x1: px(a.lon), y1: py(a.lat), x2: px(b.lon), y2: py(b.lat), "class": "leg", "stroke-width": 1 }, gL);
-    el("title", {}, e).textContent = a.name + " – " + b.name + " (" + l[2] + " km)";
-    return e;
-  });
-  var gD = el("g", { id: "dots" }, svg);
-  places.forEach(function (p) { el("circle", { cx: px(p.lon), cy: py(p.lat), r: 1.6, "class": "dot" }, gD); });
-  var gC = el("g", { id: "circles" }, svg);
-  var maxPresent = 1, maxFlow = 1;
-  D.present.forEach(function (row) { row.forEach(function (v) { if (v > maxPresent) maxPresent = v; }); });
-  D.flows.forEach(function (day) { day.forEach(function (f) { if (f[1] > maxFlow) maxFlow = f[1]; }); });
-  var R = W * 0.035;
-  var circles = places.map(function (p, i) {
-    var c = el("circle", { cx: px(p.lon), cy: py(p.lat), r: 0, "class": "place-circle", "data-place": p.name }, gC);
-    c._t = el("title", {}, c);
-    return c;
-  });
-  var gT = el("g", { id: "labels" }, svg);
-  var labels = places.map(function (p) {
-    var right = px(p.lon) > W * 0.8;
-    var t = el("text", { x: px(p.lon) + (right ? -4 : 4), y: py(p.lat) - 4, "class": "label",
-                         "text-anchor": right ? "end" : "start" }, gT);
-    t.textContent = "";
-    return t;
-  });
-
-  // size legend (bottom left)
-  (function () {
-    var g = el("g", { id: "size-legend" }, svg), y = H - 12, x = 14;
-    [niceMax(maxPresent / 10), niceMax(maxPresent / 2)].forEach(function (val) {
-      val = Math.min(val, maxPresent);
-      var r = R * Math.sqrt(val / maxPresent);
-      el("circle", { cx: x + r, cy: y - r, r: r, "class": "place-circle" }, g);
-      var t = el("text", { x: x + 2 * r + 4, y: y - 2, "class": "label" }, g);
-      t.textContent = fmt(val) + " people";
-      x += 2 * r + 80;
+    var circles = [], maxV = 1, band = !!M.hi;
+    M.mid.forEach(function (row, d) {
+      row.forEach(function (v, i) {
+        var hi = band ? M.hi[d][i] : v, lo = band ? M.lo[d][i] : v, p = places[i];
+        if (!(v > 0 || hi > 0)) return;
+        if (hi > maxV) maxV = hi;
+        if (v > maxV) maxV = v;
+        var cap = p.cap != null && p.cap >= 0 ? p.cap : null;
+        circles.push({ d: d, i: i, name: p.name, short: p.name.replace(/ \(.*\)$/, ""), lon: p.lon, lat: p.lat,
+          v: v || 0, lo: lo || 0, hi: hi || 0, cap: cap, over: cap != null && v > cap,
+          band: band ? fmt(lo) + "–" + fmt(hi) : "" });
+      });
     });
-  })();
-
-  function drawMap(d) {
-    var row = D.present[d] || [], total = 0;
-    var order = row.map(function (v, i) { return [v, i]; }).sort(function (a, b) { return b[0] - a[0]; });
-    var labelled = {};
-    order.slice(0, 6).forEach(function (o) { if (o[0] > 0) labelled[o[1]] = true; });
-    circles.forEach(function (c, i) {
-      var v = row[i] || 0, p = places[i];
-      total += v;
-      c.setAttribute("r", v > 0 ? (R * Math.sqrt(v / maxPresent)).toFixed(2) : 0);
-      c.setAttribute("data-present", v);
-      var over = p.cap != null && p.cap >= 0 && v > p.cap;
-      c.setAttribute("class", "place-circle" + (over ? " over" : ""));
-      c._t.textContent = p.name + ": " + fmt(v) + " people" + (p.cap != null && p.cap >= 0 ? " (capacity " + fmt(p.cap) + ")" : "");
-      labels[i].textContent = labelled[i] ? p.name.replace(/ \(.*\)$/, "") + " " + fmt(v) : "";
-    });
-    // parents drawn under their children: big circles first
-    order.forEach(function (o) { gC.appendChild(circles[o[1]]); });
-    legEls.forEach(function (e) { e.setAttribute("stroke-width", 1); e.setAttribute("class", "leg"); });
-    (D.flows[d] || []).forEach(function (f) {
-      var e = legEls[f[0]];
-      if (!e) return;
-      e.setAttribute("stroke-width", (1 + 9 * Math.sqrt(f[1] / maxFlow)).toFixed(2));
-      e.setAttribute("class", "leg busy");
-      e.lastChild.textContent = e.lastChild.textContent.replace(/: .*$/, "") + ": " + fmt(f[1]) + " moved";
-    });
-    document.getElementById("day-total").textContent = fmt(total) + " people present at places";
+    var size = { type: "linear", domain: [0, maxV], range: [0, 2200], zero: true };
+    var tip = [{ field: "name", title: "place" }, { field: "v", title: band ? "median present" : "present", format: ",.0f" }];
+    if (band) tip.push({ field: "band", title: "90% band" });
+    tip.push({ field: "cap", title: "capacity", format: ",.0f" });
+    var layers = [
+      { name: "borders", data: { values: D.borders, format: { type: "json", property: "features" } },
+        mark: { type: "geoshape", fill: "#f4f1ea", stroke: "#9a9388", strokeWidth: 0.7, clip: true },
+        encoding: { tooltip: { field: "properties.name", title: "country" } } },
+      { name: "legs", data: { values: legs }, mark: { type: "rule", color: "#b0a8a0", strokeWidth: 1, clip: true },
+        encoding: { longitude: { field: "lon" }, latitude: { field: "lat" }, longitude2: { field: "lon2" },
+          latitude2: { field: "lat2" }, tooltip: [{ field: "name", title: "leg" }, { field: "km", title: "km" }] } }
+    ];
+    if (flows.length) layers.push({ name: "flows", data: { values: flows }, transform: [{ filter: "datum.d == day" }],
+      mark: { type: "rule", color: "#e07b39", opacity: 0.85, strokeCap: "round", clip: true },
+      encoding: { longitude: { field: "lon" }, latitude: { field: "lat" }, longitude2: { field: "lon2" },
+        latitude2: { field: "lat2" },
+        strokeWidth: { field: "n", type: "quantitative", scale: { domain: [0, maxFlow], range: [1, 10] }, legend: null },
+        tooltip: [{ field: "name", title: "leg" }, { field: "n", title: "people set out", format: ",.0f" }] } });
+    var cdata = { values: circles };
+    if (band) layers.push({ name: "band95", data: cdata, transform: [{ filter: "datum.d == day" }],
+      mark: { type: "circle", fill: "#9ecae1", fillOpacity: 0.35, stroke: "#4292c6", strokeDash: [3, 2], clip: true },
+      encoding: { longitude: { field: "lon" }, latitude: { field: "lat" },
+        size: { field: "hi", type: "quantitative", scale: size, legend: null }, tooltip: tip } });
+    layers.push({ name: "places", data: cdata, transform: [{ filter: "datum.d == day" }],
+      mark: { type: "circle", opacity: 0.6, stroke: "#0d3d66", strokeWidth: 0.8, clip: true },
+      encoding: { longitude: { field: "lon" }, latitude: { field: "lat" },
+        size: { field: "v", type: "quantitative", scale: size,
+          legend: { title: band ? "median present" : "people present", format: ",.0f", orient: "bottom-left",
+            symbolFillColor: "#1f77b4" } },
+        color: { field: "over", type: "nominal", scale: { domain: [false, true], range: ["#1f77b4", "#d62728"] },
+          legend: null },
+        tooltip: tip } });
+    if (band) layers.push({ name: "band05", data: cdata, transform: [{ filter: "datum.d == day && datum.lo > 0" }],
+      mark: { type: "circle", filled: false, stroke: "#08306b", strokeWidth: 1, clip: true },
+      encoding: { longitude: { field: "lon" }, latitude: { field: "lat" },
+        size: { field: "lo", type: "quantitative", scale: size, legend: null }, tooltip: tip } });
+    layers.push({ name: "labels", data: cdata, transform: [{ filter: "datum.d == day" },
+      { window: [{ op: "row_number", as: "rank" }], sort: [{ field: "v", order: "descending" }] },
+      { filter: "datum.rank <= 6" }, { calculate: "datum.short + ' ' + format(datum.v, ',.0f')", as: "label" }],
+      mark: { type: "text", align: "left", dx: 5, dy: -5, fontSize: 11, stroke: "#fff", strokeWidth: 0 },
+      encoding: { longitude: { field: "lon" }, latitude: { field: "lat" }, text: { field: "label" } } });
+    if (M.plans && M.plans.length) {
+      var plans = M.plans.map(function (r) {
+        var p = places[r.target];
+        return { d: r.d, lon: p.lon, lat: p.lat, caravan: r.caravan, target: p.name, hold: r.hold,
+          route: r.route || "", label: r.caravan + (r.hold ? " holds at " : " → ") + p.name.replace(/ \(.*\)$/, "") };
+      });
+      layers.push({ name: "plans", data: { values: plans }, transform: [{ filter: "datum.d == day" }],
+        mark: { type: "point", shape: "diamond", size: 140, filled: true, stroke: "#000", strokeWidth: 1, clip: true },
+        encoding: { longitude: { field: "lon" }, latitude: { field: "lat" },
+          color: { field: "hold", type: "nominal", scale: { domain: [false, true], range: ["#ffd92f", "#ff7f00"] },
+            legend: { title: "caravan plan", labelExpr: "datum.label == 'true' ? 'hold' : 'target'", orient: "top-right" } },
+          tooltip: [{ field: "caravan" }, { field: "target" }, { field: "hold" }, { field: "route" }] } });
+      layers.push({ name: "planlabels", data: { values: plans }, transform: [{ filter: "datum.d == day" }],
+        mark: { type: "text", align: "right", dx: -8, dy: 10, fontSize: 11, fontWeight: "bold", color: "#7a3b00" },
+        encoding: { longitude: { field: "lon" }, latitude: { field: "lat" }, text: { field: "label" } } });
+    }
+    return {
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      width: "container", height: 560, autosize: { type: "fit", contains: "padding" },
+      params: [{ name: "day", value: M.start || 0 }],
+      projection: { type: "mercator", fit: box },
+      background: "#dfeaf3", view: { stroke: "#ccc" },
+      layer: layers
+    };
   }
 
   // ------------------------------------------------------------------ charts
-  var cursors = [];
-  function chart(cfg) {
-    var box = document.createElement("div");
-    box.className = "chart";
-    box.id = cfg.id;
-    var h = document.createElement("h3");
-    h.textContent = cfg.title;
-    box.appendChild(h);
-    if (cfg.note) { var p = document.createElement("div"); p.className = "small muted"; p.textContent = cfg.note; box.appendChild(p); }
-    document.getElementById("chart-list").appendChild(box);
-    var w = 900, hh = 300, ml = 60, mr = 12, mt = 10, mb = 30;
-    var s = el("svg", { viewBox: "0 0 " + w + " " + hh, role: "img", "aria-label": cfg.title });
-    box.appendChild(s);
-    var ymax = 0;
-    cfg.series.forEach(function (se) {
-      se.values.forEach(function (v) { if (v > ymax) ymax = v; });
-      se.obs.forEach(function (o) { ymax = Math.max(ymax, o[1], o[2] == null ? 0 : o[2]); });
-    });
-    ymax = niceMax(ymax * 1.05);
-    var X = function (i) { return ml + (nDays > 1 ? i / (nDays - 1) : 0.5) * (w - ml - mr); };
-    var Y = function (v) { return mt + (1 - v / ymax) * (hh - mt - mb); };
-    for (var k = 0; k <= 4; k++) {
-      var v = ymax * k / 4;
-      el("line", { x1: ml, x2: w - mr, y1: Y(v), y2: Y(v), "class": "grid" }, s);
-      el("text", { x: ml - 6, y: Y(v) + 4, "text-anchor": "end" }, s).textContent = fmt(v);
-    }
-    el("line", { x1: ml, x2: w - mr, y1: Y(0), y2: Y(0), "class": "axis" }, s);
-    el("line", { x1: ml, x2: ml, y1: mt, y2: Y(0), "class": "axis" }, s);
-    var step = Math.max(1, Math.ceil(nDays / 10));
-    for (var i = 0; i < nDays; i += step) {
-      el("line", { x1: X(i), x2: X(i), y1: Y(0), y2: Y(0) + 4, "class": "axis" }, s);
-      el("text", { x: X(i), y: hh - 10, "text-anchor": "middle" }, s).textContent = D.dates[i].slice(5);
-    }
-    var legend = document.createElement("div");
-    legend.className = "legend";
-    cfg.series.forEach(function (se) {
-      var d = se.values.map(function (v, i) { return (i ? "L" : "M") + X(i).toFixed(1) + "," + Y(v || 0).toFixed(1); }).join("");
-      var path = el("path", { d: d, fill: "none", stroke: se.color, "stroke-width": 2, "class": "series" }, s);
-      el("title", {}, path).textContent = se.name;
-      se.obs.forEach(function (o) {
-        var x = X(o[0]), col = o[3] === true ? "#2a8a2a" : o[3] === false ? "#b3261e" : se.color;
-        var g = el("g", { "class": "obs" }, s);
-        el("title", {}, g).textContent = se.name + ", " + D.dates[o[0]] + ": observed " +
-          (o[2] == null ? "≥ " + fmt(o[1]) : o[1] === o[2] ? fmt(o[1]) : fmt(o[1]) + "–" + fmt(o[2])) +
-          ", run " + fmt(se.values[o[0]]) + (o[4] ? " (" + o[4] + ")" : "");
-        if (o[2] == null) {
-          el("line", { x1: x, x2: x, y1: Y(o[1]), y2: mt + 6, stroke: col, "stroke-width": 2, "stroke-dasharray": "4 2" }, g);
-          el("path", { d: "M" + (x - 4) + "," + (mt + 8) + "L" + x + "," + mt + "L" + (x + 4) + "," + (mt + 8), fill: "none", stroke: col, "stroke-width": 2 }, g);
-          el("line", { x1: x - 5, x2: x + 5, y1: Y(o[1]), y2: Y(o[1]), stroke: col, "stroke-width": 2 }, g);
-        } else if (o[1] === o[2]) {
-          el("circle", { cx: x, cy: Y(o[1]), r: 4, fill: "#fff", stroke: col, "stroke-width": 2 }, g);
-        } else {
-          el("line", { x1: x, x2: x, y1: Y(o[1]), y2: Y(o[2]), stroke: col, "stroke-width": 2.5 }, g);
-          el("line", { x1: x - 5, x2: x + 5, y1: Y(o[1]), y2: Y(o[1]), stroke: col, "stroke-width": 2 }, g);
-          el("line", { x1: x - 5, x2: x + 5, y1: Y(o[2]), y2: Y(o[2]), stroke: col, "stroke-width": 2 }, g);
-        }
-      });
-      var sp = document.createElement("span");
-      sp.style.setProperty("--c", se.color);
-      sp.textContent = se.name + (se.obs.length ? " (" + se.obs.length + " obs.)" : "");
-      legend.appendChild(sp);
-    });
-    box.appendChild(legend);
-    var cur = el("line", { x1: X(0), x2: X(0), y1: mt, y2: Y(0), "class": "cursor" }, s);
-    cursors.push(function (d) { cur.setAttribute("x1", X(d)); cur.setAttribute("x2", X(d)); });
+  function obsColor(o, s) {
+    if (o[5] === true) return OBS.used;
+    if (o[5] === false) return OBS.later;
+    return o[3] === true ? OBS.hit : o[3] === false ? OBS.miss : OBS.na;
   }
-  D.charts.forEach(chart);
+  function chartSpec(cfg) {
+    var rows = [], obs = [], ymax = 0, names = [], colors = [], bands = false;
+    cfg.series.forEach(function (s) {
+      names.push(s.name); colors.push(s.color);
+      dates.forEach(function (d, i) {
+        var r = { date: d, s: s.name, v: s.values ? s.values[i] : null };
+        if (s.p05) { r.p05 = s.p05[i]; r.p25 = s.p25[i]; r.p75 = s.p75[i]; r.p95 = s.p95[i]; bands = true; }
+        if (r.v == null && r.p05 == null) return;
+        ymax = Math.max(ymax, r.v || 0, r.p95 || 0);
+        rows.push(r);
+      });
+      (s.obs || []).forEach(function (o) { ymax = Math.max(ymax, o[1], o[2] == null ? 0 : o[2]); });
+    });
+    var top = ymax * 1.08 || 1;
+    cfg.series.forEach(function (s) {
+      (s.obs || []).forEach(function (o) {
+        var range = o[2] == null ? "≥ " + fmt(o[1]) : o[1] === o[2] ? fmt(o[1]) : fmt(o[1]) + "–" + fmt(o[2]);
+        var status = o[5] === true ? "used by the forecast" : o[5] === false ? "later report" :
+          o[3] === true ? "run inside" : o[3] === false ? "run outside" : "";
+        obs.push({ date: dates[o[0]], s: s.name, low: o[1], high: o[2] == null ? top : o[2], open: o[2] == null,
+          point: o[1] === o[2], c: obsColor(o, s), range: range, status: status, note: o[4] || "" });
+      });
+    });
+    var x = { field: "date", type: "temporal", scale: { type: "utc" }, title: null,
+      axis: { format: "%-d %b", labelOverlap: true, tickCount: { interval: "day", step: Math.max(1, Math.ceil(nDays / 10)) } } };
+    var color = { field: "s", type: "nominal", title: null, scale: { domain: names, range: colors },
+      legend: { orient: "bottom", columns: 3, labelLimit: 320 } };
+    var y = { type: "quantitative", title: cfg.ylabel || null, scale: { domainMin: 0 }, axis: { format: "~s" } };
+    var layers = [];
+    if (bands) {
+      layers.push({ name: "band90", mark: { type: "area", opacity: 0.2 }, encoding: { x: x, color: color,
+        y: Object.assign({ field: "p05" }, y), y2: { field: "p95" } } });
+      layers.push({ name: "band50", mark: { type: "area", opacity: 0.35 }, encoding: { x: x, color: color,
+        y: Object.assign({ field: "p25" }, y), y2: { field: "p75" } } });
+    }
+    var tip = [{ field: "s", title: "series" }, { field: "date", type: "temporal", scale: { type: "utc" }, format: "%Y-%m-%d", title: "date" },
+      { field: "v", title: bands ? "median" : "value", format: ",.0f" }];
+    if (bands) tip.push({ field: "p05", title: "p05", format: ",.0f" }, { field: "p95", title: "p95", format: ",.0f" });
+    layers.push({ name: "lines", transform: [{ filter: "datum.v != null" }],
+      mark: { type: "line", strokeWidth: 2 },
+      encoding: { x: x, color: color, y: Object.assign({ field: "v" }, y) } });
+    layers.push({ name: "hover", transform: [{ filter: "datum.v != null" }], mark: { type: "point", opacity: 0, size: 60 },
+      encoding: { x: x, y: Object.assign({ field: "v" }, y), tooltip: tip } });
+    if (obs.length) {
+      var otip = [{ field: "s", title: "series" }, { field: "date", type: "temporal", scale: { type: "utc" }, format: "%Y-%m-%d", title: "date" },
+        { field: "range", title: "reported" }, { field: "status", title: "" }, { field: "note", title: "note" }];
+      var ox = Object.assign({}, x);
+      layers.push({ name: "obs", data: { values: obs }, transform: [{ filter: "!datum.point" }],
+        mark: { type: "rule", strokeWidth: 2.5 },
+        encoding: { x: ox, y: Object.assign({ field: "low" }, y), y2: { field: "high" },
+          color: { field: "c", type: "nominal", scale: null }, strokeDash: { condition: { test: "datum.open", value: [4, 2] }, value: [1, 0] },
+          tooltip: otip } });
+      layers.push({ name: "obsends", data: { values: obs }, mark: { type: "tick", thickness: 2, size: 10, orient: "horizontal" },
+        encoding: { x: ox, y: Object.assign({ field: "low" }, y), color: { field: "c", type: "nominal", scale: null },
+          tooltip: otip } });
+      layers.push({ name: "obspoints", data: { values: obs }, transform: [{ filter: "datum.point" }],
+        mark: { type: "point", filled: true, fill: "#fff", size: 40, strokeWidth: 2 },
+        encoding: { x: ox, y: Object.assign({ field: "low" }, y), stroke: { field: "c", type: "nominal", scale: null },
+          tooltip: otip } });
+    }
+    var marks = [];
+    if (D.as_of) marks.push({ date: D.as_of, what: "as of " + D.as_of });
+    if (marks.length) layers.push({ name: "asof", data: { values: marks },
+      mark: { type: "rule", color: "#d62728", strokeDash: [5, 3] },
+      encoding: { x: x, tooltip: { field: "what" } } });
+    layers.push({ name: "cursor", data: { values: dates.map(function (d, i) { return { date: d, i: i }; }) },
+      transform: [{ filter: "datum.i == day" }], mark: { type: "rule", color: "#999", strokeDash: [3, 3] },
+      encoding: { x: x } });
+    return {
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      width: "container", height: 260, autosize: { type: "fit", contains: "padding" },
+      params: [{ name: "day", value: M ? M.start || 0 : 0 }],
+      data: { values: rows }, layer: layers
+    };
+  }
+
+  function drawCharts() {
+    var list = document.getElementById("chart-list");
+    if (!list) return;
+    (D.charts || []).forEach(function (cfg) {
+      var box = document.createElement("div");
+      box.className = "chart";
+      box.id = cfg.id;
+      var h = document.createElement("h3");
+      h.textContent = cfg.title;
+      box.appendChild(h);
+      if (cfg.note) { var p = document.createElement("div"); p.className = "small muted"; p.textContent = cfg.note; box.appendChild(p); }
+      var v = document.createElement("div");
+      v.className = "vega";
+      box.appendChild(v);
+      list.appendChild(box);
+      embed(v, chartSpec(cfg));
+    });
+  }
 
   // ------------------------------------------------------------------ needs on the selected day
-  var tbody = document.querySelector("#needs-table tbody");
   function drawNeeds(d) {
-    document.getElementById("needs-day").textContent = "(" + D.dates[d] + ")";
-    var row = D.present[d] || [], rows = [], tot = 0;
-    places.forEach(function (p, i) { if (row[i] > 0) rows.push([row[i], i]); tot += row[i] || 0; });
-    rows.sort(function (a, b) { return b[0] - a[0]; });
-    var S = D.sphere, html = "";
-    function line(name, kind, v, cap, total) {
+    var tbody = document.querySelector("#needs-table tbody");
+    if (!tbody || !M) return;
+    var lab = document.getElementById("needs-day");
+    if (lab) lab.textContent = "(" + dates[d] + ")";
+    var S = D.sphere, band = !!M.hi, row = M.mid[d] || [], rows = [], tot = [0, 0, 0];
+    places.forEach(function (p, i) {
+      var v = row[i] || 0, lo = band ? M.lo[d][i] : v, hi = band ? M.hi[d][i] : v;
+      if (v > 0 || hi > 0) rows.push([v, i, lo, hi]);
+      tot[0] += lo || 0; tot[1] += v; tot[2] += hi || 0;
+    });
+    rows.sort(function (a, b) { return b[0] - a[0] || b[3] - a[3]; });
+    function cell(v, lo, hi, k) {
+      return "<td class='n'>" + fmt(v * k) + (band ? "<div class='band'>" + fmt(lo * k) + "–" + fmt(hi * k) + "</div>" : "") + "</td>";
+    }
+    function line(name, kind, v, lo, hi, cap, total) {
       var over = cap != null && cap >= 0 && v > cap;
-      return "<tr class='" + (over ? "miss" : "") + (total ? " total" : "") + "'><td>" + name + "</td><td>" + kind +
-        "</td><td class='n'>" + fmt(v) + "</td><td class='n'>" + fmt(v * S.water_l) + "</td><td class='n'>" +
-        fmt(v * S.kcal) + "</td><td class='n'>" + fmt(v * S.covered_m2) + "</td><td class='n'>" +
-        (cap != null && cap >= 0 ? fmt(cap) : total ? "" : "unknown") + "</td><td>" +
+      return "<tr class='" + (over ? "miss" : "") + (total ? " total" : "") + "'><td>" + name + "</td><td>" + kind + "</td>" +
+        cell(v, lo, hi, 1) + cell(v, lo, hi, S.water_l) + cell(v, lo, hi, S.kcal) + cell(v, lo, hi, S.covered_m2) +
+        "<td class='n'>" + (cap != null && cap >= 0 ? fmt(cap) : total ? "" : "unknown") + "</td><td>" +
         (over ? "over capacity by " + fmt(v - cap) : cap != null && cap >= 0 ? "within capacity" : "") + "</td></tr>";
     }
-    var esc = function (t) { return String(t).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); };
-    rows.forEach(function (r) { var p = places[r[1]]; html += line(esc(p.name), esc(p.kind), r[0], p.cap, false); });
-    html += line("all places", "", tot, null, true);
+    var html = "";
+    rows.forEach(function (r) { var p = places[r[1]]; html += line(esc(p.name), esc(p.kind), r[0], r[2], r[3], p.cap, false); });
+    html += line("all places", "", tot[1], tot[0], tot[2], null, true);
     tbody.innerHTML = html;
   }
 
-  // ------------------------------------------------------------------ day slider and play
-  var slider = document.getElementById("day"), play = document.getElementById("play"), timer = null;
-  slider.max = Math.max(0, nDays - 1);
+  // ------------------------------------------------------------------ the day: slider, play, every view
   function show(d) {
     d = +d;
-    document.getElementById("day-label").textContent = "day " + (d + 1) + " of " + nDays + ": " + (D.dates[d] || "");
-    drawMap(d);
-    cursors.forEach(function (f) { f(d); });
-    drawNeeds(d);
+    var lab = document.getElementById("day-label");
+    if (lab) lab.textContent = "day " + (d + 1) + " of " + nDays + ": " + (dates[d] || "") +
+      (D.as_of ? (dates[d] > D.as_of ? " (forecast)" : " (before the as-of date)") : "");
+    if (M) {
+      var tot = (M.mid[d] || []).reduce(function (a, b) { return a + (b || 0); }, 0);
+      var t = document.getElementById("day-total");
+      if (t) t.textContent = fmt(tot) + (M.hi ? " people present at places (median)" : " people present at places");
+      drawNeeds(d);
+    }
+    views.forEach(function (v) { try { v.signal("day", d).runAsync(); } catch (e) { /* a view without the day */ } });
+    document.body.setAttribute("data-day", String(d));
   }
-  slider.addEventListener("input", function () { show(slider.value); });
-  play.addEventListener("click", function () {
+  window.travesia.show = show;
+
+  if (M && document.getElementById("map")) embed(document.getElementById("map"), mapSpec());
+  drawCharts();
+  var slider = document.getElementById("day"), play = document.getElementById("play"), timer = null;
+  var first = M ? M.first || 0 : 0;
+  if (slider) {
+    slider.min = first;
+    slider.max = Math.max(0, nDays - 1);
+    slider.value = M ? M.start || first : 0;
+    slider.addEventListener("input", function () { show(slider.value); });
+  }
+  if (play) play.addEventListener("click", function () {
     if (timer) { clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }
-    if (+slider.value >= nDays - 1) slider.value = 0;
+    if (+slider.value >= nDays - 1) slider.value = first;
     play.textContent = "❚❚ pause";
     timer = setInterval(function () {
       if (+slider.value >= nDays - 1) { clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }
       slider.value = +slider.value + 1;
       show(slider.value);
-    }, 300);
+    }, 400);
   });
-  // start on the day with the most people present at places
-  var best = 0, bestV = -1;
-  D.present.forEach(function (row, d) { var s = row.reduce(function (a, b) { return a + (b || 0); }, 0); if (s > bestV) { bestV = s; best = d; } });
-  slider.value = best;
-  show(best);
-  document.body.setAttribute("data-ready", "1");
+  Promise.all(pending).then(function () {
+    show(slider ? slider.value : 0);
+    document.body.setAttribute("data-ready", "1");
+  }, function (e) {
+    document.body.setAttribute("data-ready", "error");
+    console.error("travesia report: " + e);
+  });
 })();
