@@ -59,7 +59,7 @@ def test_forecast_uses_nothing_after_its_date(tmp_path, client):
     base = run_fc(scenario_copy(tmp_path / "s0"), tmp_path / "f0", client)
     ev = run_fc(scenario_copy(tmp_path / "s1", later_event=True), tmp_path / "f1", client, report=False)
     run_fc(scenario_copy(tmp_path / "s2", later_obs=True), tmp_path / "f2", client, report=False)
-    for f in ("forecast.csv", "members.csv", "half_arrival.csv", "naive.csv"):
+    for f in ("forecast.csv", "members.csv", "half_arrival.csv", "naive.csv", "outlook.csv"):
         ref = (tmp_path / "f0" / f).read_bytes()
         assert (tmp_path / "f1" / f).read_bytes() == ref, f
         assert (tmp_path / "f2" / f).read_bytes() == ref, f
@@ -71,11 +71,12 @@ def test_forecast_uses_nothing_after_its_date(tmp_path, client):
     assert list(fc.columns) == ["date", "place", "quantity", "p05", "p25", "p50", "p75", "p95"]
     assert pd.to_datetime(fc["date"]).min().date() == AS_OF + dt.timedelta(days=1)
     assert pd.to_datetime(fc["date"]).max().date() == dt.date(2018, 10, 27)
-    # the report is one self-contained file
+    # the report is the report family's forecast report: one self-contained file (tests/test_report.py)
     html = (tmp_path / "f0" / "report.html").read_text()
-    assert "data:image/png;base64," in html
-    assert not re.search(r"(src|href)=['\"]?(https?:|//)", html)  # nothing fetched from elsewhere
-    assert "When half the people" in html
+    assert not re.search(r"<script[^>]+src=", html) and 'id="report-data"' in html
+    assert "Arrivals and crowds ahead" in html and "needs-band" in html
+    outlook = pd.read_csv(tmp_path / "f0" / "outlook.csv")
+    assert {"place", "first_p50", "half_p50", "peak7_p50", "peak30_p95"} <= set(outlook.columns) and len(outlook)
     half = pd.read_csv(tmp_path / "f0" / "half_arrival.csv")
     assert {"destination", "half_date_p05", "half_date_p50", "half_date_p95"} <= set(half.columns)
     assert (tmp_path / "f0" / "calibration" / "posterior.csv").exists()

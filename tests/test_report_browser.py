@@ -1,8 +1,10 @@
-"""The report of a real (short) run, opened from disk in headless Chromium.
+"""The reports opened from disk in headless Chromium: a real (short) run, and a forecast.
 
 Debian's chromium driven by Playwright (never a downloaded browser); skipped with a reason when it
 is not installed (``make test`` installs it through scripts/ensure-chromium.sh). Every request
-the page makes is routed: anything that is not a file:// URL fails the test.
+the page makes is routed: anything that is not a file:// URL fails the test. A second pass keeps
+the page's own Content-Security-Policy on, and must draw everything with no error (no eval, no
+outside load needed).
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ def report_path(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def forecast_path(tmp_path_factory):
+    from test_report import make_forecast
+    from travesia.report.build import build_report
+
+    return build_report(make_forecast(tmp_path_factory.mktemp("browser-fc") / "fc"))
+
+
+@pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
@@ -38,73 +48,117 @@ def browser():
         b.close()
 
 
-def _radii(page) -> list[str]:
-    return page.eval_on_selector_all("#map circle.place-circle", "cs => cs.map(c => c.getAttribute('r'))")
-
-
-def test_report_in_chromium(report_path, browser):
-    # bypass the page's own Content-Security-Policy (which would block outside loads silently but for a
-    # console error) so that any attempt to reach outside the file shows up in the router below
-    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)
+def _open(browser, path, bypass_csp: bool):
+    # with bypass_csp the page's own policy is off (it would block outside loads silently but for a
+    # console error), so that any attempt to reach outside the file shows up in the router below
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=bypass_csp)
     page = ctx.new_page()
-    outside, requested, errors = [], [], []
+    seen = {"outside": [], "requested": [], "errors": []}
 
     def route(r):
         url = r.request.url
-        requested.append(url)
+        seen["requested"].append(url)
         if url.startswith("file://"):
             r.continue_()
         else:
-            outside.append(url)
+            seen["outside"].append(url)
             r.abort()
 
     page.route("**/*", route)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(report_path.as_uri())
-    page.wait_for_selector("body[data-ready='1']", timeout=10_000)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type in ("error", "warning") else None)
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready]", timeout=30_000)
+    assert page.get_attribute("body", "data-ready") == "1", seen["errors"]
+    return ctx, page, seen
 
-    # the map: borders (drawn, with area on screen), route legs and circles
-    assert page.locator("#borders path.country").count() >= 5
-    box = page.locator("#borders").bounding_box()
+
+def _sizes(page) -> list[str]:
+    return page.eval_on_selector_all("#map g.places_marks > path", "ps => ps.map(p => p.getAttribute('d'))")
+
+
+def _check_clean(seen):
+    assert seen["requested"] and all(u.startswith("file://") for u in seen["requested"])
+    assert seen["outside"] == [], f"the page requested outside the file: {seen['outside']}"
+    assert seen["errors"] == [], seen["errors"]
+
+
+def test_run_report_in_chromium(report_path, browser):
+    ctx, page, seen = _open(browser, report_path, bypass_csp=True)
+
+    # the map (Vega-Lite): borders with area on screen, route legs, circles, labels
+    assert page.locator("#map g.borders_marks > path").count() >= 5
+    box = page.locator("#map g.borders_marks").bounding_box()
     assert box and box["width"] > 300 and box["height"] > 200
-    assert page.locator("#legs line.leg").count() > 10
-    r0 = _radii(page)
-    assert sum(float(r) > 0 for r in r0) >= 1
+    assert page.locator("#map g.legs_marks > line").count() > 10
+    assert page.locator("#map g.places_marks > path").count() >= 1
 
-    # the slider changes the day and the circles
+    # the slider changes the day, the circles and every chart's cursor
     slider = page.locator("#day")
     slider.focus()
     page.keyboard.press("Home")
-    r_first, label_first = _radii(page), page.text_content("#day-label")
+    page.wait_for_function("document.body.getAttribute('data-day') === '0'")
+    page.wait_for_timeout(300)
+    r_first, label_first = _sizes(page), page.text_content("#day-label")
+    cur_first = page.get_attribute("#chart-states g.cursor_marks line", "transform")
     page.keyboard.press("End")
-    r_last, label_last = _radii(page), page.text_content("#day-label")
+    page.wait_for_function("document.body.getAttribute('data-day') === '19'")
+    page.wait_for_timeout(300)
+    r_last, label_last = _sizes(page), page.text_content("#day-label")
+    cur_last = page.get_attribute("#chart-states g.cursor_marks line", "transform")
     assert label_first != label_last and "day 1 of 20" in label_first and "day 20 of 20" in label_last
-    assert r_first != r_last
+    assert r_first != r_last and cur_first != cur_last
 
     # play advances the day
     page.keyboard.press("Home")
     page.click("#play")
-    for _ in range(50):
+    for _ in range(60):
         if int(slider.input_value()) >= 2:
             break
         page.wait_for_timeout(100)
     page.click("#play")
     assert int(slider.input_value()) >= 2
 
-    # the charts: lines with data, observations drawn as ranges
+    # the charts: Vega-Lite lines with data, observations drawn as ranges
     assert page.locator("#chart-list .chart").count() >= 3
-    paths = page.eval_on_selector_all("#chart-list path.series", "ps => ps.map(p => p.getAttribute('d').length)")
-    assert len(paths) >= 3 and all(n > 20 for n in paths)
-    assert page.locator("#chart-list g.obs").count() >= 1
-    cbox = page.locator("#chart-states svg").bounding_box()
+    lines = page.eval_on_selector_all("#chart-list g.lines_marks path", "ps => ps.map(p => (p.getAttribute('d') || '').length)")
+    assert len(lines) >= 3 and all(n > 20 for n in lines)
+    assert page.locator("#chart-list g.obs_marks line, #chart-list g.obsends_marks path").count() >= 1
+    cbox = page.locator("#chart-states .vega-embed").bounding_box()
     assert cbox and cbox["height"] > 100
 
     # tables
     assert page.locator("#validation-table tbody tr").count() >= 1
     assert page.locator("#needs-table tbody tr").count() >= 1
+    _check_clean(seen)
+    ctx.close()
 
-    assert requested and all(u.startswith("file://") for u in requested)
-    assert outside == [], f"the page requested outside the file: {outside}"
-    assert errors == [], errors
+
+def test_reports_draw_under_their_own_csp(report_path, forecast_path, browser):
+    """With the page's Content-Security-Policy in force, everything is drawn and nothing is refused."""
+    for path in (report_path, forecast_path):
+        ctx, page, seen = _open(browser, path, bypass_csp=False)
+        assert page.locator("#map g.places_marks > path").count() >= 1
+        assert page.locator("#chart-list g.lines_marks path").count() >= 1
+        _check_clean(seen)
+        ctx.close()
+
+
+def test_forecast_report_in_chromium(forecast_path, browser):
+    ctx, page, seen = _open(browser, forecast_path, bypass_csp=True)
+    # the map shows the band (p95 rings) and the median; the slider starts past the as-of date
+    assert page.locator("#map g.band95_marks > path").count() >= 1
+    assert page.locator("#map g.places_marks > path").count() >= 1
+    assert page.get_attribute("#day", "min") == "2"
+    # fan charts: 90% and 50% bands, the as-of line, reports used and later
+    assert page.locator("#chart-list g.band90_marks path").count() >= 1
+    assert page.locator("#chart-list g.band50_marks path").count() >= 1
+    assert page.locator("#chart-list g.asof_marks line").count() >= 1
+    strokes = set(page.eval_on_selector_all("#chart-list g.obs_marks line", "ls => ls.map(l => l.getAttribute('stroke'))"))
+    assert {"#111111", "#e6550d"} <= strokes
+    # the needs of the selected day carry bands; the printable tables exist
+    assert page.locator("#needs-table tbody tr .band").count() >= 1
+    assert page.locator("table.needs-band").count() >= 1
+    assert page.locator("#outlook-table tbody tr").count() == 1
+    _check_clean(seen)
     ctx.close()

@@ -198,9 +198,12 @@ def needs_day_table(band: bool) -> str:
 def needs_band_tables(rows: pd.DataFrame) -> str:
     """Printable needs with bands: per place, per day, people and Sphere needs at p05 / p50 / p95.
 
-    ``rows`` has ``place, date, p05, p50, p95`` (people present)."""
+    ``rows`` has ``place, date, p05, p50, p95`` (people present); days with p95 = 0 are left out."""
     out = []
     for place, g in rows.groupby("place", sort=False):
+        g = g[g["p95"] > 0]  # days when nobody is expected there (in 95% of the members) are left out
+        if g.empty:
+            continue
         body = []
         for r in g.itertuples(index=False):
             cells = []

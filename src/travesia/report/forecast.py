@@ -31,8 +31,9 @@ from travesia.report.page import esc
 from travesia.report.run import read_csv, read_json
 
 PCOLS = ("p05", "p25", "p50", "p75", "p95")
-MAX_FANS = 8
+MAX_FANS = 6
 NEEDS_DAYS = 30
+NEEDS_PLACES = 12
 
 
 def _dates(first: dt.date, last: dt.date) -> list[str]:
@@ -68,17 +69,19 @@ def _grid(df: pd.DataFrame, quantity: str, names: list[str], dates: list[str], c
 
 def _fan_targets(df: pd.DataFrame, places: pd.DataFrame, obs: pd.DataFrame | None,
                  outlook: pd.DataFrame | None) -> list[tuple[str, str]]:
+    """(quantity, place) of the fan charts: everyone on the move, the places with reports (last
+    reported first), the outlook's places, then every other reported series (so that every report is
+    drawn somewhere)."""
     have = set(zip(df["quantity"], df["place"]))
     out: list[tuple[str, str]] = []
     if ("travelling", "(all)") in have:
         out.append(("travelling", "(all)"))
     names: list[str] = []
-    if outlook is not None and "place" in outlook:
-        names += [str(p) for p in outlook["place"]]
     if obs is not None and len(obs):
-        for p in obs.loc[obs["quantity"] == "present", "place"]:
-            if p not in names:
-                names.append(p)
+        pres = obs[obs["quantity"] == "present"].sort_values("date", ascending=False, kind="stable")
+        names += list(dict.fromkeys(pres["place"]))
+    if outlook is not None and "place" in outlook:
+        names += [str(p) for p in outlook["place"] if str(p) not in names]
     if not names:  # the busiest places by median peak
         pres = df[(df["quantity"] == "present") & ~df["place"].str.startswith("(")]
         names = list(pres.groupby("place")["p50"].max().sort_values(ascending=False, kind="stable").index[:4])
@@ -88,9 +91,9 @@ def _fan_targets(df: pd.DataFrame, places: pd.DataFrame, obs: pd.DataFrame | Non
             out.append(("present", n))
         if kinds.get(n) == "destination" and ("arrived", n) in have:
             out.append(("arrived", n))
-    if obs is not None and len(obs):  # every other observed series, so that every report is drawn somewhere
+    if obs is not None and len(obs):
         for q, p in dict.fromkeys(zip(obs["quantity"], obs["place"])):
-            if (q, p) in have and (q, p) not in out and len(out) < 3 * MAX_FANS:
+            if (q, p) in have and (q, p) not in out and len(out) < 2 * MAX_FANS:
                 out.append((q, p))
     return out
 
@@ -107,7 +110,7 @@ def fan_charts(df: pd.DataFrame, dates: list[str], targets, obs: pd.DataFrame | 
         bands = {c: g[c].to_numpy() for c in ("p05", "p25", "p75", "p95")}
         o = obs[(obs["quantity"] == q) & (obs["place"] == p)] if obs is not None else None
         pts = C.obs_points(o, dates, as_of=as_of) if o is not None else []
-        title = TITLES.get(q, q + " {p}").format(p=p)
+        title = TITLES.get(q, q + " {p}").format(p="everyone" if p == "(all)" else p)
         s = C.series("median", C.PALETTE[0], g["p50"].to_numpy(), bands, pts)
         charts.append(C.chart(f"fan-{k}", title[:1].upper() + title[1:], [s]))
     return charts
@@ -191,7 +194,10 @@ def bands_report(folder: Path, kind: str, backtest: Path | None = None) -> dict:
     if obs is not None:
         obs = obs[(obs["date"] >= dates[0]) & (obs["date"] <= dates[-1])]
     names = [str(n) for n in places["name"]]
-    mid, lo, hi = (_grid(df, "present", names, dates, c) for c in ("p50", "p05", "p95"))
+    # people on the ground (map, needs): the true counts when the folder has them apart from what
+    # will be reported (forecast_true.csv); the fan charts compare what will be reported with reports
+    true = _bands(folder, "forecast_true.csv") if (folder / "forecast_true.csv").exists() else df
+    mid, lo, hi = (_grid(true, "present", names, dates, c) for c in ("p50", "p05", "p95"))
     f0 = dates.index(fdates[0]) if fdates[0] in dates else 0
     legs_, _ = C.legs_data(places, legs)
     ol = read_csv(folder, "outlook.csv", required=False)
@@ -202,10 +208,10 @@ def bands_report(folder: Path, kind: str, backtest: Path | None = None) -> dict:
             "sphere": {k: C.SPHERE[k] for k in ("water_l", "kcal", "covered_m2")}}
     # needs with bands: the outlook's places (or the busiest), the next NEEDS_DAYS days
     need_places = [p for p in (list(ol["place"]) if ol is not None and len(ol) else []) if p in names]
-    if not need_places:
-        peak = mid[f0:].max(axis=0) if mid.size else np.zeros(len(names))
-        need_places = [names[i] for i in np.argsort(-peak, kind="stable")[:6] if peak[i] > 0]
-    nd = df[(df["quantity"] == "present") & df["place"].isin(need_places)]
+    peak = hi[f0:].max(axis=0) if hi.size else np.zeros(len(names))
+    need_places += [names[i] for i in np.argsort(-peak, kind="stable")
+                    if peak[i] > 0 and names[i] not in need_places][:max(0, NEEDS_PLACES - len(need_places))]
+    nd = true[(true["quantity"] == "present") & true["place"].isin(need_places)]
     nd = nd[nd["date"].isin(fdates[:NEEDS_DAYS])]
     nd = nd.assign(order=nd["place"].map({p: i for i, p in enumerate(need_places)})).sort_values(
         ["order", "date"], kind="stable")
@@ -219,6 +225,9 @@ def bands_report(folder: Path, kind: str, backtest: Path | None = None) -> dict:
     if as_of:
         cards.append(("reports used", meta.get("observations_used", "–")))
     what = "forecast" if as_of else "ensemble"
+    reported = (" Where the forecast models how reports err (forecast_true.csv beside forecast.csv), the fan "
+                "charts show what will be reported and the map and the needs the true counts.") \
+        if true is not df else ""
     used = ("Black ranges are the reports the forecast used (dated on or before the as-of date, the red dashed "
             "line); orange ones are later reports, which it did not see. ") if as_of else ""
     sections = [
@@ -226,7 +235,7 @@ def bands_report(folder: Path, kind: str, backtest: Path | None = None) -> dict:
                       f"(area ∝ people; red: over capacity); dashed ring: p95; thin ring: p05 (the 90% band over the "
                       f"members). The slider runs over the {what}'s days."),
         C.charts_section(f"Fan charts: the median (line), the 50% band (p25–p75, darker) and the 90% band (p05–p95, "
-                         f"lighter) over the {members or ''} members. {used}{C.WORDS}", "Fan charts"),
+                         f"lighter) over the {members or ''} members. {used}{C.WORDS}{reported}", "Fan charts"),
     ]
     if kind == "forecast":
         sections.append(f"<section id='outlook'><h2>Arrivals and crowds ahead</h2>{outlook_html(ol, half, as_of)}"
@@ -234,7 +243,7 @@ def bands_report(folder: Path, kind: str, backtest: Path | None = None) -> dict:
         sections.append(f"<section id='scores'><h2>Against the later reports</h2>{scores_html(folder, meta)}</section>")
     sections.append(
         f"<section id='needs'><h2>Humanitarian needs with bands (Sphere minimum standards)</h2>{C.sphere_intro()}"
-        f"<p>For each place, each day of the next {min(NEEDS_DAYS, len(fdates))} days: people present and their "
+        f"<p>For the destinations and shelters above and the places most likely to hold many people, each day of the next {min(NEEDS_DAYS, len(fdates))} days: people present and their "
         "minimum needs at p05 / p50 (bold) / p95 over the members. Needs are proportional to people, so each band "
         "is the people's band times the standard. Print this section for a shelter coordinator.</p>"
         f"{C.needs_band_tables(nd) if len(nd) else '<p class=muted>No place holds people in the forecast.</p>'}"
