@@ -169,7 +169,7 @@ def test_report_out_never_overwrites_a_users_file(tmp_path):
     mine.parent.mkdir()
     mine.write_text("name: mine\n")
     r = cli("report", run, "--out", mine)
-    assert r.returncode == 2 and "not a travesia report" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "not written by travesia" in r.stderr and "Traceback" not in r.stderr
     assert mine.read_text() == "name: mine\n"
     r = cli("report", run, "--out", mine, "--force")
     assert r.returncode == 2 and mine.read_text() == "name: mine\n"
@@ -189,7 +189,7 @@ def test_report_replaces_only_its_own_output(tmp_path):
     build_report(run)
     build_report(run)
     (run / "report.html").write_text("my notes")
-    with pytest.raises(UserError, match="not a travesia report"):
+    with pytest.raises(UserError, match="not written by travesia"):
         build_report(run)
     assert (run / "report.html").read_text() == "my notes"
 
