@@ -225,6 +225,16 @@ def test_wild_conflicts_header_trailing_comma(tmp_path):
     assert "conflicts.csv:1" in _err(f)
 
 
+def test_wild_sim_period_extra_row(tmp_path):
+    f = write_flee(tmp_path / "period")
+    (f / "input_csv" / "sim_period.csv").write_text("StartDate,2020-01-01\nEndDate,2020-01-10\nLength,10\n")
+    notes = _notes(f, tmp_path)
+    assert [n for n in notes if "EndDate" in n] == [
+        "sim_period.csv:2: row 'EndDate' left aside (FLEE reads StartDate and Length only)"]
+    (f / "input_csv" / "sim_period.csv").write_text("StartDate,2020-01-01\nLength,ten\n")
+    assert "sim_period.csv:2" in _err(f)
+
+
 def test_wild_validation_series_outside_network(tmp_path):
     """A data_layout.csv row naming no location: a note; the camps that exist are still compared."""
     f = write_flee(tmp_path / "ghost")

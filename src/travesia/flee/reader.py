@@ -21,7 +21,8 @@ and the import goes on:
   rows may stop before them, as FLEE only reads the fields a row has;
 - a ``data_layout.csv`` row naming a place that is not in ``locations.csv``: its series is kept
   (FLEE reads it, and sums it into the total with ``sum_from_camps``) but compared with nothing;
-- a demographics column naming a place that is not in ``locations.csv``: never drawn from.
+- a demographics column naming a place that is not in ``locations.csv``: never drawn from;
+- a row of ``sim_period.csv`` other than StartDate and Length.
 
 What FLEE itself stops on (a route to an unknown place, a malformed number, a conflicts row
 longer than its header, a registration correction for a series that does not exist) stops the
@@ -159,7 +160,7 @@ def _float(v: str, what: str, where: str, ge: float | None = None) -> float:
     return x
 
 
-def read_period(path: Path) -> tuple[dt.date, int]:
+def read_period(path: Path, notes: list[str] | None = None) -> tuple[dt.date, int]:
     start, length = None, None
     for ln, row in _rows(path):
         w = f"{path}:{ln}"
@@ -173,8 +174,8 @@ def read_period(path: Path) -> tuple[dt.date, int]:
                 raise UserError(f"StartDate: expected YYYY-MM-DD, got '{row[1]}'", where=w) from None
         elif key == "length":
             length = _int(row[1], "Length", w, ge=1)
-        else:
-            raise UserError(f"unknown row '{row[0]}' (expected StartDate or Length)", where=w)
+        elif notes is not None:  # FLEE reads the StartDate and Length rows only
+            notes.append(f"{path.name}:{ln}: row '{row[0]}' left aside (FLEE reads StartDate and Length only)")
     if start is None or length is None:
         raise UserError("needs a 'StartDate,YYYY-MM-DD' row and a 'Length,N' row", where=str(path))
     return start, length
@@ -408,7 +409,7 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
         per = inp / "conflict_period.csv"
     if not per.exists():
         raise UserError("missing sim_period.csv (StartDate,YYYY-MM-DD and Length,N)", where=str(inp))
-    start, length = read_period(per)
+    start, length = read_period(per, notes)
     locs = read_locations(inp / "locations.csv")
     names = {l.name for l in locs}
     countries = {l.country for l in locs}
