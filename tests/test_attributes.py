@@ -130,3 +130,23 @@ def test_flee_demographics_errors(tmp_path):
     assert "demographics_age.csv:3" in (m := err("age,Default\n1,1\n2,-1\n")) and ">= 0" in m
     assert "demographics_age.csv:2" in (m := err("age,Default\n1,x\n")) and "'x'" in m
     assert "demographics_age.csv:1" in (m := err("years,Default\n1,1\n")) and "'age'" in m
+
+
+def test_household_attribute_is_shared(tmp_path):
+    extra = """
+        attributes:
+          with_children:
+            values: ['yes', 'no']
+            per: household
+            weights: {default: [0.4, 0.6]}
+    """
+    s = _caravan(tmp_path, size=20_000, extra=extra)
+    y = (s / "scenario.yaml").read_text().replace("household_size: 1", "household_size: 3")
+    (s / "scenario.yaml").write_text(y)
+    sim = Sim(load_scenario(s), seed=1)
+    hh, code = sim.people.household, sim.people.attrs["with_children"]
+    first = np.unique(hh, return_index=True)[1]
+    assert len(first) < sim.n / 2  # households of several people
+    assert np.array_equal(code, code[first][np.searchsorted(hh[first], hh)])  # members share it
+    got = np.bincount(code[first], minlength=2)
+    assert chisquare(got, len(first) * np.array([0.4, 0.6])).pvalue > 1e-3

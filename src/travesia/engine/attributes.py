@@ -6,6 +6,8 @@ Each person draws each attribute from the weights of the place they start from (
 population's origin, or the town where they join), as FLEE 3 draws at spawn from the column of
 the spawn location (``spawning.draw_sample``), else from ``default``. Draws are keyed by
 (seed, stream ``create.attribute.<name>``, person id), so they do not depend on any other draw.
+With ``per: household`` the draw is keyed by household id instead: every member shares it
+(a household "with children", say).
 
 People hold each attribute as one uint8 array of codes (the value's index): 1 byte per person
 per attribute, in ``people.attrs[name]``. The record keeps, for every attribute, the people
@@ -35,6 +37,8 @@ def draw_attributes(sim) -> dict[str, np.ndarray]:
                 continue
             w = weights_for(at, net.ids[s.place], net.names[s.place])
             ids = np.arange(s.start, s.stop, dtype=np.int64)
+            if at.per == "household":  # one draw per household, shared by its members
+                ids = sim.people.household[s.start:s.stop].astype(np.int64)
             codes[s.start:s.stop] = sim.rng.choice(f"create.attribute.{name}", 0, ids, w / w.sum())
         out[name] = codes
     return out

@@ -250,6 +250,8 @@ class Attribute(Strict):
     values: list[str] = Field(min_length=1, max_length=255, description="the categories, in order (codes 0, 1, ...)")
     weights: dict[str, list[float]] = Field(description="'default' and optionally place ids or names -> one weight "
                                                         "per value (relative; need not sum to 1)")
+    per: Literal["person", "household"] = Field("person", description="drawn for each person, or once for each "
+                                                "household and shared by its members (say, 'with children')")
     source: str = ""
 
     @model_validator(mode="after")
