@@ -687,3 +687,61 @@ def write_run(result, out: str | Path, force: bool = False, extra_files: dict[st
         files["observations.csv"] = csv_text(obs[cols])
     files.update(extra_files or {})
     return write_folder(out, files, force, "run")
+
+
+# --------------------------------------------------------------------------- reading result folders back
+
+
+def read_result_csv(path: str | Path, required: list[str], *, what: str = "run", dtype=None,
+                    whole_days: bool = False) -> pd.DataFrame:
+    """Read a table of a result folder, blaming the table itself when it is broken: missing, empty,
+    not UTF-8, cut short (no final line end, or days with fewer rows than the others), or without
+    its columns. ``whole_days``: every date has the same number of rows (totals.csv)."""
+    import csv as _csv_mod
+
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"not a {what} folder: {path.name} is missing (make one with: travesia {what} ... --out DIR)",
+                        where=str(path.parent))
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"cannot be read ({e.strerror})", where=str(path)) from None
+    if not raw.strip():
+        raise UserError(f"empty file; expected a header with columns {','.join(required)} (a broken {what} "
+                        "folder: run it again)", where=str(path))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UserError(f"not UTF-8 text at byte {e.start} (a corrupted {what} folder: run it again)",
+                        where=str(path)) from None
+    if not text.endswith("\n"):
+        n = text.count("\n") + 1
+        raise UserError(f"cut short: line {n} is incomplete (a truncated {what} folder: run it again)",
+                        where=f"{path}:{n}")
+    header = next(_csv_mod.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    dup = sorted({c for c in header if header.count(c) > 1})
+    if dup:
+        raise UserError(f"column {dup[0]} appears twice in the header", where=f"{path}:1")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise UserError(f"missing column(s) {', '.join(missing)} (expected {','.join(required)}; a corrupted "
+                        f"{what} folder?)", where=f"{path}:1")
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=dtype, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as e:
+        raise UserError(f"cannot be read as CSV ({str(e).splitlines()[0]})", where=str(path)) from None
+    if "people" in df.columns:
+        num = pd.to_numeric(df["people"], errors="coerce")
+        bad = np.flatnonzero(num.isna().to_numpy())
+        if len(bad):
+            raise UserError(f"column people: expected a number, got '{df['people'].iloc[bad[0]]}'",
+                            where=f"{path}:{bad[0] + 2}")
+        df["people"] = num
+    if whole_days and "date" in df.columns and len(df):
+        per = df.groupby("date", sort=False).size()
+        if per.nunique() > 1:
+            short = per[per != per.max()].index[0]
+            raise UserError(f"date {short} has {per[short]} rows where the other dates have {per.max()} "
+                            f"(a truncated or edited {what} folder: run it again)", where=str(path))
+    return df

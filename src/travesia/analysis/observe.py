@@ -265,19 +265,15 @@ def objective(comparison: pd.DataFrame) -> float:
 
 
 def read_run_places(run_dir: Path) -> pd.DataFrame:
-    p = run_dir / "places.csv"
-    if not p.exists():
-        raise UserError("not a run folder: places.csv is missing (make one with: travesia run SCENARIO --out DIR)",
-                        where=str(run_dir))
-    return pd.read_csv(p, dtype={"region": str}, keep_default_na=False)
+    from travesia.output import read_result_csv
+
+    return read_result_csv(run_dir / "places.csv", ["name", "country"], dtype={"region": str})
 
 
 def read_totals(run_dir: Path) -> pd.DataFrame:
-    p = run_dir / "totals.csv"
-    if not p.exists():
-        raise UserError("not a run folder: totals.csv is missing (make one with: travesia run SCENARIO --out DIR)",
-                        where=str(run_dir))
-    return pd.read_csv(p, keep_default_na=False)
+    from travesia.output import read_result_csv
+
+    return read_result_csv(run_dir / "totals.csv", ["date", "quantity", "place", "people"], whole_days=True)
 
 
 VALIDATION_CSV_COLUMNS = ["date", "place", "quantity", "low", "high", "simulated", "hit", "rel_error", "log_error",
@@ -300,10 +296,13 @@ def compare_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
     if not obs_path.exists():
         raise UserError("no observations: the run has no observations.csv; give one with --observations FILE",
                         where=str(obs_path))
-    obs = load_observations(obs_path, places)
     totals = read_totals(run_dir)
+    obs = load_observations(obs_path, places)
     bc = run_dir / "totals_by_caravan.csv"
-    comp = compare(totals, obs, pd.read_csv(bc, keep_default_na=False) if bc.exists() else None)
+    from travesia.output import read_result_csv
+
+    by_caravan = read_result_csv(bc, ["date", "caravan", "quantity", "place", "people"]) if bc.exists() else None
+    comp = compare(totals, obs, by_caravan)
     sc = score(comp)
     try:
         sc["objective"] = objective(comp)

@@ -373,6 +373,9 @@ def read_table(path: Path, columns: tuple[list[str], list[str]], what: str) -> l
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise UserError(f"empty file; expected a header with columns {','.join(required)}", where=str(path)) from None
+    dup = [c for i, c in enumerate(header) if c in header[:i]]
+    if dup:
+        raise UserError(f"column {dup[0]} appears twice in the header", where=f"{path}:1")
     missing = [c for c in required if c not in header]
     if missing:
         raise UserError(
@@ -592,34 +595,60 @@ def load_scenario(scenario: str | Path, overrides: dict[str, Any] | None = None,
                 raise UserError(str(e), where=str(params_file)) from None
             all_over[str(k)] = v
     all_over.update(overrides or {})
+    who = ("--set" if not params_file else f"--params {params_file}" if not overrides else "--set/--params")
+
+    def tables(params: Scenario, raw: dict) -> tuple:
+        places = read_places(folder / params.places)
+        legs = read_legs(folder / params.legs, places)
+        obs = None
+        if params.observations:
+            op = folder / params.observations
+            if op.exists():
+                obs = read_observations(op, places)
+            elif "observations" in raw:
+                raise UserError("observations file not found", where=str(op))
+        return places, legs, obs
+
     if all_over:
-        validate_params(raw, where=where, lines=lines)  # the file's own errors name the file's lines
+        # the file's own errors name the file's lines; what the overrides cause is blamed on them
+        params0 = validate_params(raw, where=where, lines=lines)
+        t0 = tables(params0, raw)
+        check_references(LoadedScenario(params=params0, raw=copy.deepcopy(raw), places=t0[0], legs=t0[1],
+                                         observations=t0[2], folder=folder), where, lines)
+    given = ", ".join(f"{k}={v}" for k, v in all_over.items())
     for k, v in all_over.items():
         try:
             set_path(raw, k, v)
         except ValueError as e:
-            raise UserError(str(e), where="--set") from None
+            raise UserError(str(e), where=who) from None
     try:
         params = validate_params(raw, where=where, lines=lines)
     except UserError as e:
         if not all_over:
             raise
-        # the file was valid on its own: the overrides caused it
         msg = str(e).split(": ", 1)[1] if str(e).startswith(where) else str(e)
-        given = ", ".join(f"{k}={v}" for k, v in all_over.items())
-        raise UserError(f"{msg} (from the overrides: {given})", where="--set/--params") from None
-    places = read_places(folder / params.places)
-    legs = read_legs(folder / params.legs, places)
-    obs = None
-    if params.observations:
-        op = folder / params.observations
-        if op.exists():
-            obs = read_observations(op, places)
-        elif "observations" in raw:
-            raise UserError("observations file not found", where=str(op))
+        raise UserError(f"{msg} (from the overrides: {given})", where=who) from None
+    if not all_over or (params.places, params.legs, params.observations) != (params0.places, params0.legs,
+                                                                           params0.observations):
+        try:
+            places, legs, obs = tables(params, raw)
+        except UserError as e:
+            if not all_over:
+                raise
+            raise UserError(f"{e} (from the overrides: {given})", where=who) from None
+    else:
+        places, legs, obs = t0
     loaded = LoadedScenario(params=params, raw=raw, places=places, legs=legs, observations=obs,
                             folder=folder, overrides=all_over)
-    check_references(loaded, where, lines)
+    try:
+        check_references(loaded, where, lines)
+    except UserError as e:
+        if not all_over:
+            raise
+        msg = str(e)
+        if msg.startswith(where):
+            msg = msg.split(": ", 1)[1] if ": " in msg else msg
+        raise UserError(f"{msg} (from the overrides: {given})", where=who) from None
     return loaded
 
 
