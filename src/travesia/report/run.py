@@ -344,8 +344,7 @@ def run_report(run_dir: Path) -> dict:
     cards = [("scenario", scen), ("seed", seed),
              ("days", f"{len(rd.dates)} ({rd.dates[0]} to {rd.dates[-1]})" if rd.dates else "0"),
              ("people", f"{summary['people_created']:,}" if isinstance(summary.get("people_created"), int) else "–"),
-             ("arrived", "–" if arrived is None else f"{arrived:,}"),
-             ("reached", "–" if reached is None else f"{reached:,}")]
+             *([("arrived", f"{arrived:,}"), ("reached", f"{reached:,}")] if dests else [])]
     if sc and sc["overall"]["n"]:
         cards.append(("observations hit", f"{100 * sc['overall']['hit_share']:.0f}% of {sc['overall']['n']}"))
     plans_note = (" Diamonds: each caravan's plan that day (yellow: its target; orange: it holds there), from "
