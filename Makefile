@@ -1,6 +1,6 @@
 # travesia: two commands for a fresh machine.
 #   make run   - create .venv, install, run the built-in caravan-2018 scenario end to end
-#   make test  - create .venv if missing, run the whole test suite
+#   make test  - create .venv if missing, lint (ruff) and run the whole test suite
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,6 +25,7 @@ run: setup
 
 test: setup
 	@bash scripts/ensure-chromium.sh || true
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -3,7 +3,6 @@ interrupted study; writes an overlay usable with --params and a posterior sample
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pandas as pd
 import pytest

@@ -4,7 +4,6 @@ answers) and FLEE's validation score on mali2012."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import numpy as np

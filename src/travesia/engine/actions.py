@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.people import State
+from travesia.engine.core import State
 
 
 def start_asylum(sim, idx: np.ndarray, where: np.ndarray) -> None:

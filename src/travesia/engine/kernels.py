@@ -1,278 +1,245 @@
-"""numba kernels for the steps that do not vectorise well, each with a NumPy twin.
+"""The numba kernels of the caravan rules: the one implementation of each per-person loop.
 
-The movement of one person through several legs in a day is a loop with early exits; in NumPy it
-is a loop over hops with shrinking index sets, in numba a plain loop per person. Both draw the
-same counter-based random numbers (:mod:`travesia.engine.rng`) and do the same float32/float64
-arithmetic in the same order, so they give identical results; tests check it. numba compiles on
-first use (cached on disk); set ``TRAVESIA_NUMBA=0`` to use the NumPy path.
+Each kernel walks a list of people (those on the move, or those in a given state: never everyone)
+and takes the people arrays it touches, a structured record of the parameters in force
+(:data:`MOVE_PAR`) and per-place / per-country records (:data:`~travesia.engine.core.PLACE_REC`, :data:`COUNTRY_REC`,
+built by :class:`travesia.engine.policy.Policy`). States, flags, modes, the random draw and the
+held-at-a-post rule come from :mod:`travesia.engine.core`. ``NUMBA_DISABLE_JIT=1`` runs them as
+plain Python (same results).
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-try:  # pragma: no cover - exercised when numba is installed (it is a dependency)
-    if os.environ.get("TRAVESIA_NUMBA", "1") == "0":
-        raise ImportError
-    import numba
+from travesia.engine.core import (
+    ARRIVED, BUS, CLEARED, FOOT, GOING_HOME, GOING_STAY, PLACE_REC, PROTECTION, RALLY, RETURNED, RIDE, SETTLED,
+    held_at_post, njit, uniform,
+)
 
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover
-    HAVE_NUMBA = False
+# per country
+COUNTRY_REC = np.dtype([
+    ("rides_blocked", np.bool_),
+    ("permit", np.float64),
+    ("return_assistance", np.float64),
+    ("asylum_open", np.bool_),
+    ("apply_protection", np.float64),
+    ("apply_economic", np.float64),
+    ("apply_stay", np.float64),
+])
 
-ENABLED = True  # tests switch it off to compare with the NumPy twins
+# the day's movement and intention parameters
+MOVE_PAR = np.dtype([
+    ("rest_prob", np.float64), ("shelter_rest_prob", np.float64), ("cohesion", np.float64),
+    ("ride_prob", np.float64),  # ride_prob · (1 − ride_block_share)
+    ("ride_km", np.float64), ("solo_bus_prob", np.float64), ("bus_km", np.float64),
+    ("foot_km", np.float64), ("max_foot_km", np.float64), ("stage_walking", np.bool_),
+    ("give_up", np.float64), ("give_up_held", np.float64), ("give_up_km_scale", np.float64),
+])
 
+__all__ = ["PLACE_REC", "COUNTRY_REC", "MOVE_PAR"]
 
-def active() -> bool:
-    """Whether the numba kernels are used (installed, not disabled)."""
-    return HAVE_NUMBA and ENABLED
-
-
-CLEARED = 1
-HOME = 2
-STAY = 1
-PROTECTION = 1
-ST_TRAVELLING = 1
-ST_RESTING = 2
-ST_SETTLED = 5
-ST_ARRIVED = 6
-ST_RETURNED = 7
-FOOT, RIDE = 0, 1
-
-
-def _uniform_py(key, i):
-    """U[0,1) for id ``i`` under a 64-bit ``key``: SplitMix64(key + golden·(i+1)), top 53 bits.
-
-    The engine's one counter-based hash, for scalar use inside kernels (numba-compiled as
-    :func:`uniform` when numba is used; :func:`travesia.engine.rng.uniform_numpy` is its NumPy
-    twin over arrays). Without numba, uint64 wrap-around warns; callers silence it."""
-    x = (np.uint64(i) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15) + key
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    x >>= np.uint64(11)
-    return np.float64(x) * (2.0 ** -53)
+HOME_OFS = np.int64(1) << 40  # people going home draw on their own: ids offset from group ids
 
 
-uniform = numba.njit(cache=True, inline="always")(_uniform_py) if HAVE_NUMBA else _uniform_py
+@njit(cache=True, inline="always")
+def target(i, pop, wp, intent, dest, via_table, n_via):
+    """Route-table index person ``i`` heads for now: the next waypoint of their caravan's announced
+    route (``via``), else their destination (going home: straight home)."""
+    k = pop[i]
+    w = wp[i]
+    if w < n_via[k] and intent[i] != GOING_HOME:
+        return np.int64(via_table[k, w])
+    return np.int64(dest[i])
 
-if HAVE_NUMBA:
-    _U = numba.uint64
-    _uniform = uniform
 
-    @numba.njit(cache=True, inline="always")
-    def _target(i, pop, wp, intent, dest, via_table, n_via):
-        k = pop[i]
-        w = wp[i]
-        if w < n_via[k] and intent[i] != HOME:
-            return np.int64(via_table[k, w])
-        return np.int64(dest[i])
+@njit(cache=True)
+def decide_kernel(idx, keys, par, g_rest, g_coh, g_ride, g_ride_km, g_pace, u_caravan,
+                  place, km_left, flags, intent, origin, group, pop, speed, prec, crec, stay, mode, budget):
+    """Each person on the move today: stay (held at a post, waiting at a rally point, resting) or a
+    mode (foot, ride, bus on their own) and a km budget. ``keys``: movement.rest, .cohesion, .ride,
+    .ride_km, .solo_bus of the day."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        p = place[i]
+        at = km_left[i] == 0
+        home = intent[i] == GOING_HOME
+        held = held_at_post(p, not at, flags[i], home, prec[origin[i]].country, prec)
+        g = group[i]
+        u_rest = uniform(keys[0], i + HOME_OFS) if home else g_rest[g]
+        if par.cohesion > 0:
+            u_c = uniform(keys[1], i + HOME_OFS) if home else g_coh[g]
+            if u_c < par.cohesion and not home:
+                u_rest = u_caravan[pop[i]]
+        rp = par.shelter_rest_prob if (prec[p].shelter and at) else par.rest_prob
+        if held or (flags[i] & RALLY) != 0 or u_rest < rp:
+            stay[j] = True
+            continue
+        c = prec[p].country
+        u_r = uniform(keys[2], i + HOME_OFS) if home else g_ride[g]
+        if u_r < par.ride_prob and not crec[c].rides_blocked:
+            mode[j] = RIDE
+            u_k = uniform(keys[3], i + HOME_OFS) if home else g_ride_km[g]
+            budget[j] = par.ride_km * (0.3 + 0.7 * u_k)
+        if par.solo_bus_prob > 0:
+            if uniform(keys[4], i) < par.solo_bus_prob and not crec[c].rides_blocked:
+                mode[j] = BUS
+                budget[j] = par.bus_km
+        if mode[j] == FOOT:
+            sp = np.float64(speed[i])
+            walk = sp if home else min(sp, g_pace[g] * par.foot_km)
+            budget[j] = min(walk, par.max_foot_km)
 
-    @numba.njit(cache=True)
-    def advance_kernel(who, budget, mode, stage, ride_stop_km, keys,
-                       place, nxt, km_left, dest, wp, pop, intent, flags, origin, state, km_today,
-                       dests, cum, hop, e_to, e_km, e_modes, mode_bit,
-                       blocked, exit_only, counts_crossing, country, rally, via_table, n_via,
-                       flows, arrived, crossed, ended):
-        K = hop.shape[2]
-        max_hops = keys.shape[0]
-        for j in range(who.shape[0]):
-            i = who[j]
-            b = budget[j]
-            m = mode[j]
-            for h in range(max_hops):
-                if km_left[i] == 0:
-                    p = place[i]
-                    for _w in range(via_table.shape[1]):
-                        tg = _target(i, pop, wp, intent, dest, via_table, n_via)
-                        if dests[tg] == p and tg != dest[i]:
-                            wp[i] += 1
-                        else:
-                            break
-                    if p == dests[dest[i]]:
-                        if intent[i] == HOME:
-                            state[i] = ST_RETURNED
-                        else:
-                            state[i] = ST_ARRIVED
-                            ended[pop[i], p] += 1
+
+@njit(cache=True, inline="always")
+def _journey_ends(i, q, intent, state, pop, ended):
+    if intent[i] == GOING_HOME:
+        state[i] = RETURNED
+    else:
+        state[i] = ARRIVED
+        ended[pop[i], q] += 1
+
+
+@njit(cache=True)
+def advance_kernel(who, budget, mode, par, keys, place, nxt, km_left, dest, wp, pop, intent, flags, origin, state,
+                   km_today, dests, cum, hop, e_to, e_km, e_modes, mode_bit, prec, via_table, n_via,
+                   flows, arrived, crossed, ended):
+    """Move people ``who`` leg by leg with km ``budget`` by ``mode``; ``keys[h]``: movement.route{h}
+    of the day (the route choice at the h-th place of someone's day). Counts flows per edge and
+    arrived / crossed / ended per (caravan, place)."""
+    K = hop.shape[2]
+    max_hops = keys.shape[0]
+    for j in range(who.shape[0]):
+        i = who[j]
+        b = budget[j]
+        m = mode[j]
+        for h in range(max_hops):
+            if km_left[i] == 0:
+                p = place[i]
+                for _w in range(via_table.shape[1]):
+                    tg = target(i, pop, wp, intent, dest, via_table, n_via)
+                    if dests[tg] == p and tg != dest[i]:
+                        wp[i] += 1
+                    else:
                         break
-                    if blocked[p] and (flags[i] & CLEARED) == 0 and intent[i] != HOME:
-                        eo = exit_only[p]
-                        if eo == -1 or eo == country[origin[i]]:
-                            break
-                    tg = _target(i, pop, wp, intent, dest, via_table, n_via)
-                    u = _uniform(keys[h], i)
-                    k = 0
-                    for c in range(K):
-                        if u >= cum[tg, p, c]:
-                            k += 1
-                    e = hop[tg, p, min(k, K - 1)]
-                    if e < 0:
-                        break
-                    if (e_modes[e] & mode_bit[m]) == 0:
-                        break
-                    if stage and m == FOOT and km_today[i] > 0 and e_km[e] > b + 1e-6:
-                        break
-                    nxt[i] = e_to[e]
-                    km_left[i] = e_km[e]
-                    flags[i] &= ~np.uint8(CLEARED)
-                    flows[e] += 1
-                left = np.float64(km_left[i])
-                step = min(b, left)
-                b -= step
-                left -= step
-                km_today[i] += np.float32(step)
-                if left <= 1e-6:
-                    q = nxt[i]
-                    place[i] = q
-                    nxt[i] = -1
-                    km_left[i] = 0
-                    arrived[pop[i], q] += 1
-                    if counts_crossing[q] and not blocked[q] and intent[i] != HOME:
-                        crossed[pop[i], q] += 1
-                    if rally[q] and m == RIDE and km_today[i] >= ride_stop_km:
-                        b = 0.0
-                    if q == dests[dest[i]]:
-                        if intent[i] == HOME:
-                            state[i] = ST_RETURNED
-                        else:
-                            state[i] = ST_ARRIVED
-                            ended[pop[i], q] += 1
-                        b = 0.0
-                else:
-                    km_left[i] = np.float32(left)
-                if not b > 1e-6:
+                if p == dests[dest[i]]:
+                    _journey_ends(i, p, intent, state, pop, ended)
                     break
-
-    @numba.njit(cache=True)
-    def decide_kernel(idx, keys, par, g_rest, g_coh, g_ride, g_ride_km, g_pace, u_caravan,
-                      place, km_left, flags, intent, origin, group, pop, speed, shelter, blocked, exit_only,
-                      rides_blocked, country, stay, mode, budget):
-        """Each person on the move today: stay (held, rally, rest) or a mode (foot, ride, solo bus) and km."""
-        rest_prob, shelter_rest, cohesion, ride_p, ride_km, solo_p, bus_km, foot_km, max_foot = (
-            par[0], par[1], par[2], par[3], par[4], par[5], par[6], par[7], par[8])
-        HOME_OFS = np.int64(1) << 40
-        for j in range(idx.shape[0]):
-            i = idx[j]
-            p = place[i]
-            at = km_left[i] == 0
-            home = intent[i] == HOME
-            held = blocked[p] and at and (flags[i] & CLEARED) == 0 and not home
-            if held:
-                eo = exit_only[p]
-                held = eo == -1 or eo == country[origin[i]]
-            g = group[i]
-            if home:
-                u_rest = _uniform(keys[0], i + HOME_OFS)
+                if held_at_post(p, False, flags[i], intent[i] == GOING_HOME, prec[origin[i]].country,
+                                prec):
+                    break
+                tg = target(i, pop, wp, intent, dest, via_table, n_via)
+                u = uniform(keys[h], i)
+                k = 0
+                for c in range(K):
+                    if u >= cum[tg, p, c]:
+                        k += 1
+                e = hop[tg, p, min(k, K - 1)]
+                if e < 0:
+                    break
+                if (e_modes[e] & mode_bit[m]) == 0:
+                    break
+                if par.stage_walking and m == FOOT and km_today[i] > 0 and e_km[e] > b + 1e-6:
+                    break
+                nxt[i] = e_to[e]
+                km_left[i] = e_km[e]
+                flags[i] &= ~CLEARED
+                flows[e] += 1
+            left = np.float64(km_left[i])
+            step = min(b, left)
+            b -= step
+            left -= step
+            km_today[i] += np.float32(step)
+            if left <= 1e-6:
+                q = nxt[i]
+                place[i] = q
+                nxt[i] = -1
+                km_left[i] = 0
+                arrived[pop[i], q] += 1
+                if prec[q].counts_crossing and not prec[q].blocked and intent[i] != GOING_HOME:
+                    crossed[pop[i], q] += 1
+                # a day of rides ends at a rally point: the trucks go where the caravan is going
+                if prec[q].rally and m == RIDE and km_today[i] >= np.float32(par.foot_km):
+                    b = 0.0
+                if q == dests[dest[i]]:
+                    _journey_ends(i, q, intent, state, pop, ended)
+                    b = 0.0
             else:
-                u_rest = g_rest[g]
-            if cohesion > 0:
-                u_c = _uniform(keys[1], i + HOME_OFS) if home else g_coh[g]
-                if u_c < cohesion and not home:
-                    u_rest = u_caravan[pop[i]]
-            rp = shelter_rest if (shelter[p] and at) else rest_prob
-            if held or (flags[i] & 8) != 0 or u_rest < rp:
-                stay[j] = True
-                continue
-            u_r = _uniform(keys[2], i + HOME_OFS) if home else g_ride[g]
-            if u_r < ride_p and not rides_blocked[country[p]]:
-                mode[j] = RIDE
-                u_k = _uniform(keys[3], i + HOME_OFS) if home else g_ride_km[g]
-                budget[j] = ride_km * (0.3 + 0.7 * u_k)
-            if solo_p > 0:
-                if _uniform(keys[4], i) < solo_p and not rides_blocked[country[p]]:
-                    mode[j] = 2
-                    budget[j] = bus_km
-            if mode[j] == FOOT:
-                sp = np.float64(speed[i])
-                walk = sp if home else min(sp, g_pace[g] * foot_km)
-                budget[j] = min(walk, max_foot)
+                km_left[i] = np.float32(left)
+            if not b > 1e-6:
+                break
 
-    @numba.njit(cache=True)
-    def uniform_kernel(key, ids, out):
-        """rng.uniform_from_key for many ids at once."""
-        for j in range(ids.shape[0]):
-            out[j] = _uniform(key, ids[j])
 
-    @numba.njit(cache=True)
-    def intentions_kernel(idx, day, k_give, k_permit, k_return, give_p, held_p, km_scale, dist, place, country,
-                          km_left, blocked, flags, intent, state, since, nxt, origin, dest, dest_index, permit, ra):
-        """Give up (go home), take a permit (settled), get a bus home (returned): see intentions.py."""
-        for j in range(idx.shape[0]):
-            i = idx[j]
-            p = place[i]
-            c = country[p]
-            going = intent[i] != HOME
-            held = km_left[i] == 0 and blocked[p] and (flags[i] & CLEARED) == 0
-            chance = held_p if held else give_p
-            if km_scale > 0:
-                chance = chance * np.exp(-np.float64(dist[dest_index[origin[i]], p]) / km_scale)
-            quit_ = going and _uniform(k_give, i) < chance
-            if going and not quit_ and permit[c] > 0 and _uniform(k_permit, i) < permit[c]:
-                state[i] = ST_SETTLED
-                since[i] = day
-                nxt[i] = -1
-                km_left[i] = 0
-                continue
-            if quit_:
-                intent[i] = HOME
-                dest[i] = dest_index[origin[i]]
-            if intent[i] != HOME:
-                continue
-            if ra[c] > 0 and _uniform(k_return, i) < ra[c]:
-                state[i] = ST_RETURNED
-                since[i] = day
-                place[i] = origin[i]
-                nxt[i] = -1
-                km_left[i] = 0
-            elif km_left[i] == 0 and place[i] == origin[i]:
-                state[i] = ST_RETURNED
-                since[i] = day
+@njit(cache=True)
+def intentions_kernel(idx, day, keys, par, dist, place, km_left, flags, intent, state, since, nxt, origin, dest,
+                      dest_index, prec, crec):
+    """Give up (go home), take a permit (settled), get a bus home (returned); see intentions.py.
+    ``keys``: intentions.give_up, .permit, .return of the day."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        p = place[i]
+        c = prec[p].country
+        going = intent[i] != GOING_HOME
+        held = held_at_post(p, km_left[i] != 0, flags[i], not going, prec[origin[i]].country,
+                            prec)
+        chance = par.give_up_held if held else par.give_up
+        if par.give_up_km_scale > 0:
+            chance = chance * np.exp(-np.float64(dist[dest_index[origin[i]], p]) / par.give_up_km_scale)
+        quit_ = going and uniform(keys[0], i) < chance
+        permit = crec[c].permit
+        if going and not quit_ and permit > 0 and uniform(keys[1], i) < permit:
+            state[i] = SETTLED
+            since[i] = day
+            nxt[i] = -1
+            km_left[i] = 0
+            continue
+        if quit_:
+            intent[i] = GOING_HOME
+            dest[i] = dest_index[origin[i]]
+        if intent[i] != GOING_HOME:
+            continue
+        ra = crec[c].return_assistance
+        if ra > 0 and uniform(keys[2], i) < ra:
+            state[i] = RETURNED
+            since[i] = day
+            place[i] = origin[i]
+            nxt[i] = -1
+            km_left[i] = 0
+        elif km_left[i] == 0 and place[i] == origin[i]:
+            state[i] = RETURNED
+            since[i] = day
 
-    @numba.njit(cache=True)
-    def held_kernel(idx, place, km_left, flags, intent, origin, blocked, exit_only, country, out):
-        """Which of idx are held at a border post (see borders.held_mask)."""
-        for j in range(idx.shape[0]):
-            i = idx[j]
-            p = place[i]
-            h = blocked[p] and km_left[i] == 0 and (flags[i] & CLEARED) == 0 and intent[i] != HOME
-            if h:
-                eo = exit_only[p]
-                h = eo == -1 or eo == country[origin[i]]
-            out[j] = h
 
-    @numba.njit(cache=True)
-    def apply_kernel(idx, key, place, country, intent, origin, motive, open_, ap_prot, ap_econ, ap_stay, out):
-        """Who applies for asylum today (see asylum.py)."""
-        for j in range(idx.shape[0]):
-            i = idx[j]
-            c = country[place[i]]
-            if not open_[c] or intent[i] == HOME or c == country[origin[i]]:
-                continue
-            ch = ap_prot[c] if motive[i] == PROTECTION else ap_econ[c]
-            if intent[i] == STAY:
-                ch = max(ch, ap_stay[c])
-            if ch > 0 and _uniform(key, i) < ch:
-                out[j] = True
+@njit(cache=True)
+def apply_kernel(idx, key, place, intent, origin, motive, prec, crec, out):
+    """Who of ``idx`` applies for asylum today (see asylum.py)."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        c = prec[place[i]].country
+        if not crec[c].asylum_open or intent[i] == GOING_HOME or c == prec[origin[i]].country:
+            continue
+        ch = crec[c].apply_protection if motive[i] == PROTECTION else crec[c].apply_economic
+        if intent[i] == GOING_STAY:
+            ch = max(ch, crec[c].apply_stay)
+        if ch > 0 and uniform(key, i) < ch:
+            out[j] = True
 
-    @numba.njit(cache=True)
-    def rally_kernel(idx, place, intent, km_left, flags, blocked, pop, dest, rally, n_dest, hist, at_pos):
-        """Histogram of (caravan, destination, place) of those going on and not held at a post;
-        positions of those at rally points."""
-        n_at = 0
-        for j in range(idx.shape[0]):
-            i = idx[j]
-            if intent[i] == HOME:
-                continue
-            p = place[i]
-            if blocked[p] and km_left[i] == 0 and (flags[i] & CLEARED) == 0:
-                continue
-            hist[np.int64(pop[i]) * n_dest + dest[i], p] += 1
-            if rally[p] and km_left[i] == 0:
-                at_pos[n_at] = j
-                n_at += 1
-        return n_at
+
+@njit(cache=True)
+def rally_kernel(idx, place, intent, km_left, flags, origin, pop, dest, prec, n_dest, hist, at_pos):
+    """Histogram of (caravan, destination, place) of those going on and not held at a post;
+    positions (in ``idx``) of those at rally points; returns how many."""
+    n_at = 0
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        if intent[i] == GOING_HOME:
+            continue
+        p = place[i]
+        at = km_left[i] == 0
+        if held_at_post(p, not at, flags[i], False, prec[origin[i]].country, prec):
+            continue
+        hist[np.int64(pop[i]) * n_dest + dest[i], p] += 1
+        if prec[p].rally and at:
+            at_pos[n_at] = j
+            n_at += 1
+    return n_at

@@ -1,7 +1,8 @@
 """The policies in force today, compiled from the parameters into per-place and per-country arrays.
 
 Rebuilt whenever a timeline event changes a parameter. ``scale`` (``--scale K``) multiplies every
-capacity and crowd threshold so that a scaled run keeps the dynamics of the unscaled one.
+capacity and crowd threshold (:func:`~travesia.engine.core.scaled_count`) so that a scaled run keeps
+the dynamics of the unscaled one. ``place`` and ``country`` are the records the kernels read.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import math
 
 import numpy as np
 
-from travesia.network import Network
+from travesia.engine.core import PLACE_REC, records, scaled_count
+from travesia.engine.kernels import COUNTRY_REC
+from travesia.network import KIND, Network
 from travesia.scenario.schema import Country, Scenario
 
 RULE_OPEN, RULE_DOCUMENTS, RULE_CLOSED = 0, 1, 2
@@ -35,16 +38,16 @@ class Policy:
             i = net.index[pid]
             self.is_crossing[i] = True
             self.rule[i] = _RULES[c.rule]
-            self.capacity[i] = int(round(c.capacity_per_day * scale))
+            self.capacity[i] = scaled_count(c.capacity_per_day, scale)
             self.enforcement[i] = c.enforcement
-            self.breach_crowd[i] = int(round(c.breach_crowd * scale))
+            self.breach_crowd[i] = scaled_count(c.breach_crowd, scale)
             self.breach_prob[i] = c.breach_prob
             self.bypass_prob[i] = c.bypass_prob
             self.apply_at_post[i] = c.apply_at_post
             if c.exit_only:
                 self.exit_only[i] = net.countries.index(c.exit_only) if c.exit_only in net.countries else -2
         # any border-crossing place counts people passing as "crossed"
-        self.counts_crossing = self.is_crossing | (net.kind == 2)
+        self.counts_crossing = self.is_crossing | (net.kind == KIND["border_crossing"])
         self.blocked = self.rule != RULE_OPEN
 
         cs = [params.countries.get(name, Country()) for name in net.countries]
@@ -64,6 +67,17 @@ class Policy:
         self.deport_share = np.array([c.deport_share for c in cs])
         self.detention_place = np.array(
             [net.index[c.detention_place] if c.detention_place else -1 for c in cs], dtype=np.int32)
-        self.port_admits = np.array([int(round(c.port_admits_per_day * scale)) for c in cs], dtype=np.int64)
+        self.port_admits = scaled_count(np.array([c.port_admits_per_day for c in cs], dtype=np.float64), scale)
         # place capacities (shelters), scaled
-        self.place_capacity = np.where(net.capacity >= 0, np.round(net.capacity * scale), -1).astype(np.int64)
+        self.place_capacity = scaled_count(net.capacity, scale)
+        # the records the kernels read
+        self.place = records(P, PLACE_REC)
+        self.place["blocked"] = self.blocked
+        self.place["exit_only"] = self.exit_only
+        self.place["counts_crossing"] = self.counts_crossing
+        self.place["rally"][[net.index[r] for r in params.groups.rally_points]] = True
+        self.place["shelter"] = net.kind == KIND["shelter"]
+        self.place["country"] = net.country
+        self.country = records(len(cs), COUNTRY_REC)
+        for name in COUNTRY_REC.names:
+            self.country[name] = getattr(self, name)

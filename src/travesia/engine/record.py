@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.people import N_STATES, People, State
+from travesia.engine.core import N_STATES, State
+from travesia.engine.people import People
 
 CUMULATIVE = ("arrived", "crossed", "applied", "ended")
 
@@ -62,6 +63,10 @@ class Record:
         self._today[what] += per_pop_place.sum(axis=0)
         if self.n_pops:
             self._today_pop[what] += per_pop_place[: self.n_pops]
+
+    def add_flows_counts(self, per_edge: np.ndarray) -> None:
+        """Add today's people setting out along each edge (an array over edges)."""
+        self._flows_today += per_edge
 
     def add_flows(self, edges: np.ndarray) -> None:
         if edges.size:

@@ -6,7 +6,8 @@ A day, in order (the order of the processes is declared in
 0. timeline events dated today change parameters; policies are recompiled;
 1. each process of the rule set runs ``step(sim)`` on whole arrays;
 2. the record closes the day (people per place × state, flows, cumulative sinks);
-3. with ``check=True``, the invariants are asserted (nobody lost or created).
+3. with ``check=True``, the invariants are checked (nobody lost or created), raising
+   :class:`~travesia.engine.core.SimulationError`.
 
 A run is a pure function of (scenario, parameters, seed): :func:`run`.
 """
@@ -22,12 +23,13 @@ from typing import Callable
 import numpy as np
 
 from travesia.engine.attributes import draw_attributes
-from travesia.engine.people import DOCS, N_STATES, Intent, Motive, People, State
+from travesia.engine.core import N_STATES, SimulationError, State, scaled_count
+from travesia.engine.people import People, merge_fields
 from travesia.engine.policy import Policy
 from travesia.engine.record import Record
 from travesia.engine.rng import KeyedRNG
 from travesia.errors import UserError
-from travesia.network import KIND, Network
+from travesia.network import Network, RouteTable
 from travesia.scenario.load import LoadedScenario, set_path, validate_params
 from travesia.scenario.schema import Scenario
 
@@ -49,6 +51,14 @@ class Segment:
 
 class Sim:
     """One simulation run. ``Sim(loaded, seed=..., days=..., scale=...).run()``."""
+
+    # set by the rule set's people creation (the caravan rules route with them; see processes/population.py)
+    routes: RouteTable | None = None
+    dest_places: np.ndarray
+    dest_index: np.ndarray
+    via_table: np.ndarray
+    n_via: np.ndarray
+    pop_dest: list[tuple[np.ndarray, np.ndarray]]
 
     def __init__(self, loaded: LoadedScenario, *, seed: int | None = None, days: int | None = None,
                  scale: float = 1.0, check: bool = False):
@@ -84,10 +94,13 @@ class Sim:
         self.record = Record(self.days, self.net.n_places, self.net.n_edges, n_pop if per_caravan else 0,
                              attributes={a: len(at.values) for a, at in self.params.attributes.items()})
         self.next_group = 0
+        self.shared: dict[str, object] = {}  # per-run state that the processes of one rule set share
         self._moving_key: tuple = (-1, -1)
         self._moving = np.zeros(0, dtype=np.int64)
         self._create_people()
         self.people.attrs = draw_attributes(self)
+        for proc in self.processes:
+            proc.create(self)
         for proc in self.processes:
             proc.setup(self)
         self.timings = {p.name: 0.0 for p in self.processes}
@@ -121,120 +134,31 @@ class Sim:
 
 
     def _create_people(self) -> None:
-        """Create every person of every population, all ``waiting`` at their origin or joining town."""
+        """Allocate the People arrays (core fields and those the processes declare) and place
+        everyone of every population ``waiting`` at their origin or joining town."""
         p = self.params
         net = self.net
         segs: list[Segment] = []
         n = 0
         self.pop_names = [pop.name for pop in p.populations]
         for k, pop in enumerate(p.populations):
-            m = int(round(pop.size * self.scale))
+            m = scaled_count(pop.size, self.scale)
             segs.append(Segment(k, net.index[pop.origin], n, n + m, False))
             n += m
             for j in pop.joiners:
-                m = int(round(j.size * self.scale))
+                m = scaled_count(j.size, self.scale)
                 segs.append(Segment(k, net.index[j.place], n, n + m, True))
                 n += m
         self.segments = segs
-        people = self.people = People(n)
         self.n = n
-
-        # destinations: every place someone aims at, and every home (for those who turn back)
-        dest_places: list[int] = []
-        self.pop_dest: list[tuple[np.ndarray, np.ndarray]] = []
-        all_dest = [i for i in range(net.n_places) if net.kind[i] == KIND["destination"]]
-        for pop in p.populations:
-            if pop.destinations:
-                ids = [net.index[d] for d in pop.destinations]
-                w = np.array(list(pop.destinations.values()), dtype=np.float64)
-            else:
-                o = net.index[pop.origin]
-                d = net.distances_to(np.array(all_dest, dtype=np.int32))[:, o] if all_dest else np.array([])
-                ids = [a for a, x in zip(all_dest, d) if np.isfinite(x)]
-                w = np.ones(len(ids))
-            if not ids and p.rules != "caravan":
-                ids, w = [net.index[pop.origin]], np.ones(1)  # other rule sets route on their own
-            if not ids:
-                raise UserError(f"population '{pop.name}': no destination (no place of kind 'destination' "
-                                f"is reachable from '{pop.origin}', and none is given)")
-            if w.sum() <= 0:
-                raise UserError(f"population '{pop.name}': destination weights must not all be zero")
-            self.pop_dest.append((np.array(ids, dtype=np.int32), w / w.sum()))
-            dest_places.extend(ids)
+        fields = merge_fields(*(proc.fields for proc in self.processes))
+        people = self.people = People(n, fields)
         for s in segs:
-            dest_places.append(s.place)
-        for pop in p.populations:
-            dest_places.extend(net.index[v] for v in pop.via)
-        self.dest_places = np.array(sorted(set(dest_places)), dtype=np.int32)
-        self.dest_index = np.full(net.n_places, -1, dtype=np.int16)
-        self.dest_index[self.dest_places] = np.arange(len(self.dest_places), dtype=np.int16)
-        self.routes = net.route_table(self.dest_places, p.movement.route_detour_km)
-        # announced routes: route-table indices of each population's waypoints, -1 padded
-        nv = max([len(pop.via) for pop in p.populations] + [0])
-        self.via_table = np.full((max(len(p.populations), 1), nv + 1), -1, dtype=np.int16)
-        self.n_via = np.zeros(max(len(p.populations), 1), dtype=np.int64)
-        for k, pop in enumerate(p.populations):
-            self.n_via[k] = len(pop.via)
-            for j, v in enumerate(pop.via):
-                self.via_table[k, j] = self.dest_index[net.index[v]]
-
-        hh_next = 0
-        rng = self.rng
-        for s in segs:
-            pop = p.populations[s.pop]
-            idx = np.arange(s.start, s.stop, dtype=np.int64)
-            m = idx.size
-            if m == 0:
-                continue
-            people.place[idx] = s.place
-            people.origin[idx] = s.place
-            people.pop[idx] = s.pop
-            people.state[idx] = State.WAITING
-            # households: geometric sizes with the population's mean, consecutive ids
-            pgeo = 1.0 / pop.household_size
-            hid = np.arange(hh_next, hh_next + m, dtype=np.int64)
-            u = rng.random("create.household", 0, hid)
-            if pgeo >= 1.0:
-                sizes = np.ones(m, dtype=np.int64)
-            else:
-                sizes = 1 + np.floor(np.log1p(-u) / np.log1p(-pgeo)).astype(np.int64)
-            ends = np.cumsum(sizes)
-            hh_local = np.searchsorted(ends, np.arange(m), side="right")
-            people.household[idx] = hh_next + hh_local
-            hh_next += int(hh_local[-1]) + 1
-            hh = people.household[idx].astype(np.int64)
-            # intentions and motives are a household's; documents and speed a person's
-            shares = np.array([pop.intentions.get("us", 0.0), pop.intentions.get("mexico", 0.0)])
-            people.intent[idx] = np.where(
-                rng.choice("create.intent", 0, hh, shares / shares.sum()) == 1, Intent.STAY, Intent.US)
-            people.motive[idx] = np.where(
-                rng.random("create.motive", 0, hh) < pop.protection, Motive.PROTECTION, Motive.ECONOMIC)
-            docs = rng.random("create.documents", 0, idx) < pop.documents
-            people.flags[idx] = np.where(docs, DOCS, 0).astype(np.uint8)
-            ids, w = self.pop_dest[s.pop]
-            people.dest[idx] = self.dest_index[ids[rng.choice("create.destination", 0, hh, w)]]
-            # the first waypoint still ahead of where they start (joiners skip those behind them)
-            wp = np.zeros(m, dtype=np.int64)
-            if pop.via:
-                d = people.dest[idx].astype(np.int64)
-                here = self.routes.dist[d, s.place]
-                behind = np.ones(m, dtype=bool)
-                for j in range(len(pop.via)):
-                    vj = self.via_table[s.pop, j]
-                    ahead = (self.routes.dist[d, self.dest_places[vj]] < here) & behind
-                    wp = np.where(behind & ~ahead, j + 1, wp)
-                    behind &= ~ahead
-            people.wp[idx] = wp.astype(np.uint8)
-            mv = p.movement
-            sd = mv.foot_km_sd
-            z = rng.normal("create.speed", 0, idx)
-            speed = mv.foot_km_per_day * np.exp(sd * z - sd * sd / 2)
-            speed = np.minimum(speed, mv.max_foot_km_per_day)
-            # a household walks at its slowest member's pace
-            first = np.r_[0, np.nonzero(np.diff(hh_local))[0] + 1]
-            hmin = np.minimum.reduceat(speed, first)
-            people.speed[idx] = hmin[hh_local].astype(np.float32)
-        people.group[:] = -1
+            sl = slice(s.start, s.stop)
+            people.place[sl] = s.place
+            people.origin[sl] = s.place
+            people.pop[sl] = s.pop
+            people.state[sl] = State.WAITING
 
     # ------------------------------------------------------------------ helpers for processes
 
@@ -250,16 +174,8 @@ class Sim:
         z = self.rng.normal("groups.pace", 0, groups)
         return np.exp(sd * z - sd * sd / 2)
 
-    def target(self, idx: np.ndarray) -> np.ndarray:
-        """Route-table index each person heads for now: the next waypoint, else the destination."""
-        pp = self.people
-        pop = pp.pop[idx].astype(np.int64)
-        wp = pp.wp[idx].astype(np.int64)
-        on_route = (wp < self.n_via[pop]) & (pp.intent[idx] != Intent.HOME)
-        return np.where(on_route, self.via_table[pop, np.minimum(wp, self.via_table.shape[1] - 1)],
-                        pp.dest[idx]).astype(np.int64)
-
     def home_dest(self, idx: np.ndarray) -> np.ndarray:
+        """Route-table index of the homes of people ``idx``."""
         return self.dest_index[self.people.origin[idx]]
 
     @property
@@ -298,7 +214,8 @@ class Sim:
         if changed:
             keep = (self.raw.get("seed"), self.raw.get("days"))
             self.params = validate_params(self.raw, where="timeline")
-            assert (self.params.seed, self.params.days) == keep
+            if (self.params.seed, self.params.days) != keep:
+                raise UserError("timeline: an event may not change the seed or the number of days")
             self.policy = Policy(self.params, self.net, self.scale)
             for proc in self.processes:
                 proc.setup(self)
@@ -307,7 +224,6 @@ class Sim:
     def step(self) -> None:
         """Advance one day."""
         self.apply_events()
-        self.people.km_today[:] = 0
         for proc in self.processes:
             t0 = time.perf_counter()
             proc.step(self)
@@ -318,16 +234,38 @@ class Sim:
         self.day += 1
 
     def check_invariants(self) -> None:
-        """Nobody lost, nobody created: every person in exactly one state at a valid place."""
+        """Nobody lost, nobody created: every person in exactly one state at a valid place.
+        Raises :class:`~travesia.engine.core.SimulationError` (a bug, not a user error)."""
         c = self.record.counts[self.day]
-        assert int(c.sum()) == self.n, f"day {self.day}: {int(c.sum())} people counted, {self.n} created"
+        if int(c.sum()) != self.n:
+            raise SimulationError(f"day {self.day}: {int(c.sum())} people counted, {self.n} created")
         pp = self.people
-        assert pp.state.max(initial=0) < N_STATES
-        assert pp.place.min(initial=0) >= 0 and pp.place.max(initial=0) < self.net.n_places
-        on_leg = pp.km_left > 0
-        assert np.all(pp.next[on_leg] >= 0), "someone on a leg with no place ahead"
+        if pp.state.max(initial=0) >= N_STATES:
+            raise SimulationError(f"day {self.day}: a state number out of range")
+        if pp.place.min(initial=0) < 0 or pp.place.max(initial=0) >= self.net.n_places:
+            raise SimulationError(f"day {self.day}: a place index out of range")
+        if not np.all(pp.next[pp.km_left > 0] >= 0):
+            raise SimulationError(f"day {self.day}: someone on a leg with no place ahead")
+
+    # ------------------------------------------------------------------ saving and restoring
+
+    _SHARED = ("loaded", "net", "routes", "dest_places", "dest_index", "via_table", "n_via", "pop_dest",
+               "segments", "pop_names", "start", "initial_raw")
+
+    def save_state(self) -> dict:
+        """Everything that changes as the run goes on (people, record, policies, parameters in
+        force, timeline position, the processes' own arrays, group counter, day), as a deep copy:
+        :meth:`restore_state` continues from it with the same bytes as an uninterrupted run.
+        The scenario, network and route table are shared, not copied (they never change)."""
+        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in self._SHARED}
+
+    def restore_state(self, state: dict) -> None:
+        """Go back to a state from :meth:`save_state` (of this Sim or of one built the same way)."""
+        for k, v in state.items():
+            setattr(self, k, copy.deepcopy(v))
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> "Result":
+        """Advance to the last day (from wherever the run is)."""
         t0 = time.perf_counter()
         while self.day < self.days:
             self.step()

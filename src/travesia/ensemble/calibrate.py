@@ -173,7 +173,7 @@ def run_calibration(base: LoadedScenario, priors: dict[str, Prior], obs: pd.Data
                 for r, s in enumerate(seeds_list):
                     specs.append(MemberSpec(member=t.number * seeds + r, seed=s, params=params))
             vectors: dict[int, np.ndarray] = {}
-            run_members(c, base, specs, cfg, lambda i, v: vectors.__setitem__(i, v))
+            run_members(c, base, specs, cfg, vectors.__setitem__)
             for j, t in enumerate(asked):
                 vs = [vectors[j * seeds + r] for r in range(seeds)]
                 try:

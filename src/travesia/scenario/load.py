@@ -698,7 +698,7 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
                 fail(("attributes", a, "weights", k), f"unknown place '{k}' (neither an id nor a name in {p.places})")
     # timeline: dates inside the period, paths valid, values valid when applied in order
     trial = copy.deepcopy(s.raw)
-    for i, ev in enumerate(sorted(enumerate(p.timeline), key=lambda t: t[1].date)):
+    for ev in sorted(enumerate(p.timeline), key=lambda t: t[1].date):
         idx, ev = ev
         if ev.date < p.start or ev.date > p.end:
             fail(("timeline", idx, "date"), f"{ev.date} is outside the simulated period {p.start}..{p.end}")

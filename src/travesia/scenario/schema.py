@@ -22,7 +22,7 @@ MAX_COUNT = 10**10
 MAX_KM = 40_075.0
 
 
-def P(default: Any, ge: float | None = None, le: float | None = None, unit: str = "", doc: str = ""):
+def P(default: Any, ge: float | None = None, le: float | None = None, unit: str = "", doc: str = ""):  # noqa: N802 - the field factory reads as a type
     """A parameter: default, valid range, unit (kept in the JSON schema) and a one-line meaning.
 
     Counts of people (unit ``people`` or ``people/day``) without an upper bound get ``MAX_COUNT``.
@@ -135,7 +135,6 @@ class Intentions(Strict):
     give_up_held_per_day: float = P(0.05, 0, 1, "1/day", "chance per day to go home while held at a border")
     give_up_km_scale: float = P(0.0, 0, 100000, "km",
                                 "the chance to give up falls as exp(-km from home / this); 0 = does not fall")
-    walk_home: bool = Field(True, description="without return assistance, those going home walk back")
 
 
 class Arrival(Strict):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine.actions import detain, start_asylum
-from travesia.engine.people import State
+from travesia.engine.core import State
 from travesia.engine.processes.base import Process
 from travesia.network import KIND
 
@@ -21,8 +21,8 @@ from travesia.network import KIND
 class Arrival(Process):
     name = "arrival"
     params = "arrival, countries.*.port_admits_per_day"
-    reads = ("state", "place", "since")
-    writes = ("state", "place")
+    reads = ("state", "place", "since", "pop")
+    writes = ("state", "place", "since", "until", "next", "km_left")
 
     def setup(self, sim) -> None:
         net = sim.net

@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.people import CLEARED, Intent, Motive, State
 from travesia.engine import kernels
 from travesia.engine.actions import start_asylum
+from travesia.engine.core import CLEARED, State
+from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 
 
 class Asylum(Process):
     name = "asylum"
     params = "countries.*.asylum, countries.*.detention_days, countries.*.deport_share"
-    reads = ("state", "place", "motive", "intent", "until", "km_left")
-    writes = ("state", "place", "until", "since", "next", "km_left")
+    fields = {"until": Field(np.int16, -1, "day a timed state ends (asylum decision, detention end); -1 none")}
+    reads = ("state", "place", "motive", "intent", "until", "origin", "pop")
+    writes = ("state", "place", "until", "since", "next", "km_left", "flags")
 
     def step(self, sim) -> None:
         pp, pol, day = sim.people, sim.policy, sim.day
@@ -65,18 +67,8 @@ class Asylum(Process):
         idx = np.concatenate((sim.on_the_move(), np.nonzero(pp.state == State.ARRIVED)[0]))
         if idx.size == 0:
             return
-        if kernels.active():
-            out = np.zeros(idx.size, dtype=np.bool_)
-            kernels.apply_kernel(idx, np.uint64(sim.rng.key("asylum.apply", day)), pp.place, sim.net.country,
-                                 pp.intent, pp.origin, pp.motive, pol.asylum_open, pol.apply_protection,
-                                 pol.apply_economic, pol.apply_stay, out)
-            a = idx[out]
-            start_asylum(sim, a, pp.place[a])
-            return
-        place = pp.place[idx]
-        c = sim.net.country[place]
-        ok = pol.asylum_open[c] & (pp.intent[idx] != Intent.HOME) & (c != sim.net.country[pp.origin[idx]])
-        chance = np.where(pp.motive[idx] == Motive.PROTECTION, pol.apply_protection[c], pol.apply_economic[c])
-        chance = np.where(pp.intent[idx] == Intent.STAY, np.maximum(chance, pol.apply_stay[c]), chance)
-        apply_ = ok & (sim.rng.random("asylum.apply", day, idx) < chance)
-        start_asylum(sim, idx[apply_], place[apply_])
+        out = np.zeros(idx.size, dtype=np.bool_)
+        kernels.apply_kernel(idx, np.uint64(sim.rng.key("asylum.apply", day)), pp.place, pp.intent, pp.origin,
+                             pp.motive, pol.place, pol.country, out)
+        a = idx[out]
+        start_asylum(sim, a, pp.place[a])

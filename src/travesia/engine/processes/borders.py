@@ -19,34 +19,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine import kernels
 from travesia.engine.actions import detain, start_asylum
-from travesia.engine.people import CLEARED, DOCS, IRREGULAR, Intent, State
+from travesia.engine.core import CLEARED, DOCS, IRREGULAR, Intent, State, held_kernel
 from travesia.engine.policy import RULE_DOCUMENTS
 from travesia.engine.processes.base import Process
 
 
 def held_mask(sim, idx: np.ndarray) -> np.ndarray:
-    """Which of ``idx`` (people on the move) are held at a border post today."""
-    pp, pol = sim.people, sim.policy
-    if kernels.active():
-        out = np.zeros(idx.size, dtype=np.bool_)
-        kernels.held_kernel(idx, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, pol.blocked, pol.exit_only,
-                            sim.net.country, out)
-        return out
-    place = pp.place[idx]
-    held = pol.blocked[place] & (pp.km_left[idx] == 0) & ((pp.flags[idx] & CLEARED) == 0)
-    held &= pp.intent[idx] != Intent.HOME
-    eo = pol.exit_only[place]
-    held &= (eo == -1) | (eo == sim.net.country[pp.origin[idx]])
-    return held
+    """Which of ``idx`` (people on the move) are held at a border post today
+    (:func:`~travesia.engine.core.held_at_post`)."""
+    pp = sim.people
+    out = np.zeros(idx.size, dtype=np.bool_)
+    held_kernel(idx, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, sim.policy.place, out)
+    return out
 
 
 class Borders(Process):
     name = "borders"
     params = "crossings"
-    reads = ("state", "place", "flags", "km_left", "intent", "origin", "since")
-    writes = ("flags", "state", "intent", "dest")
+    reads = ("state", "place", "flags", "km_left", "intent", "origin", "since", "pop")
+    writes = ("flags", "state", "intent", "dest", "since", "until", "place", "next", "km_left")
 
     def step(self, sim) -> None:
         pp, pol, day, rec = sim.people, sim.policy, sim.day, sim.record

@@ -16,23 +16,22 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.people import CLEARED, RALLY, Intent, State
+from travesia.engine.core import RALLY, State
 from travesia.engine.processes.base import Process
 
 
 class Groups(Process):
     name = "groups"
     params = "groups"
-    reads = ("state", "group", "household", "place", "km_left", "pop", "dest", "intent")
+    reads = ("state", "group", "household", "place", "km_left", "pop", "dest", "intent", "flags", "origin", "since")
     writes = ("group", "flags")
+
+    def create(self, sim) -> None:
+        self._flagged = np.zeros(0, dtype=np.int64)  # people told to wait at a rally point yesterday
 
     def setup(self, sim) -> None:
         self.g = sim.params.groups
-        self.rally = np.zeros(sim.net.n_places, dtype=bool)
-        for r in self.g.rally_points:
-            self.rally[sim.net.index[r]] = True
-        if not hasattr(self, "_flagged"):
-            self._flagged = np.zeros(0, dtype=np.int64)
+        self.rally = sim.policy.place["rally"]
         self._order = None
 
     def _dist_order(self, dv: np.ndarray) -> np.ndarray:
@@ -71,26 +70,14 @@ class Groups(Process):
         rt = sim.routes
         D, Pn = rt.dist.shape
         n_pop = max(len(sim.pop_names), 1)
-        if kernels.active():
-            hist = np.zeros((n_pop * D, Pn), dtype=np.int64)
-            at_pos = np.empty(idx.size, dtype=np.int64)
-            n_at = kernels.rally_kernel(idx, pp.place, pp.intent, pp.km_left, pp.flags, sim.policy.blocked, pp.pop,
-                                        pp.dest, self.rally, D, hist, at_pos)
-            ai = at_pos[:n_at]
-            if ai.size == 0:
-                return
-            hist = hist.reshape(n_pop, D * Pn)
-        else:
-            place = pp.place[idx]
-            going = pp.intent[idx] != Intent.HOME
-            ai = np.nonzero(self.rally[place] & going)[0]
-            ai = ai[pp.km_left[idx[ai]] == 0]
-            if ai.size == 0:
-                return
-            held = sim.policy.blocked[place] & (pp.km_left[idx] == 0) & ((pp.flags[idx] & CLEARED) == 0)
-            gi = np.nonzero(going & ~held)[0]
-            key = (pp.pop[idx[gi]].astype(np.int64) * D + pp.dest[idx[gi]]) * Pn + place[gi]
-            hist = np.bincount(key, minlength=n_pop * D * Pn).reshape(n_pop, D * Pn)
+        hist = np.zeros((n_pop * D, Pn), dtype=np.int64)
+        at_pos = np.empty(idx.size, dtype=np.int64)
+        n_at = kernels.rally_kernel(idx, pp.place, pp.intent, pp.km_left, pp.flags, pp.origin, pp.pop, pp.dest,
+                                    sim.policy.place, D, hist, at_pos)
+        ai = at_pos[:n_at]
+        if ai.size == 0:
+            return
+        hist = hist.reshape(n_pop, D * Pn)
         pops = pp.pop[idx[ai]].astype(np.int64)
         place_at = pp.place[idx[ai]]
         dv = rt.dist.reshape(-1)

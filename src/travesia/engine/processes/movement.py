@@ -26,42 +26,50 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.people import CLEARED, RALLY, Intent, State
+from travesia.engine.core import BUS, FOOT, RIDE, State, day_keys, record, scaled_count, stream_key
+from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
-from travesia.network import KIND, MODE_BITS
+from travesia.network import MODE_BITS
 
-FOOT, RIDE, BUS = 0, 1, 2
 _MODE_BIT = np.array([MODE_BITS["foot"], MODE_BITS["ride"], MODE_BITS["bus"]], dtype=np.uint8)
 MAX_HOPS = 256
+_DECIDE = ("movement.rest", "movement.cohesion", "movement.ride", "movement.ride_km", "movement.solo_bus")
+__all__ = ["Movement", "FOOT", "RIDE", "BUS", "MAX_HOPS"]
 
 
 class Movement(Process):
     name = "movement"
-    params = "movement, buses"
-    reads = ("state", "place", "next", "km_left", "dest", "wp", "pop", "speed", "group", "flags", "intent", "origin")
+    params = "movement, buses, groups.cohesion"
+    fields = {"km_today": Field(np.float32, 0, "km moved today (checked against each mode's limit)")}
+    reads = ("state", "place", "next", "km_left", "dest", "wp", "pop", "speed", "group", "flags", "intent", "origin",
+             "since")
     writes = ("place", "next", "km_left", "state", "since", "flags", "km_today", "wp")
 
     _prev_state: np.ndarray
 
+    def create(self, sim) -> None:
+        # the streams' (seed, stream) keys, once: a day's keys are then one vectorised hash
+        self._route_streams = np.array([stream_key(sim.rng._seed_key, f"movement.route{h}") for h in range(MAX_HOPS)],
+                                       dtype=np.uint64)
+        self._decide_streams = np.array([stream_key(sim.rng._seed_key, k) for k in _DECIDE], dtype=np.uint64)
+
     def setup(self, sim) -> None:
-        self.m = sim.params.movement
-        self.shelter = sim.net.kind == KIND["shelter"]
-        self.cohesion = sim.params.groups.cohesion
-        self.rally = np.zeros(sim.net.n_places, dtype=bool)
-        for r in sim.params.groups.rally_points:
-            self.rally[sim.net.index[r]] = True
+        m = self.m = sim.params.movement
+        self.par = record(
+            kernels.MOVE_PAR, rest_prob=m.rest_prob, shelter_rest_prob=m.shelter_rest_prob,
+            cohesion=sim.params.groups.cohesion, ride_prob=m.ride_prob * (1.0 - m.ride_block_share),
+            ride_km=m.ride_km_per_day, solo_bus_prob=m.solo_bus_prob, bus_km=m.bus_km_per_day,
+            foot_km=m.foot_km_per_day, max_foot_km=m.max_foot_km_per_day, stage_walking=bool(m.stage_walking))
 
     def step(self, sim) -> None:
         pp = sim.people
         idx = sim.on_the_move()
         if idx.size == 0:
             return
+        pp.km_today[idx] = 0
         self._prev_state = pp.state[idx].copy()
         g = self._group_draws(sim)
-        if kernels.active():
-            stay, mode, budget = self._decide_numba(sim, idx, g)
-        else:
-            stay, mode, budget = self._decide_numpy(sim, idx, g)
+        stay, mode, budget = self._decide(sim, idx, g)
         pp.state[idx[stay]] = State.RESTING
         movers = idx[~stay]
         mode, budget = mode[~stay], budget[~stay]
@@ -88,69 +96,15 @@ class Movement(Process):
             "caravan": sim.rng.random("movement.rest_caravan", day, np.arange(max(len(sim.pop_names), 1))),
         }
 
-    def _decide_numba(self, sim, idx, g):
-        pp, pol, net, m, day = sim.people, sim.policy, sim.net, self.m, sim.day
-        keys = np.array([sim.rng.key(k, day) for k in
-                         ("movement.rest", "movement.cohesion", "movement.ride", "movement.ride_km",
-                          "movement.solo_bus")], dtype=np.uint64)
+    def _decide(self, sim, idx, g):
+        pp, pol = sim.people, sim.policy
+        keys = day_keys(self._decide_streams, sim.day)
         stay = np.zeros(idx.size, dtype=np.bool_)
         mode = np.zeros(idx.size, dtype=np.int8)
         budget = np.zeros(idx.size, dtype=np.float64)
-        par = np.array([m.rest_prob, m.shelter_rest_prob, self.cohesion, m.ride_prob * (1.0 - m.ride_block_share),
-                        m.ride_km_per_day, m.solo_bus_prob, m.bus_km_per_day, m.foot_km_per_day,
-                        m.max_foot_km_per_day], dtype=np.float64)
-        kernels.decide_kernel(idx.astype(np.int64), keys, par, g["rest"], g["cohesion"], g["ride"], g["ride_km"],
-                              g["pace"], g["caravan"], pp.place, pp.km_left, pp.flags, pp.intent, pp.origin,
-                              pp.group, pp.pop, pp.speed, self.shelter, pol.blocked, pol.exit_only,
-                              pol.rides_blocked, net.country, stay, mode, budget)
-        return stay, mode, budget
-
-    def _decide_numpy(self, sim, idx, g):
-        pp, pol, day, net, m = sim.people, sim.policy, sim.day, sim.net, self.m
-        at_place = pp.km_left[idx] == 0
-        place = pp.place[idx]
-        flags = pp.flags[idx]
-        going_home = pp.intent[idx] == Intent.HOME
-        held = pol.blocked[place] & at_place & ((flags & CLEARED) == 0) & ~going_home
-        eo = pol.exit_only[place]
-        held &= (eo == -1) | (eo == net.country[pp.origin[idx]])
-        rally = (flags & RALLY) != 0
-        grp = pp.group[idx].astype(np.int64)
-        home_ids = idx + (1 << 40)
-
-        def per_unit(name: str) -> np.ndarray:
-            """The group's draw; people going home draw on their own."""
-            u = g[name][grp]
-            if going_home.any():
-                u[going_home] = sim.rng.random(f"movement.{name}", day, home_ids[going_home])
-            return u
-
-        rest_p = np.where(self.shelter[place] & at_place, m.shelter_rest_prob, m.rest_prob)
-        u_rest = per_unit("rest")
-        if self.cohesion > 0:
-            # most groups follow their caravan's collective decision (assemblies decide rest days)
-            follow = (per_unit("cohesion") < self.cohesion) & ~going_home
-            u_rest = np.where(follow, g["caravan"][pp.pop[idx]], u_rest)
-        stay = held | rally | (u_rest < rest_p)
-        mode = np.full(idx.size, FOOT, dtype=np.int8)
-        budget = np.zeros(idx.size)
-        country = net.country[place]
-        # rides, per group
-        ride_p = m.ride_prob * (1.0 - m.ride_block_share)
-        rides = (per_unit("ride") < ride_p) & ~pol.rides_blocked[country] & ~stay
-        mode[rides] = RIDE
-        budget[rides] = m.ride_km_per_day * (0.3 + 0.7 * per_unit("ride_km")[rides])
-        # buses on one's own
-        if m.solo_bus_prob > 0:
-            sb = (sim.rng.random("movement.solo_bus", day, idx) < m.solo_bus_prob) & ~pol.rides_blocked[country]
-            sb &= ~stay
-            mode[sb] = BUS
-            budget[sb] = m.bus_km_per_day
-        # on foot: no faster than the group's pace (alone when going home)
-        foot = (mode == FOOT) & ~stay
-        walk = np.minimum(pp.speed[idx[foot]], g["pace"][grp[foot]] * m.foot_km_per_day)
-        walk = np.where(going_home[foot], pp.speed[idx[foot]], walk)
-        budget[foot] = np.minimum(walk, m.max_foot_km_per_day)
+        kernels.decide_kernel(idx, keys, self.par, g["rest"], g["cohesion"], g["ride"], g["ride_km"], g["pace"],
+                              g["caravan"], pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, pp.group, pp.pop,
+                              pp.speed, pol.place, pol.country, stay, mode, budget)
         return stay, mode, budget
 
     def _organised_buses(self, sim, movers, mode, budget) -> None:
@@ -160,7 +114,7 @@ class Movement(Process):
             if not (b.start <= sim.date <= b.end):
                 continue
             at_b = np.nonzero((pp.place[movers] == net.index[b.place]) & (pp.km_left[movers] == 0))[0]
-            seats = int(round(b.seats_per_day * sim.scale))
+            seats = scaled_count(b.seats_per_day, sim.scale)
             if at_b.size == 0 or seats <= 0:
                 continue
             tie = sim.rng.random("movement.bus_seat", day, movers[at_b])
@@ -172,130 +126,21 @@ class Movement(Process):
     def _fix_since(self, sim, idx: np.ndarray) -> None:
         """``since`` marks the day a state began: keep it where the state did not change."""
         pp = sim.people
-        prev = self._prev_state
-        changed = pp.state[idx] != prev
+        changed = pp.state[idx] != self._prev_state
         pp.since[idx[changed]] = sim.day
 
     def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray) -> None:
-        """Move people ``who`` along their routes with km ``budget`` by ``mode`` (numba or NumPy)."""
-        if kernels.active():
-            self._advance_numba(sim, who, budget, mode)
-        else:
-            self._advance_numpy(sim, who, budget, mode)
-
-    def _advance_numba(self, sim, who, budget, mode) -> None:
-        pp, pol, net, rt, rec, day = sim.people, sim.policy, sim.net, sim.routes, sim.record, sim.day
-        keys = np.array([sim.rng.key(f"movement.route{h}", day) for h in range(MAX_HOPS)], dtype=np.uint64)
+        """Move people ``who`` along their routes with km ``budget`` by ``mode``."""
+        pp, pol, net, rt, rec = sim.people, sim.policy, sim.net, sim.routes, sim.record
+        keys = day_keys(self._route_streams, sim.day)
         flows = np.zeros(net.n_edges, dtype=np.int64)
         shape = (max(len(sim.pop_names), 1), net.n_places)
         arrived, crossed, ended = (np.zeros(shape, dtype=np.int64) for _ in range(3))
         kernels.advance_kernel(
-            who.astype(np.int64), budget.astype(np.float64), mode.astype(np.int8), bool(self.m.stage_walking),
-            np.float32(self.m.foot_km_per_day), keys,
-            pp.place, pp.next, pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state,
-            pp.km_today, rt.dests, rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT,
-            pol.blocked, pol.exit_only, pol.counts_crossing, net.country, self.rally, sim.via_table, sim.n_via,
-            flows, arrived, crossed, ended)
-        rec._flows_today += flows
+            who, budget, mode, self.par, keys, pp.place, pp.next, pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent,
+            pp.flags, pp.origin, pp.state, pp.km_today, rt.dests, rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes,
+            _MODE_BIT, pol.place, sim.via_table, sim.n_via, flows, arrived, crossed, ended)
+        rec.add_flows_counts(flows)
         rec.add_arrays("arrived", arrived)
         rec.add_arrays("crossed", crossed)
         rec.add_arrays("ended", ended)
-
-    def _advance_numpy(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray) -> None:
-        pp, pol, net, rt, rec, day = sim.people, sim.policy, sim.net, sim.routes, sim.record, sim.day
-        stage = self.m.stage_walking
-        b = budget.astype(np.float64)
-        for _ in range(MAX_HOPS):
-            if who.size == 0:
-                break
-            at = pp.km_left[who] == 0
-            stop = np.zeros(who.size, dtype=bool)
-            if at.any():
-                a = np.nonzero(at)[0]
-                ap = pp.place[who[a]]
-                # waypoints reached: head for the next one (no budget spent)
-                for _w in range(sim.via_table.shape[1]):
-                    tg = sim.target(who[a])
-                    at_wp = (rt.dests[tg] == ap) & (tg != pp.dest[who[a]])
-                    if not at_wp.any():
-                        break
-                    pp.wp[who[a[at_wp]]] += 1
-                dest_place = rt.dests[pp.dest[who[a]]]
-                home = pp.intent[who[a]] == Intent.HOME
-                reached = ap == dest_place
-                if reached.any():
-                    r = who[a[reached]]
-                    arrived_home = home[reached]
-                    pp.state[r[arrived_home]] = State.RETURNED
-                    pp.state[r[~arrived_home]] = State.ARRIVED
-                    rec.add("ended", pp.place[r[~arrived_home]], pp.pop[r[~arrived_home]])
-                    stop[a[reached]] = True
-                # border posts not yet cleared
-                fl = pp.flags[who[a]]
-                blocked = pol.blocked[ap] & ((fl & CLEARED) == 0) & ~home
-                eo = pol.exit_only[ap]
-                blocked &= (eo == -1) | (eo == net.country[pp.origin[who[a]]])
-                stop[a[blocked & ~reached]] = True
-                go = ~reached & ~blocked
-                g = a[go]
-                if g.size:
-                    gw = who[g]
-                    d = sim.target(gw)
-                    p = pp.place[gw].astype(np.int64)
-                    u = sim.rng.random(f"movement.route{_}", day, gw)
-                    k = (u[:, None] >= rt.cum[d, p]).sum(axis=1)
-                    e = rt.hop[d, p, np.minimum(k, rt.hop.shape[2] - 1)]
-                    ok = e >= 0
-                    e_safe = np.where(ok, e, 0)
-                    ok &= (net.e_modes[e_safe] & _MODE_BIT[mode[g]]) != 0
-                    if stage:
-                        walker = mode[g] == FOOT
-                        too_far = walker & (pp.km_today[gw] > 0) & (net.e_km[e_safe] > b[g] + 1e-6)
-                        ok &= ~too_far
-                    stop[g[~ok]] = True
-                    s = g[ok]
-                    if s.size:
-                        es = e[ok]
-                        sw = who[s]
-                        pp.next[sw] = net.e_to[es]
-                        pp.km_left[sw] = net.e_km[es]
-                        pp.flags[sw] &= ~CLEARED
-                        rec.add_flows(es)
-            keep = ~stop
-            who, b = who[keep], b[keep]
-            mode = mode[keep]
-            if who.size == 0:
-                break
-            # walk/ride along the current leg
-            left = pp.km_left[who].astype(np.float64)
-            step = np.minimum(b, left)
-            b -= step
-            left -= step
-            pp.km_today[who] += step.astype(np.float32)
-            reach = left <= 1e-6
-            pp.km_left[who] = np.where(reach, 0.0, left).astype(np.float32)
-            if reach.any():
-                r = who[reach]
-                np_ = pp.next[r]
-                pp.place[r] = np_
-                pp.next[r] = -1
-                rec.add("arrived", np_, pp.pop[r])
-                cnt = pol.counts_crossing[np_] & ~pol.blocked[np_] & (pp.intent[r] != Intent.HOME)
-                rec.add("crossed", np_[cnt], pp.pop[r[cnt]])
-                # a day of rides ends at a rally point: the trucks go where the caravan is going
-                walked = pp.km_today[r] >= np.float32(self.m.foot_km_per_day)
-                ride_stop = self.rally[np_] & (mode[reach] == RIDE) & walked
-                b[np.nonzero(reach)[0][ride_stop]] = 0.0
-                # reaching the destination (or home) ends the journey at once
-                fin = np_ == rt.dests[pp.dest[r]]
-                if fin.any():
-                    f = r[fin]
-                    home_f = pp.intent[f] == Intent.HOME
-                    pp.state[f[home_f]] = State.RETURNED
-                    pp.state[f[~home_f]] = State.ARRIVED
-                    rec.add("ended", pp.place[f[~home_f]], pp.pop[f[~home_f]])
-                    b[np.nonzero(reach)[0][fin]] = 0.0
-            more = b > 1e-6
-            # zero-km legs consume no budget: people who reached a place keep going if budget remains
-            who, b, mode = who[more], b[more], mode[more]
-

@@ -13,15 +13,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.people import State
+from travesia.engine.core import State, scaled_count
+from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
+from travesia.engine.processes.population import create_caravan_people
 
 
 class Recruitment(Process):
     name = "recruitment"
-    params = "recruitment"
-    reads = ("state", "household", "place", "pop")
-    writes = ("state", "since", "group")
+    params = "recruitment, populations"
+    fields = {
+        "household": Field(np.int32, 0, "household id (consecutive within a population)"),
+        "intent": Field(np.uint8, 0, "Intent: us, stay, home"),
+        "motive": Field(np.uint8, 0, "Motive: economic, protection"),
+        "dest": Field(np.int16, 0, "route-table index of the destination (home when going home)"),
+        "wp": Field(np.uint8, 0, "next waypoint of the population's announced route (via)"),
+        "speed": Field(np.float32, 0, "personal walking km/day (household minimum)"),
+        "group": Field(np.int32, -1, "travelling group id"),
+    }
+    reads = ("state", "household")
+    writes = ("state", "since", "group", "household", "intent", "motive", "flags", "dest", "wp", "speed")
+
+    def create(self, sim) -> None:
+        create_caravan_people(sim)
 
     def setup(self, sim) -> None:
         self.r = sim.params.recruitment
@@ -52,7 +66,7 @@ class Recruitment(Process):
                     continue
                 go = sim.rng.random("recruitment.join", day, hh) < self.r.join_prob
             elif day == start_day:
-                core = int(round(pop.core * sim.scale))
+                core = scaled_count(pop.core, sim.scale)
                 # the core: the first households of the origin, whole
                 cut = pp.household[s.start + core - 1] if core > 0 else -1
                 go = hh <= cut

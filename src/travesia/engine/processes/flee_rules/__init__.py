@@ -44,7 +44,7 @@ from travesia.engine.processes.flee_rules.params import flee_params
 
 
 class FleeState:
-    """What both flee processes share for one run (kept on the Sim as ``sim._flee``)."""
+    """What both flee processes share for one run (kept in ``sim.shared["flee"]``)."""
 
     def __init__(self, sim):
         self.params_id = None
@@ -109,9 +109,9 @@ class FleeState:
 
 
 def flee_state(sim) -> FleeState:
-    st = sim.__dict__.get("_flee")
+    st = sim.shared.get("flee")
     if st is None:
-        st = sim.__dict__["_flee"] = FleeState(sim)
+        st = sim.shared["flee"] = FleeState(sim)
     st.refresh(sim)
     return st
 

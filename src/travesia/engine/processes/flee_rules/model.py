@@ -32,7 +32,7 @@ draw (stream ``flee.stay``), kept in ``until``. That day has exactly the law of 
 draws, movechance changes included; someone sent back, arriving, or in a place that becomes a
 camp draws afresh.
 
-Random numbers: the engine's counter-based hash (:func:`travesia.engine.kernels.uniform`) of
+Random numbers: the engine's counter-based hash (:func:`travesia.engine.core.uniform_k`) of
 (seed, stream ``flee.move``, day, person id, draw number), draw 0 being exactly
 ``sim.rng.random``; so results do not depend on threads or on the order people are stored in.
 
@@ -53,22 +53,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from travesia.engine.core import njit, uniform, uniform_k
 from travesia.engine.people import State
 from travesia.errors import UserError
 from travesia.engine.processes.flee_rules import counts as fcounts
 from travesia.engine.processes.flee_rules.params import FleeParams
 
-from travesia.engine.kernels import HAVE_NUMBA, uniform
-
-if HAVE_NUMBA:  # numba makes the kernel ~100× faster; without it the same code runs as plain Python
-    from numba import njit
-else:  # pragma: no cover - exercised only where numba is missing or switched off (TRAVESIA_NUMBA=0)
-
-    def njit(*args, **kwargs):
-        if args and callable(args[0]):
-            return args[0]
-        return lambda f: f
-
+HAVE_NUMBA = True  # numba is a dependency; NUMBA_DISABLE_JIT=1 runs the kernels as Python
 
 ST_WAIT = np.uint8(State.WAITING)
 ST_TRAVEL = np.uint8(State.TRAVELLING)
@@ -433,14 +424,7 @@ def route_base(routes: Routes, fp: FleeParams) -> np.ndarray:
 
 # --------------------------------------------------------------------------- the kernel
 
-_KSTEP = np.uint64(0xD6E8FEB86659FD93)  # draw k of a person uses the key + k·_KSTEP
-
-
-@njit(cache=True, inline="always")
-def _u01(key, i, k):
-    """U[0,1) for person ``i``, draw ``k``: the engine's hash (:func:`travesia.engine.kernels.uniform`)
-    under the key shifted by k·_KSTEP (k = 0 is exactly ``KeyedRNG.random`` for this key)."""
-    return uniform(key + np.uint64(k) * _KSTEP, i)
+_u01 = uniform_k  # the engine's one counter-based draw (k = 0 is exactly ``KeyedRNG.random``)
 
 
 @njit(cache=True)

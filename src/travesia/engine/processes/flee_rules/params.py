@@ -18,7 +18,7 @@ LOCATION_TYPES = ("conflict_zone", "town", "camp", "idpcamp", "forwarding_hub", 
 CLOSURE_TYPES = ("country", "location", "link", "camp", "idpcamp", "remove_forced_redirection")
 
 
-def P(default: Any, ge: float | None = None, le: float | None = None, unit: str = "", doc: str = ""):
+def P(default: Any, ge: float | None = None, le: float | None = None, unit: str = "", doc: str = ""):  # noqa: N802 - the field factory reads as a type
     return Field(default, ge=ge, le=le, description=doc, json_schema_extra={"unit": unit})
 
 

@@ -1,0 +1,231 @@
+"""The engine's shared vocabulary, written once: the jit switch, the counter-based draw, and the
+numbers of states, intentions, motives, flag bits and travel modes that the kernels use.
+
+Everything that compiles with numba imports its decorator, its random draw and its constants from
+here, so a kernel, a process and a rule set cannot disagree about what ``2`` means.
+
+**The jit switch.** numba is a dependency; kernels are compiled on first use and cached on disk.
+``NUMBA_DISABLE_JIT=1`` (numba's own switch) runs every kernel as plain Python, for debugging
+with pdb or coverage; the results are the same bytes, only slower.
+
+**The counter-based draw.** A draw for person (or group) ``i`` on ``day`` in stream ``name`` is
+a pure function of (seed, stream, day, i): the 64-bit key of (seed, stream, day) is a SplitMix64
+chain (:func:`key_for`), and the draw is SplitMix64(key + golden·(i + 1) + k·step), top 53 bits
+(:func:`uniform_k`; draw number ``k`` = 0 for one draw per person and day). So results do not
+depend on the order people are stored in, on which subset is drawn for, on threads or on workers,
+and adding a stream changes no one else's draws.
+"""
+
+from __future__ import annotations
+
+import zlib
+from enum import IntEnum
+
+import numba
+import numpy as np
+
+njit = numba.njit  # the one jit decorator of the engine (NUMBA_DISABLE_JIT=1 runs kernels as Python)
+
+
+# --------------------------------------------------------------------------- states, intentions, flags, modes
+
+
+class State(IntEnum):
+    """Every person is in exactly one state (MODEL.md)."""
+
+    WAITING = 0  # not yet set out
+    TRAVELLING = 1  # on a leg or passing through a place today
+    RESTING = 2  # stopped at a place or shelter for the day (incl. held at a border)
+    DETAINED = 3
+    ASYLUM_PENDING = 4  # applied, waiting for a decision (in a migration station)
+    SETTLED = 5  # stopped for good with a permit or asylum
+    ARRIVED = 6  # at a destination (waiting at the border city)
+    RETURNED = 7  # back home of their own will or with assistance
+    DEPORTED = 8
+
+
+class Intent(IntEnum):
+    US = 0  # aims for the US border
+    STAY = 1  # means to stay in Mexico (or the transit country with a programme)
+    HOME = 2  # going home
+
+
+class Motive(IntEnum):
+    ECONOMIC = 0
+    PROTECTION = 1
+
+
+STATE_NAMES = tuple(s.name.lower() for s in State)
+N_STATES = len(State)
+
+# plain integers for the kernels (numba reads module globals as compile-time constants)
+WAITING, TRAVELLING, RESTING, DETAINED, ASYLUM_PENDING, SETTLED, ARRIVED, RETURNED, DEPORTED = (int(s) for s in State)
+GOING_US, GOING_STAY, GOING_HOME = (int(i) for i in Intent)
+ECONOMIC, PROTECTION = (int(m) for m in Motive)
+
+# flag bits of ``People.flags``
+CLEARED = np.uint8(1)  # has cleared the border post at the current place
+IRREGULAR = np.uint8(2)  # crossed the last border irregularly
+DOCS = np.uint8(4)  # holds documents a documents-required crossing accepts
+RALLY = np.uint8(8)  # waiting at a rally point for the rest of the caravan
+HOPPED = np.uint8(16)  # rule set flee: has finished at least one link
+
+# travel modes of a day (movement)
+FOOT, RIDE, BUS = 0, 1, 2
+
+
+# --------------------------------------------------------------------------- the counter-based draw
+
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_KSTEP = np.uint64(0xD6E8FEB86659FD93)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_ONE = np.uint64(1)
+_UNIT = 2.0 ** -53
+_MASK = (1 << 64) - 1
+
+
+@njit(cache=True, inline="always")
+def uniform_k(key, i, k):
+    """U[0,1) for id ``i``, draw number ``k``, under a (seed, stream, day) ``key``."""
+    x = (np.uint64(i) + _ONE) * _GOLD + key + np.uint64(k) * _KSTEP
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return np.float64(x >> _S11) * _UNIT
+
+
+@njit(cache=True, inline="always")
+def uniform(key, i):
+    """U[0,1) for id ``i`` under a (seed, stream, day) ``key`` (draw number 0)."""
+    return uniform_k(key, i, 0)
+
+
+@njit(cache=True)
+def uniform_ids(key, ids, out):
+    """``out[j] = uniform(key, ids[j])``."""
+    for j in range(ids.shape[0]):
+        out[j] = uniform_k(key, ids[j], 0)
+
+
+@njit(cache=True)
+def uniform_many(keys, which, ids, out):
+    """``out[j] = uniform(keys[which[j]], ids[j])``: many ids, each under one of several keys."""
+    for j in range(ids.shape[0]):
+        out[j] = uniform_k(keys[which[j]], ids[j], 0)
+
+
+def _mix(x: int) -> int:
+    x &= _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def stream_id(name: str) -> int:
+    """A stable 32-bit number for a stream name (independent of Python's hash seed)."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def seed_key(seed: int) -> int:
+    """The first link of the key chain: a function of the seed alone."""
+    return _mix(int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019)
+
+
+def stream_key(seed_k: int, stream: str) -> int:
+    """The second link: (seed, stream)."""
+    return _mix(seed_k ^ ((stream_id(stream) * 0xD1B54A32D192ED03) & _MASK))
+
+
+def day_key(stream_k: int, day: int) -> int:
+    """The last link: (seed, stream, day)."""
+    return _mix(stream_k ^ (((int(day) + 1) * 0xA0761D6478BD642F) & _MASK))
+
+
+def key_for(seed: int, stream: str, day: int) -> int:
+    """The 64-bit key of one (seed, stream, day)."""
+    return day_key(stream_key(seed_key(seed), stream), day)
+
+
+def _mix_array(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> _S30)
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return x
+
+
+def day_keys(stream_keys: np.ndarray, day: int) -> np.ndarray:
+    """:func:`day_key` for many stream keys at once (uint64 array in, uint64 array out)."""
+    d = np.uint64(((int(day) + 1) * 0xA0761D6478BD642F) & _MASK)
+    with np.errstate(over="ignore"):
+        return _mix_array(np.asarray(stream_keys, dtype=np.uint64) ^ d)
+
+
+# --------------------------------------------------------------------------- shared rules
+
+
+# per place: the crossing rule in force and what the network says about the place
+# (compiled by travesia.engine.policy.Policy; read by the kernels as prec[p].blocked ...)
+PLACE_REC = np.dtype([
+    ("blocked", np.bool_),  # a crossing whose rule is not open
+    ("exit_only", np.int16),  # country index an exit-only rule holds; -1 everyone
+    ("counts_crossing", np.bool_),  # people passing count as crossed here
+    ("rally", np.bool_),  # a rally point of the caravan
+    ("shelter", np.bool_),
+    ("country", np.int16),
+])
+
+
+@njit(cache=True, inline="always")
+def held_at_post(p, on_leg, flags, going_home, origin_country, prec):
+    """Whether someone at place ``p`` is held at its border post (``prec``: :data:`PLACE_REC`).
+
+    Held: at the place (not on a leg), the place's crossing rule is not ``open`` (``blocked``),
+    they have not cleared it, they are not going home (people going home pass freely), and an
+    ``exit_only`` rule (the country index of those it holds; -1 for everyone) holds people of
+    their origin country.
+    """
+    r = prec[p]
+    if on_leg or not r.blocked or (flags & CLEARED) != 0 or going_home:
+        return False
+    return r.exit_only == -1 or r.exit_only == origin_country
+
+
+@njit(cache=True)
+def held_kernel(idx, place, km_left, flags, intent, origin, prec, out):
+    """``out[j]``: whether person ``idx[j]`` is held at a border post (:func:`held_at_post`)."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        out[j] = held_at_post(place[i], km_left[i] != 0, flags[i], intent[i] == GOING_HOME,
+                              prec[origin[i]].country, prec)
+
+
+def records(n: int, dtype: np.dtype) -> np.recarray:
+    """``n`` zeroed records of ``dtype`` (field access ``r[i].name`` works compiled and as Python)."""
+    return np.zeros(n, dtype=dtype).view(np.recarray)
+
+
+def record(dtype: np.dtype, **values) -> np.record:
+    """One parameter record of ``dtype`` with ``values`` (the others zero)."""
+    r = records(1, dtype)
+    for k, v in values.items():
+        r[k] = v
+    return r[0]
+
+
+def scaled_count(x, scale: float):
+    """A count from the scenario (people, seats, a capacity, a crowd threshold) at ``--scale``:
+    ``round(x · scale)``, as an int (or an int64 array); negative values (no limit) stay."""
+    if np.ndim(x) == 0:
+        return int(round(float(x) * scale)) if x >= 0 else int(x)
+    a = np.asarray(x, dtype=np.float64)
+    return np.where(a >= 0, np.round(a * scale), a).astype(np.int64)
+
+
+class SimulationError(RuntimeError):
+    """An invariant of the simulation broke (someone lost or created, a state out of range): a bug."""

@@ -1,0 +1,218 @@
+"""The engine written once: the shared rules with hand-worked cases, declared person fields against
+what each process touches, invariants that raise, and a saved state that continues byte for byte."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import pickle
+
+import numpy as np
+import pytest
+
+from travesia.engine import core
+from travesia.engine.core import CLEARED, PLACE_REC, SimulationError, held_at_post, key_for, records, scaled_count
+from travesia.engine.processes import RULESETS, make_processes
+from travesia.engine.sim import Sim
+from travesia.scenario.load import load_scenario
+
+
+def _places():
+    """Four places: 0 open; 1 a closed post for everyone; 2 exit-only for country 3; 3 open, country 3."""
+    prec = records(4, PLACE_REC)
+    prec.blocked[[1, 2]] = True
+    prec.exit_only[:] = -1
+    prec.exit_only[2] = 3
+    prec.country[:] = [0, 1, 2, 3]
+    return prec
+
+
+@pytest.mark.parametrize("fn", ["compiled", "python"])
+def test_held_at_post_hand_worked(fn):
+    f = held_at_post if fn == "compiled" else held_at_post.py_func
+    prec = _places()
+    # (place, on_leg, flags, going_home, origin_country) -> held
+    cases = [
+        ((0, False, 0, False, 0), False),  # an open place holds nobody
+        ((1, False, 0, False, 0), True),  # a blocked post holds who has not cleared it
+        ((1, True, 0, False, 0), False),  # ... not someone on the leg beyond it
+        ((1, False, int(CLEARED), False, 0), False),  # ... not someone who cleared it
+        ((1, False, 0, True, 0), False),  # ... not someone going home
+        ((2, False, 0, False, 3), True),  # exit-only for country 3 holds its people
+        ((2, False, 0, False, 1), False),  # ... and nobody else
+        ((2, False, int(CLEARED), False, 3), False),
+    ]
+    for args, want in cases:
+        assert bool(f(*args[:2], np.uint8(args[2]), args[3], args[4], prec)) is want, args
+
+
+def test_every_caller_of_the_held_rule_uses_the_one_function():
+    """No kernel or process spells the held rule out again (blocked & not cleared & ...)."""
+    import travesia.engine.kernels as k
+    import travesia.engine.processes.borders as b
+    import travesia.engine.processes.groups as g
+    import travesia.engine.processes.movement as m
+
+    for mod in (k, b, g, m):
+        src = inspect.getsource(mod)
+        assert "exit_only[" not in src and "blocked[" not in src, mod.__name__
+
+
+def test_scaled_count_hand_worked():
+    assert scaled_count(7800, 1.0) == 7800
+    assert scaled_count(7800, 0.1) == 780
+    assert scaled_count(25, 0.1) == 2  # 2.5 rounds half to even
+    assert scaled_count(35, 0.1) == 4
+    assert scaled_count(-1, 0.5) == -1  # no limit stays no limit
+    assert list(scaled_count(np.array([10, -1, 3]), 0.5)) == [5, -1, 2]
+
+
+def test_vectorised_day_keys_equal_the_scalar_chain():
+    sk = np.array([core.stream_key(core.seed_key(9), f"s{i}") for i in range(5)], dtype=np.uint64)
+    got = core.day_keys(sk, 17)
+    assert [int(x) for x in got] == [key_for(9, f"s{i}", 17) for i in range(5)]
+
+
+def test_one_draw_function():
+    """The kernels, the rng module and the FLEE rules use the same draw."""
+    from travesia.engine import kernels, rng
+    from travesia.flee import model
+
+    assert model._u01 is core.uniform_k
+    assert kernels.uniform is core.uniform
+    key = key_for(3, "x", 2)
+    ids = np.arange(10)
+    assert np.array_equal(rng.uniform_from_key(key, ids), [core.uniform(np.uint64(key), i) for i in ids])
+
+
+# --------------------------------------------------------------------------- declared state
+
+PEOPLE_NAMES = {"pp", "people"}
+
+
+def _touched(cls) -> set[str]:
+    """Person fields a process touches (``pp.X`` / ``people.X`` / ``sim.people.X``): in its class, in
+    the functions of its module it calls, and in the shared helper modules it uses."""
+    mod = inspect.getmodule(cls)
+    srcs = [inspect.getsource(cls)]
+    for name, obj in vars(mod).items():
+        if inspect.isfunction(obj) and obj.__module__ == mod.__name__ and f"{name}(" in srcs[0]:
+            srcs.append(inspect.getsource(obj))
+    src_mod = inspect.getsource(mod)
+    if "create_caravan_people" in src_mod:
+        from travesia.engine.processes import population
+
+        srcs.append(inspect.getsource(population))
+    if "from travesia.engine.actions import" in src_mod:
+        from travesia.engine import actions
+
+        srcs.append(inspect.getsource(actions))
+    out: set[str] = set()
+    for src in srcs:
+        for node in ast.walk(ast.parse(inspect.cleandoc("\n" + src) if src.startswith(" ") else src)):
+            if isinstance(node, ast.Attribute):
+                v = node.value
+                if (isinstance(v, ast.Name) and v.id in PEOPLE_NAMES) or (
+                        isinstance(v, ast.Attribute) and v.attr == "people"):
+                    out.add(node.attr)
+    return out
+
+
+NOT_FIELDS = {"set_state", "n", "version", "fields", "bytes_per_person", "counts_by_state", "nbytes"}
+
+
+@pytest.mark.parametrize("rules", ["caravan", "flee"])
+def test_declared_reads_and_writes_match_what_each_process_touches(rules):
+    import travesia.engine.processes.flee_rules  # noqa: F401 - registers the rule set
+
+    procs = RULESETS[rules]
+    allocated = set(core_fields()) | {k for p in procs for k in p.fields}
+    for cls in procs:
+        declared = set(cls.reads) | set(cls.writes)
+        touched = _touched(cls) - NOT_FIELDS
+        assert touched <= declared, f"{cls.name} touches undeclared {sorted(touched - declared)}"
+        assert declared <= allocated, f"{cls.name} declares fields nobody allocates: {sorted(declared - allocated)}"
+        assert set(cls.fields) <= declared, f"{cls.name} owns fields it never uses"
+
+
+def core_fields():
+    from travesia.engine.people import CORE_FIELDS
+
+    return CORE_FIELDS
+
+
+def test_sim_allocates_the_fields_of_its_rule_set_only():
+    s = Sim(load_scenario("caravan-2018"), days=2)
+    for p in s.processes:
+        for k, f in p.fields.items():
+            assert getattr(s.people, k).dtype == np.dtype(f.dtype)
+    assert s.people.until[0] == -1 and s.people.group[0] == -1 and s.people.next[0] == -1
+    assert s.people.bytes_per_person() == 44
+    flee_procs = make_processes("flee")
+    assert not any("intent" in p.fields for p in flee_procs)
+
+
+def test_no_side_doors_into_the_sim():
+    import travesia.engine.processes as pk
+
+    for name in ("arrival", "asylum", "borders", "groups", "intentions", "movement", "recruitment", "flee_rules"):
+        src = inspect.getsource(__import__(f"{pk.__name__}.{name}", fromlist=["x"]))
+        assert "__dict__" not in src and "setattr(sim" not in src, name
+
+
+# --------------------------------------------------------------------------- invariants, saving and restoring
+
+
+def test_broken_invariants_raise_a_real_error():
+    s = Sim(load_scenario("caravan-2018"), days=5, check=True, scale=0.05)
+    s.step()
+    w = int(np.nonzero(s.people.state == core.WAITING)[0][-1])  # someone of a later caravan, still waiting
+    s.people.km_left[w] = 5.0  # on a leg with no place ahead
+    with pytest.raises(SimulationError, match="no place ahead"):
+        s.step()
+
+
+def _arrays(sim):
+    r = sim.record
+    return [r.counts, r.flows, *(r.cum[k] for k in sorted(r.cum)), *(getattr(sim.people, f) for f in sim.people.fields)]
+
+
+def test_continuing_from_a_restored_state_gives_the_same_bytes():
+    s = load_scenario("caravan-2018")
+    whole = Sim(s, days=40, scale=0.2)
+    whole.run()
+    part = Sim(s, days=40, scale=0.2)
+    for _ in range(17):  # across the first timeline events
+        part.step()
+    saved = part.save_state()
+    part.run()
+    assert all(np.array_equal(a, b) for a, b in zip(_arrays(whole), _arrays(part)))
+    # a second Sim built the same way, restored from the saved state (through pickle, as a filter would ship it)
+    other = Sim(s, days=40, scale=0.2)
+    other.restore_state(pickle.loads(pickle.dumps(saved)))
+    assert other.day == 17
+    other.run()
+    assert all(np.array_equal(a, b) for a, b in zip(_arrays(whole), _arrays(other)))
+    # restoring twice from the same state does not share arrays with it
+    part.restore_state(saved)
+    part.run()
+    assert all(np.array_equal(a, b) for a, b in zip(_arrays(whole), _arrays(part)))
+
+
+def test_flee_rules_continue_from_a_restored_state(tmp_path):
+    from pathlib import Path
+
+    from travesia.flee.convert import import_flee
+
+    sc = import_flee(Path(__file__).parent / "data" / "flee_mali2012", tmp_path / "mali")["out"]
+    s = load_scenario(sc)
+    whole = Sim(s, days=60, scale=0.05)
+    whole.run()
+    part = Sim(s, days=60, scale=0.05)
+    for _ in range(25):
+        part.step()
+    saved = part.save_state()
+    other = Sim(s, days=60, scale=0.05)
+    other.restore_state(saved)
+    other.run()
+    assert all(np.array_equal(a, b) for a, b in zip(_arrays(whole), _arrays(other)))
