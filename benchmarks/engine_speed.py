@@ -29,7 +29,6 @@ import time
 def child(n: int, days: int) -> dict:
     import numpy as np  # noqa: F401
 
-    from travesia.engine.people import People
     from travesia.engine.sim import Sim
     from travesia.scenario.load import load_scenario
 
@@ -43,7 +42,7 @@ def child(n: int, days: int) -> dict:
     t2 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"people": sim.n, "days": days, "setup_s": t1 - t0, "run_s": t2 - t1,
-            "agent_steps_per_s": res.live_agent_steps / (t2 - t1), "people_bytes": People.bytes_per_person(),
+            "agent_steps_per_s": res.live_agent_steps / (t2 - t1), "people_bytes": sim.people.bytes_per_person(),
             "peak_bytes_per_person": (peak - base_rss) / sim.n, "peak_rss_gb": peak / 2**30,
             "timings": {k: round(v, 3) for k, v in sim.timings.items()}}
 

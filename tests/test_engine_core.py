@@ -76,7 +76,7 @@ def test_vectorised_day_keys_equal_the_scalar_chain():
 def test_one_draw_function():
     """The kernels, the rng module and the FLEE rules use the same draw."""
     from travesia.engine import kernels, rng
-    from travesia.flee import model
+    from travesia.engine.processes.flee_rules import model
 
     assert model._u01 is core.uniform_k
     assert kernels.uniform is core.uniform
@@ -155,7 +155,8 @@ def test_sim_allocates_the_fields_of_its_rule_set_only():
 def test_no_side_doors_into_the_sim():
     import travesia.engine.processes as pk
 
-    for name in ("arrival", "asylum", "borders", "groups", "intentions", "movement", "recruitment", "flee_rules"):
+    for name in ("arrival", "asylum", "borders", "groups", "intentions", "movement", "recruitment", "flee_rules",
+                 "flee_rules.model"):
         src = inspect.getsource(__import__(f"{pk.__name__}.{name}", fromlist=["x"]))
         assert "__dict__" not in src and "setattr(sim" not in src, name
 

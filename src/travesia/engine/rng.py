@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from travesia.engine.core import day_key, key_for, seed_key, stream_id, stream_key, uniform_ids
+from travesia.engine.core import day_key, day_keys, key_for, seed_key, stream_id, stream_key, uniform_ids
 
 __all__ = ["KeyedRNG", "key_for", "stream_id", "uniform_from_key"]
 
@@ -30,6 +30,7 @@ class KeyedRNG:
         self.seed = int(seed)
         self._seed_key = seed_key(self.seed)
         self._stream_keys: dict[str, int] = {}
+        self._key_arrays: dict[tuple[str, ...], np.ndarray] = {}
 
     def key(self, stream: str, day: int) -> int:
         """The 64-bit key of (seed, ``stream``, ``day``)."""
@@ -37,6 +38,13 @@ class KeyedRNG:
         if sk is None:
             sk = self._stream_keys[stream] = stream_key(self._seed_key, stream)
         return day_key(sk, day)
+
+    def day_keys(self, streams: tuple[str, ...], day: int) -> np.ndarray:
+        """The keys of several streams on ``day`` (uint64 array), in one vectorised hash."""
+        sk = self._key_arrays.get(streams)
+        if sk is None:
+            sk = self._key_arrays[streams] = np.array([stream_key(self._seed_key, s) for s in streams], dtype=np.uint64)
+        return day_keys(sk, day)
 
     def random(self, stream: str, day: int, ids: np.ndarray) -> np.ndarray:
         """U[0,1) for each id."""

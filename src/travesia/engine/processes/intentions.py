@@ -12,7 +12,6 @@ chance ``permit_per_day``. One who is going home, in a country that offers retur
 
 from __future__ import annotations
 
-import numpy as np
 
 from travesia.engine import kernels
 from travesia.engine.core import record
@@ -37,7 +36,7 @@ class Intentions(Process):
         idx = sim.on_the_move()
         if idx.size == 0:
             return
-        keys = np.array([sim.rng.key(k, day) for k in _STREAMS], dtype=np.uint64)
+        keys = sim.rng.day_keys(_STREAMS, day)
         kernels.intentions_kernel(idx, day, keys, self.par, sim.routes.dist, pp.place, pp.km_left, pp.flags,
                                   pp.intent, pp.state, pp.since, pp.next, pp.origin, pp.dest, sim.dest_index,
                                   pol.place, pol.country)

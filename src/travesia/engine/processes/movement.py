@@ -26,13 +26,14 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.core import BUS, FOOT, RIDE, State, day_keys, record, scaled_count, stream_key
+from travesia.engine.core import BUS, FOOT, RIDE, State, record, scaled_count
 from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 from travesia.network import MODE_BITS
 
 _MODE_BIT = np.array([MODE_BITS["foot"], MODE_BITS["ride"], MODE_BITS["bus"]], dtype=np.uint8)
 MAX_HOPS = 256
+_ROUTE = tuple(f"movement.route{h}" for h in range(MAX_HOPS))  # the route choice at the h-th place of a day
 _DECIDE = ("movement.rest", "movement.cohesion", "movement.ride", "movement.ride_km", "movement.solo_bus")
 __all__ = ["Movement", "FOOT", "RIDE", "BUS", "MAX_HOPS"]
 
@@ -46,12 +47,6 @@ class Movement(Process):
     writes = ("place", "next", "km_left", "state", "since", "flags", "km_today", "wp")
 
     _prev_state: np.ndarray
-
-    def create(self, sim) -> None:
-        # the streams' (seed, stream) keys, once: a day's keys are then one vectorised hash
-        self._route_streams = np.array([stream_key(sim.rng._seed_key, f"movement.route{h}") for h in range(MAX_HOPS)],
-                                       dtype=np.uint64)
-        self._decide_streams = np.array([stream_key(sim.rng._seed_key, k) for k in _DECIDE], dtype=np.uint64)
 
     def setup(self, sim) -> None:
         m = self.m = sim.params.movement
@@ -98,7 +93,7 @@ class Movement(Process):
 
     def _decide(self, sim, idx, g):
         pp, pol = sim.people, sim.policy
-        keys = day_keys(self._decide_streams, sim.day)
+        keys = sim.rng.day_keys(_DECIDE, sim.day)
         stay = np.zeros(idx.size, dtype=np.bool_)
         mode = np.zeros(idx.size, dtype=np.int8)
         budget = np.zeros(idx.size, dtype=np.float64)
@@ -132,7 +127,7 @@ class Movement(Process):
     def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray) -> None:
         """Move people ``who`` along their routes with km ``budget`` by ``mode``."""
         pp, pol, net, rt, rec = sim.people, sim.policy, sim.net, sim.routes, sim.record
-        keys = day_keys(self._route_streams, sim.day)
+        keys = sim.rng.day_keys(_ROUTE, sim.day)
         flows = np.zeros(net.n_edges, dtype=np.int64)
         shape = (max(len(sim.pop_names), 1), net.n_places)
         arrived, crossed, ended = (np.zeros(shape, dtype=np.int64) for _ in range(3))
