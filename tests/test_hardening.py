@@ -54,7 +54,7 @@ def user_error(rc: int, err: str, *needles: str) -> None:
         assert n in lines[0], (n, err)
 
 
-def Y(extra: str) -> str:
+def Y(extra: str) -> str:  # noqa: N802 - a tiny test helper named like the constant it extends
     """LINE_YAML with more top-level keys (written at its indentation)."""
     import textwrap
 

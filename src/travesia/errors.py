@@ -16,7 +16,7 @@ class UserError(Exception):
 _doing: list[str] = []
 
 
-class doing:
+class doing:  # noqa: N801 - read as a phrase: with doing("..."):
     """``with doing("writing the run folder"):`` names the step for the last-resort error message."""
 
     def __init__(self, what: str):

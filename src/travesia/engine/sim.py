@@ -109,7 +109,7 @@ class Sim:
 
     def _check_size(self, scale: float) -> None:
         """Refuse, before allocating, a run whose people or record do not fit (say what fits)."""
-        from travesia.engine.people import People
+        from travesia.engine.processes import make_processes
         from travesia.options import memory_budget
 
         p = self.params
@@ -122,7 +122,9 @@ class Sim:
         n_pl, n_legs, n_pop = len(self.loaded.places), len(self.loaded.legs), len(p.populations)
         per_caravan = min(n_pop, MAX_CARAVANS_RECORDED) if n_pop > 1 else 0
         record = p.days * n_pl * (N_STATES * 4 + 8 * 8) * (1 + per_caravan) + p.days * 2 * n_legs * 4
-        per_person = 3 * People.bytes_per_person()  # the arrays and a day's temporaries
+        fields = merge_fields(*(proc.fields for proc in make_processes(p.rules)))
+        # the arrays and a day's temporaries
+        per_person = 3 * (sum(np.dtype(f.dtype).itemsize for f in fields.values()) + len(p.attributes))
         need = n * per_person + record
         avail = memory_budget()
         if avail is not None and need > avail:

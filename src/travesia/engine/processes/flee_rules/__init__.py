@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.people import N_STATES, State
+from travesia.engine.people import N_STATES, Field, State
 from travesia.engine.processes import register_ruleset
 from travesia.engine.processes.base import Process
 from travesia.errors import UserError
@@ -150,6 +150,7 @@ class FleeMovement(Process):
 
     name = "flee.movement"
     params = "flee"
+    fields = {"until": Field(np.int16, -1, "day someone in a camp leaves it (model.NEVER: not in this run); -1 none")}
     reads = ("place", "next", "km_left", "state", "flags", "since", "until")
     writes = ("place", "next", "km_left", "state", "flags", "since", "until")
 
