@@ -417,4 +417,4 @@ def test_awareness_two_routes_continue(tmp_path):
     assert c.sum(axis=(1, 2)).tolist() == [100] * 30
     two = r.net.index["Camp_Two"]
     assert c[-1, two, State.ARRIVED] > 50  # the near camp, two links ahead, draws most
-    assert r.sim._flee.rem.shape == (r.sim.n, 1)
+    assert r.sim.shared["flee"].rem.shape == (r.sim.n, 1)

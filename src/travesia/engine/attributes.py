@@ -37,7 +37,7 @@ def draw_attributes(sim) -> dict[str, np.ndarray]:
                 continue
             w = weights_for(at, net.ids[s.place], net.names[s.place])
             ids = np.arange(s.start, s.stop, dtype=np.int64)
-            if at.per == "household":  # one draw per household, shared by its members
+            if at.per == "household" and "household" in sim.people.fields:  # one draw per household, shared
                 ids = sim.people.household[s.start:s.stop].astype(np.int64)
             codes[s.start:s.stop] = sim.rng.choice(f"create.attribute.{name}", 0, ids, w / w.sum())
         out[name] = codes

@@ -98,9 +98,9 @@ class Sim:
         self._moving_key: tuple = (-1, -1)
         self._moving = np.zeros(0, dtype=np.int64)
         self._create_people()
-        self.people.attrs = draw_attributes(self)
         for proc in self.processes:
             proc.create(self)
+        self.people.attrs = draw_attributes(self)  # after the households are formed (per-household attributes)
         for proc in self.processes:
             proc.setup(self)
         self.timings = {p.name: 0.0 for p in self.processes}
