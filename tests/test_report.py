@@ -410,3 +410,28 @@ def test_plans_drawn_on_the_map(tmp_path):
     assert d["map"]["plans"] == [
         {"d": 1, "caravan": "first", "target": names.index("Tijuana"), "hold": False, "route": "a>b"},
         {"d": 2, "caravan": "first", "target": names.index("Tijuanita"), "hold": True, "route": ""}]
+
+
+@pytest.mark.parametrize("name,text,match", [
+    ("totals.csv", "", "totals.csv"),
+    ("flows.csv", "date,from,to,people\n2018-10-13,Origin,Tijuana,abc\n", "flows.csv:2: column people"),
+    ("daily.csv", "a,b\n1,2\n", "daily.csv: lacks the column"),
+    ("places.csv", "id,name\nx,y\n", "places.csv"),
+    ("legs.csv", "from,to,km,modes\norigin,tij,far,foot\n", "legs.csv:2: column km"),
+])
+def test_damaged_run_folder_is_a_clear_error(tmp_path, name, text, match):
+    run = make_run(tmp_path / "run")
+    (run / name).write_text(text)
+    with pytest.raises(UserError, match=match):
+        build_report(run)
+    r = cli("report", run)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "internal error" not in r.stderr
+
+
+def test_damaged_forecast_folder_is_a_clear_error(tmp_path):
+    fc = make_forecast(tmp_path / "fc")
+    (fc / "outlook.csv").write_text("place,x\nTijuana,1\n")  # columns of another version: shown as written
+    assert "outlook.csv (as written)" in build_report(fc).read_text()
+    (fc / "forecast.csv").write_text("date,place\n2018-10-14,Tijuana\n")
+    with pytest.raises(UserError, match="forecast.csv.*lacks the columns quantity"):
+        build_report(fc, force=True)

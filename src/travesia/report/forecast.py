@@ -28,7 +28,7 @@ import pandas as pd
 from travesia.errors import UserError
 from travesia.report import components as C
 from travesia.report.page import esc
-from travesia.report.run import read_csv, read_json
+from travesia.report.run import PLACE_COLUMNS, read_csv, read_json
 
 PCOLS = ("p05", "p25", "p50", "p75", "p95")
 MAX_FANS = 6
@@ -117,6 +117,11 @@ def fan_charts(df: pd.DataFrame, dates: list[str], targets, obs: pd.DataFrame | 
 
 
 def outlook_html(ol: pd.DataFrame | None, half: pd.DataFrame | None, as_of: str | None) -> str:
+    need = ["place", "kind", "members_with_arrivals", "members"] + [f"{w}_p{p:02d}" for w in
+                                                                    ("first", "half", "peak7", "peak14", "peak30")
+                                                                    for p in (5, 50, 95)]
+    if ol is not None and not ol.empty and not set(need) <= set(ol.columns):
+        return "<p>outlook.csv (as written):</p>" + C.generic_table(ol, "outlook-table")
     if ol is None or ol.empty:
         if half is not None and not half.empty:
             return ("<p>Half-arrival dates per destination (half_arrival.csv; this folder has no outlook.csv):</p>"
@@ -174,11 +179,12 @@ def bands_report(folder: Path, kind: str, backtest: Path | None = None) -> dict:
     fname = "forecast.csv" if kind == "forecast" else "ensemble.csv"
     meta = read_json(folder / f"{kind}.json")
     df = _bands(folder, fname)
-    places = read_csv(folder, "places.csv", required=False)
+    places = read_csv(folder, "places.csv", required=False, columns=PLACE_COLUMNS,
+                      numeric=("lat", "lon", "capacity"))
     if places is None:
         raise UserError(f"places.csv is missing: rebuild the {kind} with this version of travesia to get its map",
                         where=str(folder))
-    legs = read_csv(folder, "legs.csv", required=False)
+    legs = read_csv(folder, "legs.csv", required=False, columns=("from", "to", "km"), numeric=("km",))
     obs = _observations(folder, places)
     as_of = str(meta.get("as_of"))[:10] if kind == "forecast" and meta.get("as_of") else None
     fdates = sorted(df["date"].unique())

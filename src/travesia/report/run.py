@@ -27,9 +27,13 @@ STATE_COLORS = {"waiting": "#9e9e9e", "travelling": "#1f77b4", "resting": "#17be
                 "deported": "#e377c2"}
 MAX_PLACE_SERIES = 8
 MAJOR_KINDS = ("destination", "shelter", "camp")
+PLACE_COLUMNS = ("id", "name", "country", "lat", "lon", "kind", "capacity")
 
 
-def read_csv(folder: Path, name: str, required: bool = True) -> pd.DataFrame | None:
+def read_csv(folder: Path, name: str, required: bool = True, columns: tuple[str, ...] = (),
+             numeric: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """A table of a result folder; ``columns`` must be there and ``numeric`` ones hold numbers, or a
+    UserError names the file (and the line of the first bad number)."""
     p = folder / name
     if not p.exists():
         if required:
@@ -37,10 +41,23 @@ def read_csv(folder: Path, name: str, required: bool = True) -> pd.DataFrame | N
                             where=str(folder))
         return None
     try:
-        return pd.read_csv(p, keep_default_na=False)
+        df = pd.read_csv(p, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read {name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
                         where=str(p)) from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise UserError(f"lacks the column(s) {', '.join(missing)} (a damaged result folder? make it again)",
+                        where=str(p))
+    for c in numeric:
+        v = pd.to_numeric(df[c], errors="coerce")
+        bad = v.isna() & (df[c].astype(str) != "")
+        if bad.any():
+            line = int(np.nonzero(bad.to_numpy())[0][0]) + 2
+            raise UserError(f"column {c}: '{df[c].iloc[line - 2]}' is not a number (a damaged result folder? "
+                            "make it again)", where=f"{p}:{line}")
+        df[c] = v.fillna(0.0) if c == "people" else v  # an empty capacity or km stays unknown (NaN)
+    return df
 
 
 class RunData:
@@ -48,7 +65,8 @@ class RunData:
 
     def __init__(self, run_dir: Path):
         self.dir = run_dir
-        self.places = read_run_places(run_dir)
+        read_run_places(run_dir)  # says what is missing in a folder that is not a run
+        self.places = read_csv(run_dir, "places.csv", columns=PLACE_COLUMNS, numeric=("lat", "lon", "capacity"))
         self.totals = read_totals(run_dir)
         need = {"date", "quantity", "place", "people"}
         if not need <= set(self.totals.columns) or self.totals.empty:
@@ -57,9 +75,11 @@ class RunData:
         self.totals["date"] = self.totals["date"].astype(str)
         self.totals["people"] = pd.to_numeric(self.totals["people"], errors="coerce").fillna(0.0)
         self.dates = sorted(self.totals["date"].unique())
-        self.legs = read_csv(run_dir, "legs.csv")
-        self.daily = read_csv(run_dir, "daily.csv", required=False)
-        self.flows = read_csv(run_dir, "flows.csv", required=False)
+        self.legs = read_csv(run_dir, "legs.csv", columns=("from", "to", "km"), numeric=("km",))
+        self.daily = read_csv(run_dir, "daily.csv", required=False, columns=("date", "place", "state", "people"),
+                              numeric=("people",))
+        self.flows = read_csv(run_dir, "flows.csv", required=False, columns=("date", "from", "to", "people"),
+                              numeric=("people",))
         self.names = [str(n) for n in self.places["name"]]
         self._pivot = {q: g.pivot_table(index="date", columns="place", values="people", aggfunc="sum")
                        .reindex(self.dates).fillna(0.0) for q, g in self.totals.groupby("quantity")}
