@@ -56,7 +56,10 @@ class FleeState:
         self.rem_len = np.zeros(n, dtype=np.uint8)
         self.rem = np.zeros((1, 1), dtype=np.int32)  # grown to (n, longest route - 1) when routes are longer
         self.count = np.zeros(sim.net.n_places, dtype=np.int64)
-        self.released = np.zeros(len(sim.segments), dtype=np.int64)
+        self.released = np.zeros(len(sim.segments), dtype=np.int64)  # each population's first ids set out
+        self.seg_lo = np.array([g.start for g in sim.segments], dtype=np.int64)
+        self.seg_hi = np.array([g.stop for g in sim.segments], dtype=np.int64)
+        self.seg_place = np.array([g.place for g in sim.segments], dtype=np.int64)
         self.targets: list[np.ndarray] = []
 
     def refresh(self, sim) -> None:
@@ -177,7 +180,8 @@ class FleeMovement(Process):
             r.ptr, r.end, st.weights[d], r.edge, r.path, r.length,
             float(fp.weight_power),
             fp.awareness_level == 0, float(fp.max_move_speed), float(fp.max_walk_speed), bool(fp.start_on_foot),
-            bool(fp.avoid_short_stints), int(fp.max_hops_per_day), st.scratch, hist, N_STATES)
+            bool(fp.avoid_short_stints), int(fp.max_hops_per_day), st.scratch, hist, N_STATES,
+            st.seg_lo, st.seg_hi, st.seg_place, st.released)
         sim.record.set_counts(d, hist)
         sim.record.add_flow_counts(flows)
         sim.record.add_arrays("arrived", arrivals[None, :])

@@ -459,7 +459,8 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
              count, flows, arrivals, indptr, e_to, e_km, e_open, last_closed,
              movechance, is_town, is_camp, capacity, capbuf,
              r_ptr, r_end, r_w0, r_edge, r_path, r_len, wpow, uniform,
-             speed, walk_speed, start_on_foot, avoid_short, max_hops, scratch, hist, n_states):
+             speed, walk_speed, start_on_foot, avoid_short, max_hops, scratch, hist, n_states,
+             seg_lo, seg_hi, seg_place, live):
     """One day of FLEE's movement for every person (see the module docstring)."""
 
     def leave(i, p, u):
@@ -531,93 +532,97 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
         flows[e] += 1
         return True
 
-    n = place.shape[0]
+    # Only people who have been injected are visited: each population's are the first ``live``
+    # of its ids (the injection releases them in id order); the rest wait at its origin.
     # pass 1: who is at a location decides whether to leave
-    for i in range(n):
-        s = state[i]
-        if s == ST_WAIT or s == ST_TRAVEL:
-            continue
-        p = place[i]
-        if s == ST_CAMP:
-            # in a camp the daily chance to leave is small: rather than a draw every day, the day
-            # they leave is drawn once (``until``), from the same law (see the module docstring)
-            w = until[i]
-            if w < 0:
-                w = _stay_until(stay_key, i, p, day, hazard)
-                until[i] = w
-            if w != day:
+    for g in range(seg_lo.shape[0]):
+        for i in range(seg_lo[g], seg_lo[g] + live[g]):
+            s = state[i]
+            if s == ST_WAIT or s == ST_TRAVEL:
                 continue
-            until[i] = -1
-            u_route = _u01(key, i, 1)
-        else:
-            mc = movechance[p]
-            if not (mc >= 1.0 or _u01(key, i, 0) < mc):  # (a draw in [0, 1) is always below 1)
-                continue
-            u_route = _u01(key, i, 1)
-        # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
-        # they set out again (``since``: the day they came to this place), not every day
-        idle = day - 1 - since[i]
-        r0 = recent[i]
-        if idle > 0:
-            recent[i] = np.float32(r0 * 0.5 ** idle)
-        if not leave(i, p, u_route):
-            recent[i] = r0
+            p = place[i]
+            if s == ST_CAMP:
+                # in a camp the daily chance to leave is small: rather than a draw every day, the day
+                # they leave is drawn once (``until``), from the same law (see the module docstring)
+                w = until[i]
+                if w < 0:
+                    w = _stay_until(stay_key, i, p, day, hazard)
+                    until[i] = w
+                if w != day:
+                    continue
+                until[i] = -1
+                u_route = _u01(key, i, 1)
+            else:
+                mc = movechance[p]
+                if not (mc >= 1.0 or _u01(key, i, 0) < mc):  # (a draw in [0, 1) is always below 1)
+                    continue
+                u_route = _u01(key, i, 1)
+            # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
+            # they set out again (``since``: the day they came to this place), not every day
+            idle = day - 1 - since[i]
+            r0 = recent[i]
+            if idle > 0:
+                recent[i] = np.float32(r0 * 0.5 ** idle)
+            if not leave(i, p, u_route):
+                recent[i] = r0
     # pass 2: who is on a link travels (those at a place have not moved: nothing to do); and
     # everyone is counted where they end the day, by state (``hist``: place × state)
-    for i in range(n):
-        if state[i] != ST_TRAVEL:
-            hist[place[i] * n_states + state[i]] += 1
-            continue
-        moved = 0.0
-        k = 2
-        hops = 0
-        while True:
-            sp = speed
-            if start_on_foot and (flags[i] & HOPPED) == 0:
-                sp = walk_speed
-            left = np.float32(km_left[i] - sp)
-            km_left[i] = left
-            moved += sp
-            if left >= 0:
-                break
-            flags[i] |= HOPPED
-            moved += left
-            e = edge[i]
-            if last_closed[e] > since[i]:  # the link closed behind them: back to its start
-                p = place[i]
+    for g in range(seg_lo.shape[0]):
+        hist[seg_place[g] * n_states + ST_WAIT] += seg_hi[g] - seg_lo[g] - live[g]
+        for i in range(seg_lo[g], seg_lo[g] + live[g]):
+            if state[i] != ST_TRAVEL:
+                hist[place[i] * n_states + state[i]] += 1
+                continue
+            moved = 0.0
+            k = 2
+            hops = 0
+            while True:
+                sp = speed
+                if start_on_foot and (flags[i] & HOPPED) == 0:
+                    sp = walk_speed
+                left = np.float32(km_left[i] - sp)
+                km_left[i] = left
+                moved += sp
+                if left >= 0:
+                    break
+                flags[i] |= HOPPED
+                moved += left
+                e = edge[i]
+                if last_closed[e] > since[i]:  # the link closed behind them: back to its start
+                    p = place[i]
+                    nxt[i] = -1
+                    km_left[i] = 0
+                    edge[i] = -1
+                    count[p] += 1
+                    state[i] = ST_CAMP if is_camp[p] else ST_REST
+                    since[i] = day
+                    until[i] = -1
+                    break
+                since[i] = day
+                q = nxt[i]
+                place[i] = q
                 nxt[i] = -1
                 km_left[i] = 0
                 edge[i] = -1
-                count[p] += 1
-                state[i] = ST_CAMP if is_camp[p] else ST_REST
-                since[i] = day
+                count[q] += 1
+                arrivals[q] += 1
+                state[i] = ST_CAMP if is_camp[q] else ST_REST
                 until[i] = -1
-                break
-            since[i] = day
-            q = nxt[i]
-            place[i] = q
-            nxt[i] = -1
-            km_left[i] = 0
-            edge[i] = -1
-            count[q] += 1
-            arrivals[q] += 1
-            state[i] = ST_CAMP if is_camp[q] else ST_REST
-            until[i] = -1
-            if moved < sp and hops < max_hops:
-                mc = movechance[q]
-                if avoid_short and is_town[q] and (recent[i] + moved / speed) / 2.0 < 0.5:
-                    mc = 1.0
-                leaves = mc >= 1.0 or _u01(key, i, k) < mc
-                k += 1
-                if leaves:
-                    ur = _u01(key, i, k)
+                if moved < sp and hops < max_hops:
+                    mc = movechance[q]
+                    if avoid_short and is_town[q] and (recent[i] + moved / speed) / 2.0 < 0.5:
+                        mc = 1.0
+                    leaves = mc >= 1.0 or _u01(key, i, k) < mc
                     k += 1
-                    if leave(i, q, ur):
-                        hops += 1
-                        continue
-            break
-        recent[i] = np.float32((recent[i] + moved / speed) / 2.0)
-        hist[place[i] * n_states + state[i]] += 1
+                    if leaves:
+                        ur = _u01(key, i, k)
+                        k += 1
+                        if leave(i, q, ur):
+                            hops += 1
+                            continue
+                break
+            recent[i] = np.float32((recent[i] + moved / speed) / 2.0)
+            hist[place[i] * n_states + state[i]] += 1
 
 
 def run_move_day(*args):
