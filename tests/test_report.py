@@ -435,3 +435,21 @@ def test_damaged_forecast_folder_is_a_clear_error(tmp_path):
     (fc / "forecast.csv").write_text("date,place\n2018-10-14,Tijuana\n")
     with pytest.raises(UserError, match="forecast.csv.*lacks the columns quantity"):
         build_report(fc, force=True)
+
+
+def test_report_of_an_imported_flee_scenario(tmp_path):
+    """A FLEE scenario's run (camp populations) gets the run report: the camp charted with its counts."""
+    from test_flee import write_flee
+    from travesia.api import run_scenario
+    from travesia.flee.convert import import_flee
+
+    scen = import_flee(write_flee(tmp_path / "flee", days=10), tmp_path / "scen")["out"]
+    run_scenario(scen, out_dir=tmp_path / "run")
+    page = build_report(tmp_path / "run").read_text(encoding="utf-8")
+    d = _data(page)
+    assert {p["kind"] for p in d["places"]} >= {"camp", "conflict_zone"}
+    camp = [s for c in d["charts"] for s in c["series"] if s["name"] == "Camp One"]
+    assert camp and camp[0]["obs"] and max(camp[0]["values"]) > 0
+    assert d["borders"]["features"] == []  # no country outline of the region ships with travesia
+    cmd = re.search(r'<code id="reproduce">([^<]*)</code>', page).group(1)
+    assert str(Path(scen).resolve()) in cmd

@@ -40,6 +40,22 @@ def forecast_path(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def backtest_path(tmp_path_factory):
+    import pandas as pd
+
+    from travesia.report.build import build_report
+
+    bt = tmp_path_factory.mktemp("browser-bt") / "bt"
+    bt.mkdir()
+    pit = {"pit_below_p05": 0.1, "pit_p05_p25": 0.2, "pit_p25_p50": 0.2, "pit_p50_p75": 0.2, "pit_p75_p95": 0.2,
+           "pit_above_p95": 0.1}
+    pd.DataFrame([{"level": "origin", "origin": "2018-10-16", "quantity": "", "n": 6, "wis": 0.5, **pit},
+                  {"level": "overall", "origin": "", "quantity": "", "n": 6, "wis": 0.5, **pit}]
+                 ).to_csv(bt / "backtest_summary.csv", index=False)
+    return build_report(bt)
+
+
+@pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
@@ -134,7 +150,7 @@ def test_run_report_in_chromium(report_path, browser):
     ctx.close()
 
 
-def test_reports_draw_under_their_own_csp(report_path, forecast_path, browser):
+def test_reports_draw_under_their_own_csp(report_path, forecast_path, backtest_path, browser):
     """With the page's Content-Security-Policy in force, everything is drawn and nothing is refused."""
     for path in (report_path, forecast_path):
         ctx, page, seen = _open(browser, path, bypass_csp=False)
@@ -142,6 +158,12 @@ def test_reports_draw_under_their_own_csp(report_path, forecast_path, browser):
         assert page.locator("#chart-list g.lines_marks path").count() >= 1
         _check_clean(seen)
         ctx.close()
+    # the backtest page: the PIT histogram (bars per origin and overall, ticks where calibrated)
+    ctx, page, seen = _open(browser, backtest_path, bypass_csp=False)
+    assert page.locator("#chart-pit g.bars_marks path").count() == 12
+    assert page.locator("#chart-pit g.expected_marks path").count() == 6
+    _check_clean(seen)
+    ctx.close()
 
 
 def test_forecast_report_in_chromium(forecast_path, browser):

@@ -44,10 +44,47 @@ def find_backtest(folder: Path, given: Path | None) -> Path | None:
     return parent if folder.name.startswith("origin-") and is_backtest(parent) else None
 
 
-def _summary_table(df: pd.DataFrame) -> str:
+PIT_BINS = ("below_p05", "p05_p25", "p25_p50", "p50_p75", "p75_p95", "above_p95")
+PIT_EXPECTED = (0.05, 0.20, 0.25, 0.25, 0.20, 0.05)  # the shares a calibrated forecast puts in each bin
+
+
+def pit_chart(summ: pd.DataFrame | None, meta: dict) -> dict | None:
+    """The PIT histogram: the share of reports in each band of the forecast, per origin and overall,
+    beside the share a calibrated forecast would put there."""
+    if summ is None or summ.empty:
+        return None
+    cols = [f"pit_{b}" for b in PIT_BINS]
+    if not set(cols) <= set(summ.columns):
+        return None
+    lvl = summ["level"].astype(str) if "level" in summ.columns else pd.Series(["overall"] * len(summ))
+    rows = summ[lvl.isin(["origin", "overall"])]
+    exp = meta.get("pit_expected") if isinstance(meta.get("pit_expected"), dict) else {}
+    expected = [float(exp.get(b, exp.get(f"pit_{b}", e))) for b, e in zip(PIT_BINS, PIT_EXPECTED)]
+    series = []
+    for k, r in enumerate(rows.to_dict("records")):
+        name = "overall" if str(r.get("level")) == "overall" else f"from {r.get('origin', '')}"
+        color = "#333333" if name == "overall" else C.PALETTE[k % len(C.PALETTE)]
+        series.append({"name": name, "color": color, "values": [C.num(r[c]) for c in cols]})
+    if not series:
+        return None
+    return {"id": "chart-pit", "title": "Where the later reports fell among the forecast's quantiles (PIT)",
+            "ylabel": "share of reports", "note": "A calibrated forecast puts 5% of reports below p05, 20% between "
+            "p05 and p25, 25% in each half of the 50% band, 20% between p75 and p95 and 5% above p95 (black ticks).",
+            "bars": {"categories": ["< p05", "p05–p25", "p25–p50", "p50–p75", "p75–p95", "> p95"],
+                     "series": series, "expected": expected, "percent": True}, "series": []}
+
+
+def _summary_table(df: pd.DataFrame, table_id: str = "backtest-summary") -> str:
     cols = [c for c, _ in HEAD if c in df.columns] + [c for c in df.columns if c not in dict(HEAD)]
     labels = dict(HEAD)
-    head = "".join(f"<th>{esc(labels.get(c, c))}</th>" for c in cols)
+
+    def label(c: str) -> str:
+        if c in labels:
+            return labels[c]
+        words = c.replace("_", " ").split()
+        return " ".join({"wis": "WIS", "crps": "CRPS", "pit": "PIT"}.get(w, w) for w in words)
+
+    head = "".join(f"<th>{esc(label(c))}</th>" for c in cols)
     body = []
     for r in df[cols].to_dict("records"):
         cls = " class='total'" if str(r.get("level", "")) == "overall" else ""
@@ -60,8 +97,8 @@ def _summary_table(df: pd.DataFrame) -> str:
             else:
                 cells.append(f"<td>{esc('' if v is None or (isinstance(v, float) and math.isnan(v)) else v)}</td>")
         body.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    return (f"<table class='data' id='backtest-summary'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (f"<div class='scroll'><table class='data' id='{esc(table_id)}'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _from_json(meta: dict) -> pd.DataFrame | None:
@@ -76,12 +113,16 @@ def _from_json(meta: dict) -> pd.DataFrame | None:
     return pd.DataFrame(rows) if rows else None
 
 
-def section(folder: Path) -> str:
-    """The backtest section (``<section id="backtest">``) of a backtest folder."""
-    meta = read_json(folder / "backtest.json")
+def _summary(folder: Path) -> pd.DataFrame | None:
     summ = read_csv(folder, "backtest_summary.csv", required=False)
-    if summ is None or summ.empty:
-        summ = _from_json(meta)
+    return _from_json(read_json(folder / "backtest.json")) if summ is None or summ.empty else summ
+
+
+def section(folder: Path, charts: bool = True) -> str:
+    """The backtest section (``<section id="backtest">``) of a backtest folder (with the place of its
+    charts when ``charts``)."""
+    meta = read_json(folder / "backtest.json")
+    summ = _summary(folder)
     rows = read_csv(folder, "backtest.csv", required=False)
     settings = {k: meta[k] for k in ("scenario", "origins", "members", "seed", "scale", "observations") if k in meta}
     parts = ["<section id='backtest'><h2>Backtest: how the method did before</h2>",
@@ -94,7 +135,14 @@ def section(folder: Path) -> str:
         parts.append("<p class='small'>" + "; ".join(f"{esc(k)}: {esc(v if not isinstance(v, list) else ', '.join(map(str, v)))}"
                                                     for k, v in settings.items()) + "</p>")
     if summ is not None and not summ.empty:
-        parts.append(_summary_table(summ))
+        pit = [c for c in summ.columns if c.startswith("pit_")]
+        keys = [c for c in ("level", "origin", "quantity", "n") if c in summ.columns]
+        parts.append(_summary_table(summ.drop(columns=pit)))
+        if charts:
+            parts.append("<div id='chart-list'></div>")
+        if pit:
+            parts.append("<details><summary>PIT shares (table)</summary>"
+                         + _summary_table(summ[keys + pit], "backtest-pit") + "</details>")
     elif rows is None:
         parts.append("<p class='muted'>The backtest folder has no scores yet.</p>")
     if rows is not None and not rows.empty:
@@ -103,7 +151,7 @@ def section(folder: Path) -> str:
     origins = sorted(p.name for p in folder.glob("origin-*") if (p / "report.html").exists())
     if origins:
         parts.append("<p>Each origin's forecast report: " + ", ".join(
-            f"<code>{esc(o)}/report.html</code>" for o in origins) + " (open from the backtest folder).</p>")
+            f"<a href='{esc(o)}/report.html'>{esc(o)}</a>" for o in origins) + " (in the backtest folder).</p>")
     parts.append("</section>")
     return "".join(parts)
 
@@ -123,5 +171,5 @@ def backtest_report(folder: Path) -> dict:
     return {"title": f"travesia backtest: {scen}", "kind": "backtest", "cards": cards,
             "nav": [("backtest", "scores"), ("parameters", "settings")], "body": body,
             "data": {"kind": "backtest", "meta": {"scenario": scen}, "dates": [], "places": [], "legs": [],
-                     "map": None, "charts": []},
+                     "map": None, "charts": [c for c in [pit_chart(_summary(folder), meta)] if c]},
             "version": meta.get("version", "")}

@@ -88,7 +88,7 @@ def report_parts(folder: Path, backtest: Path | None = None) -> dict:
         if backtest is not None:
             from travesia.report.backtest import find_backtest, section
 
-            parts["body"] += section(find_backtest(folder, backtest))
+            parts["body"] += section(find_backtest(folder, backtest), charts=False)
             parts["nav"].append(("backtest", "backtest"))
     elif kind in ("forecast", "ensemble"):
         from travesia.report.forecast import bands_report

@@ -256,7 +256,7 @@ def bands_report(folder: Path, kind: str, backtest: Path | None = None) -> dict:
         f"{C.needs_day_table(band=True)}</section>")
     bt = B.find_backtest(folder, backtest)
     if bt is not None:
-        sections.append(B.section(bt))
+        sections.append(B.section(bt, charts=False))
     note = meta.get("calibration_note")
     sections.append(
         "<section id='parameters'><h2>How this was made</h2>"

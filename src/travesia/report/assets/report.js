@@ -200,6 +200,30 @@
     };
   }
 
+  // bars by category (for instance the PIT histogram of a backtest), one colour per series, with the
+  // expected share of each category as a black tick
+  function barSpec(cfg) {
+    var b = cfg.bars, rows = [], exp = [];
+    b.series.forEach(function (s) {
+      b.categories.forEach(function (c, i) { if (s.values[i] != null) rows.push({ c: c, s: s.name, v: s.values[i] }); });
+    });
+    (b.expected || []).forEach(function (v, i) { if (v != null) exp.push({ c: b.categories[i], v: v }); });
+    var x = { field: "c", type: "nominal", sort: b.categories, title: null, axis: { labelAngle: 0 } };
+    var y = { type: "quantitative", title: cfg.ylabel || null, axis: { format: b.percent ? "~%" : "~s" } };
+    var layers = [{ name: "bars", mark: { type: "bar" },
+      encoding: { x: x, xOffset: { field: "s", sort: b.series.map(function (s) { return s.name; }) },
+        y: Object.assign({ field: "v" }, y),
+        color: { field: "s", type: "nominal", title: null, scale: { domain: b.series.map(function (s) { return s.name; }),
+          range: b.series.map(function (s) { return s.color; }) }, legend: { orient: "bottom" } },
+        tooltip: [{ field: "s", title: "series" }, { field: "c", title: "category" },
+          { field: "v", title: "share", format: b.percent ? ".0%" : ",.2f" }] } }];
+    if (exp.length) layers.push({ name: "expected", data: { values: exp },
+      mark: { type: "tick", color: "#000", thickness: 2, size: 60 },
+      encoding: { x: x, y: Object.assign({ field: "v" }, y), tooltip: [{ field: "v", title: "expected", format: ".0%" }] } });
+    return { $schema: "https://vega.github.io/schema/vega-lite/v6.json", width: "container", height: 240,
+      autosize: { type: "fit", contains: "padding" }, data: { values: rows }, layer: layers };
+  }
+
   function drawCharts() {
     var list = document.getElementById("chart-list");
     if (!list) return;
@@ -215,7 +239,7 @@
       v.className = "vega";
       box.appendChild(v);
       list.appendChild(box);
-      embed(v, chartSpec(cfg));
+      embed(v, cfg.bars ? barSpec(cfg) : chartSpec(cfg));
     });
   }
 
