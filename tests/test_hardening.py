@@ -553,12 +553,13 @@ def test_17_leftovers_of_a_killed_write_are_cleaned_and_said(tmp_path, capsys):
         d = tmp_path / name
         d.mkdir()
         (d / "daily.csv").write_text("half")
-        (d / ".travesia-lock").write_text("")  # its writer is gone: nobody holds the lock
+    (tmp_path / ".o.lock-abc123").write_text("")  # its writer is gone: nobody holds the lock
     live = output.new_partial(tmp_path / "o", False)  # a write in progress in this process is left alone
     rc, _, err = tv("run", s, "--out", tmp_path / "o", capsys=capsys)
     assert rc == 0, err
     assert "removed 2 unfinished folder(s)" in err and ".o.partial-abc123" in err
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".o.")) == [live.name]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".o.")) == \
+        [live.name.replace(".partial-", ".lock-"), live.name]
     output.discard_partial(live)
 
 

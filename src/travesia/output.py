@@ -263,8 +263,6 @@ _csv = csv_text
 # - a single file (a report) may be written at a new path, or over a file travesia wrote, with --force.
 
 RUN_MARKER_MANIFEST = "files:"  # the marker's line before the names travesia wrote into the folder
-_LOCK = ".travesia-lock"
-_STALE_S = 600  # a leftover without a lock holder, untouched this long, is stale
 _locks: dict[str, int] = {}
 _replaces: dict[str, bool] = {}  # temporary folder -> it may replace an earlier result (checked with --force)
 
@@ -408,57 +406,82 @@ def check_out_dir(out: Path, force: bool) -> None:
     _check_parent(out)
 
 
+def _lock_of(partial: Path) -> Path:
+    """The lock file beside a temporary folder: ``.NAME.partial-X`` -> ``.NAME.lock-X``."""
+    head, _, suffix = partial.name.rpartition(".partial-")
+    if not suffix:
+        head, _, suffix = partial.name.rpartition(".old-")
+    return partial.parent / f"{head}.lock-{suffix}"
+
+
+def _held(lock: Path) -> bool:
+    """True when a live process holds ``lock`` (a writer still at work)."""
+    import fcntl
+
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
 def clean_leftovers(out: Path) -> list[Path]:
     """Remove ``.NAME.partial-*`` / ``.NAME.old-*`` folders beside ``out`` left by a killed write
-    (not those of a write still going on); say so; return them."""
-    import fcntl
-    import time
+    (not those of a write still going on: their lock ``.NAME.lock-*`` is held); say so; return them.
 
+    A writer takes its lock before it makes its folder, so a folder whose lock is missing or free
+    belongs to no live process."""
     out = Path(out)
     removed = []
     try:
-        cands = [p for p in out.parent.iterdir()
-                 if p.name.startswith((f".{out.name}.partial-", f".{out.name}.old-")) and p.is_dir()
-                 and not p.is_symlink()]
+        entries = list(out.parent.iterdir())
     except OSError:
         return []
-    for p in cands:
-        if str(p) in _locks:
+    for p in entries:
+        if not p.name.startswith((f".{out.name}.partial-", f".{out.name}.old-")) or str(p) in _locks:
             continue
-        lock = p / _LOCK
-        stale = False
-        try:
-            fd = os.open(lock, os.O_RDWR)
-        except FileNotFoundError:
-            try:
-                stale = time.time() - p.stat().st_mtime > _STALE_S
-            except OSError:
-                continue
-        except OSError:
+        if not p.is_dir() or p.is_symlink() or _held(_lock_of(p)):
             continue
-        else:
+        shutil.rmtree(p, ignore_errors=True)
+        if not p.exists():
+            removed.append(p)
+    for p in entries:  # locks of writers that are gone
+        if p.name.startswith(f".{out.name}.lock-") and p.is_file() and not _held(p) and \
+                str(p.parent / p.name.replace(".lock-", ".partial-")) not in _locks:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                stale = True  # nobody holds it: its writer is gone
+                os.unlink(p)
             except OSError:
-                stale = False
-            finally:
-                os.close(fd)
-        if stale:
-            shutil.rmtree(p, ignore_errors=True)
-            if not p.exists():
-                removed.append(p)
+                pass
     if removed:
         _note(f"removed {len(removed)} unfinished folder(s) left by an interrupted write to {out}: "
               + ", ".join(p.name for p in removed))
     return removed
 
 
-def new_partial(out: str | Path, force: bool) -> Path:
-    """Check ``out`` may be written (new, empty, or an earlier travesia result with ``force``) and
-    return a temporary folder beside it to fill (locked while this process lives)."""
+def _take_lock(out: Path) -> tuple[int, Path]:
+    """Create and hold ``.NAME.lock-X`` beside ``out`` (X random); return (fd, the partial folder path)."""
     import fcntl
 
+    while True:
+        fd, lock = tempfile.mkstemp(prefix=f".{out.name}.lock-", dir=out.parent)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:  # a cleaner may have removed the file between its creation and our lock: then take another
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                return fd, Path(lock.replace(".lock-", ".partial-"))
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def new_partial(out: str | Path, force: bool) -> Path:
+    """Check ``out`` may be written (new, empty, or an earlier travesia result with ``force``) and
+    return a temporary folder beside it to fill (its lock held while this process lives)."""
     out = _resolve_out(Path(out))
     check_out_dir(out, force)
     replaces = out.is_dir() and (out / RUN_MARKER).exists()
@@ -468,11 +491,10 @@ def new_partial(out: str | Path, force: bool) -> Path:
         raise UserError(f"cannot create the folder ({e.strerror})", where=str(out.parent)) from None
     clean_leftovers(out)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        fd, tmp = _take_lock(out)
+        os.mkdir(tmp, 0o700)
     except OSError as e:
         raise UserError(f"cannot write here ({e.strerror}); choose another --out", where=str(out)) from None
-    fd = os.open(tmp / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
     _locks[str(tmp)] = fd
     _replaces[str(tmp)] = replaces
     return tmp
@@ -482,7 +504,7 @@ def _release(tmp: Path) -> None:
     fd = _locks.pop(str(tmp), None)
     if fd is not None:
         try:
-            os.unlink(Path(tmp) / _LOCK)
+            os.unlink(_lock_of(Path(tmp)))
         except OSError:
             pass
         os.close(fd)
@@ -509,12 +531,11 @@ def commit_partial(tmp: Path, out: str | Path, what: str) -> Path:
     tmp = Path(tmp)
     may_replace = _replaces.pop(str(tmp), True)
     try:
-        names = sorted(e.name for e in tmp.iterdir() if e.name not in (RUN_MARKER, _LOCK))
+        names = sorted(e.name for e in tmp.iterdir() if e.name != RUN_MARKER)
         (tmp / RUN_MARKER).write_text(f"travesia {__version__} {what}, {dt.datetime.now().isoformat()}\n"
                                       f"{RUN_MARKER_MANIFEST}\n" + "".join(n + "\n" for n in names),
                                       encoding="utf-8")
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp made it 0700: follow the umask like any new folder
-        _release(tmp)
+        os.chmod(tmp, 0o777 & ~_umask())  # made 0700: follow the umask like any new folder
         if os.path.lexists(out) and not out.is_dir():
             raise UserError("a file appeared here while this command ran; it was left untouched", where=str(out))
         if out.is_dir():
@@ -546,7 +567,8 @@ def commit_partial(tmp: Path, out: str | Path, what: str) -> Path:
                 raise _appeared(out)
             shutil.rmtree(tmp, ignore_errors=True)
             return out
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        old = out.parent / f".{out.name}.old-{tmp.name.rpartition('.partial-')[2]}"  # under the same lock
+        os.mkdir(old, 0o700)
         os.rename(out, old / "run")
         if not (old / "run" / RUN_MARKER).exists() or foreign_files(old / "run"):
             os.rename(old / "run", out)
@@ -561,8 +583,10 @@ def commit_partial(tmp: Path, out: str | Path, what: str) -> Path:
         return out
     except BaseException:
         if tmp.exists():
-            discard_partial(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        _release(tmp)  # only now: a held lock keeps cleaners of other processes away until the end
 
 
 def write_folder(out: str | Path, files: dict[str, str | bytes], force: bool, what: str) -> Path:

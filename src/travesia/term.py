@@ -22,8 +22,14 @@ def say(*parts, style: str | None = None) -> None:
     out.print(*parts, style=style)
 
 
+def one_line(text: str) -> str:
+    """Text with its control characters (line breaks, tabs, escapes) written as ``\\n``, ``\\t`` ...,
+    so that a message about it stays on one line and cannot move the cursor."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
+
+
 def error(message: str) -> None:
-    """Print one error line to stderr: ``error: message``."""
+    """Print one error line to stderr: ``error: message`` (user text in it as written, on one line)."""
     from rich.text import Text
 
-    err.print(Text.assemble(("error: ", "bold red"), str(message)))
+    err.print(Text.assemble(("error: ", "bold red"), one_line(message)))
