@@ -453,3 +453,14 @@ def test_report_of_an_imported_flee_scenario(tmp_path):
     assert d["borders"]["features"] == []  # no country outline of the region ships with travesia
     cmd = re.search(r'<code id="reproduce">([^<]*)</code>', page).group(1)
     assert str(Path(scen).resolve()) in cmd
+
+
+def test_run_force_after_report_and_figures(tmp_path):
+    """The report and its figures inside a run folder are travesia's: run --force replaces them."""
+    from travesia.api import run_scenario
+
+    run_scenario("caravan-2018", out_dir=tmp_path / "r", days=2, scale=0.02)
+    build_report(tmp_path / "r", png=True)
+    build_report(tmp_path / "r", png=True)  # the folder's own report and figures are replaced freely
+    run_scenario("caravan-2018", out_dir=tmp_path / "r", days=2, scale=0.02, force=True)
+    assert not (tmp_path / "r" / "figures").exists() and not (tmp_path / "r" / "report.html").exists()

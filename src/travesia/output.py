@@ -590,17 +590,20 @@ def commit_partial(tmp: Path, out: str | Path, what: str) -> Path:
 
 
 def write_folder(out: str | Path, files: dict[str, str | bytes], force: bool, what: str) -> Path:
-    """Write ``files`` (name -> content) as the folder ``out``, atomically."""
+    """Write ``files`` (name -> content) as the folder ``out``, atomically; recorded in the manifest of
+    the result folder it lies in, if any (a report's ``figures/`` inside a run)."""
     tmp = new_partial(out, force)
     try:
         for name, data in files.items():
             p = tmp / name
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-        return commit_partial(tmp, out, what)
+        done = commit_partial(tmp, out, what)
     except BaseException:
         discard_partial(tmp)
         raise
+    _add_to_manifest(done.parent, done.name)
+    return done
 
 
 def may_write_file(path: str | Path, force: bool, *, signature: bytes | None = None, option: str = "--out") -> Path:
