@@ -403,13 +403,17 @@ def test_ensemble_and_backtest_reports(tmp_path):
 
 def test_plans_drawn_on_the_map(tmp_path):
     run = make_run(tmp_path / "run")
-    (run / "plans.csv").write_text("date,caravan,target,hold,route\n2018-10-13,first,Tijuana,false,a>b\n"
-                                   "2018-10-14,first,Tijuanita,true,\n2018-10-14,first,Nowhere,false,\n")
+    (run / "plans.csv").write_text("date,caravan,body,target,hold,route,stage_km,people\n"
+                                   "2018-10-13,first,Origin,Tijuana,0,Tijuana,3000,400\n"
+                                   "2018-10-14,first,Tijuanita,Tijuanita,3,Tijuana,0,1000\n"
+                                   "2018-10-14,first,Origin,Nowhere,0,,,\n")
     d = _data(build_report(run).read_text())
     names = [p["name"] for p in d["places"]]
     assert d["map"]["plans"] == [
-        {"d": 1, "caravan": "first", "target": names.index("Tijuana"), "hold": False, "route": "a>b"},
-        {"d": 2, "caravan": "first", "target": names.index("Tijuanita"), "hold": True, "route": ""}]
+        {"d": 1, "caravan": "first", "target": names.index("Tijuana"), "hold": False, "route": "Tijuana",
+         "people": 400, "stage_km": 3000},
+        {"d": 2, "caravan": "first", "target": names.index("Tijuanita"), "hold": True, "route": "Tijuana",
+         "hold_days": 3, "people": 1000, "stage_km": 0}]
 
 
 @pytest.mark.parametrize("name,text,match", [

@@ -184,3 +184,24 @@ def test_forecast_report_in_chromium(forecast_path, browser):
     assert page.locator("#outlook-table tbody tr").count() == 1
     _check_clean(seen)
     ctx.close()
+
+
+def test_plans_on_the_map(tmp_path, browser):
+    """A run with plans.csv: each caravan's target (or hold) of the selected day is drawn and labelled."""
+    from test_validate import make_run
+    from travesia.report.build import build_report
+
+    run = make_run(tmp_path / "run")
+    (run / "plans.csv").write_text("date,caravan,body,target,hold,route,stage_km,people\n"
+                                   "2018-10-13,first,Origin,Tijuana,0,Tijuana,3000,400\n"
+                                   "2018-10-14,first,Tijuanita,Tijuanita,2,Tijuana,0,1000\n")
+    ctx, page, seen = _open(browser, build_report(run), bypass_csp=False)
+    page.evaluate("travesia.show(2)")
+    page.wait_for_timeout(300)
+    assert page.locator("#map g.plans_marks path").count() == 1
+    assert "first holds at Tijuanita (2 days)" in page.text_content("#map g.planlabels_marks")
+    page.evaluate("travesia.show(1)")
+    page.wait_for_timeout(300)
+    assert "first → Tijuana" in page.text_content("#map g.planlabels_marks")
+    _check_clean(seen)
+    ctx.close()

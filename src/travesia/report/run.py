@@ -122,7 +122,8 @@ class RunData:
         return legs, [[[k, v] for k, v in sorted(m.items())] for m in per_day]
 
     def plans(self) -> list[dict]:
-        """plans.csv (date, caravan, target, hold, route) as map markers; [] when absent or unreadable."""
+        """plans.csv (``date, caravan, target, hold, route`` and optionally ``people, stage_km``; ``hold``:
+        the days of a hold left, 0 on the move, or true/false) as map markers; [] when absent."""
         df = read_csv(self.dir, "plans.csv", required=False)
         if df is None or df.empty or not {"date", "caravan", "target"} <= set(df.columns):
             return []
@@ -134,9 +135,19 @@ class RunData:
             d, t = di.get(str(r["date"])[:10]), idx.get(str(r["target"]))
             if d is None or t is None:
                 continue
-            hold = str(r.get("hold", "")).strip().lower() in ("1", "true", "yes", "hold")
-            out.append({"d": d, "caravan": str(r["caravan"]), "target": t, "hold": hold,
-                        "route": str(r.get("route", "") or "")})
+            h = str(r.get("hold", "")).strip().lower()
+            try:
+                days_left = max(0, int(float(h)))  # days of the hold left, today included (0: on the move)
+            except ValueError:
+                days_left = 1 if h in ("true", "yes", "hold") else 0
+            item = {"d": d, "caravan": str(r["caravan"]), "target": t, "hold": days_left > 0,
+                    "route": str(r.get("route", "") or "")}
+            if days_left > 1:
+                item["hold_days"] = days_left
+            for k in ("people", "stage_km"):
+                if k in r and str(r[k]) != "":
+                    item[k] = C.num(pd.to_numeric(r[k], errors="coerce"))
+            out.append(item)
         return out
 
 

@@ -96,14 +96,17 @@
       var plans = M.plans.map(function (r) {
         var p = places[r.target];
         return { d: r.d, lon: p.lon, lat: p.lat, caravan: r.caravan, target: p.name, hold: r.hold,
-          route: r.route || "", label: r.caravan + (r.hold ? " holds at " : " → ") + p.name.replace(/ \(.*\)$/, "") };
+          route: r.route || "", people: r.people, km: r.stage_km,
+          label: r.caravan + (r.hold ? " holds at " : " → ") + p.name.replace(/ \(.*\)$/, "") +
+            (r.hold_days ? " (" + r.hold_days + " days)" : "") };
       });
       layers.push({ name: "plans", data: { values: plans }, transform: [{ filter: "datum.d == day" }],
         mark: { type: "point", shape: "diamond", size: 140, filled: true, stroke: "#000", strokeWidth: 1, clip: true },
         encoding: { longitude: { field: "lon" }, latitude: { field: "lat" },
           color: { field: "hold", type: "nominal", scale: { domain: [false, true], range: ["#ffd92f", "#ff7f00"] },
             legend: { title: "caravan plan", labelExpr: "datum.label == 'true' ? 'hold' : 'target'", orient: "top-right" } },
-          tooltip: [{ field: "caravan" }, { field: "target" }, { field: "hold" }, { field: "route" }] } });
+          tooltip: [{ field: "caravan" }, { field: "target" }, { field: "hold" }, { field: "route", title: "heading for" },
+            { field: "km", title: "km to the target", format: ",.0f" }, { field: "people", format: ",.0f" }] } });
       layers.push({ name: "planlabels", data: { values: plans }, transform: [{ filter: "datum.d == day" }],
         mark: { type: "text", align: "right", dx: -8, dy: 10, fontSize: 11, fontWeight: "bold", color: "#7a3b00" },
         encoding: { longitude: { field: "lon" }, latitude: { field: "lat" }, text: { field: "label" } } });
