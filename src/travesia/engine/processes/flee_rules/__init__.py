@@ -78,6 +78,11 @@ class FleeState:
         maxdeg = max([int(np.diff(r.ptr).max(initial=0)) for r in self.sched.routes] + [1])
         self.scratch = np.zeros(maxdeg, dtype=np.float64)
         self.capacity = np.where(self.sched.capacity >= 0, self.sched.capacity * sim.scale, -1.0)
+        camp = self.sched.is_camp
+        self.camp_changed = np.r_[False, (camp[1:] != camp[:-1]).any(axis=1)] if len(camp) else np.zeros(0, bool)
+        self.flows = np.zeros(sim.net.n_edges, dtype=np.int64)
+        self.arrivals = np.zeros(sim.net.n_places, dtype=np.int64)
+        self.hist = np.zeros(sim.net.n_places * N_STATES, dtype=np.int32)
         s = self.sched
         self.weights = [fm.route_weights(s.routes[s.epoch[d]], self.bases[s.epoch[d]], s.score[d], self.fp)
                         for d in range(sim.days)]
@@ -109,6 +114,7 @@ class FleeState:
                 t[:] = m
             t[:max(s0, 0)] = 0
             self.targets.append(np.minimum(t, m))
+        self.target_days = np.stack(self.targets) if self.targets else np.zeros((0, D), dtype=np.int64)
 
 
 def flee_state(sim) -> FleeState:
@@ -135,11 +141,10 @@ class FleeInjection(Process):
         d = sim.day
         pp = sim.people
         camp = st.sched.is_camp[d]
-        for j, seg in enumerate(sim.segments):
-            want = int(st.targets[j][d])
+        for j in np.nonzero(st.target_days[:, d] > st.released)[0]:  # populations with people to release today
+            seg = sim.segments[j]
+            want = int(st.target_days[j, d])
             k = want - int(st.released[j])
-            if k <= 0:
-                continue
             a = seg.start + int(st.released[j])
             idx = slice(a, a + k)
             pp.state[idx] = State.ARRIVED if camp[seg.place] else State.RESTING
@@ -164,14 +169,15 @@ class FleeMovement(Process):
         st = flee_state(sim)
         s, fp, net, pp = st.sched, st.fp, sim.net, sim.people
         d = sim.day
-        if d > 0 and not np.array_equal(s.is_camp[d], s.is_camp[d - 1]):
+        if st.camp_changed[d]:
             at = (pp.state == State.RESTING) | (pp.state == State.ARRIVED)
             pp.state[at] = np.where(s.is_camp[d][pp.place[at]], State.ARRIVED, State.RESTING).astype(np.uint8)
             pp.until[at] = -1  # a place that became a camp: its people draw their stay afresh
         r = s.routes[s.epoch[d]]
-        flows = np.zeros(net.n_edges, dtype=np.int64)
-        arrivals = np.zeros(net.n_places, dtype=np.int64)
-        hist = np.zeros(net.n_places * N_STATES, dtype=np.int32)
+        flows, arrivals, hist = st.flows, st.arrivals, st.hist  # today's, filled by the kernel
+        flows.fill(0)
+        arrivals.fill(0)
+        hist.fill(0)
         fm.run_move_day(
             d, st.keys[d], st.stay_keys[d], st.hazard, pp.place, pp.next, pp.km_left, pp.state, pp.flags, pp.since,
             pp.until, st.edge, st.recent, st.rem, st.rem_len, st.count, flows, arrivals,

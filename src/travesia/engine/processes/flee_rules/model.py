@@ -463,9 +463,10 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
              seg_lo, seg_hi, seg_place, live):
     """One day of FLEE's movement for every person (see the module docstring)."""
 
-    def leave(i, p, u):
-        """Person ``i`` at place ``p`` has decided to move: pick (or continue) a route and step
-        onto its first link. Returns True if they set out."""
+    def leave(i, p, k):
+        """Person ``i`` at place ``p`` has decided to move: pick (or continue) a route, with their
+        draw number ``k`` if there is a choice, and step onto its first link. Returns True if
+        they set out."""
         L = rem_len[i]
         if L == 0:
             a = r_ptr[p]
@@ -474,9 +475,13 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                 return False
             nr = b - a
             r = a
-            if uniform:
+            if nr == 1:  # one way out: no choice to draw (draw k is left unused)
+                pass
+            elif uniform:
+                u = _u01(key, i, k)
                 r = a + min(int(u * nr), nr - 1)
             else:
+                u = _u01(key, i, k)
                 tot = 0.0
                 for j in range(a, b):
                     w = r_w0[j]
@@ -551,19 +556,17 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                 if w != day:
                     continue
                 until[i] = -1
-                u_route = _u01(key, i, 1)
             else:
                 mc = movechance[p]
                 if not (mc >= 1.0 or _u01(key, i, 0) < mc):  # (a draw in [0, 1) is always below 1)
                     continue
-                u_route = _u01(key, i, 1)
             # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
             # they set out again (``since``: the day they came to this place), not every day
             idle = day - 1 - since[i]
             r0 = recent[i]
             if idle > 0:
                 recent[i] = np.float32(r0 * 0.5 ** idle)
-            if not leave(i, p, u_route):
+            if not leave(i, p, 1):  # (draw 1: the route)
                 recent[i] = r0
     # pass 2: who is on a link travels (those at a place have not moved: nothing to do); and
     # everyone is counted where they end the day, by state (``hist``: place × state)
@@ -615,9 +618,8 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                     leaves = mc >= 1.0 or _u01(key, i, k) < mc
                     k += 1
                     if leaves:
-                        ur = _u01(key, i, k)
                         k += 1
-                        if leave(i, q, ur):
+                        if leave(i, q, k - 1):
                             hops += 1
                             continue
                 break
