@@ -468,3 +468,14 @@ def test_run_force_after_report_and_figures(tmp_path):
     build_report(tmp_path / "r", png=True)  # the folder's own report and figures are replaced freely
     run_scenario("caravan-2018", out_dir=tmp_path / "r", days=2, scale=0.02, force=True)
     assert not (tmp_path / "r" / "figures").exists() and not (tmp_path / "r" / "report.html").exists()
+
+
+def test_report_of_a_real_ensemble(tmp_path):
+    """travesia ensemble writes what its report needs (the network and observations travel with it)."""
+    from travesia.ensemble.ensemble import run_ensemble
+
+    ens = run_ensemble("caravan-2018", members=2, days=6, scale=0.02, seeds_only=True, workers=1,
+                       out=tmp_path / "ens")["out"]
+    assert {"places.csv", "legs.csv", "observations.csv"} <= {p.name for p in ens.iterdir()}
+    d = _data(build_report(ens).read_text(encoding="utf-8"))
+    assert d["kind"] == "ensemble" and len(d["legs"]) > 10 and d["map"]["hi"] and d["charts"]

@@ -702,18 +702,27 @@ def write_run(result, out: str | Path, force: bool = False, extra_files: dict[st
         **({"by_attribute.csv": csv_text(bya)} if (bya := by_attribute_frame(result)) is not None else {}),
         "summary.json": json.dumps(summary(result), indent=2, ensure_ascii=False) + "\n",
         "scenario.resolved.yaml": resolved_yaml(result),
-        # the network travels with the run (for maps and reports)
-        "places.csv": csv_text(sim.loaded.places[["id", "name", "country", "region", "lat", "lon", "kind",
-                                                  "capacity"]]),
-        "legs.csv": csv_text(sim.loaded.legs.rename(columns={"a": "from", "b": "to"})[["from", "to", "km", "modes"]]),
+        **network_files(sim.loaded),
     }
-    # the observations travel with the run, so that validation and reports need nothing else
-    obs = sim.loaded.observations
-    if obs is not None:
-        cols = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources"]
-        files["observations.csv"] = csv_text(obs[cols])
     files.update(extra_files or {})
     return write_folder(out, files, force, "run")
+
+
+OBSERVATION_COLUMNS = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources"]
+
+
+def network_files(loaded, observations: pd.DataFrame | None = None) -> dict[str, str]:
+    """``places.csv``, ``legs.csv`` and ``observations.csv`` (``observations``, default the
+    scenario's): what travels with every result folder, so that validation and reports need nothing
+    else."""
+    files = {
+        "places.csv": csv_text(loaded.places[["id", "name", "country", "region", "lat", "lon", "kind", "capacity"]]),
+        "legs.csv": csv_text(loaded.legs.rename(columns={"a": "from", "b": "to"})[["from", "to", "km", "modes"]]),
+    }
+    obs = loaded.observations if observations is None else observations
+    if obs is not None:
+        files["observations.csv"] = csv_text(obs[OBSERVATION_COLUMNS])
+    return files
 
 
 # --------------------------------------------------------------------------- reading result folders back

@@ -26,7 +26,7 @@ from travesia.ensemble.files import csv_text, write_folder
 from travesia.ensemble.priors import draw, member_seed, param_info, scenario_priors
 from travesia.ensemble.runner import Layout, MemberSpec, RunConfig, layout_of, maybe_client, run_members
 from travesia.errors import UserError
-from travesia.output import QUANTITIES
+from travesia.output import QUANTITIES, network_files
 from travesia.scenario.load import LoadedScenario, check_path, load_scenario
 from travesia.scenario.schema import Prior
 
@@ -212,5 +212,6 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
             "ensemble.csv": csv_text(ens),
             "members.csv": csv_text(mem),
             "ensemble.json": json.dumps(meta, indent=2, default=str) + "\n",
+            **network_files(base),  # for the report's map and observations
         }, force, "ensemble")
     return res

@@ -42,7 +42,7 @@ from travesia.ensemble.outlook import outlook
 from travesia.ensemble.priors import scenario_priors
 from travesia.ensemble.runner import RunConfig, maybe_client
 from travesia.errors import UserError
-from travesia.output import check_out_dir
+from travesia.output import check_out_dir, network_files
 from travesia.scenario.load import LoadedScenario, load_scenario, validate_params
 
 OBS_COLS = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources"]
@@ -418,12 +418,8 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
             (tmp / "half_arrival.csv").write_text(csv_text(halves), encoding="utf-8")
             if naive is not None:
                 (tmp / "naive.csv").write_text(csv_text(naive), encoding="utf-8")
-            if obs_all is not None:
-                (tmp / "observations.csv").write_text(csv_text(obs_all[OBS_COLS]), encoding="utf-8")
-            places = base.places[["id", "name", "country", "region", "lat", "lon", "kind", "capacity"]]
-            (tmp / "places.csv").write_text(csv_text(places), encoding="utf-8")
-            (tmp / "legs.csv").write_text(csv_text(base.legs.rename(columns={"a": "from", "b": "to"})[
-                ["from", "to", "km", "modes"]]), encoding="utf-8")
+            for name, text in network_files(base, obs_all).items():  # places, legs, all the observations given
+                (tmp / name).write_text(text, encoding="utf-8")
             (tmp / "outlook.csv").write_text(csv_text(outlook(run, base.places, as_of)), encoding="utf-8")
             (tmp / "forecast.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
             if report:
