@@ -27,19 +27,21 @@ def weights_for(attribute, place_id: str, place_name: str) -> np.ndarray:
 
 
 def draw_attributes(sim) -> dict[str, np.ndarray]:
-    """Codes of every attribute for every person of ``sim`` (uint8 arrays of ``sim.n``)."""
+    """Codes of every attribute for every person of ``sim`` (uint8 arrays over the People arrays;
+    each member of a batch draws with its own seed and its own person or household ids)."""
     out: dict[str, np.ndarray] = {}
     net = sim.net
+    per_household = "household" in sim.people.fields
     for name, at in sim.params.attributes.items():
-        codes = np.zeros(sim.n, dtype=np.uint8)
-        for s in sim.segments:
-            if s.stop <= s.start:
-                continue
-            w = weights_for(at, net.ids[s.place], net.names[s.place])
-            ids = np.arange(s.start, s.stop, dtype=np.int64)
-            if at.per == "household" and "household" in sim.people.fields:  # one draw per household, shared
-                ids = sim.people.household[s.start:s.stop].astype(np.int64)
-            codes[s.start:s.stop] = sim.rng.choice(f"create.attribute.{name}", 0, ids, w / w.sum())
+        codes = np.zeros(sim.people.n, dtype=np.uint8)
+        for m, segs in enumerate(sim.member_segments):
+            for s in segs:
+                if s.stop <= s.start:
+                    continue
+                w = weights_for(at, net.ids[s.place], net.names[s.place])
+                ids = np.arange(s.start, s.stop, dtype=np.int64) - sim.offsets[m]
+                if at.per == "household" and per_household:  # one draw per household, shared by its members
+                    ids = sim.people.household[s.start:s.stop].astype(np.int64)
+                codes[s.start:s.stop] = sim.rngs[m].choice(f"create.attribute.{name}", 0, ids, w / w.sum())
         out[name] = codes
     return out
-

@@ -197,12 +197,14 @@ def held_at_post(p, on_leg, flags, going_home, origin_country, prec):
 
 
 @njit(cache=True)
-def held_kernel(idx, place, km_left, flags, intent, origin, prec, out):
-    """``out[j]``: whether person ``idx[j]`` is held at a border post (:func:`held_at_post`)."""
+def held_kernel(idx, mem, place, km_left, flags, intent, origin, prec, out):
+    """``out[j]``: whether person ``idx[j]`` is held at a border post (:func:`held_at_post`);
+    ``prec[m]``: the place records of member ``m = mem[i]``."""
     for j in range(idx.shape[0]):
         i = idx[j]
+        pr = prec[mem[i]]
         out[j] = held_at_post(place[i], km_left[i] != 0, flags[i], intent[i] == GOING_HOME,
-                              prec[origin[i]].country, prec)
+                              pr[origin[i]].country, pr)
 
 
 def records(n: int, dtype: np.dtype) -> np.recarray:

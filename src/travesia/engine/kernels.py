@@ -54,65 +54,75 @@ def target(i, pop, wp, intent, dest, via_table, n_via):
 
 
 @njit(cache=True)
-def decide_kernel(idx, keys, par, g_rest, g_coh, g_ride, g_ride_km, g_pace, u_caravan,
+def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g_pace, G, u_caravan,
                   place, km_left, flags, intent, origin, group, pop, speed, prec, crec, stay, mode, budget):
     """Each person on the move today: stay (held at a post, waiting at a rally point, resting) or a
-    mode (foot, ride, bus on their own) and a km budget. ``keys``: movement.rest, .cohesion, .ride,
-    .ride_km, .solo_bus of the day."""
+    mode (foot, ride, bus on their own) and a km budget. Person ``i`` of member ``m = mem[i]`` (own
+    id ``i - offs[m]``); ``keys[m]``: movement.rest, .cohesion, .ride, .ride_km, .solo_bus of the
+    day; ``par[m]``, ``prec[m]``, ``crec[m]`` its parameters; group ``g`` of member ``m`` is row
+    ``m * G + g`` of the group tables; caravan ``k`` of member ``m`` is ``u_caravan[m, k]``."""
     for j in range(idx.shape[0]):
         i = idx[j]
+        m = mem[i]
+        li = i - offs[m]
+        pm = par[m]
+        pr = prec[m]
         p = place[i]
         at = km_left[i] == 0
         home = intent[i] == GOING_HOME
-        held = held_at_post(p, not at, flags[i], home, prec[origin[i]].country, prec)
-        g = group[i]
-        u_rest = uniform(keys[0], i + HOME_OFS) if home else g_rest[g]
-        if par.cohesion > 0:
-            u_c = uniform(keys[1], i + HOME_OFS) if home else g_coh[g]
-            if u_c < par.cohesion and not home:
-                u_rest = u_caravan[pop[i]]
-        rp = par.shelter_rest_prob if (prec[p].shelter and at) else par.rest_prob
+        held = held_at_post(p, not at, flags[i], home, pr[origin[i]].country, pr)
+        g = np.int64(m) * G + group[i]
+        u_rest = uniform(keys[m, 0], li + HOME_OFS) if home else g_rest[g]
+        if pm.cohesion > 0:
+            u_c = uniform(keys[m, 1], li + HOME_OFS) if home else g_coh[g]
+            if u_c < pm.cohesion and not home:
+                u_rest = u_caravan[m, pop[i]]
+        rp = pm.shelter_rest_prob if (pr[p].shelter and at) else pm.rest_prob
         if held or (flags[i] & RALLY) != 0 or u_rest < rp:
             stay[j] = True
             continue
-        c = prec[p].country
-        u_r = uniform(keys[2], i + HOME_OFS) if home else g_ride[g]
-        if u_r < par.ride_prob and not crec[c].rides_blocked:
+        c = pr[p].country
+        rides_blocked = crec[m, c].rides_blocked
+        u_r = uniform(keys[m, 2], li + HOME_OFS) if home else g_ride[g]
+        if u_r < pm.ride_prob and not rides_blocked:
             mode[j] = RIDE
-            u_k = uniform(keys[3], i + HOME_OFS) if home else g_ride_km[g]
-            budget[j] = par.ride_km * (0.3 + 0.7 * u_k)
-        if par.solo_bus_prob > 0:
-            if uniform(keys[4], i) < par.solo_bus_prob and not crec[c].rides_blocked:
+            u_k = uniform(keys[m, 3], li + HOME_OFS) if home else g_ride_km[g]
+            budget[j] = pm.ride_km * (0.3 + 0.7 * u_k)
+        if pm.solo_bus_prob > 0:
+            if uniform(keys[m, 4], li) < pm.solo_bus_prob and not rides_blocked:
                 mode[j] = BUS
-                budget[j] = par.bus_km
+                budget[j] = pm.bus_km
         if mode[j] == FOOT:
             sp = np.float64(speed[i])
-            walk = sp if home else min(sp, g_pace[g] * par.foot_km)
-            budget[j] = min(walk, par.max_foot_km)
+            walk = sp if home else min(sp, g_pace[g] * pm.foot_km)
+            budget[j] = min(walk, pm.max_foot_km)
 
 
 @njit(cache=True, inline="always")
-def _journey_ends(i, q, intent, state, pop, ended):
+def _journey_ends(i, m, q, intent, state, pop, ended):
     if intent[i] == GOING_HOME:
         state[i] = RETURNED
     else:
         state[i] = ARRIVED
-        ended[pop[i], q] += 1
+        ended[m, pop[i], q] += 1
 
 
 @njit(cache=True)
-def advance_kernel(who, budget, mode, par, keys, place, nxt, km_left, dest, wp, pop, intent, flags, origin, state,
-                   km_today, dests, cum, hop, e_to, e_km, e_modes, mode_bit, prec, via_table, n_via,
+def advance_kernel(who, budget, mode, mem, offs, par, keys, place, nxt, km_left, dest, wp, pop, intent, flags, origin,
+                   state, km_today, dests, cum, hop, e_to, e_km, e_modes, mode_bit, prec, via_table, n_via,
                    flows, arrived, crossed, ended):
-    """Move people ``who`` leg by leg with km ``budget`` by ``mode``; ``keys[h]``: movement.route{h}
-    of the day (the route choice at the h-th place of someone's day). Counts flows per edge and
-    arrived / crossed / ended per (caravan, place)."""
+    """Move people ``who`` leg by leg with km ``budget`` by ``mode``; ``keys[m, h]``: member ``m``'s
+    movement.route{h} of the day (the route choice at the h-th place of someone's day). Counts
+    flows per (member, edge) and arrived / crossed / ended per (member, caravan, place)."""
     K = hop.shape[2]
-    max_hops = keys.shape[0]
+    max_hops = keys.shape[1]
     for j in range(who.shape[0]):
         i = who[j]
+        m = mem[i]
+        li = i - offs[m]
+        pr = prec[m]
         b = budget[j]
-        m = mode[j]
+        md = mode[j]
         for h in range(max_hops):
             if km_left[i] == 0:
                 p = place[i]
@@ -123,13 +133,12 @@ def advance_kernel(who, budget, mode, par, keys, place, nxt, km_left, dest, wp, 
                     else:
                         break
                 if p == dests[dest[i]]:
-                    _journey_ends(i, p, intent, state, pop, ended)
+                    _journey_ends(i, m, p, intent, state, pop, ended)
                     break
-                if held_at_post(p, False, flags[i], intent[i] == GOING_HOME, prec[origin[i]].country,
-                                prec):
+                if held_at_post(p, False, flags[i], intent[i] == GOING_HOME, pr[origin[i]].country, pr):
                     break
                 tg = target(i, pop, wp, intent, dest, via_table, n_via)
-                u = uniform(keys[h], i)
+                u = uniform(keys[m, h], li)
                 k = 0
                 for c in range(K):
                     if u >= cum[tg, p, c]:
@@ -137,14 +146,14 @@ def advance_kernel(who, budget, mode, par, keys, place, nxt, km_left, dest, wp, 
                 e = hop[tg, p, min(k, K - 1)]
                 if e < 0:
                     break
-                if (e_modes[e] & mode_bit[m]) == 0:
+                if (e_modes[e] & mode_bit[md]) == 0:
                     break
-                if par.stage_walking and m == FOOT and km_today[i] > 0 and e_km[e] > b + 1e-6:
+                if par[m].stage_walking and md == FOOT and km_today[i] > 0 and e_km[e] > b + 1e-6:
                     break
                 nxt[i] = e_to[e]
                 km_left[i] = e_km[e]
                 flags[i] &= ~CLEARED
-                flows[e] += 1
+                flows[m, e] += 1
             left = np.float64(km_left[i])
             step = min(b, left)
             b -= step
@@ -155,14 +164,14 @@ def advance_kernel(who, budget, mode, par, keys, place, nxt, km_left, dest, wp, 
                 place[i] = q
                 nxt[i] = -1
                 km_left[i] = 0
-                arrived[pop[i], q] += 1
-                if prec[q].counts_crossing and not prec[q].blocked and intent[i] != GOING_HOME:
-                    crossed[pop[i], q] += 1
+                arrived[m, pop[i], q] += 1
+                if pr[q].counts_crossing and not pr[q].blocked and intent[i] != GOING_HOME:
+                    crossed[m, pop[i], q] += 1
                 # a day of rides ends at a rally point: the trucks go where the caravan is going
-                if prec[q].rally and m == RIDE and km_today[i] >= np.float32(par.foot_km):
+                if pr[q].rally and md == RIDE and km_today[i] >= np.float32(par[m].foot_km):
                     b = 0.0
                 if q == dests[dest[i]]:
-                    _journey_ends(i, q, intent, state, pop, ended)
+                    _journey_ends(i, m, q, intent, state, pop, ended)
                     b = 0.0
             else:
                 km_left[i] = np.float32(left)
@@ -171,23 +180,26 @@ def advance_kernel(who, budget, mode, par, keys, place, nxt, km_left, dest, wp, 
 
 
 @njit(cache=True)
-def intentions_kernel(idx, day, keys, par, dist, place, km_left, flags, intent, state, since, nxt, origin, dest,
-                      dest_index, prec, crec):
+def intentions_kernel(idx, mem, offs, day, keys, par, dist, place, km_left, flags, intent, state, since, nxt, origin,
+                      dest, dest_index, prec, crec):
     """Give up (go home), take a permit (settled), get a bus home (returned); see intentions.py.
-    ``keys``: intentions.give_up, .permit, .return of the day."""
+    ``keys[m]``: intentions.give_up, .permit, .return of the day."""
     for j in range(idx.shape[0]):
         i = idx[j]
+        m = mem[i]
+        li = i - offs[m]
+        pm = par[m]
+        pr = prec[m]
         p = place[i]
-        c = prec[p].country
+        c = pr[p].country
         going = intent[i] != GOING_HOME
-        held = held_at_post(p, km_left[i] != 0, flags[i], not going, prec[origin[i]].country,
-                            prec)
-        chance = par.give_up_held if held else par.give_up
-        if par.give_up_km_scale > 0:
-            chance = chance * np.exp(-np.float64(dist[dest_index[origin[i]], p]) / par.give_up_km_scale)
-        quit_ = going and uniform(keys[0], i) < chance
-        permit = crec[c].permit
-        if going and not quit_ and permit > 0 and uniform(keys[1], i) < permit:
+        held = held_at_post(p, km_left[i] != 0, flags[i], not going, pr[origin[i]].country, pr)
+        chance = pm.give_up_held if held else pm.give_up
+        if pm.give_up_km_scale > 0:
+            chance = chance * np.exp(-np.float64(dist[dest_index[origin[i]], p]) / pm.give_up_km_scale)
+        quit_ = going and uniform(keys[m, 0], li) < chance
+        permit = crec[m, c].permit
+        if going and not quit_ and permit > 0 and uniform(keys[m, 1], li) < permit:
             state[i] = SETTLED
             since[i] = day
             nxt[i] = -1
@@ -198,8 +210,8 @@ def intentions_kernel(idx, day, keys, par, dist, place, km_left, flags, intent, 
             dest[i] = dest_index[origin[i]]
         if intent[i] != GOING_HOME:
             continue
-        ra = crec[c].return_assistance
-        if ra > 0 and uniform(keys[2], i) < ra:
+        ra = crec[m, c].return_assistance
+        if ra > 0 and uniform(keys[m, 2], li) < ra:
             state[i] = RETURNED
             since[i] = day
             place[i] = origin[i]
@@ -211,35 +223,41 @@ def intentions_kernel(idx, day, keys, par, dist, place, km_left, flags, intent, 
 
 
 @njit(cache=True)
-def apply_kernel(idx, key, place, intent, origin, motive, prec, crec, out):
-    """Who of ``idx`` applies for asylum today (see asylum.py)."""
+def apply_kernel(idx, mem, offs, keys, place, intent, origin, motive, prec, crec, out):
+    """Who of ``idx`` applies for asylum today (see asylum.py); ``keys[m]``: asylum.apply."""
     for j in range(idx.shape[0]):
         i = idx[j]
-        c = prec[place[i]].country
-        if not crec[c].asylum_open or intent[i] == GOING_HOME or c == prec[origin[i]].country:
+        m = mem[i]
+        pr = prec[m]
+        c = pr[place[i]].country
+        cr = crec[m, c]
+        if not cr.asylum_open or intent[i] == GOING_HOME or c == pr[origin[i]].country:
             continue
-        ch = crec[c].apply_protection if motive[i] == PROTECTION else crec[c].apply_economic
+        ch = cr.apply_protection if motive[i] == PROTECTION else cr.apply_economic
         if intent[i] == GOING_STAY:
-            ch = max(ch, crec[c].apply_stay)
-        if ch > 0 and uniform(key, i) < ch:
+            ch = max(ch, cr.apply_stay)
+        if ch > 0 and uniform(keys[m], i - offs[m]) < ch:
             out[j] = True
 
 
 @njit(cache=True)
-def rally_kernel(idx, place, intent, km_left, flags, origin, pop, dest, prec, n_dest, hist, at_pos):
-    """Histogram of (caravan, destination, place) of those going on and not held at a post;
-    positions (in ``idx``) of those at rally points; returns how many."""
+def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, prec, n_pop, n_dest, hist, at_pos):
+    """Histogram of (member, caravan, destination, place) of those going on and not held at a
+    post (row ``(m * n_pop + caravan) * n_dest + dest``); positions (in ``idx``) of those at rally
+    points; returns how many."""
     n_at = 0
     for j in range(idx.shape[0]):
         i = idx[j]
         if intent[i] == GOING_HOME:
             continue
+        m = mem[i]
+        pr = prec[m]
         p = place[i]
         at = km_left[i] == 0
-        if held_at_post(p, not at, flags[i], False, prec[origin[i]].country, prec):
+        if held_at_post(p, not at, flags[i], False, pr[origin[i]].country, pr):
             continue
-        hist[np.int64(pop[i]) * n_dest + dest[i], p] += 1
-        if prec[p].rally and at:
+        hist[(np.int64(m) * n_pop + pop[i]) * n_dest + dest[i], p] += 1
+        if pr[p].rally and at:
             at_pos[n_at] = j
             n_at += 1
     return n_at

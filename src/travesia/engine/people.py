@@ -40,6 +40,7 @@ CORE_FIELDS: dict[str, Field] = {
     "pop": Field(np.uint8, 0, "population (caravan) index"),
     "origin": Field(np.int32, 0, "home place index"),
     "since": Field(np.int16, 0, "day the current state began"),
+    "member": Field(np.uint16, 0, "which member of a batch (Sim.members); 0 in a plain run"),
 }
 
 
@@ -66,6 +67,7 @@ class People:
     pop: np.ndarray
     origin: np.ndarray
     since: np.ndarray
+    member: np.ndarray
 
     def __init__(self, n: int, fields: dict[str, Field] | None = None):
         self.n = int(n)

@@ -64,10 +64,6 @@ class Record:
         if self.n_pops:
             self._today_pop[what] += per_pop_place[: self.n_pops]
 
-    def add_flows_counts(self, per_edge: np.ndarray) -> None:
-        """Add today's people setting out along each edge (an array over edges)."""
-        self._flows_today += per_edge
-
     def add_flows(self, edges: np.ndarray) -> None:
         if edges.size:
             self._flows_today += np.bincount(edges, minlength=self._flows_today.size)
@@ -82,9 +78,11 @@ class Record:
         self.counts[day] = per_place_state.reshape(self.n_places, N_STATES)
         self._counted_day = day
 
-    def close_day(self, day: int, people: People) -> None:
+    def close_day(self, day: int, people: People, sl: slice = slice(None)) -> None:
+        """Close ``day``: count the people ``sl`` (one member's) per place × state, keep today's events."""
+        place, state, pop = people.place[sl], people.state[sl], people.pop[sl]
         if getattr(self, "_counted_day", -1) != day:
-            key = people.place.astype(np.int64) * N_STATES + people.state
+            key = place.astype(np.int64) * N_STATES + state
             self.counts[day] = np.bincount(key, minlength=self.n_places * N_STATES).reshape(self.n_places, N_STATES)
         self.flows[day] = self._flows_today
         self._flows_today[:] = 0
@@ -93,7 +91,7 @@ class Record:
             self.cum[k][day] = prev + self._today[k]
             self._today[k][:] = 0
         if self.n_pops:
-            key = (people.pop.astype(np.int64) * self.n_places + people.place) * N_STATES + people.state
+            key = (pop.astype(np.int64) * self.n_places + place) * N_STATES + state
             self.counts_pop[day] = np.bincount(key, minlength=self.n_pops * self.n_places * N_STATES).reshape(
                 self.n_pops, self.n_places, N_STATES)
             for k in CUMULATIVE:
@@ -101,12 +99,11 @@ class Record:
                 self.cum_pop[k][day] = prev + self._today_pop[k]
                 self._today_pop[k][:] = 0
         if self.by_attribute:
-            st = people.state
-            here = np.nonzero((st == State.TRAVELLING) | (st == State.RESTING) | (st == State.ARRIVED))[0]
-            place = people.place[here].astype(np.int64)
+            here = np.nonzero((state == State.TRAVELLING) | (state == State.RESTING) | (state == State.ARRIVED))[0]
+            hplace = place[here].astype(np.int64)
             for a, arr in self.by_attribute.items():
                 v = arr.shape[2]
-                arr[day] = np.bincount(place * v + people.attrs[a][here], minlength=self.n_places * v).reshape(
+                arr[day] = np.bincount(hplace * v + people.attrs[a][sl][here], minlength=self.n_places * v).reshape(
                     self.n_places, v)
         self.last_day = day
 

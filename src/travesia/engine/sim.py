@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
+from scipy.special import ndtri
 
 from travesia.engine.attributes import draw_attributes
-from travesia.engine.core import N_STATES, SimulationError, State, scaled_count
+from travesia.engine.core import N_STATES, SimulationError, State, day_keys, scaled_count, stream_key, uniform_many
 from travesia.engine.people import People, merge_fields
 from travesia.engine.policy import Policy
 from travesia.engine.record import Record
@@ -50,7 +52,19 @@ class Segment:
 
 
 class Sim:
-    """One simulation run. ``Sim(loaded, seed=..., days=..., scale=...).run()``."""
+    """A simulation of one member (``Sim(loaded, seed=..., days=..., scale=...).run()``) or of M
+    members advanced together (``Sim(loaded, members=[(seed, {path: value}), ...])``).
+
+    Members side by side: the people of member ``m`` are ids ``offsets[m]:offsets[m+1]`` of the
+    People arrays (``people.member`` says whose each person is); each member has its own
+    parameters (``member_params[m]``), policies, random generator (keyed by its seed), group
+    counter and record (``records[m]``). Every draw of member ``m`` is keyed by (its seed, stream,
+    day, its own person, group or household id), so a member's record is the same, byte for byte,
+    whatever batch it runs in. Members of a batch share the scenario's structure (network,
+    populations' places and dates, timeline dates, routes, rally points, buses): see
+    :func:`structure_key`. With one member, ``sim.params``, ``sim.rng``, ``sim.policy``,
+    ``sim.record`` are that member's.
+    """
 
     # set by the rule set's people creation (the caravan rules route with them; see processes/population.py)
     routes: RouteTable | None = None
@@ -61,42 +75,63 @@ class Sim:
     pop_dest: list[tuple[np.ndarray, np.ndarray]]
 
     def __init__(self, loaded: LoadedScenario, *, seed: int | None = None, days: int | None = None,
-                 scale: float = 1.0, check: bool = False):
+                 scale: float = 1.0, check: bool = False,
+                 members: Sequence[tuple[int | None, dict[str, Any]]] | None = None):
         from travesia.engine.processes import make_processes
-
         from travesia.options import check_days, check_scale, check_seed
 
         scale = check_scale(scale)
         check_seed(seed)
         check_days(days)
         self.loaded = loaded
-        self.raw = copy.deepcopy(loaded.raw)
-        if seed is not None:
-            self.raw["seed"] = int(seed)
-        if days is not None:
-            self.raw["days"] = int(days)
-        self.params: Scenario = validate_params(self.raw, where="scenario")
-        self._check_size(scale)
-        self.initial_raw = copy.deepcopy(self.raw)
-        self.seed = self.params.seed
+        if members is None:
+            members = [(seed, {})]
+        if not members:
+            raise ValueError("a Sim needs at least one member")
+        self.member_raw: list[dict] = []
+        self.member_params: list[Scenario] = []
+        for s, overrides in members:
+            raw = copy.deepcopy(loaded.raw)
+            for k, v in overrides.items():
+                set_path(raw, k, v)
+            if s is not None:
+                raw["seed"] = int(s)
+            if days is not None:
+                raw["days"] = int(days)
+            self.member_raw.append(raw)
+            self.member_params.append(validate_params(raw, where="scenario" if not overrides else
+                                                      f"member ({overrides})"))
+        self.M = len(members)
+        for p in self.member_params:
+            self._check_size(p, scale)
+        keys = {structure_key(p) for p in self.member_params}
+        if len(keys) > 1:
+            raise ValueError("members advanced together must share the scenario's structure (see structure_key)")
+        self.member_initial_raw = copy.deepcopy(self.member_raw)
+        self.seeds = np.array([p.seed for p in self.member_params], dtype=np.int64)
         self.days = self.params.days
         self.scale = float(scale)
         self.check = check
         self.net = Network.from_tables(loaded.places, loaded.legs)
-        self.rng = KeyedRNG(self.seed)
+        self.rngs = [KeyedRNG(int(s)) for s in self.seeds]
         self.day = 0
         self.start = self.params.start
         self.events = sorted(self.params.timeline, key=lambda e: e.date)
-        self.policy = Policy(self.params, self.net, self.scale)
+        self.policies = [Policy(p, self.net, self.scale) for p in self.member_params]
+        self._stack_policies()
         self.processes = make_processes(self.params.rules)
+        if self.M > 1 and not all(getattr(p, "batched", False) for p in self.processes):
+            raise ValueError(f"rule set '{self.params.rules}' has processes that cannot advance members together")
         n_pop = len(self.params.populations)
         per_caravan = self.params.rules == "caravan" and 1 < n_pop <= MAX_CARAVANS_RECORDED
-        self.record = Record(self.days, self.net.n_places, self.net.n_edges, n_pop if per_caravan else 0,
-                             attributes={a: len(at.values) for a, at in self.params.attributes.items()})
-        self.next_group = 0
+        self.records = [Record(self.days, self.net.n_places, self.net.n_edges, n_pop if per_caravan else 0,
+                               attributes={a: len(at.values) for a, at in self.params.attributes.items()})
+                        for _ in range(self.M)]
+        self.next_groups = np.zeros(self.M, dtype=np.int64)
         self.shared: dict[str, object] = {}  # per-run state that the processes of one rule set share
         self._moving_key: tuple = (-1, -1)
         self._moving = np.zeros(0, dtype=np.int64)
+        self._stream_keys: dict[str, np.ndarray] = {}
         self._create_people()
         for proc in self.processes:
             proc.create(self)
@@ -105,14 +140,136 @@ class Sim:
             proc.setup(self)
         self.timings = {p.name: 0.0 for p in self.processes}
 
+    # ------------------------------------------------------------------ member 0 (the one member of a plain run)
+
+    @property
+    def raw(self) -> dict:
+        return self.member_raw[0]
+
+    @raw.setter
+    def raw(self, v: dict) -> None:
+        self.member_raw[0] = v
+
+    @property
+    def initial_raw(self) -> dict:
+        return self.member_initial_raw[0]
+
+    @initial_raw.setter
+    def initial_raw(self, v: dict) -> None:
+        self.member_initial_raw[0] = v
+
+    @property
+    def params(self) -> Scenario:
+        return self.member_params[0]
+
+    @params.setter
+    def params(self, v: Scenario) -> None:
+        self.member_params[0] = v
+
+    @property
+    def seed(self) -> int:
+        return int(self.seeds[0])
+
+    @seed.setter
+    def seed(self, v: int) -> None:
+        self.seeds[0] = int(v)
+
+    @property
+    def rng(self) -> KeyedRNG:
+        return self.rngs[0]
+
+    @rng.setter
+    def rng(self, v: KeyedRNG) -> None:
+        self.rngs[0] = v
+        self._stream_keys = {}
+
+    @property
+    def policy(self) -> Policy:
+        return self.policies[0]
+
+    @policy.setter
+    def policy(self, v: Policy) -> None:
+        self.policies[0] = v
+        self._stack_policies()
+
+    @property
+    def record(self) -> Record:
+        return self.records[0]
+
+    @property
+    def segments(self) -> list[Segment]:
+        return self.member_segments[0]
+
+    @property
+    def next_group(self) -> int:
+        return int(self.next_groups[0])
+
+    @property
+    def n(self) -> int:
+        """People of member 0 (of the only member of a plain run)."""
+        return int(self.offsets[1] - self.offsets[0])
+
+    # ------------------------------------------------------------------ per-member parameters and draws
+
+    def _stack_policies(self) -> None:
+        """The kernels' records of every member's policies: ``place_rec[m, p]``, ``country_rec[m, c]``."""
+        self.place_rec = np.stack([p.place for p in self.policies]).view(np.recarray)
+        self.country_rec = np.stack([p.country for p in self.policies]).view(np.recarray)
+        self._pol_cache: dict[str, np.ndarray] = {}
+
+    def pol(self, name: str) -> np.ndarray:
+        """A policy array of every member, stacked: ``sim.pol("capacity")[m, place]``."""
+        a = self._pol_cache.get(name)
+        if a is None:
+            a = self._pol_cache[name] = np.stack([getattr(p, name) for p in self.policies])
+        return a
+
+    def per_member(self, get: Callable[[Scenario], Any], dtype=np.float64) -> np.ndarray:
+        """A parameter of every member as an array: ``sim.per_member(lambda p: p.groups.split_prob)``."""
+        return np.array([get(p) for p in self.member_params], dtype=dtype)
+
+    def keys(self, stream: str, day: int) -> np.ndarray:
+        """Every member's key of (its seed, ``stream``, ``day``): uint64 array over members."""
+        sk = self._stream_keys.get(stream)
+        if sk is None:
+            sk = self._stream_keys[stream] = np.array([stream_key(r._seed_key, stream) for r in self.rngs],
+                                                      dtype=np.uint64)
+        return day_keys(sk, day)
+
+    def keys_many(self, streams: tuple[str, ...], day: int) -> np.ndarray:
+        """members × streams keys of ``day`` (for the kernels)."""
+        return np.stack([self.rngs[m].day_keys(streams, day) for m in range(self.M)])
+
+    def draw_for(self, stream: str, day: int, ids: np.ndarray, members: np.ndarray | None = None) -> np.ndarray:
+        """U[0,1) for each (member, id): ids are a member's own (person, group, household, place ...)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.M == 1:
+            return self.rngs[0].random(stream, day, ids)
+        out = np.empty(ids.shape, dtype=np.float64)
+        uniform_many(self.keys(stream, day), np.asarray(members, dtype=np.int64).reshape(-1), ids.reshape(-1),
+                     out.reshape(-1))
+        return out
+
+    def draw(self, stream: str, day: int, idx: np.ndarray) -> np.ndarray:
+        """U[0,1) for each person ``idx`` (ids of the People arrays), keyed by their member's seed
+        and their id within their member."""
+        if self.M == 1:
+            return self.rngs[0].random(stream, day, idx)
+        m = self.people.member[idx].astype(np.int64)
+        return self.draw_for(stream, day, idx - self.offsets[m], m)
+
+    def local(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(member, id within the member) of people ``idx``."""
+        m = self.people.member[idx].astype(np.int64)
+        return m, idx - self.offsets[m]
+
     # ------------------------------------------------------------------ creation
 
-    def _check_size(self, scale: float) -> None:
+    def _check_size(self, p: Scenario, scale: float) -> None:
         """Refuse, before allocating, a run whose people or record do not fit (say what fits)."""
         from travesia.engine.processes import make_processes
         from travesia.options import memory_budget
 
-        p = self.params
         n = sum(int(round(pop.size * scale)) + sum(int(round(j.size * scale)) for j in pop.joiners)
                 for pop in p.populations)
         base = sum(pop.size + sum(j.size for j in pop.joiners) for pop in p.populations)
@@ -137,43 +294,62 @@ class Sim:
 
     def _create_people(self) -> None:
         """Allocate the People arrays (core fields and those the processes declare) and place
-        everyone of every population ``waiting`` at their origin or joining town."""
-        p = self.params
+        everyone of every population of every member ``waiting`` at their origin or joining town."""
         net = self.net
-        segs: list[Segment] = []
+        self.pop_names = [pop.name for pop in self.params.populations]
+        self.member_segments: list[list[Segment]] = []
         n = 0
-        self.pop_names = [pop.name for pop in p.populations]
-        for k, pop in enumerate(p.populations):
-            m = scaled_count(pop.size, self.scale)
-            segs.append(Segment(k, net.index[pop.origin], n, n + m, False))
-            n += m
-            for j in pop.joiners:
-                m = scaled_count(j.size, self.scale)
-                segs.append(Segment(k, net.index[j.place], n, n + m, True))
+        offsets = [0]
+        for p in self.member_params:
+            segs: list[Segment] = []
+            for k, pop in enumerate(p.populations):
+                m = scaled_count(pop.size, self.scale)
+                segs.append(Segment(k, net.index[pop.origin], n, n + m, False))
                 n += m
-        self.segments = segs
-        self.n = n
+                for j in pop.joiners:
+                    m = scaled_count(j.size, self.scale)
+                    segs.append(Segment(k, net.index[j.place], n, n + m, True))
+                    n += m
+            self.member_segments.append(segs)
+            offsets.append(n)
+        self.offsets = np.array(offsets, dtype=np.int64)
+        self.n_all = n
         fields = merge_fields(*(proc.fields for proc in self.processes))
         people = self.people = People(n, fields)
-        for s in segs:
-            sl = slice(s.start, s.stop)
-            people.place[sl] = s.place
-            people.origin[sl] = s.place
-            people.pop[sl] = s.pop
-            people.state[sl] = State.WAITING
+        for m, segs in enumerate(self.member_segments):
+            people.member[self.offsets[m]:self.offsets[m + 1]] = m
+            for s in segs:
+                sl = slice(s.start, s.stop)
+                people.place[sl] = s.place
+                people.origin[sl] = s.place
+                people.pop[sl] = s.pop
+                people.state[sl] = State.WAITING
 
     # ------------------------------------------------------------------ helpers for processes
 
     def new_groups(self, count: int) -> int:
-        """Reserve ``count`` new group ids; return the first."""
-        g = self.next_group
-        self.next_group += int(count)
+        """Reserve ``count`` new group ids of member 0; return the first."""
+        g = int(self.next_groups[0])
+        self.next_groups[0] += int(count)
         return g
 
-    def group_pace(self, groups: np.ndarray) -> np.ndarray:
+    def new_groups_of(self, counts: np.ndarray) -> np.ndarray:
+        """Reserve ``counts[m]`` new group ids for each member; return each member's first."""
+        first = self.next_groups.copy()
+        self.next_groups += np.asarray(counts, dtype=np.int64)
+        return first
+
+    def group_table(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """(member, group id) of every group of every member, and the row width G: group ``g`` of
+        member ``m`` is row ``m * G + g`` of a per-group table."""
+        G = max(int(self.next_groups.max(initial=0)), 1)
+        return np.repeat(np.arange(self.M), G), np.tile(np.arange(G), self.M), G
+
+    def group_pace(self, groups: np.ndarray, members: np.ndarray | None = None) -> np.ndarray:
         """A group's pace multiplier (lognormal, mean 1): a pure function of (seed, group id)."""
-        sd = self.params.groups.pace_sd
-        z = self.rng.normal("groups.pace", 0, groups)
+        members = np.zeros(np.shape(groups), dtype=np.int64) if members is None else members
+        sd = self.per_member(lambda p: p.groups.pace_sd)[members]
+        z = ndtri(np.clip(self.draw_for("groups.pace", 0, groups, members), 1e-300, None))
         return np.exp(sd * z - sd * sd / 2)
 
     def home_dest(self, idx: np.ndarray) -> np.ndarray:
@@ -185,7 +361,7 @@ class Sim:
         return self.start + dt.timedelta(days=self.day)
 
     def on_the_move(self) -> np.ndarray:
-        """Ids of people travelling or resting now (sorted).
+        """Ids of people travelling or resting now (sorted), of every member.
 
         People enter these states only through ``People.set_state``, which bumps a version; so a
         superset computed once is reused until then, and only filtered by current state.
@@ -203,6 +379,19 @@ class Sim:
             idx = self._moving = idx[keep]
         return idx
 
+    def add_events(self, what: str, places: np.ndarray, idx: np.ndarray) -> None:
+        """Count one event of kind ``what`` (arrived, crossed, applied, ended) of each person ``idx``
+        at ``places``, in their member's record (per caravan too)."""
+        if self.M == 1:
+            self.records[0].add(what, places, self.people.pop[idx])
+            return
+        if np.size(idx) == 0:
+            return
+        mem = self.people.member[idx]
+        for m in np.unique(mem):
+            sel = mem == m
+            self.records[m].add(what, places[sel], self.people.pop[idx[sel]])
+
     # ------------------------------------------------------------------ the loop
 
     def apply_events(self) -> bool:
@@ -210,15 +399,18 @@ class Sim:
         changed = False
         while self.events and self.events[0].date <= today:
             ev = self.events.pop(0)
-            for k, v in ev.set.items():
-                set_path(self.raw, k, v)
+            for raw in self.member_raw:
+                for k, v in ev.set.items():
+                    set_path(raw, k, v)
             changed = True
         if changed:
-            keep = (self.raw.get("seed"), self.raw.get("days"))
-            self.params = validate_params(self.raw, where="timeline")
-            if (self.params.seed, self.params.days) != keep:
-                raise UserError("timeline: an event may not change the seed or the number of days")
-            self.policy = Policy(self.params, self.net, self.scale)
+            for m, raw in enumerate(self.member_raw):
+                keep = (raw.get("seed"), raw.get("days"))
+                self.member_params[m] = validate_params(raw, where="timeline")
+                if (self.member_params[m].seed, self.member_params[m].days) != keep:
+                    raise UserError("timeline: an event may not change the seed or the number of days")
+            self.policies = [Policy(p, self.net, self.scale) for p in self.member_params]
+            self._stack_policies()
             for proc in self.processes:
                 proc.setup(self)
         return changed
@@ -230,7 +422,8 @@ class Sim:
             t0 = time.perf_counter()
             proc.step(self)
             self.timings[proc.name] += time.perf_counter() - t0
-        self.record.close_day(self.day, self.people)
+        for m, rec in enumerate(self.records):
+            rec.close_day(self.day, self.people, slice(self.offsets[m], self.offsets[m + 1]))
         if self.check:
             self.check_invariants()
         self.day += 1
@@ -238,9 +431,11 @@ class Sim:
     def check_invariants(self) -> None:
         """Nobody lost, nobody created: every person in exactly one state at a valid place.
         Raises :class:`~travesia.engine.core.SimulationError` (a bug, not a user error)."""
-        c = self.record.counts[self.day]
-        if int(c.sum()) != self.n:
-            raise SimulationError(f"day {self.day}: {int(c.sum())} people counted, {self.n} created")
+        for m, rec in enumerate(self.records):
+            c = rec.counts[self.day]
+            want = int(self.offsets[m + 1] - self.offsets[m])
+            if int(c.sum()) != want:
+                raise SimulationError(f"day {self.day}, member {m}: {int(c.sum())} people counted, {want} created")
         pp = self.people
         if pp.state.max(initial=0) >= N_STATES:
             raise SimulationError(f"day {self.day}: a state number out of range")
@@ -251,12 +446,12 @@ class Sim:
 
     # ------------------------------------------------------------------ saving and restoring
 
-    _SHARED = ("loaded", "net", "routes", "dest_places", "dest_index", "via_table", "n_via", "pop_dest",
-               "segments", "pop_names", "start", "initial_raw")
+    _SHARED = ("loaded", "net", "routes", "dest_places", "dest_index", "via_table", "n_via", "pop_dest", "member_pop_dest",
+               "member_segments", "pop_names", "start", "member_initial_raw", "offsets")
 
     def save_state(self) -> dict:
-        """Everything that changes as the run goes on (people, record, policies, parameters in
-        force, timeline position, the processes' own arrays, group counter, day), as a deep copy:
+        """Everything that changes as the run goes on (people, records, policies, parameters in
+        force, timeline position, the processes' own arrays, group counters, day), as a deep copy:
         :meth:`restore_state` continues from it with the same bytes as an uninterrupted run.
         The scenario, network and route table are shared, not copied (they never change)."""
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in self._SHARED}
@@ -276,6 +471,26 @@ class Sim:
         wall = time.perf_counter() - t0
         return Result(sim=self, wall_s=wall)
 
+    def member_result(self, m: int, wall_s: float = 0.0) -> "Result":
+        """The result of member ``m`` (its record, parameters and people)."""
+        return Result(sim=self, wall_s=wall_s, member=m)
+
+
+def structure_key(p: Scenario) -> str:
+    """What members advanced together must share: everything but the numbers each member may have
+    its own (probabilities, rates, km, capacities, sizes ...). Two members with the same key can
+    run in one batch."""
+    pops = [(q.name, q.origin, sorted(q.destinations), list(q.via), str(q.start),
+             [j.place for j in q.joiners]) for q in p.populations]
+    return json.dumps({
+        "rules": p.rules, "days": p.days, "start": str(p.start), "populations": pops,
+        "route_detour_km": p.movement.route_detour_km, "rally_points": list(p.groups.rally_points),
+        "buses": [(b.place, str(b.start), str(b.end)) for b in p.buses],
+        "timeline": [(str(e.date), sorted(e.set)) for e in p.timeline],
+        "attributes": {k: a.model_dump(mode="json") for k, a in p.attributes.items()},
+        "crossings": sorted(p.crossings), "countries": sorted(p.countries),
+    }, sort_keys=True, default=str)
+
 
 @dataclass
 class Result:
@@ -284,10 +499,11 @@ class Result:
     sim: Sim
     wall_s: float
     extra: dict = field(default_factory=dict)
+    member: int = 0  # which member of the Sim (0 for a plain run)
 
     @property
     def record(self) -> Record:
-        return self.sim.record
+        return self.sim.records[self.member]
 
     @property
     def net(self) -> Network:
@@ -295,13 +511,13 @@ class Result:
 
     @property
     def params(self) -> Scenario:
-        return self.sim.params
+        return self.sim.member_params[self.member]
 
     @property
     def live_agent_steps(self) -> int:
         """Person-days of people who exist and have set out: on each day, everyone not ``waiting``
         at the end of the day (people in final states included: they exist and are counted)."""
-        c = self.sim.record.counts
+        c = self.record.counts
         return int(c.sum(dtype=np.int64) - c[:, :, State.WAITING].sum(dtype=np.int64))
 
     @property

@@ -2,10 +2,14 @@
 
 A run is a pure function of (scenario, parameter values, seed). Each ensemble member, calibration
 trial repeat or sensitivity sample is a :class:`MemberSpec`; members are batched into Dask tasks
-(several members per task, to amortise the per-task overhead), each task runs its members one
-after the other and returns only their *reduced* results: one int32 vector per member holding the
-quantities and places asked for, in the order of :class:`Layout`. Nothing of the simulation state
-leaves the worker.
+(a batch per task), and each task advances its members *together*, in one simulation
+(:class:`~travesia.engine.sim.Sim` with ``members``: the people of every member side by side, each
+member with its own parameters and random streams, so that a member's result is byte-identical to
+its run alone); members whose scenarios differ in structure (see
+:func:`~travesia.engine.sim.structure_key`), or a rule set whose processes cannot advance members
+together, run in smaller groups or one by one. A task returns only the members' *reduced*
+results: one int32 vector per member holding the quantities and places asked for, in the order of
+:class:`Layout`. Nothing of the simulation state leaves the worker.
 
 Results are handed to a callback keyed by the member's position, so the caller's output never
 depends on the order in which tasks finish. A task whose worker dies is re-run by Dask (the
@@ -129,10 +133,32 @@ def _unpickle(blob: bytes) -> Any:
     return pickle.loads(blob)
 
 
+def run_together(base: LoadedScenario, specs: Sequence[MemberSpec], cfg: RunConfig) -> list[tuple[int, np.ndarray]]:
+    """Run members advanced together in as few simulations as their scenarios' structure allows;
+    return (member, reduced vector) in the order of ``specs``. Same vectors as :func:`run_member`."""
+    from travesia.engine.processes import RULESETS, make_processes
+    from travesia.engine.sim import Sim, structure_key
+
+    groups: dict[str, list[MemberSpec]] = {}
+    for s in specs:  # each member's parameters are checked (and named in an error) first
+        loaded = member_scenario(base, s.params, where=f"member {s.member} ({s.params})")
+        rules = loaded.params.rules
+        make_processes(rules)  # a rule set living in its own module registers on import
+        together = all(getattr(c, "batched", False) for c in RULESETS[rules])
+        key = structure_key(loaded.params) if together else f"alone-{s.member}"
+        groups.setdefault(key, []).append(s)
+    out: dict[int, np.ndarray] = {}
+    for group in groups.values():
+        sim = Sim(base, members=[(s.seed, s.params) for s in group], days=cfg.days, scale=cfg.scale)
+        sim.run()
+        for m, s in enumerate(group):
+            out[s.member] = reduce_result(sim.member_result(m), cfg)
+    return [(s.member, out[s.member]) for s in specs]
+
+
 def run_batch(blob: bytes, specs: Sequence[MemberSpec], cfg: RunConfig) -> list[tuple[int, np.ndarray]]:
-    """A Dask task: run several members one after the other (the scenario arrives pickled, once per process)."""
-    base = _unpickle(blob)
-    return [(s.member, run_member(base, s, cfg)) for s in specs]
+    """A Dask task: advance a batch of members together (the scenario arrives pickled, once per process)."""
+    return run_together(_unpickle(blob), specs, cfg)
 
 
 def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
@@ -226,7 +252,8 @@ def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], 
         return
     blob = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL)
     if batch_size is None:
-        batch_size = max(1, min(16, len(specs) // (4 * n_workers(client))))
+        # members advance together in a task: a few large batches per worker (so that all finish together)
+        batch_size = max(1, min(64, -(-len(specs) // (4 * n_workers(client)))))
     pos_of = {s.member: i for i, s in enumerate(specs)}
     if len(pos_of) != len(specs):
         raise ValueError("member numbers must be unique")

@@ -21,12 +21,15 @@ from travesia.network import KIND
 class Arrival(Process):
     name = "arrival"
     params = "arrival, countries.*.port_admits_per_day"
-    reads = ("state", "place", "since", "pop")
+    batched = True
+    reads = ("state", "place", "since", "pop", "member")
     writes = ("state", "place", "since", "until", "next", "km_left")
 
     def setup(self, sim) -> None:
         net = sim.net
         self.a = sim.params.arrival
+        self.irregular = sim.per_member(lambda p: p.arrival.irregular_per_day)
+        self.apprehension = sim.per_member(lambda p: p.arrival.apprehension)
         self.port = np.full(net.n_places, -1, dtype=np.int32)
         for p in sim.dest_places:
             e = np.arange(net.indptr[p], net.indptr[p + 1])
@@ -36,7 +39,7 @@ class Arrival(Process):
                 self.port[p] = cand[0]
 
     def step(self, sim) -> None:
-        pp, pol, day, rec = sim.people, sim.policy, sim.day, sim.record
+        pp, day = sim.people, sim.day
         idx = np.nonzero(pp.state == State.ARRIVED)[0]
         if idx.size == 0:
             return
@@ -45,24 +48,25 @@ class Arrival(Process):
         idx, port = idx[has], port[has]
         if idx.size == 0:
             return
-        admits = pol.port_admits[sim.net.country[port]]
+        mem = pp.member[idx].astype(np.int64)
+        admits = sim.pol("port_admits")[mem, sim.net.country[port]]
         if admits.any():
-            tie = sim.rng.random("arrival.queue", day, idx)
-            order = np.lexsort((tie, pp.since[idx], port))
-            qp = port[order]
-            starts = np.r_[0, np.nonzero(np.diff(qp))[0] + 1]
-            rank = np.arange(qp.size) - np.repeat(starts, np.diff(np.r_[starts, qp.size]))
+            tie = sim.draw("arrival.queue", day, idx)
+            order = np.lexsort((tie, pp.since[idx], port, mem))
+            qk = mem[order] * sim.net.n_places + port[order]  # a queue per (member, port)
+            starts = np.r_[0, np.nonzero(np.diff(qk))[0] + 1]
+            rank = np.arange(qk.size) - np.repeat(starts, np.diff(np.r_[starts, qk.size]))
             admitted = np.zeros(idx.size, dtype=bool)
             admitted[order[rank < admits[order]]] = True
             a = idx[admitted]
-            rec.add("crossed", port[admitted], pp.pop[idx[admitted]])
+            sim.add_events("crossed", port[admitted], a)
             start_asylum(sim, a, port[admitted])
-            idx, port = idx[~admitted], port[~admitted]
-        if self.a.irregular_per_day > 0 and idx.size:
-            go = sim.rng.random("arrival.irregular", day, idx) < self.a.irregular_per_day
+            idx, port, mem = idx[~admitted], port[~admitted], mem[~admitted]
+        if self.irregular.any() and idx.size:
+            go = sim.draw("arrival.irregular", day, idx) < self.irregular[mem]
             g, gp = idx[go], port[go]
-            rec.add("crossed", gp, pp.pop[g])
-            caught = sim.rng.random("arrival.caught", day, g) < self.a.apprehension
+            sim.add_events("crossed", gp, g)
+            caught = sim.draw("arrival.caught", day, g) < self.apprehension[mem[go]]
             detain(sim, g[caught], gp[caught])
             free = g[~caught]
             pp.set_state(free, State.SETTLED, day)

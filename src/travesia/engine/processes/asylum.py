@@ -28,22 +28,25 @@ class Asylum(Process):
     name = "asylum"
     params = "countries.*.asylum, countries.*.detention_days, countries.*.deport_share"
     fields = {"until": Field(np.int16, -1, "day a timed state ends (asylum decision, detention end); -1 none")}
-    reads = ("state", "place", "motive", "intent", "until", "origin", "pop")
+    reads = ("state", "place", "motive", "intent", "until", "origin", "pop", "member")
     writes = ("state", "place", "until", "since", "next", "km_left", "flags")
 
+    batched = True
+
     def step(self, sim) -> None:
-        pp, pol, day = sim.people, sim.policy, sim.day
+        pp, day, pol = sim.people, sim.day, sim.pol
         state = pp.state
         # decisions and releases due today (until = -1 reads as 65535 unsigned: one pass)
         timed = np.nonzero(pp.until.view(np.uint16) <= day)[0]
         st = state[timed]
         timed = timed[(st == State.ASYLUM_PENDING) | (st == State.DETAINED)]
         if timed.size:
+            m = pp.member[timed]
             c = sim.net.country[pp.place[timed]]
             pending = state[timed] == State.ASYLUM_PENDING
-            u = sim.rng.random("asylum.decision", day, timed)
-            grant = pending & (u < pol.grant_rate[c])
-            deport = (pending & ~grant) | (~pending & (u < pol.deport_share[c]))
+            u = sim.draw("asylum.decision", day, timed)
+            grant = pending & (u < pol("grant_rate")[m, c])
+            deport = (pending & ~grant) | (~pending & (u < pol("deport_share")[m, c]))
             release = ~pending & ~deport
             g, d, r = timed[grant], timed[deport], timed[release]
             pp.set_state(g, State.SETTLED, day)
@@ -53,22 +56,23 @@ class Asylum(Process):
             pp.flags[r] |= CLEARED
             pp.until[timed] = -1
         # abandoning the wait
-        if pol.abandon.any():
+        abandon = pol("abandon")
+        if abandon.any():
             pend = np.nonzero(pp.state == State.ASYLUM_PENDING)[0]
             if pend.size:
                 c = sim.net.country[pp.place[pend]]
-                ab = pend[sim.rng.random("asylum.abandon", day, pend) < pol.abandon[c]]
+                ab = pend[sim.draw("asylum.abandon", day, pend) < abandon[pp.member[pend], c]]
                 pp.set_state(ab, State.RESTING, day)
                 pp.flags[ab] |= CLEARED
                 pp.until[ab] = -1
         # applications
-        if not pol.asylum_open.any():
+        if not pol("asylum_open").any():
             return
         idx = np.concatenate((sim.on_the_move(), np.nonzero(pp.state == State.ARRIVED)[0]))
         if idx.size == 0:
             return
         out = np.zeros(idx.size, dtype=np.bool_)
-        kernels.apply_kernel(idx, np.uint64(sim.rng.key("asylum.apply", day)), pp.place, pp.intent, pp.origin,
-                             pp.motive, pol.place, pol.country, out)
+        kernels.apply_kernel(idx, pp.member, sim.offsets, sim.keys("asylum.apply", day), pp.place, pp.intent,
+                             pp.origin, pp.motive, sim.place_rec, sim.country_rec, out)
         a = idx[out]
         start_asylum(sim, a, pp.place[a])

@@ -30,84 +30,85 @@ def held_mask(sim, idx: np.ndarray) -> np.ndarray:
     (:func:`~travesia.engine.core.held_at_post`)."""
     pp = sim.people
     out = np.zeros(idx.size, dtype=np.bool_)
-    held_kernel(idx, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, sim.policy.place, out)
+    held_kernel(idx, pp.member, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, sim.place_rec, out)
     return out
 
 
 class Borders(Process):
     name = "borders"
     params = "crossings"
-    reads = ("state", "place", "flags", "km_left", "intent", "origin", "since", "pop")
+    reads = ("state", "place", "flags", "km_left", "intent", "origin", "since", "pop", "member", "household")
     writes = ("flags", "state", "intent", "dest", "since", "until", "place", "next", "km_left")
 
+    batched = True
+
     def step(self, sim) -> None:
-        pp, pol, day, rec = sim.people, sim.policy, sim.day, sim.record
-        if not pol.blocked.any():
+        pp, day, pol = sim.people, sim.day, sim.pol
+        if not pol("blocked").any():
             return
         idx = sim.on_the_move()
         idx = idx[held_mask(sim, idx)]
         if idx.size == 0:
             return
         pp.state[idx] = State.RESTING
+        P = sim.net.n_places
         place = pp.place[idx].astype(np.int64)
+        mem = pp.member[idx].astype(np.int64)
         cleared = np.zeros(idx.size, dtype=bool)
         irregular = np.zeros(idx.size, dtype=bool)
         caught = np.zeros(idx.size, dtype=bool)
-        rule = pol.rule[place]
+        rule = pol("rule")[mem, place]
         # the post: documents pass; the rest queue for processing, first come first served
         docs_rule = rule == RULE_DOCUMENTS
         has_docs = (pp.flags[idx] & DOCS) != 0
         cleared |= docs_rule & has_docs
         queue = np.nonzero(docs_rule & ~has_docs)[0]
+        queue_left = np.ones(idx.size, dtype=bool)
         if queue.size:
-            tie = sim.rng.random("borders.queue", day, idx[queue])
-            order = np.lexsort((tie, pp.since[idx[queue]], place[queue]))
+            tie = sim.draw("borders.queue", day, idx[queue])
+            order = np.lexsort((tie, pp.since[idx[queue]], place[queue], mem[queue]))
             q = queue[order]
-            qp = place[q]
-            seg_start = np.r_[0, np.nonzero(np.diff(qp))[0] + 1]
-            counts = np.diff(np.r_[seg_start, qp.size])
-            rank = np.arange(qp.size) - np.repeat(seg_start, counts)
-            served = q[rank < pol.capacity[qp]]
+            qk = mem[q] * P + place[q]  # a queue per (member, post)
+            seg_start = np.r_[0, np.nonzero(np.diff(qk))[0] + 1]
+            counts = np.diff(np.r_[seg_start, qk.size])
+            rank = np.arange(qk.size) - np.repeat(seg_start, counts)
+            served = q[rank < pol("capacity")[mem[q], place[q]]]
             if served.size:
                 sp = place[served]
-                asks = sim.rng.random("borders.apply", day, idx[served]) < pol.apply_at_post[sp]
+                asks = sim.draw("borders.apply", day, idx[served]) < pol("apply_at_post")[mem[served], sp]
                 start_asylum(sim, idx[served[asks]], sp[asks])
                 back = idx[served[~asks]]
                 pp.intent[back] = Intent.HOME
                 pp.dest[back] = sim.home_dest(back)
-                done = np.zeros(idx.size, dtype=bool)
-                done[served] = True
-                # those served are no longer held here
-                queue_left = ~done
-            else:
-                queue_left = np.ones(idx.size, dtype=bool)
-        else:
-            queue_left = np.ones(idx.size, dtype=bool)
+                queue_left[served] = False  # those served are no longer held here
         # breaches: the whole crowd at a post pushes through
-        crowd = np.bincount(place[queue_left & ~cleared], minlength=sim.net.n_places)
-        bc = pol.breach_crowd
-        cand = np.nonzero((bc > 0) & (crowd >= bc) & (pol.breach_prob > 0))[0]
-        if cand.size:
-            ub = sim.rng.random("borders.breach", day, cand)
-            breached = np.zeros(sim.net.n_places, dtype=bool)
-            breached[cand[ub < pol.breach_prob[cand]]] = True
-            b = breached[place] & queue_left & ~cleared
+        crowd = np.bincount((mem * P + place)[queue_left & ~cleared], minlength=sim.M * P).reshape(sim.M, P)
+        bc = pol("breach_crowd")
+        bp = pol("breach_prob")
+        cm, cp = np.nonzero((bc > 0) & (crowd >= bc) & (bp > 0))
+        if cm.size:
+            ub = sim.draw_for("borders.breach", day, cp, cm)
+            breached = np.zeros((sim.M, P), dtype=bool)
+            hit = ub < bp[cm, cp]
+            breached[cm[hit], cp[hit]] = True
+            b = breached[mem, place] & queue_left & ~cleared
             if b.any():
-                share = pol.enforcement[place] * np.minimum(1.0, bc[place] / np.maximum(crowd[place], 1))
-                uc = sim.rng.random("borders.breach_caught", day, idx)
+                share = pol("enforcement")[mem, place] * np.minimum(
+                    1.0, bc[mem, place] / np.maximum(crowd[mem, place], 1))
+                uc = sim.draw("borders.breach_caught", day, idx)
                 caught |= b & (uc < share)
                 cleared |= b
                 irregular |= b
         # bypass: fording the river, paths around the post
-        by = queue_left & ~cleared & (sim.rng.random("borders.bypass", day, idx) < pol.bypass_prob[place])
+        by = queue_left & ~cleared & (sim.draw("borders.bypass", day, idx) < pol("bypass_prob")[mem, place])
         if by.any():
-            uc = sim.rng.random("borders.bypass_caught", day, idx)
-            caught |= by & (uc < pol.enforcement[place])
+            uc = sim.draw("borders.bypass_caught", day, idx)
+            caught |= by & (uc < pol("enforcement")[mem, place])
             cleared |= by
             irregular |= by
         # closed: nobody else
         passed = cleared & ~caught
         pp.flags[idx[passed]] |= CLEARED
         pp.flags[idx[irregular & passed]] |= IRREGULAR
-        rec.add("crossed", place[passed], pp.pop[idx[passed]])
+        sim.add_events("crossed", place[passed], idx[passed])
         detain(sim, idx[caught], place[caught])

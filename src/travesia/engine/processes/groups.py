@@ -23,8 +23,11 @@ from travesia.engine.processes.base import Process
 class Groups(Process):
     name = "groups"
     params = "groups"
-    reads = ("state", "group", "household", "place", "km_left", "pop", "dest", "intent", "flags", "origin", "since")
+    reads = ("state", "group", "household", "place", "km_left", "pop", "dest", "intent", "flags", "origin", "since",
+             "member")
     writes = ("group", "flags")
+
+    batched = True
 
     def create(self, sim) -> None:
         self._flagged = np.zeros(0, dtype=np.int64)  # people told to wait at a rally point yesterday
@@ -32,6 +35,9 @@ class Groups(Process):
     def setup(self, sim) -> None:
         self.g = sim.params.groups
         self.rally = sim.policy.place["rally"]
+        self.split_prob = sim.per_member(lambda p: p.groups.split_prob)
+        self.gap_km = sim.per_member(lambda p: p.groups.rally_gap_km)
+        self.max_wait = sim.per_member(lambda p: p.groups.rally_max_wait_days, np.int64)
         self._order = None
 
     def _dist_order(self, dv: np.ndarray) -> np.ndarray:
@@ -47,61 +53,70 @@ class Groups(Process):
         if idx.size == 0:
             return
         grp = pp.group[idx].astype(np.int64)
-        # splits
-        if self.g.split_prob > 0:
-            gs = np.nonzero(np.bincount(grp, minlength=sim.next_group))[0]
-            split = gs[sim.rng.random("groups.split", day, gs) < self.g.split_prob]
+        mem = pp.member[idx].astype(np.int64)
+        # splits: each group of each member, keyed by (member, its own group id)
+        if (self.split_prob > 0).any():
+            Gw = max(int(sim.next_groups.max()), 1)
+            gk = mem * Gw + grp
+            gs = np.nonzero(np.bincount(gk, minlength=sim.M * Gw))[0]  # the groups on the move, in (member, id) order
+            gm, gg = gs // Gw, gs % Gw
+            split = gs[sim.draw_for("groups.split", day, gg, gm) < self.split_prob[gm]]
             if split.size:
-                first = sim.new_groups(split.size)
-                pos = np.full(sim.next_group, -1, dtype=np.int64)
-                pos[split] = np.arange(split.size)
-                members = np.nonzero(pos[grp] >= 0)[0]
-                half = sim.rng.random("groups.split_half", day, pp.household[idx[members]].astype(np.int64)) < 0.5
+                sm = split // Gw
+                first = sim.new_groups_of(np.bincount(sm, minlength=sim.M))
+                block = np.searchsorted(sm, np.arange(sim.M))  # first split group of each member
+                new_id = np.full(sim.M * Gw, -1, dtype=np.int64)
+                new_id[split] = first[sm] + np.arange(split.size) - block[sm]
+                nid = new_id[gk]
+                members = np.nonzero(nid >= 0)[0]
+                half = sim.draw_for("groups.split_half", day, pp.household[idx[members]].astype(np.int64),
+                                    mem[members]) < 0.5
                 move = members[half]
-                pp.group[idx[move]] = first + pos[grp[move]]
-                grp[move] = first + pos[grp[move]]
+                grp[move] = nid[move]
+                pp.group[idx[move]] = grp[move]
         if not self.rally.any():
             return
         # rally points: wait for the main body, then merge
         if self._flagged.size:
             pp.flags[self._flagged] &= ~RALLY  # yesterday's waits are decided anew
             self._flagged = self._flagged[:0]
-        # each caravan's median distance to go (lower median), from a histogram over (caravan, dest, place)
+        # each caravan's median distance to go (lower median), from a histogram over (member, caravan, dest, place)
         rt = sim.routes
         D, Pn = rt.dist.shape
         n_pop = max(len(sim.pop_names), 1)
-        hist = np.zeros((n_pop * D, Pn), dtype=np.int64)
+        hist = np.zeros((sim.M * n_pop * D, Pn), dtype=np.int64)
         at_pos = np.empty(idx.size, dtype=np.int64)
-        n_at = kernels.rally_kernel(idx, pp.place, pp.intent, pp.km_left, pp.flags, pp.origin, pp.pop, pp.dest,
-                                    sim.policy.place, D, hist, at_pos)
+        n_at = kernels.rally_kernel(idx, pp.member, pp.place, pp.intent, pp.km_left, pp.flags, pp.origin, pp.pop,
+                                    pp.dest, sim.place_rec, n_pop, D, hist, at_pos)
         ai = at_pos[:n_at]
         if ai.size == 0:
             return
-        hist = hist.reshape(n_pop, D * Pn)
-        pops = pp.pop[idx[ai]].astype(np.int64)
-        place_at = pp.place[idx[ai]]
+        hist = hist.reshape(sim.M * n_pop, D * Pn)
+        m_idx = idx[ai]
+        mm = mem[ai]
+        row = mm * n_pop + pp.pop[m_idx].astype(np.int64)
+        place_at = pp.place[m_idx]
         dv = rt.dist.reshape(-1)
         order = self._dist_order(dv)
-        median = np.full(n_pop, np.inf)
-        for k in np.unique(pops):
-            c = np.cumsum(hist[k][order])
-            if c[-1] > 0:
-                median[k] = dv[order][np.searchsorted(c, (c[-1] + 1) // 2)]
-        m_idx = idx[ai]
+        rows = np.unique(row)
+        c = np.cumsum(hist[rows][:, order], axis=1)
+        tot = c[:, -1]
+        pos = (c < ((tot + 1) // 2)[:, None]).sum(axis=1)
+        median_rows = np.where(tot > 0, dv[order][np.minimum(pos, order.size - 1)], np.inf)
+        median = median_rows[np.searchsorted(rows, row)]
         d_at = rt.dist[pp.dest[m_idx], place_at]
-        wait = d_at < median[pops] - self.g.rally_gap_km
+        wait = d_at < median - self.gap_km[mm]
         # a group waits at most rally_max_wait_days (counted from when it stopped there)
         st = pp.state[m_idx]
         waited = day - pp.since[m_idx]
-        wait &= ((waited < self.g.rally_max_wait_days) & (st == State.RESTING)) | (st == State.TRAVELLING)
+        wait &= ((waited < self.max_wait[mm]) & (st == State.RESTING)) | (st == State.TRAVELLING)
         self._flagged = m_idx[wait]
         pp.flags[self._flagged] |= RALLY
-        # merge: one group per (caravan, rally point)
-        m = ai
-        key = pops * sim.net.n_places + place_at
-        order = np.lexsort((grp[m], key))
+        # merge: one group per (member, caravan, rally point)
+        key = row * sim.net.n_places + place_at
+        order = np.lexsort((grp[ai], key))
         ks = key[order]
         starts = np.r_[0, np.nonzero(np.diff(ks))[0] + 1]
-        gmin = grp[m][order][starts]
+        gmin = grp[ai][order][starts]
         lens = np.diff(np.r_[starts, ks.size])
-        pp.group[idx[m[order]]] = np.repeat(gmin, lens).astype(np.int32)
+        pp.group[idx[ai[order]]] = np.repeat(gmin, lens).astype(np.int32)

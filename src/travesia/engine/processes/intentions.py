@@ -14,7 +14,7 @@ from __future__ import annotations
 
 
 from travesia.engine import kernels
-from travesia.engine.core import record
+from travesia.engine.core import records
 from travesia.engine.processes.base import Process
 
 _STREAMS = ("intentions.give_up", "intentions.permit", "intentions.return")
@@ -23,20 +23,22 @@ _STREAMS = ("intentions.give_up", "intentions.permit", "intentions.return")
 class Intentions(Process):
     name = "intentions"
     params = "intentions, countries.*.permit_per_day, countries.*.return_assistance"
-    reads = ("state", "place", "intent", "flags", "km_left", "origin")
+    reads = ("state", "place", "intent", "flags", "km_left", "origin", "member")
     writes = ("intent", "dest", "state", "place", "next", "km_left", "since")
 
+    batched = True
+
     def setup(self, sim) -> None:
-        p = sim.params.intentions
-        self.par = record(kernels.MOVE_PAR, give_up=p.give_up_per_day, give_up_held=p.give_up_held_per_day,
-                          give_up_km_scale=p.give_up_km_scale)
+        self.par = records(sim.M, kernels.MOVE_PAR)
+        self.par.give_up = sim.per_member(lambda p: p.intentions.give_up_per_day)
+        self.par.give_up_held = sim.per_member(lambda p: p.intentions.give_up_held_per_day)
+        self.par.give_up_km_scale = sim.per_member(lambda p: p.intentions.give_up_km_scale)
 
     def step(self, sim) -> None:
-        pp, pol, day = sim.people, sim.policy, sim.day
+        pp, day = sim.people, sim.day
         idx = sim.on_the_move()
         if idx.size == 0:
             return
-        keys = sim.rng.day_keys(_STREAMS, day)
-        kernels.intentions_kernel(idx, day, keys, self.par, sim.routes.dist, pp.place, pp.km_left, pp.flags,
-                                  pp.intent, pp.state, pp.since, pp.next, pp.origin, pp.dest, sim.dest_index,
-                                  pol.place, pol.country)
+        kernels.intentions_kernel(idx, pp.member, sim.offsets, day, sim.keys_many(_STREAMS, day), self.par,
+                                  sim.routes.dist, pp.place, pp.km_left, pp.flags, pp.intent, pp.state, pp.since,
+                                  pp.next, pp.origin, pp.dest, sim.dest_index, sim.place_rec, sim.country_rec)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.core import BUS, FOOT, RIDE, State, record, scaled_count
+from travesia.engine.core import BUS, FOOT, RIDE, State, records, scaled_count
 from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 from travesia.network import MODE_BITS
@@ -41,20 +41,29 @@ __all__ = ["Movement", "FOOT", "RIDE", "BUS", "MAX_HOPS"]
 class Movement(Process):
     name = "movement"
     params = "movement, buses, groups.cohesion"
+    batched = True
     fields = {"km_today": Field(np.float32, 0, "km moved today (checked against each mode's limit)")}
     reads = ("state", "place", "next", "km_left", "dest", "wp", "pop", "speed", "group", "flags", "intent", "origin",
-             "since")
+             "since", "member")
     writes = ("place", "next", "km_left", "state", "since", "flags", "km_today", "wp")
 
     _prev_state: np.ndarray
 
     def setup(self, sim) -> None:
-        m = self.m = sim.params.movement
-        self.par = record(
-            kernels.MOVE_PAR, rest_prob=m.rest_prob, shelter_rest_prob=m.shelter_rest_prob,
-            cohesion=sim.params.groups.cohesion, ride_prob=m.ride_prob * (1.0 - m.ride_block_share),
-            ride_km=m.ride_km_per_day, solo_bus_prob=m.solo_bus_prob, bus_km=m.bus_km_per_day,
-            foot_km=m.foot_km_per_day, max_foot_km=m.max_foot_km_per_day, stage_walking=bool(m.stage_walking))
+        self.m = sim.params.movement
+        par = self.par = records(sim.M, kernels.MOVE_PAR)
+        for name, get in (
+                ("rest_prob", lambda p: p.movement.rest_prob),
+                ("shelter_rest_prob", lambda p: p.movement.shelter_rest_prob),
+                ("cohesion", lambda p: p.groups.cohesion),
+                ("ride_prob", lambda p: p.movement.ride_prob * (1.0 - p.movement.ride_block_share)),
+                ("ride_km", lambda p: p.movement.ride_km_per_day),
+                ("solo_bus_prob", lambda p: p.movement.solo_bus_prob),
+                ("bus_km", lambda p: p.movement.bus_km_per_day),
+                ("foot_km", lambda p: p.movement.foot_km_per_day),
+                ("max_foot_km", lambda p: p.movement.max_foot_km_per_day),
+                ("stage_walking", lambda p: bool(p.movement.stage_walking))):
+            par[name] = sim.per_member(get, par.dtype[name])
 
     def step(self, sim) -> None:
         pp = sim.people
@@ -79,44 +88,52 @@ class Movement(Process):
         self._fix_since(sim, idx)
 
     def _group_draws(self, sim) -> dict:
-        """Today's draws for every group id (and every caravan): a group decides together."""
+        """Today's draws for every group of every member (and every caravan): a group decides together.
+        Group ``g`` of member ``m`` is row ``m * G + g``."""
         day = sim.day
-        G = np.arange(max(sim.next_group, 1))
+        gm, gg, G = sim.group_table()
+        n_pop = max(len(sim.pop_names), 1)
+        cm, ck = np.repeat(np.arange(sim.M), n_pop), np.tile(np.arange(n_pop), sim.M)
         return {
-            "rest": sim.rng.random("movement.rest", day, G),
-            "cohesion": sim.rng.random("movement.cohesion", day, G),
-            "ride": sim.rng.random("movement.ride", day, G),
-            "ride_km": sim.rng.random("movement.ride_km", day, G),
-            "pace": sim.group_pace(G),
-            "caravan": sim.rng.random("movement.rest_caravan", day, np.arange(max(len(sim.pop_names), 1))),
+            "G": G,
+            "rest": sim.draw_for("movement.rest", day, gg, gm),
+            "cohesion": sim.draw_for("movement.cohesion", day, gg, gm),
+            "ride": sim.draw_for("movement.ride", day, gg, gm),
+            "ride_km": sim.draw_for("movement.ride_km", day, gg, gm),
+            "pace": sim.group_pace(gg, gm),
+            "caravan": sim.draw_for("movement.rest_caravan", day, ck, cm).reshape(sim.M, n_pop),
         }
 
     def _decide(self, sim, idx, g):
-        pp, pol = sim.people, sim.policy
-        keys = sim.rng.day_keys(_DECIDE, sim.day)
+        pp = sim.people
         stay = np.zeros(idx.size, dtype=np.bool_)
         mode = np.zeros(idx.size, dtype=np.int8)
         budget = np.zeros(idx.size, dtype=np.float64)
-        kernels.decide_kernel(idx, keys, self.par, g["rest"], g["cohesion"], g["ride"], g["ride_km"], g["pace"],
-                              g["caravan"], pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, pp.group, pp.pop,
-                              pp.speed, pol.place, pol.country, stay, mode, budget)
+        kernels.decide_kernel(idx, pp.member, sim.offsets, sim.keys_many(_DECIDE, sim.day), self.par, g["rest"],
+                              g["cohesion"], g["ride"], g["ride_km"], g["pace"], g["G"], g["caravan"], pp.place,
+                              pp.km_left, pp.flags, pp.intent, pp.origin, pp.group, pp.pop, pp.speed, sim.place_rec,
+                              sim.country_rec, stay, mode, budget)
         return stay, mode, budget
 
     def _organised_buses(self, sim, movers, mode, budget) -> None:
-        """Buses leaving a place today take the first ``seats_per_day`` there (by arrival day)."""
+        """Buses leaving a place today take the first ``seats_per_day`` there (by arrival day), in each member."""
         pp, net, day = sim.people, sim.net, sim.day
-        for b in sim.params.buses:
+        for bi, b in enumerate(sim.params.buses):
             if not (b.start <= sim.date <= b.end):
                 continue
             at_b = np.nonzero((pp.place[movers] == net.index[b.place]) & (pp.km_left[movers] == 0))[0]
-            seats = scaled_count(b.seats_per_day, sim.scale)
-            if at_b.size == 0 or seats <= 0:
+            if at_b.size == 0:
                 continue
-            tie = sim.rng.random("movement.bus_seat", day, movers[at_b])
-            order = np.lexsort((tie, pp.since[movers[at_b]]))
-            take = at_b[order[:seats]]
+            seats = np.array([scaled_count(q.buses[bi].seats_per_day, sim.scale) for q in sim.member_params])
+            km = sim.per_member(lambda q, bi=bi: q.buses[bi].km)
+            tie = sim.draw("movement.bus_seat", day, movers[at_b])
+            mb = pp.member[movers[at_b]].astype(np.int64)
+            order = np.lexsort((tie, pp.since[movers[at_b]], mb))
+            ms = mb[order]
+            rank = np.arange(ms.size) - np.searchsorted(ms, ms)  # place in its member's queue
+            take = at_b[order[rank < seats[ms]]]
             mode[take] = BUS
-            budget[take] = b.km
+            budget[take] = km[pp.member[movers[take]]]
 
     def _fix_since(self, sim, idx: np.ndarray) -> None:
         """``since`` marks the day a state began: keep it where the state did not change."""
@@ -126,16 +143,17 @@ class Movement(Process):
 
     def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray) -> None:
         """Move people ``who`` along their routes with km ``budget`` by ``mode``."""
-        pp, pol, net, rt, rec = sim.people, sim.policy, sim.net, sim.routes, sim.record
-        keys = sim.rng.day_keys(_ROUTE, sim.day)
-        flows = np.zeros(net.n_edges, dtype=np.int64)
-        shape = (max(len(sim.pop_names), 1), net.n_places)
+        pp, net, rt = sim.people, sim.net, sim.routes
+        flows = np.zeros((sim.M, net.n_edges), dtype=np.int64)
+        shape = (sim.M, max(len(sim.pop_names), 1), net.n_places)
         arrived, crossed, ended = (np.zeros(shape, dtype=np.int64) for _ in range(3))
         kernels.advance_kernel(
-            who, budget, mode, self.par, keys, pp.place, pp.next, pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent,
-            pp.flags, pp.origin, pp.state, pp.km_today, rt.dests, rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes,
-            _MODE_BIT, pol.place, sim.via_table, sim.n_via, flows, arrived, crossed, ended)
-        rec.add_flows_counts(flows)
-        rec.add_arrays("arrived", arrived)
-        rec.add_arrays("crossed", crossed)
-        rec.add_arrays("ended", ended)
+            who, budget, mode, pp.member, sim.offsets, self.par, sim.keys_many(_ROUTE, sim.day), pp.place, pp.next,
+            pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state, pp.km_today, rt.dests,
+            rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT, sim.place_rec, sim.via_table, sim.n_via,
+            flows, arrived, crossed, ended)
+        for m, rec in enumerate(sim.records):
+            rec.add_flow_counts(flows[m])
+            rec.add_arrays("arrived", arrived[m])
+            rec.add_arrays("crossed", crossed[m])
+            rec.add_arrays("ended", ended[m])

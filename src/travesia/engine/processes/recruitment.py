@@ -31,58 +31,75 @@ class Recruitment(Process):
         "speed": Field(np.float32, 0, "personal walking km/day (household minimum)"),
         "group": Field(np.int32, -1, "travelling group id"),
     }
-    reads = ("state", "household")
+    batched = True
+    reads = ("state", "household", "member")
     writes = ("state", "since", "group", "household", "intent", "motive", "flags", "dest", "wp", "speed")
 
     def create(self, sim) -> None:
         create_caravan_people(sim)
+        # the people of each segment (segment k of every member), still waiting: shrinks as they set out
+        self._waiting = [np.concatenate([np.arange(ms[k].start, ms[k].stop, dtype=np.int64)
+                                         for ms in sim.member_segments])
+                         for k in range(len(sim.member_segments[0]))]
 
     def setup(self, sim) -> None:
         self.r = sim.params.recruitment
+        pm = sim.per_member
+        self.innovation = pm(lambda p: p.recruitment.innovation)
+        self.imitation = pm(lambda p: p.recruitment.imitation)
+        self.deterrence = pm(lambda p: p.recruitment.deterrence)
+        self.join_prob = pm(lambda p: p.recruitment.join_prob)
+        self.join_window = pm(lambda p: p.recruitment.join_window_days, np.int64)
 
     def step(self, sim) -> None:
         pp = sim.people
         day = sim.day
-        rec = sim.record
-        for s in sim.segments:
-            if s.stop == s.start:
-                continue
+        M = sim.M
+        for k, s in enumerate(sim.member_segments[0]):
             pop = sim.params.populations[s.pop]
             start_day = (pop.start - sim.start).days
             if day < start_day:
                 continue
-            sl = slice(s.start, s.stop)
-            waiting = np.nonzero(pp.state[sl] == State.WAITING)[0] + s.start
+            waiting = self._waiting[k]
+            waiting = self._waiting[k] = waiting[pp.state[waiting] == State.WAITING]
             if waiting.size == 0:
                 continue
+            mw = pp.member[waiting].astype(np.int64)
             hh = pp.household[waiting].astype(np.int64)
+            segs = [ms[k] for ms in sim.member_segments]
             if s.joiner:
-                w = self.r.join_window_days
-                lo = max(0, day - 1 - w)
                 if day == 0:
                     continue
-                seen = rec.counts[lo:day, s.place, State.TRAVELLING:State.RESTING + 1].sum()
-                if seen <= 0:
-                    continue
-                go = sim.rng.random("recruitment.join", day, hh) < self.r.join_prob
+                lo = np.maximum(0, day - 1 - self.join_window)
+                seen = np.array([sim.records[m].counts[lo[m]:day, s.place, State.TRAVELLING:State.RESTING + 1].sum()
+                                 for m in range(M)])
+                go = (seen[mw] > 0) & (sim.draw_for("recruitment.join", day, hh, mw) < self.join_prob[mw])
             elif day == start_day:
-                core = scaled_count(pop.core, sim.scale)
                 # the core: the first households of the origin, whole
-                cut = pp.household[s.start + core - 1] if core > 0 else -1
-                go = hh <= cut
+                core = np.array([scaled_count(sim.member_params[m].populations[s.pop].core, sim.scale)
+                                 for m in range(M)])
+                cut = np.array([pp.household[g.start + c - 1] if c > 0 else -1 for g, c in zip(segs, core)])
+                go = hh <= cut[mw]
             else:
-                size = s.stop - s.start
-                gone = size - waiting.size
-                hazard = (self.r.innovation + self.r.imitation * gone / size) * (1.0 - self.r.deterrence)
-                go = sim.rng.random("recruitment.depart", day, hh) < hazard
+                size = np.array([g.stop - g.start for g in segs], dtype=np.int64)
+                gone = size - np.bincount(mw, minlength=M)
+                hazard = (self.innovation + self.imitation * gone / np.maximum(size, 1)) * (1.0 - self.deterrence)
+                go = sim.draw_for("recruitment.depart", day, hh, mw) < hazard[mw]
             dep = waiting[go]
             if dep.size == 0:
                 continue
             pp.set_state(dep, State.TRAVELLING, day)
-            # groups of about group_size, households whole
+            # groups of about group_size, households whole (each member numbers its own groups)
+            md = pp.member[dep].astype(np.int64)
             hhd = pp.household[dep]
-            rank = np.r_[0, np.cumsum(np.diff(hhd) != 0)]
-            per = max(1, int(round(pop.group_size / pop.household_size)))
-            g = rank // per
-            first = sim.new_groups(int(g[-1]) + 1)
-            pp.group[dep] = first + g
+            change = np.r_[True, (np.diff(hhd) != 0) | (np.diff(md) != 0)]
+            rank = np.cumsum(change) - 1
+            block = np.r_[0, np.nonzero(np.diff(md))[0] + 1]  # first departure of each member
+            rank -= np.repeat(rank[block], np.diff(np.r_[block, md.size]))
+            per = np.array([max(1, int(round(q.populations[s.pop].group_size / q.populations[s.pop].household_size)))
+                            for q in sim.member_params], dtype=np.int64)
+            g = rank // per[md]
+            counts = np.zeros(M, dtype=np.int64)
+            np.maximum.at(counts, md, g + 1)
+            first = sim.new_groups_of(counts)
+            pp.group[dep] = first[md] + g
