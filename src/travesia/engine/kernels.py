@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine.core import (
-    ARRIVED, BUS, CLEARED, FOOT, GOING_HOME, GOING_STAY, PLACE_REC, PROTECTION, RALLY, RETURNED, RIDE, SETTLED,
+    ARRIVED, BUS, CLEARED, FOOT, GOING_HOME, GOING_STAY, PLACE_REC, PROTECTION, RALLY, RESTING, RETURNED, RIDE, SETTLED,
+    TRAVELLING,
     held_at_post, njit, uniform,
 )
 
@@ -261,3 +262,52 @@ def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, pre
             at_pos[n_at] = j
             n_at += 1
     return n_at
+
+
+@njit(cache=True)
+def rally_wait_merge_kernel(at, mem, pop, dest, place, state, since, group, flags, dist, median, gap, max_wait, day,
+                            n_pop, n_places, gmin, flagged):
+    """People ``at`` rally points: wait (flag RALLY) when more than ``gap[m]`` km ahead of their
+    caravan's median (``median[m * n_pop + caravan]``), for at most ``max_wait[m]`` days; then every
+    group of a (member, caravan, rally point) merges into its lowest id. Returns how many wait
+    (their ids in ``flagged``). ``gmin``: scratch of M × n_pop × places, filled with a large value."""
+    n_f = 0
+    for j in range(at.shape[0]):
+        i = at[j]
+        m = mem[i]
+        r = np.int64(m) * n_pop + pop[i]
+        d_at = np.float64(dist[dest[i], place[i]])
+        wait = d_at < median[r] - gap[m]
+        st = state[i]
+        waited = day - since[i]
+        if wait and ((waited < max_wait[m] and st == RESTING) or st == TRAVELLING):
+            flags[i] |= RALLY
+            flagged[n_f] = i
+            n_f += 1
+        k = r * n_places + place[i]
+        if group[i] < gmin[k]:
+            gmin[k] = group[i]
+    for j in range(at.shape[0]):
+        i = at[j]
+        group[i] = gmin[(np.int64(mem[i]) * n_pop + pop[i]) * n_places + place[i]]
+    return n_f
+
+
+@njit(cache=True)
+def median_kernel(hist, order, dv, median):
+    """Each row's lower median of the distances ``dv`` weighted by ``hist`` (visited in ``order``,
+    ascending distance): the first distance where the running count reaches (total + 1) // 2.
+    Rows without anyone keep their value (inf)."""
+    for r in range(hist.shape[0]):
+        tot = 0
+        for k in range(order.shape[0]):
+            tot += hist[r, order[k]]
+        if tot == 0:
+            continue
+        target = (tot + 1) // 2
+        c = 0
+        for k in range(order.shape[0]):
+            c += hist[r, order[k]]
+            if c >= target:
+                median[r] = dv[order[k]]
+                break

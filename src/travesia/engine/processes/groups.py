@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.core import RALLY, State
+from travesia.engine.core import RALLY
 from travesia.engine.processes.base import Process
 
 
@@ -93,30 +93,13 @@ class Groups(Process):
             return
         hist = hist.reshape(sim.M * n_pop, D * Pn)
         m_idx = idx[ai]
-        mm = mem[ai]
-        row = mm * n_pop + pp.pop[m_idx].astype(np.int64)
-        place_at = pp.place[m_idx]
         dv = rt.dist.reshape(-1)
         order = self._dist_order(dv)
-        rows = np.unique(row)
-        c = np.cumsum(hist[rows][:, order], axis=1)
-        tot = c[:, -1]
-        pos = (c < ((tot + 1) // 2)[:, None]).sum(axis=1)
-        median_rows = np.where(tot > 0, dv[order][np.minimum(pos, order.size - 1)], np.inf)
-        median = median_rows[np.searchsorted(rows, row)]
-        d_at = rt.dist[pp.dest[m_idx], place_at]
-        wait = d_at < median - self.gap_km[mm]
-        # a group waits at most rally_max_wait_days (counted from when it stopped there)
-        st = pp.state[m_idx]
-        waited = day - pp.since[m_idx]
-        wait &= ((waited < self.max_wait[mm]) & (st == State.RESTING)) | (st == State.TRAVELLING)
-        self._flagged = m_idx[wait]
-        pp.flags[self._flagged] |= RALLY
-        # merge: one group per (member, caravan, rally point)
-        key = row * sim.net.n_places + place_at
-        order = np.lexsort((grp[ai], key))
-        ks = key[order]
-        starts = np.r_[0, np.nonzero(np.diff(ks))[0] + 1]
-        gmin = grp[ai][order][starts]
-        lens = np.diff(np.r_[starts, ks.size])
-        pp.group[idx[ai[order]]] = np.repeat(gmin, lens).astype(np.int32)
+        median = np.full(sim.M * n_pop, np.inf)
+        kernels.median_kernel(hist, order, dv, median)
+        gmin = np.full(sim.M * n_pop * Pn, np.iinfo(np.int32).max, dtype=np.int32)
+        flagged = np.empty(m_idx.size, dtype=np.int64)
+        n_f = kernels.rally_wait_merge_kernel(m_idx, pp.member, pp.pop, pp.dest, pp.place, pp.state, pp.since,
+                                              pp.group, pp.flags, rt.dist, median, self.gap_km, self.max_wait, day,
+                                              n_pop, Pn, gmin, flagged)
+        self._flagged = flagged[:n_f]
