@@ -37,7 +37,7 @@ from travesia.ensemble.files import atomic_write, csv_text
 from travesia.ensemble.priors import member_seed, param_info, scenario_priors
 from travesia.ensemble.runner import Layout, MemberSpec, RunConfig, layout_of, maybe_client, run_members
 from travesia.errors import UserError
-from travesia.output import RUN_MARKER
+from travesia.output import RUN_MARKER, RUN_MARKER_MANIFEST, read_manifest
 from travesia.scenario.load import LoadedScenario, load_scenario
 from travesia.scenario.schema import Prior
 
@@ -103,6 +103,12 @@ def _prepare_dir(out: Path, force: bool, config: dict) -> None:
             old = json.loads((out / "calibration.json").read_text()) if (out / "calibration.json").exists() else {}
             same = is_cal and old.get("config_key") == config["config_key"]
             if force:
+                from travesia.output import foreign_files
+
+                foreign = foreign_files(out)
+                if foreign:
+                    raise UserError(f"holds files travesia did not write ({', '.join(foreign[:5])}); move them "
+                                    "out of the folder or choose another --out (nothing was replaced)", where=str(out))
                 shutil.rmtree(out)
             elif not is_cal:
                 raise UserError("holds an earlier result that is not a calibration; use --force to replace it",
@@ -111,7 +117,12 @@ def _prepare_dir(out: Path, force: bool, config: dict) -> None:
                 raise UserError("holds a calibration with other settings (scenario, priors, observations, seeds); "
                                 "use --force to start afresh", where=str(out))
     out.mkdir(parents=True, exist_ok=True)
-    (out / RUN_MARKER).write_text(f"travesia {__version__} {CAL_MARKER}\n")
+    if not (out / RUN_MARKER).exists() or read_manifest(out) is None:
+        # the files travesia writes here are listed (atomic_write adds the others): --force never
+        # deletes a file the user put in the folder
+        (out / RUN_MARKER).write_text(f"travesia {__version__} {CAL_MARKER}\n{RUN_MARKER_MANIFEST}\n"
+                                      + "".join(f"{STUDY}{x}\n" for x in ("", "-journal", "-wal", "-shm"))
+                                      + "".join(f"{e.name}\n" for e in out.iterdir() if e.name != RUN_MARKER))
 
 
 def run_calibration(base: LoadedScenario, priors: dict[str, Prior], obs: pd.DataFrame, *, out: Path,

@@ -66,7 +66,7 @@ class Population(Strict):
         description="US-border destination place id -> weight for those aiming at the US (default: equal)",
     )
     via: list[str] = Field(
-        default_factory=list,
+        default_factory=list, max_length=255,
         description="place ids the caravan passes in order (its announced route); people head for each in turn",
     )
     household_size: float = P(2.5, 1, 20, "people", "mean household size (households travel together)")
@@ -285,7 +285,7 @@ class Scenario(Strict):
     places: str = Field("places.csv", description="places table, relative to the scenario folder")
     legs: str = Field("legs.csv", description="legs table, relative to the scenario folder")
     observations: str | None = Field("observations.csv", description="observations table (optional)")
-    populations: list[Population] = Field(default_factory=list)
+    populations: list[Population] = Field(default_factory=list, max_length=255)  # a person's caravan is a uint8
     recruitment: Recruitment = Field(default_factory=Recruitment)
     movement: Movement = Field(default_factory=Movement)
     groups: Groups = Field(default_factory=Groups)
