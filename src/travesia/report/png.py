@@ -64,8 +64,9 @@ def figures(data: dict) -> dict[str, bytes]:
             f = (lambda a: np.array([np.nan if x is None else x for x in a], dtype=float))
             if s.get("p05") is not None:
                 lo, hi, q1, q3 = f(s["p05"]), f(s["p95"]), f(s["p25"]), f(s["p75"])
-                ax.fill_between(dates, lo, hi, color=s["color"], alpha=0.18, lw=0, label=f"{s['name']} 90%")
-                ax.fill_between(dates, q1, q3, color=s["color"], alpha=0.35, lw=0, label=f"{s['name']} 50%")
+                lab = "" if s["name"] == "median" else s["name"] + ": "
+                ax.fill_between(dates, lo, hi, color=s["color"], alpha=0.18, lw=0, label=f"{lab}90% band")
+                ax.fill_between(dates, q1, q3, color=s["color"], alpha=0.35, lw=0, label=f"{lab}50% band")
                 ymax = max(ymax, float(np.nanmax(hi)) if np.isfinite(hi).any() else 0.0)
             if s.get("values") is not None:
                 v = f(s["values"])
