@@ -171,11 +171,11 @@ def test_report_out_never_overwrites_a_users_file(tmp_path):
     r = cli("report", run, "--out", mine)
     assert r.returncode == 2 and "not written by travesia" in r.stderr and "Traceback" not in r.stderr
     assert mine.read_text() == "name: mine\n"
-    r = cli("report", run, "--out", mine, "--force")
-    assert r.returncode == 2 and mine.read_text() == "name: mine\n"
-    # a folder is refused too
-    r = cli("report", run, "--out", tmp_path / "my-scenario")
-    assert r.returncode == 2 and mine.read_text() == "name: mine\n"
+    with pytest.raises(UserError, match="not written by travesia"):
+        build_report(run, out=mine, force=True)
+    with pytest.raises(UserError, match="is a folder"):  # a folder is refused too
+        build_report(run, out=tmp_path / "my-scenario")
+    assert mine.read_text() == "name: mine\n"
 
 
 def test_report_replaces_only_its_own_output(tmp_path):
@@ -202,8 +202,9 @@ def test_png_never_overwrites_a_users_figure(tmp_path):
     r = cli("report", run, "--out", tmp_path / "paper" / "r.html", "--png")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert (figs / "map.png").read_bytes() == b"my map" and not (tmp_path / "paper" / "r.html").exists()
-    r = cli("report", run, "--out", tmp_path / "paper" / "r.html", "--png", "--force")
-    assert r.returncode == 2 and (figs / "map.png").read_bytes() == b"my map"
+    with pytest.raises(UserError):
+        build_report(run, out=tmp_path / "paper" / "r.html", png=True, force=True)
+    assert (figs / "map.png").read_bytes() == b"my map" and not (tmp_path / "paper" / "r.html").exists()
     # figures of an earlier report are replaced with --force
     out = build_report(run, out=tmp_path / "p2" / "r.html", png=True)
     with pytest.raises(UserError):
@@ -426,10 +427,11 @@ def test_plans_drawn_on_the_map(tmp_path):
 def test_damaged_run_folder_is_a_clear_error(tmp_path, name, text, match):
     run = make_run(tmp_path / "run")
     (run / name).write_text(text)
-    with pytest.raises(UserError, match=match):
+    with pytest.raises(UserError, match=match):  # the command line's exit 2 with one message
         build_report(run)
-    r = cli("report", run)
-    assert r.returncode == 2 and "Traceback" not in r.stderr and "internal error" not in r.stderr
+    if name == "flows.csv":
+        r = cli("report", run)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and "internal error" not in r.stderr
 
 
 def test_damaged_forecast_folder_is_a_clear_error(tmp_path):
