@@ -205,6 +205,66 @@ def _child_seed(seed: int, step: int, slot: int) -> int:
     return ((a << 32) | b) >> 1
 
 
+@dataclass(frozen=True)
+class Discrepancy:
+    """The model's own error (structural discrepancy) and the reports' bias, learnt from one-step-ahead misses.
+
+    The simulator is not the world: beyond the reports' error, the true count differs from the
+    members' by a log-normal factor ``exp(δ)``, ``δ ~ Normal(0, σ_m²)``; and reports of a
+    quantity may run systematically above or below the model's count of it (a crowd reported
+    "at Huixtla" is the whole caravan, the model's count at Huixtla the part of the column
+    there): a log bias ``b_q`` per quantity. Both are learnt, before the particles see each
+    report, from ``e = ln(1 + y) − median(ln(1 + x))`` — ``y`` the report (a range's geometric
+    middle; open ranges are left out), ``x`` the particles' counts — and only from the reports
+    up to the as-of date:
+
+    - ``b_q = Σe / (n₀ + n_q)``: shrunk toward no bias by ``n₀ = 3`` pseudo-observations;
+    - ``σ_m² = (n₀·0.2² + Σ max(0, (e − b_q)² − s² − σ_obs²)) / (n₀ + n)``, ``s`` the particles'
+      spread (standard deviation of ``ln(1 + x)``): the part of the miss that neither the
+      particles' spread nor the report's error explains (prior guess ``σ_m = 0.2``).
+
+    The likelihood of a report uses ``μ = ln(1 + x) + b_q`` and ``σ² = σ_obs² + σ_m²``; the bands
+    for what will be reported use the same; the bands for the true count use ``σ_m`` alone.
+    """
+
+    sum_sq: float = 3 * 0.2 ** 2
+    n: float = 3.0
+    bias_sum: tuple = ()  # ((quantity, Σe, n), ...)
+
+    N0 = 3.0
+
+    @property
+    def sigma(self) -> float:
+        return float(np.sqrt(self.sum_sq / self.n))
+
+    def bias(self, quantity: str) -> float:
+        for q, se, n in self.bias_sum:
+            if q == quantity:
+                return float(se / (self.N0 + n))
+        return 0.0
+
+    def biases(self, quantities) -> np.ndarray:
+        return np.array([self.bias(q) for q in quantities], dtype=np.float64)
+
+    def update(self, x: np.ndarray, low: np.ndarray, high: np.ndarray, sig_obs: np.ndarray,
+               quantities: Sequence[str]) -> "Discrepancy":
+        lx = np.log1p(np.maximum(x, 0.0))
+        med, sd = np.median(lx, axis=0), lx.std(axis=0)
+        use = ~np.isnan(high)
+        y = (np.log1p(low) + np.log1p(np.where(use, high, low))) / 2.0
+        b = self.biases(quantities)
+        e = y - med
+        ex = np.maximum(0.0, (e - b) ** 2 - sd * sd - sig_obs * sig_obs)[use]
+        sums = {q: [se, n] for q, se, n in self.bias_sum}
+        for q, ej, u in zip(quantities, e, use):
+            if u:
+                t = sums.setdefault(q, [0.0, 0.0])
+                t[0] += float(ej)
+                t[1] += 1.0
+        return Discrepancy(self.sum_sq + float(ex.sum()), self.n + float(use.sum()),
+                           tuple(sorted((q, v[0], v[1]) for q, v in sums.items())))
+
+
 @dataclass
 class Particles:
     """The filter's state after its last report date: particle states, parameters and seeds."""
@@ -218,6 +278,7 @@ class Particles:
     checks: list[pd.DataFrame] = field(default_factory=list)
     as_of: str = ""
     events: list = field(default_factory=list)  # timeline events the states have not been given yet
+    discrepancy: "Discrepancy" = field(default_factory=lambda: Discrepancy())
     format: int = FORMAT
 
 
@@ -259,6 +320,7 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
     log, checks = list(parts.log), list(parts.checks)
     step = parts.step
     pending_events = list(parts.events) + list(events)
+    disc = parts.discrepancy
     for k, day in enumerate(days):
         o = obs[obs["_day"] == day]
         needs = needs_for(base, o)
@@ -266,19 +328,23 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
         pending_events = []
         got = _run(client, base_blob, items, day, needs, cfg, batch)
         x = np.stack([got[i][1] for i in range(n)])  # particles × reports
-        sig = sigmas_for(o["quantity"], sigma, base.params.rules)
+        sig_obs = sigmas_for(o["quantity"], sigma, base.params.rules)
+        sig = np.sqrt(sig_obs ** 2 + disc.sigma ** 2)
+        bias = disc.biases(o["quantity"])
+        xb = np.expm1(np.log1p(np.maximum(x, 0.0)) + bias[None, :])  # the count as it would be reported
         ll = np.zeros(n)
         for j, (lo, hi) in enumerate(zip(o["low"].to_numpy(float), o["high"].to_numpy(float))):
-            ll += log_likelihood(x[:, j], lo, hi, sig[j])
+            ll += log_likelihood(xb[:, j], lo, hi, sig[j])
         # the one-step-ahead predictive check, before the particles see these reports
         g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=int(seed), spawn_key=(0xC4E, step))))
-        rep = reported(x, sig[None, :], g.standard_normal(x.shape))
+        rep = reported(xb, sig[None, :], g.standard_normal(x.shape))
         pq = np.percentile(rep, [5, 50, 95], axis=0)
         hi_ = o["high"].to_numpy(float)
         chk = o[["date", "place", "quantity", "low", "high"]].copy()
         chk["p05"], chk["p50"], chk["p95"] = np.round(pq[0], 1), np.round(pq[1], 1), np.round(pq[2], 1)
         chk["cover90"] = ((np.where(np.isnan(hi_), np.inf, hi_) >= pq[0]) & (o["low"].to_numpy(float) <= pq[2]))
         checks.append(chk)
+        disc = disc.update(x, o["low"].to_numpy(float), o["high"].to_numpy(float), sig_obs, list(o["quantity"]))
         w = np.exp(ll - ll.max())
         w /= w.sum()
         ess = float(1.0 / np.sum(w * w))
@@ -290,8 +356,9 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
         log.append({"date": (start_date + dt.timedelta(days=int(day))).isoformat(), "reports": int(len(o)),
                     "ess": round(ess, 2), "unique": int(len(set(anc.tolist()))),
                     "mean_loglik": round(float(np.mean(ll)), 4), "max_loglik": round(float(ll.max()), 4)})
+        log[-1]["model_sigma"] = round(disc.sigma, 4)
         parts = Particles(day=int(day), states=states, params=params, seeds=seeds, step=step, log=log, checks=checks,
-                          as_of=parts.as_of)
+                          as_of=parts.as_of, discrepancy=disc)
         if progress:
             progress(k + 1, len(days))
     # events not yet handed to the states (no report after them) go with the next advance

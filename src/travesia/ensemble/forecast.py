@@ -140,25 +140,38 @@ def predictive_at(run: EnsembleRun, obs: pd.DataFrame) -> np.ndarray:
     from travesia.ensemble.obsmodel import reported, sigmas_for
 
     x = members_at(run.values, obs_positions(run.layout, obs))
-    sig = sigmas_for(obs["quantity"], run.sigma, run.rules)
+    m = getattr(run, "model_sigma", 0.0)
+    sig = np.sqrt(sigmas_for(obs["quantity"], run.sigma, run.rules) ** 2 + m * m)
+    bias = _biases(run, obs["quantity"])
     z = np.stack([noise(run.seed, (x.shape[1],), _key_block(d, p, q))
                   for d, p, q in zip(obs["date"], obs["place"], obs["quantity"])]) if len(obs) else x
-    return np.where(np.isnan(x), np.nan, reported(np.nan_to_num(x), sig[:, None], z))
+    return np.where(np.isnan(x), np.nan, reported(np.nan_to_num(x), sig[:, None], z + (bias / sig)[:, None]))
 
 
-def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: int = 20000) -> pd.DataFrame:
-    """Like ``run.quantiles`` but of what will be reported (true counts with observation error)."""
+def _biases(run: EnsembleRun, quantities) -> np.ndarray:
+    d = getattr(run, "discrepancy", None)
+    return np.zeros(len(quantities)) if d is None else d.biases(list(quantities))
+
+
+def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: int = 20000,
+                       true_count: bool = False) -> pd.DataFrame:
+    """Like ``run.quantiles`` but of what will be reported (members with the model's discrepancy and the
+    observation error), or with ``true_count`` of the true count (members with the discrepancy only)."""
     from travesia.ensemble.ensemble import PCOLS, PERCENTILES
     from travesia.ensemble.obsmodel import reported, sigmas_for
 
     keys = run.layout.keys()
     sel = np.arange(len(keys)) if after is None else np.nonzero((keys["date"] > after).to_numpy())[0]
-    sig = sigmas_for(keys["quantity"].to_numpy()[sel], run.sigma, run.rules)
+    m = getattr(run, "model_sigma", 0.0)
+    qs = keys["quantity"].to_numpy()[sel]
+    sig = np.full(len(sel), m) if true_count else np.sqrt(sigmas_for(qs, run.sigma, run.rules) ** 2 + m * m)
+    bias = np.zeros(len(sel)) if true_count else _biases(run, qs)
     out = np.empty((len(sel), len(PERCENTILES)), dtype=np.float64)
     for k, a in enumerate(range(0, len(sel), chunk)):
         cols = sel[a:a + chunk]
         x = np.asarray(run.values[:, cols], dtype=np.float64)
-        r = reported(x, sig[None, a:a + chunk], noise(run.seed, x.shape, k))
+        z = noise(run.seed + int(true_count), x.shape, k)
+        r = reported(x, sig[None, a:a + chunk], z + bias[None, a:a + chunk] / np.maximum(sig[None, a:a + chunk], 1e-12))
         out[a:a + chunk] = np.percentile(r, PERCENTILES, axis=0).T
     df = keys.iloc[sel][["date", "place", "quantity"]].reset_index(drop=True)
     for j, c in enumerate(PCOLS):
@@ -300,7 +313,8 @@ def filter_files(folder: Path, parts) -> None:
 
     pf.save(parts, folder / "particles.pkl")
     (folder / "filter.csv").write_text(csv_text(pd.DataFrame(
-        parts.log, columns=["date", "reports", "ess", "unique", "mean_loglik", "max_loglik"])), encoding="utf-8")
+        parts.log, columns=["date", "reports", "ess", "unique", "mean_loglik", "max_loglik", "model_sigma"])),
+        encoding="utf-8")
     if parts.checks:
         ch = pd.concat(parts.checks, ignore_index=True)
         ch["date"] = ch["date"].astype(str)
@@ -390,7 +404,9 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
         try:
             run.sigma = estimate_sigma(known.observations, p.rules)
             run.rules, run.seed = p.rules, seed
-            fc_true = run.quantiles(after=as_of)
+            run.model_sigma = parts.discrepancy.sigma if use_filter else 0.0
+            run.discrepancy = parts.discrepancy if use_filter else None
+            fc_true = reported_quantiles(run, after=as_of, true_count=True)
             fc = reported_quantiles(run, after=as_of)
             halves = half_arrival(run, base.places)
             keys = fc[["date", "quantity", "place"]]
@@ -407,8 +423,11 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                         known.params.timeline),
                     "observations_used": 0 if known_obs is None else len(known_obs),
                     "calibration_note": cal_note, "observation_sigma": run.sigma,
-                    "bands": {"forecast.csv": "what will be reported (true count with observation error)",
-                              "forecast_true.csv": "the true count (members alone)"}, "params_file": None if params_file is None else str(params_file),
+                    "model_sigma": run.model_sigma, "report_bias": dict(
+                        (q, round(run.discrepancy.bias(q), 4)) for q, _, _ in run.discrepancy.bias_sum)
+                    if run.discrepancy is not None else {},
+                    "bands": {"forecast.csv": "what will be reported: members x model discrepancy x observation error",
+                              "forecast_true.csv": "the true count: members x model discrepancy"}, "params_file": None if params_file is None else str(params_file),
                     "wall_s": round(run.wall_s, 3), "workers": run.workers, "version": __version__}
             if scores:
                 meta["scores_after_as_of"] = scores

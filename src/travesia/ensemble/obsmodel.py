@@ -31,8 +31,9 @@ Each factor is a density or a probability of one report; particle weights compar
 the same reports, so the mixture of the two is harmless.
 
 **Predictive bands.** ``forecast.csv`` gives bands for *what will be reported* (each member's
-true count times ``exp(ε)``, ε drawn from the kind's scale, keyed by the seed); ``forecast_true.csv``
-gives bands for the true count (the members alone).
+count with the model discrepancy, the report bias and the report error of
+:class:`travesia.ensemble.filter.Discrepancy` and this module, drawn keyed by the seed);
+``forecast_true.csv`` gives bands for the true count (members with the model discrepancy alone).
 """
 
 from __future__ import annotations
