@@ -102,6 +102,10 @@ def check(
 
     s = load_scenario(scenario, parse_overrides(set_))
     p = s.params
+    if p.rules == "flee":  # the flee rule set's own parameters, checked as a run would
+        from travesia.engine.processes.flee_rules.params import flee_params
+
+        flee_params(p.flee, where=f"{s.folder / 'scenario.yaml'}" if s.folder else "scenario.yaml")
     out.print(f"{p.name}: OK — {len(s.places)} places, {len(s.legs)} legs, {len(p.populations)} populations, "
               f"{sum(x.size + sum(j.size for j in x.joiners) for x in p.populations):,} people, "
               f"{len(p.timeline)} events, {0 if s.observations is None else len(s.observations)} observations")

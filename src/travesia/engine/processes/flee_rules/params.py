@@ -23,7 +23,7 @@ def P(default: Any, ge: float | None = None, le: float | None = None, unit: str 
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # every number finite
 
 
 class FleeLocation(_Strict):
