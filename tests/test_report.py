@@ -88,6 +88,7 @@ def test_report_contents(report):
     tij = [s for s in charts["chart-present"]["series"] if s["name"] == "Tijuana"][0]
     assert tij["values"] == [0, 20, 160]  # prefix rule: Tijuana + Tijuana (Shelter)
     assert [o[:4] for o in tij["obs"]] == [[2, 150, 170, True], [2, 200, None, False]]
+    assert [o[6:] for o in tij["obs"]] == [[160, ""], [160, ""]]  # compared with everyone: the line
     asylum = [s for s in charts["chart-cumulative"]["series"] if s["name"].endswith("(Mexico)")][0]
     assert asylum["obs"][0][:4] == [1, 0, 0, False]
     assert d["sphere"] == {"water_l": 15.0, "kcal": 2100.0, "covered_m2": 3.5} == \
@@ -236,6 +237,10 @@ def test_report_and_validate_agree(tmp_path):
     assert cells[2] == f"{sc['overall']['median_rel_error']:.2f}" or cells[2] == str(int(sc['overall']['median_rel_error']))
     # the caravan's own totals were used (Tijuana present for 'first' is 0: a miss, as validate says)
     assert sc["overall"]["hit_share"] < 0.25
+    # and the chart says so: the range is red, compared with the caravan's 60 (its shelter), not the line's 160
+    pres = [c for c in _data(page)["charts"] if c["id"] == "chart-present"][0]
+    tij = [s for s in pres["series"] if s["name"] == "Tijuana"][0]
+    assert tij["values"][2] == 160 and tij["obs"][0][3:4] + tij["obs"][0][6:] == [False, 60, "first"]
 
 
 def test_reproduce_names_a_folder_or_builtin(tmp_path):

@@ -87,20 +87,30 @@ def links(s: str) -> str:
 
 
 def obs_points(obs: pd.DataFrame, dates: list[str], hits: dict | None = None, as_of: str | None = None) -> list:
-    """Observations of one series as ``[date index, low, high|None, hit|None, note, used|None]``.
+    """Observations of one series as ``[date index, low, high|None, hit|None, note, used|None,
+    compared|None, caravan]``.
 
-    ``hits`` maps (date, place, quantity, low, high) to whether the run is inside; ``as_of`` marks
-    each observation as used (on or before it) or a later report."""
+    ``obs`` may be a comparison (:func:`travesia.analysis.observe.compare`: its ``hit`` and
+    ``simulated``, the value the report was compared with, are kept); ``hits`` maps (date, place,
+    quantity, low, high) to a hit otherwise. ``as_of`` marks each observation as used (on or before
+    it) or a later report. ``caravan`` is the caravan the report names ("" if none)."""
     di = {d: i for i, d in enumerate(dates)}
+    has_hit = "hit" in obs.columns and "simulated" in obs.columns
     pts = []
     for r in obs.itertuples(index=False):
         d = str(r.date)[:10]
         if d not in di:
             continue
         high = None if pd.isna(r.high) else float(r.high)
-        hit = (hits or {}).get((d, r.place, r.quantity, float(r.low), high))
+        if has_hit:
+            sim = num(r.simulated)
+            hit = None if sim is None else bool(r.hit)
+        else:
+            sim = None
+            hit = (hits or {}).get((d, r.place, r.quantity, float(r.low), high))
         used = None if as_of is None else d <= as_of
-        pts.append([di[d], num(r.low), num(high), hit, str(getattr(r, "note", "") or ""), used])
+        pts.append([di[d], num(r.low), num(high), hit, str(getattr(r, "note", "") or ""), used, sim,
+                    str(getattr(r, "caravan", "") or "")])
     return pts
 
 

@@ -168,7 +168,11 @@ def _series(rd: RunData, quantity: str, place: str, label: str, color: str, obs:
     if v is None:
         return None
     o = obs[(obs["quantity"] == quantity) & (obs["place"] == place)] if len(obs) else obs
-    return C.series(label, color, v, obs=C.obs_points(o, rd.dates, hits))
+    pts = C.obs_points(o, rd.dates, hits)
+    for pt in pts:  # name the caravan only where its own count, not everyone's (the line), was compared
+        if pt[6] is None or pt[6] == C.num(v[pt[0]]):
+            pt[7] = ""
+    return C.series(label, color, v, obs=pts)
 
 
 def build_charts(rd: RunData, obs: pd.DataFrame, comp: pd.DataFrame | None) -> list[dict]:
@@ -176,8 +180,8 @@ def build_charts(rd: RunData, obs: pd.DataFrame, comp: pd.DataFrame | None) -> l
     charts = []
     st = rd.state_totals()
     trav_all = obs[(obs["quantity"] == "travelling") & (obs["place"] == "(all)")] if len(obs) else obs
-    ss = [C.series(s, STATE_COLORS[s], v, obs=C.obs_points(trav_all, rd.dates, hits) if s == "travelling" else [])
-          for s, v in st.items()]
+    ss = [C.series(s, STATE_COLORS[s], v, obs=[p[:7] + [""] for p in C.obs_points(trav_all, rd.dates, hits)]
+                   if s == "travelling" else []) for s, v in st.items()]
     charts.append(C.chart("chart-states", "People by state", ss,
                           "Everyone created by the run, by state at the end of each day."))
     chosen: list[str] = []
@@ -385,8 +389,10 @@ def run_report(run_dir: Path) -> dict:
                       "place's capacity). Lines: the route network; orange lines show the people who set out along a "
                       "leg that day (both ways). Hover for counts." + plans_note),
         C.charts_section("Lines are the run; vertical bars are observations (low to high; dashed: no upper bound; a "
-                         "dot: one figure); green = the run falls inside, red = outside. The grey dashed line is the "
-                         "day on the map. " + C.WORDS),
+                         "dot: one figure); green = the run falls inside, red = outside, as in the validation table: "
+                         "a report that names a caravan is held against that caravan's own count, which may differ "
+                         "from the line of everyone at the place (hover a bar for the value compared). The grey "
+                         "dashed line is the day on the map. " + C.WORDS),
         f"<section id='validation'><h2>Validation against the record</h2>{validation_html(comp, sc)}</section>",
         f"<section id='needs'><h2>Humanitarian needs (Sphere minimum standards)</h2>{needs_html(ex, rd)}</section>",
         C.params_section(reproduce(resolved, summary) if (resolved or summary) else "–", resolved_text,

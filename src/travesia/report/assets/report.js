@@ -146,8 +146,9 @@
         var range = o[2] == null ? "≥ " + fmt(o[1]) : o[1] === o[2] ? fmt(o[1]) : fmt(o[1]) + "–" + fmt(o[2]);
         var status = o[5] === true ? "used by the forecast" : o[5] === false ? "later report" :
           o[3] === true ? "run inside" : o[3] === false ? "run outside" : "";
+        var run = o[6] == null ? "" : fmt(o[6]) + (o[7] ? " (caravan " + o[7] + " alone, as in the validation table)" : "");
         obs.push({ date: dates[o[0]], s: s.name, low: o[1], high: o[2] == null ? top : o[2], open: o[2] == null,
-          point: o[1] === o[2], c: obsColor(o, s), range: range, status: status, note: o[4] || "" });
+          point: o[1] === o[2], c: obsColor(o, s), range: range, status: status, note: o[4] || "", run: run });
       });
     });
     var x = { field: "date", type: "temporal", scale: { type: "utc" }, title: null,
@@ -172,7 +173,8 @@
       encoding: { x: x, y: Object.assign({ field: "v" }, y), tooltip: tip } });
     if (obs.length) {
       var otip = [{ field: "s", title: "series" }, { field: "date", type: "temporal", scale: { type: "utc" }, format: "%Y-%m-%d", title: "date" },
-        { field: "range", title: "reported" }, { field: "status", title: "" }, { field: "note", title: "note" }];
+        { field: "range", title: "reported" }, { field: "run", title: "run" }, { field: "status", title: "" },
+        { field: "note", title: "note" }];
       var ox = Object.assign({}, x);
       layers.push({ name: "obs", data: { values: obs }, transform: [{ filter: "!datum.point" }],
         mark: { type: "rule", strokeWidth: 2.5 },
