@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from conftest import LINE_LEGS, LINE_PLACES, LINE_YAML
 
-settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True, print_blob=True,
+settings.register_profile("ci", max_examples=20, deadline=None, derandomize=True, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("nightly", max_examples=400, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
