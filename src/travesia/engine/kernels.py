@@ -56,14 +56,18 @@ def target(i, pop, wp, intent, dest, via_table, n_via):
 
 @njit(cache=True)
 def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g_pace, G, u_caravan,
-                  place, km_left, flags, intent, origin, group, pop, speed, prec, crec, stay, mode, budget):
+                  place, km_left, flags, intent, origin, group, pop, speed, prec, crec, state, km_today, prev,
+                  stay, mode, budget):
     """Each person on the move today: stay (held at a post, waiting at a rally point, resting) or a
     mode (foot, ride, bus on their own) and a km budget. Person ``i`` of member ``m = mem[i]`` (own
     id ``i - offs[m]``); ``keys[m]``: movement.rest, .cohesion, .ride, .ride_km, .solo_bus of the
     day; ``par[m]``, ``prec[m]``, ``crec[m]`` its parameters; group ``g`` of member ``m`` is row
-    ``m * G + g`` of the group tables; caravan ``k`` of member ``m`` is ``u_caravan[m, k]``."""
+    ``m * G + g`` of the group tables; caravan ``k`` of member ``m`` is ``u_caravan[m, k]``. Keeps
+    each one's state in ``prev`` and starts their day's km at 0; who stays is ``resting``."""
     for j in range(idx.shape[0]):
         i = idx[j]
+        prev[j] = state[i]
+        km_today[i] = 0
         m = mem[i]
         li = i - offs[m]
         pm = par[m]
@@ -81,6 +85,7 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
         rp = pm.shelter_rest_prob if (pr[p].shelter and at) else pm.rest_prob
         if held or (flags[i] & RALLY) != 0 or u_rest < rp:
             stay[j] = True
+            state[i] = RESTING
             continue
         c = pr[p].country
         rides_blocked = crec[m, c].rides_blocked
@@ -311,3 +316,17 @@ def median_kernel(hist, order, dv, median):
             if c >= target:
                 median[r] = dv[order[k]]
                 break
+
+
+@njit(cache=True)
+def settle_kernel(idx, prev, km_today, state, since, day):
+    """The end of the day's movement: still on the move, travelling if they moved, else resting;
+    ``since`` is today where the state changed (from ``prev``)."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        st = state[i]
+        if st == TRAVELLING or st == RESTING:
+            st = TRAVELLING if km_today[i] > 0 else RESTING
+            state[i] = st
+        if st != prev[j]:
+            since[i] = day

@@ -78,10 +78,14 @@ class Record:
         self.counts[day] = per_place_state.reshape(self.n_places, N_STATES)
         self._counted_day = day
 
-    def close_day(self, day: int, people: People, sl: slice = slice(None)) -> None:
-        """Close ``day``: count the people ``sl`` (one member's) per place × state, keep today's events."""
+    def close_day(self, day: int, people: People, sl: slice = slice(None), counts: np.ndarray | None = None,
+                  counts_pop: np.ndarray | None = None) -> None:
+        """Close ``day``: count the people ``sl`` (one member's) per place × state (or take ``counts``
+        and ``counts_pop`` counted already), keep today's events."""
         place, state, pop = people.place[sl], people.state[sl], people.pop[sl]
-        if getattr(self, "_counted_day", -1) != day:
+        if counts is not None:
+            self.counts[day] = counts
+        elif getattr(self, "_counted_day", -1) != day:
             key = place.astype(np.int64) * N_STATES + state
             self.counts[day] = np.bincount(key, minlength=self.n_places * N_STATES).reshape(self.n_places, N_STATES)
         self.flows[day] = self._flows_today
@@ -91,9 +95,12 @@ class Record:
             self.cum[k][day] = prev + self._today[k]
             self._today[k][:] = 0
         if self.n_pops:
-            key = (pop.astype(np.int64) * self.n_places + place) * N_STATES + state
-            self.counts_pop[day] = np.bincount(key, minlength=self.n_pops * self.n_places * N_STATES).reshape(
-                self.n_pops, self.n_places, N_STATES)
+            if counts_pop is not None:
+                self.counts_pop[day] = counts_pop
+            else:
+                key = (pop.astype(np.int64) * self.n_places + place) * N_STATES + state
+                self.counts_pop[day] = np.bincount(key, minlength=self.n_pops * self.n_places * N_STATES).reshape(
+                    self.n_pops, self.n_places, N_STATES)
             for k in CUMULATIVE:
                 prev = self.cum_pop[k][day - 1] if day > 0 else 0
                 self.cum_pop[k][day] = prev + self._today_pop[k]

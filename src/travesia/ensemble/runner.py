@@ -20,7 +20,6 @@ is accepted once.
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -101,7 +100,9 @@ def member_scenario(base: LoadedScenario, params: dict[str, Any], where: str = "
     """``base`` with parameter values set at their paths (checked by the schema)."""
     if not params:
         return base
-    raw = copy.deepcopy(base.raw)
+    from travesia.engine.sim import copy_raw
+
+    raw = copy_raw(base.raw)
     for k, v in params.items():
         set_path(raw, k, v)
     p = validate_params(raw, where=where)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.core import BUS, FOOT, RIDE, State, records, scaled_count
+from travesia.engine.core import BUS, FOOT, RIDE, records, scaled_count
 from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 from travesia.network import MODE_BITS
@@ -46,8 +46,6 @@ class Movement(Process):
     reads = ("state", "place", "next", "km_left", "dest", "wp", "pop", "speed", "group", "flags", "intent", "origin",
              "since", "member")
     writes = ("place", "next", "km_left", "state", "since", "flags", "km_today", "wp")
-
-    _prev_state: np.ndarray
 
     def setup(self, sim) -> None:
         self.m = sim.params.movement
@@ -70,22 +68,15 @@ class Movement(Process):
         idx = sim.on_the_move()
         if idx.size == 0:
             return
-        pp.km_today[idx] = 0
-        self._prev_state = pp.state[idx].copy()
+        prev = np.empty(idx.size, dtype=np.uint8)
         g = self._group_draws(sim)
-        stay, mode, budget = self._decide(sim, idx, g)
-        pp.state[idx[stay]] = State.RESTING
+        stay, mode, budget = self._decide(sim, idx, g, prev)
         movers = idx[~stay]
         mode, budget = mode[~stay], budget[~stay]
         if movers.size:
             self._organised_buses(sim, movers, mode, budget)
             self._advance(sim, movers, budget, mode)
-        moved = pp.km_today[idx] > 0
-        st = pp.state[idx]
-        done = (st == State.TRAVELLING) | (st == State.RESTING)
-        pp.state[idx[done & moved]] = State.TRAVELLING
-        pp.state[idx[done & ~moved]] = State.RESTING
-        self._fix_since(sim, idx)
+        kernels.settle_kernel(idx, prev, pp.km_today, pp.state, pp.since, sim.day)
 
     def _group_draws(self, sim) -> dict:
         """Today's draws for every group of every member (and every caravan): a group decides together.
@@ -104,7 +95,7 @@ class Movement(Process):
             "caravan": sim.draw_for("movement.rest_caravan", day, ck, cm).reshape(sim.M, n_pop),
         }
 
-    def _decide(self, sim, idx, g):
+    def _decide(self, sim, idx, g, prev):
         pp = sim.people
         stay = np.zeros(idx.size, dtype=np.bool_)
         mode = np.zeros(idx.size, dtype=np.int8)
@@ -112,7 +103,7 @@ class Movement(Process):
         kernels.decide_kernel(idx, pp.member, sim.offsets, sim.keys_many(_DECIDE, sim.day), self.par, g["rest"],
                               g["cohesion"], g["ride"], g["ride_km"], g["pace"], g["G"], g["caravan"], pp.place,
                               pp.km_left, pp.flags, pp.intent, pp.origin, pp.group, pp.pop, pp.speed, sim.place_rec,
-                              sim.country_rec, stay, mode, budget)
+                              sim.country_rec, pp.state, pp.km_today, prev, stay, mode, budget)
         return stay, mode, budget
 
     def _organised_buses(self, sim, movers, mode, budget) -> None:
@@ -134,12 +125,6 @@ class Movement(Process):
             take = at_b[order[rank < seats[ms]]]
             mode[take] = BUS
             budget[take] = km[pp.member[movers[take]]]
-
-    def _fix_since(self, sim, idx: np.ndarray) -> None:
-        """``since`` marks the day a state began: keep it where the state did not change."""
-        pp = sim.people
-        changed = pp.state[idx] != self._prev_state
-        pp.since[idx[changed]] = sim.day
 
     def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray) -> None:
         """Move people ``who`` along their routes with km ``budget`` by ``mode``."""
