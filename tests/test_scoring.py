@@ -110,3 +110,19 @@ def test_reported_counts_scatter_around_the_truth():
     r = reported(np.full(z.shape, 999.0), np.full(z.shape, 0.4), z)
     assert np.median(np.log1p(r)) == pytest.approx(math.log(1000), abs=0.01)
     assert np.std(np.log1p(r)) == pytest.approx(0.4, abs=0.01)
+
+
+def test_default_priors_for_builtin_and_flee_scenarios(tmp_path):
+    from pathlib import Path
+
+    from travesia.ensemble.priors import scenario_priors
+    from travesia.flee.convert import import_flee
+    from travesia.scenario.load import load_scenario
+
+    car = scenario_priors(load_scenario("caravan-2018"), default=True)
+    assert {"buses.0.seats_per_day", "countries.Mexico.asylum.min_wait_days",
+            "populations.first.destinations.tijuana"} <= set(car)
+    assert scenario_priors(load_scenario("caravan-2018")) == {}  # only by default, where asked for
+    import_flee(Path(__file__).parent / "data" / "flee_mali2012", tmp_path / "mali")
+    fl = scenario_priors(load_scenario(tmp_path / "mali"), default=True)
+    assert "flee.max_walk_speed" in fl and all(k.startswith("flee.") for k in fl)

@@ -4,18 +4,34 @@
 
 1. keeps the timeline events dated on or before DATE and the observations dated on or before
    DATE (:func:`known_on`); nothing dated after DATE reaches the runs;
-2. calibrates the priors' parameters against those observations (:mod:`.calibrate`), or reuses a
-   calibration (``calibration=DIR``), or (``trials=0``) draws from the priors as they are;
-3. runs the ensemble from the scenario's start to its end (``members`` members: seeds and draws
-   keyed by member, rows of the calibration's posterior sample in turn);
-4. writes ``forecast.csv`` (``date,place,quantity,p05,p25,p50,p75,p95`` for dates after DATE),
-   ``half_arrival.csv`` (per destination, the date by which half of the people who arrive there
-   within the run have arrived: p05, p50, p95 over members), ``outlook.csv`` (per destination and
-   major shelter: first and half arrival dates, the peak present in the next 7/14/30 days, with
-   bands; :mod:`.outlook`), ``naive.csv`` (the two naive forecasts of :mod:`.naive`),
-   ``observations.csv`` (all the observations given, for scoring later; only those up to DATE
-   were used), ``places.csv``, ``legs.csv``, ``forecast.json`` and ``report.html`` (the report
-   family's forecast report, :mod:`travesia.report`).
+2. by default (``trials=0``) assimilates those observations report date by report date with
+   the particle filter of :mod:`.filter` (members = particles drawn from the priors — the
+   scenario's, or the shipped defaults of :func:`.priors.default_priors_file` — weighted by
+   the observation model of :mod:`.obsmodel`, resampled, jittered), then runs the particles
+   to the scenario's end; ``resume=DIR`` starts from DIR's saved particles instead of the
+   priors. With ``trials > 0`` it calibrates with Optuna first (:mod:`.calibrate`) and the
+   members take the best trials in turn; ``calibration=DIR`` reuses a calibration;
+3. writes (for the dates after DATE):
+
+   - ``forecast.csv`` — ``date,place,quantity,p05,p25,p50,p75,p95``: bands of **what will be
+     reported** (members × model discrepancy × report bias and error, :mod:`.obsmodel`);
+     this is the file to hold against later reports;
+   - ``forecast_true.csv`` — same columns: bands of the **true count** (members × model
+     discrepancy);
+   - ``half_arrival.csv`` (per destination, the date by which half of the people who arrive
+     there within the run have arrived: p05, p50, p95 over members), ``outlook.csv`` (per
+     destination and major shelter: first and half arrival dates, the peak present in the next
+     7/14/30 days, with bands; :mod:`.outlook`), ``naive.csv`` (the two naive forecasts of
+     :mod:`.naive`), ``members.csv`` (each member's seed and parameters);
+   - with the filter: ``particles.pkl`` (the states after the last report, for ``--resume``),
+     ``filter.csv`` (per report date: ``date, reports, ess, unique, mean_loglik, max_loglik,
+     model_sigma``) and ``filter_checks.csv`` (per report: the one-step-ahead predictive band
+     ``p05, p50, p95`` of what would be reported, from the particles before they saw it, and
+     ``cover90``);
+   - ``observations.csv`` (all the observations given, for scoring later; only those up to
+     DATE were used), ``places.csv``, ``legs.csv``, ``forecast.json`` (``observation_sigma``,
+     ``model_sigma``, ``report_bias``, ``bands``: which file holds which) and ``report.html``
+     (the report family's forecast report, :mod:`travesia.report`).
 
 :func:`validate_forecast` scores a forecast folder against observations (``travesia validate``).
 """
@@ -91,7 +107,11 @@ def half_arrival(run: EnsembleRun, places: pd.DataFrame) -> pd.DataFrame:
             for p in (5, 50, 95):
                 row[f"half_date_p{p:02d}"] = dates[int(np.percentile(idx, p, method="nearest"))].isoformat()
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=HALF_COLUMNS)
+
+
+HALF_COLUMNS = ["destination", "members_with_arrivals", "members", "arrived_p05", "arrived_p50", "arrived_p95",
+                "half_date_p05", "half_date_p50", "half_date_p95"]
 
 
 # --------------------------------------------------------------------------- members at observations

@@ -85,7 +85,7 @@ def param_info(path: str) -> tuple[type, float | None, float | None]:
     if get_origin(tp) is Literal:
         kinds = {type(a) for a in get_args(tp)}
         tp = kinds.pop() if len(kinds) == 1 else object
-    return (tp if isinstance(tp, type) else object), lo, hi
+    return (tp if isinstance(tp, type) and tp is not Any else object), lo, hi
 
 
 def ppf(prior: Prior, u: float | np.ndarray) -> float | np.ndarray:
