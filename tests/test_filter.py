@@ -108,7 +108,7 @@ def test_filter_recovers_a_known_parameter_and_is_the_same_on_one_or_two_workers
         with (dask_client(workers=1) if c is None else contextlib.nullcontext(c)) as cc:
             parts = pf.assimilate(cc, base, pf.start(8, 5, prior), obs, prior, sigma, cfg, 5)
             out = {}
-            pf.finish(cc, base, parts, cfg, on_result=lambda i, v: out.__setitem__(i, v.tobytes()))
+            pf.finish(cc, base, parts, cfg, on_result=lambda i, v, out=out: out.__setitem__(i, v.tobytes()))
             vecs.append((parts.params, parts.seeds, [out[i] for i in range(8)]))
     assert vecs[0] == vecs[1]
 
