@@ -462,6 +462,7 @@ def test_report_of_an_imported_flee_scenario(tmp_path):
     camp = [s for c in d["charts"] for s in c["series"] if s["name"] == "Camp One"]
     assert camp and camp[0]["obs"] and max(camp[0]["values"]) > 0
     assert d["borders"]["features"] == []  # no country outline of the region ships with travesia
+    assert "Natural Earth" not in page  # so no credit either
     cmd = re.search(r'<code id="reproduce">([^<]*)</code>', page).group(1)
     assert str(Path(scen).resolve()) in cmd
 

@@ -100,6 +100,8 @@ def report_parts(folder: Path, backtest: Path | None = None) -> dict:
         parts = backtest_report(folder)
     if parts["data"].get("map") is not None:
         parts["data"]["borders"] = _borders(parts["data"]["places"])
+        if not parts["data"]["borders"]["features"]:  # no Natural Earth outline drawn: no credit owed
+            parts["body"] = parts["body"].replace(f'<span class="credit">{esc(C.CREDIT)}</span>', "")
     return parts
 
 
@@ -127,7 +129,7 @@ def build_report(folder, out=None, png: bool = False, force: bool = False, backt
         check_out_dir(figs, force or own)
     parts = report_parts(folder, backtest)
     footer = esc(f"travesia {parts.get('version') or ''}, {dt.datetime.now().isoformat(timespec='seconds')}.")
-    if parts["data"].get("borders") is not None:
+    if (parts["data"].get("borders") or {}).get("features"):
         footer += f" Country borders: {esc(C.CREDIT)}"
     text = page(title=parts["title"], kind=parts["kind"], cards=parts["cards"], nav=parts["nav"], body=parts["body"],
                 data=parts["data"], footer=footer)
