@@ -126,3 +126,26 @@ def test_default_priors_for_builtin_and_flee_scenarios(tmp_path):
     import_flee(Path(__file__).parent / "data" / "flee_mali2012", tmp_path / "mali")
     fl = scenario_priors(load_scenario(tmp_path / "mali"), default=True)
     assert "flee.max_walk_speed" in fl and all(k.startswith("flee.") for k in fl)
+
+
+def test_cli_backtest_writes_its_tables(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from travesia.cli import app
+
+    out = tmp_path / "bt"
+    res = CliRunner().invoke(app, ["backtest", "caravan-2018", "--origins", "2018-10-15,2018-10-16", "--members", "3",
+                                   "--days", "8", "--workers", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "overall" in res.output and "rel. WIS" in res.output
+    t = pd.read_csv(out / "backtest.csv", keep_default_na=False)
+    assert set(t["origin"]) == {"2018-10-15", "2018-10-16"} and (t["date"] > t["origin"]).all()
+    assert {"wis", "crps", "cover50", "cover90", "pit", "wis_persistence", "wis_constant_velocity"} <= set(t.columns)
+    meta = json.loads((out / "backtest.json").read_text())
+    assert meta["scale"] == "log1p" and meta["overall"]["n"] == len(t)
+    assert (out / "origin-2018-10-16" / "forecast.csv").exists()
+    bad = CliRunner().invoke(app, ["backtest", "caravan-2018", "--origins", "2018-10-32", "--members", "3",
+                                   "--out", str(tmp_path / "x")])
+    assert isinstance(bad.exception, UserError) and "--origins" in str(bad.exception)

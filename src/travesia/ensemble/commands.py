@@ -190,14 +190,16 @@ def register(app: typer.Typer) -> None:
                    progress=prog, report=True)
         s = r["summary"]
         t = Table(title=f"{r['meta']['scenario']}: backtest, {members} members, scores on ln(1 + count)")
-        for c in ("origin", "n", "WIS", "rel. WIS", "CRPS", "50% cov.", "90% cov.", "< p05", "> p95",
-                  "WIS persistence", "WIS const. velocity"):
-            t.add_column(c, justify="left" if c == "origin" else "right")
+        for c in ("origin", "n", "WIS", "rel. WIS", "CRPS", "50% cov", "90% cov", "<p05", ">p95"):
+            t.add_column(c, justify="left" if c == "origin" else "right", no_wrap=True)
         for row in s[s["level"] != "quantity"].itertuples(index=False):
-            t.add_row(row.origin or "overall", str(row.n), f"{row.wis:.3f}", f"{row.relative_wis:.2f}",
-                      f"{row.crps:.3f}", f"{row.cover50:.2f}", f"{row.cover90:.2f}", f"{row.pit_below_p05:.2f}",
-                      f"{row.pit_above_p95:.2f}", f"{row.wis_persistence:.3f}", f"{row.wis_constant_velocity:.3f}")
+            t.add_row(row.origin or "overall", str(row.n), f"{row.wis:.2f}", f"{row.relative_wis:.2f}",
+                      f"{row.crps:.2f}", f"{row.cover50:.2f}", f"{row.cover90:.2f}", f"{row.pit_below_p05:.2f}",
+                      f"{row.pit_above_p95:.2f}")
         out.print(t)
+        o = s[s["level"] == "overall"].iloc[0]
+        out.print(f"naive forecasts, mean WIS: persistence {o.wis_persistence:.2f}, constant velocity "
+                  f"{o.wis_constant_velocity:.2f}; per quantity in backtest_summary.csv")
         out.print(f"results in {r['out']}/ (backtest.csv, backtest_summary.csv, backtest.json, origin-*/)")
 
     @app.command()
