@@ -16,23 +16,22 @@ Usage::
 
     python scripts/build_caravan_network.py [--shared /work/shared/data/caravan-2018]
 
-Only the standard library is used.
+Great-circle distances and the road factor come from ``travesia.toolkit.network`` (the
+implementation behind ``travesia network``); run it with the project's virtual environment.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import math
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / "src" / "travesia" / "builtin" / "caravan-2018"
 DEFAULT_SHARED = Path("/work/shared/data/caravan-2018")
 
-EARTH_RADIUS_KM = 6371.0
-ROAD_FACTOR = 1.25
-ROAD_MODES = "foot|ride|bus"
+# the one implementation of great-circle road estimates (also behind `travesia network`)
+from travesia.toolkit.network import ROAD_FACTOR, ROAD_MODES, haversine_km  # noqa: E402
 SHARED_PLACES_SOURCE = "coordinates: shared data/caravan-2018/places.csv"
 CITY_CENTRE = "approximate city-centre coordinates, rounded to 0.01°"
 
@@ -271,14 +270,6 @@ PLACE_COLUMNS = ["id", "name", "country", "region", "lat", "lon", "kind", "capac
                  "source"]
 LEG_COLUMNS = ["from", "to", "km", "modes", "note", "source"]
 OBS_COLUMNS = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources"]
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km between two points given in degrees."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

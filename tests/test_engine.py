@@ -164,4 +164,16 @@ def test_scale_multiplies_people():
 
 def test_every_state_of_the_model_is_represented():
     assert STATE_NAMES == ("waiting", "travelling", "resting", "detained", "asylum_pending", "settled",
-                           "arrived", "returned", "deported")
+                           "arrived", "returned", "deported", "permit_pending")
+
+
+def test_a_post_accepts_national_ids_of_the_nationalities_it_lists(line):
+    # CA-4: the post in Bland takes Aland's ID card; the ten travellers (from Aland, no papers) pass it
+    base = {"crossings.x.rule": "documents", "crossings.x.capacity_per_day": 0, "crossings.x.bypass_prob": 0}
+    r = simulate(load_scenario(line, {**base, "crossings.x.accepts": ["Aland"]}), check=True)
+    assert r.record.cum["arrived"][-1, r.net.index["c"]] == 10
+    assert r.record.cum["crossed"][-1, r.net.index["x"]] == 10
+    # a post that takes only Bland's IDs (not theirs) holds them all, as one with no list does
+    for acc in (["Bland"], [], ["Nowhereland"]):
+        r = simulate(load_scenario(line, {**base, "crossings.x.accepts": acc}), check=True)
+        assert r.record.cum["arrived"][-1, r.net.index["c"]] == 0, acc

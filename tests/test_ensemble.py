@@ -129,7 +129,7 @@ def test_ensemble_identical_on_1_and_2_workers(scen, tmp_path, client1, client2)
     assert r1["workers"] == 1 and r2["workers"] == 2
     ens = pd.read_csv(tmp_path / "w1" / "ensemble.csv", keep_default_na=False)
     assert list(ens.columns) == ["date", "place", "quantity", "p05", "p25", "p50", "p75", "p95"]
-    assert set(ens["quantity"]) == {"present", "travelling", "arrived", "crossed", "returned", "asylum_applied",
+    assert set(ens["quantity"]) == {"present", "travelling", "arrived", "reached", "crossed", "returned", "asylum_applied",
                                     "detained"}
     assert {"(all)", "(Mexico)", "Tijuana"} <= set(ens["place"])
     assert ens["date"].nunique() == 20

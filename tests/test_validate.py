@@ -198,7 +198,7 @@ def test_cli_validate_forecast_folder(run, tmp_path):
     (fc / "obs.csv").write_text("date,place,quantity,low,high\n2018-10-14,Tijuana,present,150,170\n")
     r = _cli("validate", fc, "--observations", fc / "obs.csv")
     assert r.returncode == 0, r.stderr
-    assert "Tijuana" in r.stdout and (fc / "validation.json").exists()
+    assert "Tijuana" in r.stdout and (fc / "validation-obs.json").exists()  # other observations: written beside
     (fc / "forecast.csv").rename(fc / "other.csv")
     assert _cli("validate", fc, "--observations", fc / "obs.csv").returncode == 2
 

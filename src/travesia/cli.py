@@ -15,6 +15,7 @@ import typer
 
 from travesia.errors import UserError
 from travesia.term import err, error, out
+from travesia.toolkit.commands import DROP_EVENT_HELP, EVENT_HELP
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="travesia: simulate and forecast migrant caravans and refugee flows, person by person.")
@@ -49,13 +50,18 @@ def run(
     scale: float = typer.Option(1.0, help="multiply every population, capacity and crowd threshold by K"),
     set_: List[str] = typer.Option([], "--set", help="override a parameter: --set movement.foot_km_per_day=40"),
     params: Optional[Path] = typer.Option(None, "--params", help="overlay YAML of parameter values (from calibrate)"),
+    event: List[str] = typer.Option([], "--event", help=EVENT_HELP),
+    drop_event: List[str] = typer.Option([], "--drop-event", help=DROP_EVENT_HELP),
     force: bool = typer.Option(False, "--force", help="replace an earlier run in --out"),
     check: bool = typer.Option(False, "--check", help="assert the invariants (nobody lost) after every day"),
 ) -> None:
     """Run a scenario once and write daily.csv, flows.csv, totals.csv, summary.json, scenario.resolved.yaml."""
     from travesia.api import run_scenario
 
-    res = run_scenario(scenario, out_dir=out_dir, days=days, seed=seed, scale=scale, overrides=set_,
+    from travesia.scenario.load import parse_overrides
+
+    res = run_scenario(scenario, out_dir=out_dir, days=days, seed=seed, scale=scale,
+                       overrides=parse_overrides(set_, event, drop_event),
                        params_file=params, force=force, check=check, progress=progress_bar)
     s = res["summary"]
     fs = s["final_states"]
@@ -64,7 +70,9 @@ def run(
     out.print("  final: " + ", ".join(f"{k} {v:,}" for k, v in fs.items() if v))
     for name, d in s["destinations"].items():
         if d["arrived"]:
-            out.print(f"  {name}: {d['arrived']:,} arrived, first {d['first_arrival']}, median {d['median_arrival']}")
+            more = f" (reached by {d['reached']:,} with those passing through)" if d.get("reached", 0) > d["arrived"] else ""
+            out.print(f"  {name}: {d['arrived']:,} arrived (journey ended there){more}, first {d['first_arrival']}, "
+                      f"median {d['median_arrival']}")
     out.print(f"  {s['live_agent_steps_per_second']:,.0f} live agent-steps/s, {s['wall_time_s']:.2f} s")
     out.print(f"results in {res['out']}/")
 
@@ -96,11 +104,18 @@ def list_() -> None:
 def check(
     scenario: str = typer.Argument(..., help="scenario folder or built-in name"),
     set_: List[str] = typer.Option([], "--set", help="override a parameter"),
+    event: List[str] = typer.Option([], "--event", help=EVENT_HELP),
+    drop_event: List[str] = typer.Option([], "--drop-event", help=DROP_EVENT_HELP),
+    timeline: bool = typer.Option(False, "--timeline", help="list the timeline events, numbered as --drop-event N counts them"),
+    strict: bool = typer.Option(False, "--strict", help="exit with code 1 when there are warnings"),
 ) -> None:
-    """Load and check a scenario without running it."""
+    """Load and check a scenario without running it; warn about what it probably does not mean."""
+    from rich.text import Text
+
+    from travesia.scenario.lint import scenario_warnings, timeline_lines
     from travesia.scenario.load import load_scenario, parse_overrides
 
-    s = load_scenario(scenario, parse_overrides(set_))
+    s = load_scenario(scenario, parse_overrides(set_, event, drop_event))
     p = s.params
     if p.rules == "flee":  # the flee rule set's own parameters, checked as a run would
         from travesia.engine.processes.flee_rules.params import flee_params
@@ -109,6 +124,14 @@ def check(
     out.print(f"{p.name}: OK — {len(s.places)} places, {len(s.legs)} legs, {len(p.populations)} populations, "
               f"{sum(x.size + sum(j.size for j in x.joiners) for x in p.populations):,} people, "
               f"{len(p.timeline)} events, {0 if s.observations is None else len(s.observations)} observations")
+    if timeline:
+        for line in timeline_lines(s):
+            out.print(line)
+    warns = scenario_warnings(s)
+    for w in warns:
+        err.print(Text.assemble(("warning: ", "yellow"), w))
+    if warns and strict:
+        sys.exit(1)
 
 
 def _register_optional_commands() -> None:
@@ -116,7 +139,7 @@ def _register_optional_commands() -> None:
     import importlib
 
     for mod in ("travesia.analysis.commands", "travesia.report.commands", "travesia.flee.commands",
-                "travesia.ensemble.commands"):
+                "travesia.ensemble.commands", "travesia.toolkit.commands"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -2,21 +2,31 @@
 
 Quantities (MODEL.md), per place and per date:
 
-- ``present``: travelling + resting + arrived at the place (people on a leg at the place left);
+- ``present``: travelling + resting + arrived + permit_pending at the place (people on a leg at the place
+  left): everyone the town sees and feeds, people held at a border post (resting there) and people
+  waiting in the town for a permit included; people in a migration station (asylum_pending) or in
+  detention are counted apart (``asylum_waiting``, ``detained``);
 - ``travelling``: people still on the move (travelling or resting); ``(all)`` is the caravan size;
-- ``arrived``: cumulative arrivals at the place (each arrival counts; a person passing twice, twice);
+- ``arrived``: cumulative people whose journey ended at the place (they stay there: a destination, or a
+  town where those meaning to stay stop); people passing through are not counted;
+- ``reached``: cumulative arrivals at the place, passing through included (a person passing twice,
+  twice): Mexicali's ``reached`` counts those on their way to Tijuana, its ``arrived`` does not;
 - ``crossed``: cumulative people who crossed a border at the place;
 - ``returned``: people back home (their origin place);
 - ``asylum_applied``: cumulative asylum applications made at the place;
-- ``detained``: people in detention at the place at the end of the day.
+- ``detained``: people in detention at the place at the end of the day;
+- ``asylum_waiting``: asylum applicants waiting for a decision at the place (the migration station);
+- ``settled``: people settled at the place (asylum or a permit to stay granted);
+- ``permit_applied`` / ``permit_granted``: cumulative permit applications made / cards handed at the place;
+- ``permit_waiting``: permit applicants waiting in the town at the end of the day (also in ``present``).
 
 ``totals_by_caravan.csv`` has the same quantities for each caravan (population) apart, with a
 ``caravan`` column, when the scenario has several. ``by_attribute.csv`` has ``present`` at each
 place by the value of each person attribute (age, gender ...), when the scenario has any.
 
-Aggregates: ``(Country)`` and ``(Region)`` sum their places, except ``arrived`` which sums
+Aggregates: ``(Country)`` and ``(Region)`` sum their places, except ``reached`` which sums
 only destination places (arrivals at intermediate places would count one person many times);
-``(all)`` sums everything the same way.
+``(all)`` sums everything the same way. (A journey ends once, so ``arrived`` sums every place.)
 """
 
 from __future__ import annotations
@@ -33,11 +43,13 @@ import numpy as np
 import pandas as pd
 
 from travesia import __version__
-from travesia.engine.people import STATE_NAMES, State
+from travesia.engine.people import PRESENT, STATE_NAMES, State
 from travesia.errors import UserError
 from travesia.network import KIND
 
-QUANTITIES = ("present", "travelling", "arrived", "crossed", "returned", "asylum_applied", "detained")
+# what an ensemble keeps by default (--quantity chooses others)
+CORE_QUANTITIES = ("present", "travelling", "arrived", "reached", "crossed", "returned", "asylum_applied", "detained")
+QUANTITIES = CORE_QUANTITIES + ("asylum_waiting", "settled", "permit_applied", "permit_granted", "permit_waiting")
 RUN_MARKER = ".travesia-run"
 
 
@@ -49,13 +61,19 @@ def quantity_arrays(result, pop: int | None = None) -> dict[str, np.ndarray]:
     else:
         c, cum = rec.counts_pop[:, pop].astype(np.int64), {k: v[:, pop] for k, v in rec.cum_pop.items()}
     return {
-        "present": c[:, :, State.TRAVELLING] + c[:, :, State.RESTING] + c[:, :, State.ARRIVED],
+        "present": c[:, :, list(PRESENT)].sum(axis=2),
         "travelling": c[:, :, State.TRAVELLING] + c[:, :, State.RESTING],
-        "arrived": cum["arrived"],
+        "arrived": cum["ended"],
+        "reached": cum["arrived"],
         "crossed": cum["crossed"],
         "returned": c[:, :, State.RETURNED],
         "asylum_applied": cum["applied"],
         "detained": c[:, :, State.DETAINED],
+        "asylum_waiting": c[:, :, State.ASYLUM_PENDING],
+        "settled": c[:, :, State.SETTLED],
+        "permit_applied": cum["permit_applied"],
+        "permit_granted": cum["permit_granted"],
+        "permit_waiting": c[:, :, State.PERMIT_PENDING],
     }
 
 
@@ -97,7 +115,7 @@ def totals_projection(net, quantity: str, places: list[str] | None = None) -> tu
     cols = [np.eye(net.n_places, dtype=np.int64)]
     names = list(net.names)
     for name, mask in aggregate_members(net).items():
-        m = mask & is_dest if quantity == "arrived" else mask
+        m = mask & is_dest if quantity == "reached" else mask
         cols.append(m.astype(np.int64)[:, None])
         names.append(name)
     full = np.concatenate(cols, axis=1)

@@ -35,18 +35,19 @@ def comparison_table(comp: pd.DataFrame, sc: dict, title: str) -> list:
     """Rich renderables: one row per observation, then the summaries."""
     t = Table(title=title, title_justify="left", header_style="bold")
     for col, j in (("date", "left"), ("place", "left"), ("quantity", "left"), ("observed", "right"),
-                   ("run", "right"), ("hit", "center"), ("rel. err", "right")):
+                   ("run", "right"), ("hit", "center"), ("rel. err", "right"), ("log err", "right")):
         t.add_column(col, justify=j, no_wrap=col not in ("place", "quantity"),
                      min_width={"place": 12, "quantity": 10}.get(col))
     for r in comp.to_dict("records"):
         sim = r["simulated"]
         if isinstance(sim, float) and math.isnan(sim):
-            hit, err = Text("outside run", style="dim"), "–"
+            hit, err, lerr = Text("outside run", style="dim"), "–", "–"
         else:
             hit = Text("✓", style="green") if r["hit"] else Text("✗", style="red")
             err = _fmt(r["rel_error"])
+            lerr = _fmt(r.get("log_error"))
         t.add_row(str(r["date"])[:10], str(r["place"]), str(r["quantity"]), _range(r["low"], r["high"]),
-                  _fmt(sim), hit, err)
+                  _fmt(sim), hit, err, lerr)
     s = Table(title="summary", title_justify="left", header_style="bold")
     for col in ("quantity", "n", "hit share", "median rel. err", "mean rel. err", "FLEE ARD"):
         s.add_column(col, justify="left" if col == "quantity" else "right")
@@ -100,10 +101,11 @@ def validate_command(run_dir: Path, observations: Optional[Path]) -> None:
         obs = observations if observations is not None else run_dir / "observations.csv"
         df, sc = validate_forecast(run_dir, obs)
         out.print(_forecast_table(df, f"forecast {run_dir} against {obs}"))
-        scalars = {k: v for k, v in (sc or {}).items() if isinstance(v, (int, float, str)) and k != "observations"}
+        scalars = {k: v for k, v in (sc or {}).items()
+                   if isinstance(v, (int, float, str)) and k not in ("observations", "written")}
         if scalars:
             out.print("  ".join(f"{k} {_fmt(v) if isinstance(v, (int, float)) else v}" for k, v in scalars.items()))
-        out.print(f"wrote {run_dir / 'validation.csv'} and {run_dir / 'validation.json'}")
+        out.print(_wrote(sc, observations))
         return
     from travesia.analysis.observe import validate_run
 
@@ -113,8 +115,16 @@ def validate_command(run_dir: Path, observations: Optional[Path]) -> None:
     if sc.get("n_outside_run"):
         out.print(f"{sc['n_outside_run']} observation(s) dated outside the run are not scored", style="dim")
     obj = sc.get("objective")
-    out.print(f"objective (mean log error): {_fmt(obj)}; wrote {run_dir / 'validation.csv'} and "
-              f"{run_dir / 'validation.json'}")
+    out.print(f"objective (mean log error): {_fmt(obj)}")
+    out.print(_wrote(sc, observations))
+
+
+def _wrote(sc: dict, observations: Optional[Path]) -> str:
+    a, b = sc["written"]
+    if Path(a).name == "validation.csv":
+        return f"wrote {a} and {b}"
+    return (f"wrote {a} and {b} (other observations than the run's own: its validation.csv and "
+            "validation.json are left as they were)")
 
 
 def register(app: typer.Typer) -> None:
@@ -128,6 +138,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compare a run with observations: hits, relative errors, FLEE's averaged relative difference.
 
-        Prints a table and writes validation.csv and validation.json into RUN_DIR.
+        Prints a table and writes validation.csv and validation.json into RUN_DIR; with --observations
+        OTHER.csv, validation-OTHER.csv and validation-OTHER.json beside them (the run's own are kept).
         """
         validate_command(run_dir, observations)

@@ -40,7 +40,8 @@ from travesia.errors import UserError
 from travesia.output import atomic_write as _atomic_write
 from travesia.scenario.load import place_members, read_observations
 
-QUANTITIES = ("present", "travelling", "arrived", "crossed", "returned", "asylum_applied", "detained")
+QUANTITIES = ("present", "travelling", "arrived", "reached", "crossed", "returned", "asylum_applied", "detained",
+              "asylum_waiting", "settled", "permit_applied", "permit_granted", "permit_waiting")
 
 
 # --------------------------------------------------------------------------- reading
@@ -280,6 +281,25 @@ VALIDATION_CSV_COLUMNS = ["date", "place", "quantity", "low", "high", "simulated
                           "caravan", "note", "sources"]
 
 
+def validation_paths(run_dir: Path, observations=None) -> tuple[Path, Path]:
+    """Where a validation is written: ``validation.csv``/``.json`` for the run's own observations.csv;
+    for another observations file, ``validation-<its name>.csv``/``.json`` beside them, so the run's
+    own validation is never replaced by a comparison with other data."""
+    run_dir = Path(run_dir)
+    own = run_dir / "observations.csv"
+    if observations is None:
+        return run_dir / "validation.csv", run_dir / "validation.json"
+    o = Path(observations)
+    try:
+        same = own.exists() and o.exists() and o.resolve() == own.resolve()
+    except OSError:
+        same = False
+    if same:
+        return run_dir / "validation.csv", run_dir / "validation.json"
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in o.stem) or "other"
+    return run_dir / f"validation-{stem}.csv", run_dir / f"validation-{stem}.json"
+
+
 def compare_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
     """Compare a run folder with observations, writing nothing: what ``validate`` and the report show.
 
@@ -320,6 +340,8 @@ def validate_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
     comp, sc = compare_run(run_dir, observations)
     out = comp.copy()
     out["date"] = _norm_dates(out["date"]) if len(out) else out["date"]
-    _atomic_write(run_dir / "validation.csv", out[VALIDATION_CSV_COLUMNS].to_csv(index=False, float_format="%.6g"))
-    _atomic_write(run_dir / "validation.json", json.dumps(sc, indent=2, ensure_ascii=False) + "\n")
+    csv_path, json_path = validation_paths(run_dir, observations)
+    sc["written"] = [str(csv_path), str(json_path)]
+    _atomic_write(csv_path, out[VALIDATION_CSV_COLUMNS].to_csv(index=False, float_format="%.6g"))
+    _atomic_write(json_path, json.dumps(sc, indent=2, ensure_ascii=False) + "\n")
     return comp, sc

@@ -42,6 +42,7 @@ class State(IntEnum):
     ARRIVED = 6  # at a destination (waiting at the border city)
     RETURNED = 7  # back home of their own will or with assistance
     DEPORTED = 8
+    PERMIT_PENDING = 9  # applied to a permit programme, waiting in the town (present there)
 
 
 class Intent(IntEnum):
@@ -59,7 +60,10 @@ STATE_NAMES = tuple(s.name.lower() for s in State)
 N_STATES = len(State)
 
 # plain integers for the kernels (numba reads module globals as compile-time constants)
-WAITING, TRAVELLING, RESTING, DETAINED, ASYLUM_PENDING, SETTLED, ARRIVED, RETURNED, DEPORTED = (int(s) for s in State)
+(WAITING, TRAVELLING, RESTING, DETAINED, ASYLUM_PENDING, SETTLED, ARRIVED, RETURNED, DEPORTED,
+ PERMIT_PENDING) = (int(s) for s in State)
+# the states counted as "present" at a place: the crowd a town sees and feeds
+PRESENT = (State.TRAVELLING, State.RESTING, State.ARRIVED, State.PERMIT_PENDING)
 GOING_US, GOING_STAY, GOING_HOME = (int(i) for i in Intent)
 ECONOMIC, PROTECTION = (int(m) for m in Motive)
 
@@ -69,6 +73,9 @@ IRREGULAR = np.uint8(2)  # crossed the last border irregularly
 DOCS = np.uint8(4)  # holds documents a documents-required crossing accepts
 RALLY = np.uint8(8)  # waiting at a rally point for the rest of the caravan
 HOPPED = np.uint8(16)  # rule set flee: has finished at least one link
+PERMIT_OK = np.uint8(32)  # a permit application granted, card not yet in hand (processes.permits)
+PERMIT = np.uint8(64)  # holds a permit that lets them travel on legally (permits.<name>.holders: travel)
+PERMIT_TRIED = np.uint8(128)  # has applied to a permit programme (applies once)
 
 # travel modes of a day (movement)
 FOOT, RIDE, BUS = 0, 1, 2

@@ -34,6 +34,8 @@ class Policy:
         self.apply_at_post = np.zeros(P)
         self.exit_only = np.full(P, -1, dtype=np.int16)
         self.is_crossing = np.zeros(P, dtype=bool)
+        # accepts[place, nationality]: the post takes that country's national ID as documents
+        self.accepts = np.zeros((P, len(net.countries)), dtype=bool)
         for pid, c in params.crossings.items():
             i = net.index[pid]
             self.is_crossing[i] = True
@@ -46,6 +48,9 @@ class Policy:
             self.apply_at_post[i] = c.apply_at_post
             if c.exit_only:
                 self.exit_only[i] = net.countries.index(c.exit_only) if c.exit_only in net.countries else -2
+            for nat in c.accepts:  # nationalities with no place in the network have nobody to pass
+                if nat in net.countries:
+                    self.accepts[i, net.countries.index(nat)] = True
         # any border-crossing place counts people passing as "crossed"
         self.counts_crossing = self.is_crossing | (net.kind == KIND["border_crossing"])
         self.blocked = self.rule != RULE_OPEN

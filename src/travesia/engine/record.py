@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.core import N_STATES, State
+from travesia.engine.core import N_STATES, PRESENT
 from travesia.engine.people import People
 
-CUMULATIVE = ("arrived", "crossed", "applied", "ended")
+CUMULATIVE = ("arrived", "crossed", "applied", "ended", "permit_applied", "permit_granted")
 
 
 class Record:
@@ -26,7 +26,7 @@ class Record:
     - with ``n_pops``: ``counts_pop[day, pop, place, state]`` and ``cum_pop[k][day, pop, place]``,
       the same per caravan (population);
     - with ``attributes`` (name -> number of values): ``by_attribute[name][day, place, value]``,
-      the people present (travelling + resting + arrived) at each place by attribute value
+      the people present (travelling + resting + arrived + permit_pending) at each place by attribute value
       (:mod:`travesia.engine.attributes`).
     """
 
@@ -106,7 +106,7 @@ class Record:
                 self.cum_pop[k][day] = prev + self._today_pop[k]
                 self._today_pop[k][:] = 0
         if self.by_attribute:
-            here = np.nonzero((state == State.TRAVELLING) | (state == State.RESTING) | (state == State.ARRIVED))[0]
+            here = np.nonzero(np.isin(state, PRESENT))[0]
             hplace = place[here].astype(np.int64)
             for a, arr in self.by_attribute.items():
                 v = arr.shape[2]

@@ -145,8 +145,9 @@ def run_calibration(base: LoadedScenario, priors: dict[str, Prior], obs: pd.Data
     if days > base.params.days:
         days = base.params.days
     space = search_space(priors)
-    quantities = tuple(q for q in ("present", "travelling", "arrived", "crossed", "returned", "asylum_applied",
-                                   "detained") if q in set(obs["quantity"]))
+    from travesia.output import QUANTITIES
+
+    quantities = tuple(q for q in QUANTITIES if q in set(obs["quantity"]))
     cfg = RunConfig(days=days, scale=scale, quantities=quantities)
     obs_key = csv_text(obs[["date", "place", "quantity", "low", "high"]])
     config = {"scenario": base.name, "priors": {k: v.model_dump() for k, v in sorted(priors.items())},

@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from travesia.term import out  # markup off: user text printed as written
+from travesia.toolkit.commands import DROP_EVENT_HELP, EVENT_HELP
 
 SCHED_HELP = "address of an existing Dask scheduler, tcp://HOST:PORT (default: $TRAVESIA_SCHEDULER, else a local cluster)"
 WORKERS_HELP = "local Dask worker processes (default: the CPU count); ignored with --scheduler"
@@ -65,6 +66,8 @@ def register(app: typer.Typer) -> None:
                                                  help="calibration folder or its posterior.csv: members take its rows in turn"),
         seeds_only: bool = typer.Option(False, "--seeds-only", help="vary the seed only, draw no parameters"),
         set_: List[str] = typer.Option([], "--set", help="override a parameter: --set movement.foot_km_per_day=40"),
+        event: List[str] = typer.Option([], "--event", help=EVENT_HELP),
+        drop_event: List[str] = typer.Option([], "--drop-event", help=DROP_EVENT_HELP),
         quantity: List[str] = typer.Option([], "--quantity", help="keep only these quantities (repeatable)"),
         place: List[str] = typer.Option([], "--place", help="keep only these places (repeatable)"),
         batch: Optional[int] = typer.Option(None, help="members per Dask task (default: automatic)"),
@@ -77,7 +80,7 @@ def register(app: typer.Typer) -> None:
         with _progress("members") as cb:
             r = run_ensemble(scenario, members=members, out=out_dir, seed=seed, workers=workers, scheduler=scheduler,
                              days=days, scale=scale, params_file=params, priors_file=priors, posterior=posterior,
-                             seeds_only=seeds_only, overrides=parse_overrides(set_) or None, quantities=quantity,
+                             seeds_only=seeds_only, overrides=parse_overrides(set_, event, drop_event) or None, quantities=quantity,
                              places=place, force=force, batch_size=batch, progress=cb)
         m = r["meta"]
         out.print(f"{m['scenario']}: {members} members on {r['workers']} worker(s) in "
@@ -100,6 +103,8 @@ def register(app: typer.Typer) -> None:
         params: Optional[Path] = typer.Option(None, "--params", help="overlay YAML of parameter values"),
         priors: Optional[str] = typer.Option(None, "--priors", help=PRIORS_HELP),
         set_: List[str] = typer.Option([], "--set", help="override a parameter"),
+        event: List[str] = typer.Option([], "--event", help=EVENT_HELP),
+        drop_event: List[str] = typer.Option([], "--drop-event", help=DROP_EVENT_HELP),
         force: bool = typer.Option(False, "--force", help="discard an earlier calibration in --out and start afresh"),
     ) -> None:
         """Fit the priors' parameters to observations with Optuna (study in DIR/study.db; rerun to resume)."""
@@ -109,7 +114,7 @@ def register(app: typer.Typer) -> None:
         with _progress("trials") as cb:
             r = cal(scenario, out=out_dir, trials=trials, observations=observations, until=until, seed=seed,
                     seeds=seeds, batch=batch, top=top, params_file=params, priors_file=priors,
-                    overrides=parse_overrides(set_) or None, force=force, workers=workers, scheduler=scheduler,
+                    overrides=parse_overrides(set_, event, drop_event) or None, force=force, workers=workers, scheduler=scheduler,
                     progress=cb)
         out.print(f"best of {r['meta']['trials']} trials: objective (mean log error) {r['best_objective']:.4f}")
         for k, v in r["best_params"].items():
@@ -136,6 +141,8 @@ def register(app: typer.Typer) -> None:
         set_: List[str] = typer.Option([], "--set", help="override a parameter"),
         resume: Optional[Path] = typer.Option(None, "--resume", help="an earlier forecast folder: start from its saved "
                                               "particles and assimilate only the reports that came after them"),
+        event: List[str] = typer.Option([], "--event", help=EVENT_HELP),
+        drop_event: List[str] = typer.Option([], "--drop-event", help=DROP_EVENT_HELP),
         force: bool = typer.Option(False, "--force", help="replace an earlier result in --out"),
     ) -> None:
         """Forecast from an as-of date: assimilate each report up to then (particle filter), write bands and a report."""
@@ -145,7 +152,7 @@ def register(app: typer.Typer) -> None:
         with stage_bars() as prog:
             r = fc(scenario, as_of=as_of, members=members, out=out_dir, observations=observations,
                    calibration=calibration, trials=trials, seeds=seeds, seed=seed, days=days, params_file=params,
-                   priors_file=priors, overrides=parse_overrides(set_) or None, force=force, workers=workers,
+                   priors_file=priors, overrides=parse_overrides(set_, event, drop_event) or None, force=force, workers=workers,
                    scheduler=scheduler, progress=prog, resume=resume)
         m = r["meta"]
         out.print(f"{m['scenario']} as of {m['as_of']}: {m['members']} members to {m['end']}; "
@@ -217,6 +224,8 @@ def register(app: typer.Typer) -> None:
         params: Optional[Path] = typer.Option(None, "--params", help="overlay YAML of parameter values"),
         priors: Optional[str] = typer.Option(None, "--priors", help=PRIORS_HELP),
         set_: List[str] = typer.Option([], "--set", help="override a parameter"),
+        event: List[str] = typer.Option([], "--event", help=EVENT_HELP),
+        drop_event: List[str] = typer.Option([], "--drop-event", help=DROP_EVENT_HELP),
         force: bool = typer.Option(False, "--force", help="replace an earlier result in --out"),
     ) -> None:
         """Sobol sensitivity (SALib) of arrivals, returns and a shelter's peak to the declared priors."""
@@ -225,7 +234,7 @@ def register(app: typer.Typer) -> None:
 
         with _progress("runs") as cb:
             r = sens(scenario, samples=samples, out=out_dir, seed=seed, days=days, by=by, destination=destination,
-                     shelter=shelter, params_file=params, priors_file=priors, overrides=parse_overrides(set_) or None,
+                     shelter=shelter, params_file=params, priors_file=priors, overrides=parse_overrides(set_, event, drop_event) or None,
                      force=force, workers=workers, scheduler=scheduler, progress=cb)
         idx = r["indices"]
         for o, g in idx.groupby("output", sort=False):

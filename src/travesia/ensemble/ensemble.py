@@ -26,7 +26,7 @@ from travesia.ensemble.files import csv_text, write_folder
 from travesia.ensemble.priors import draw, member_seed, param_info, scenario_priors
 from travesia.ensemble.runner import Layout, MemberSpec, RunConfig, layout_of, maybe_client, run_members
 from travesia.errors import UserError
-from travesia.output import QUANTITIES, network_files
+from travesia.output import CORE_QUANTITIES, QUANTITIES, network_files
 from travesia.scenario.load import LoadedScenario, check_path, load_scenario
 from travesia.scenario.schema import Prior
 
@@ -153,7 +153,7 @@ def simulate_ensemble(base: LoadedScenario, specs: Sequence[MemberSpec], members
 
 
 def _quantities(q: Sequence[str] | None) -> tuple[str, ...]:
-    q = tuple(q or QUANTITIES)
+    q = tuple(q or CORE_QUANTITIES)
     bad = [x for x in q if x not in QUANTITIES]
     if bad:
         raise UserError(f"unknown quantity {', '.join(bad)} (known: {', '.join(QUANTITIES)})", where="--quantity")

@@ -266,7 +266,7 @@ def validate_forecast(run_dir: str | Path, observations_path: str | Path) -> tup
     (``objective_persistence``, ``objective_constant_velocity``; lower is better). Writes
     ``validation.csv`` and ``validation.json`` into the folder.
     """
-    from travesia.analysis.observe import load_observations
+    from travesia.analysis.observe import load_observations, validation_paths
 
     run_dir = Path(run_dir)
     fpath = run_dir / "forecast.csv"
@@ -280,8 +280,10 @@ def validate_forecast(run_dir: str | Path, observations_path: str | Path) -> tup
     sc["observations"] = str(observations_path)
     out = comp.copy()
     out["date"] = out["date"].astype(str)
-    atomic_write(run_dir / "validation.csv", out.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
-    atomic_write(run_dir / "validation.json", json.dumps(sc, indent=2, default=str) + "\n")
+    csv_path, json_path = validation_paths(run_dir, observations_path)
+    sc["written"] = [str(csv_path), str(json_path)]
+    atomic_write(csv_path, out.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+    atomic_write(json_path, json.dumps(sc, indent=2, default=str) + "\n")
     return comp, sc
 
 
@@ -359,7 +361,7 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
 
     ``progress(stage, done, total)`` is called with stage "calibrate" (trials) and "ensemble" (members).
     """
-    from travesia.analysis.observe import load_observations
+    from travesia.analysis.observe import load_observations, validation_paths
     from travesia.ensemble.calibrate import calibrate as run_cal
 
     from travesia.options import check_common

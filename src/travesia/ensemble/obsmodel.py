@@ -43,6 +43,8 @@ import pandas as pd
 from scipy.special import log_ndtr, ndtr
 
 KIND_OF = {"present": "crowd", "travelling": "crowd", "crossed": "crowd", "returned": "crowd", "arrived": "crowd",
+           "reached": "crowd", "settled": "tally", "asylum_waiting": "crowd", "permit_applied": "tally",
+           "permit_granted": "tally", "permit_waiting": "crowd",
            "detained": "crowd", "asylum_applied": "tally"}
 PRIOR_SIGMA = {"crowd": 0.4, "tally": 0.1}
 PRIOR_WEIGHT = 3.0

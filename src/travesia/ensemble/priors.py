@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from scipy.special import ndtr, ndtri
 
 from travesia.errors import UserError
-from travesia.scenario.load import LoadedScenario, _line_for, check_path, get_path, read_yaml
+from travesia.scenario.load import LoadedScenario, _line_for, check_applies, check_path, get_path, read_yaml
 from travesia.scenario.schema import Prior, Scenario
 
 PRIORS_DIR = Path(__file__).parent / "priors"
@@ -137,11 +137,13 @@ def draw(priors: dict[str, Prior], seed: int, member: int) -> dict[str, int | fl
     return {p: to_value(p, pr, ppf(pr, member_uniform(seed, member, p))) for p, pr in sorted(priors.items())}
 
 
-def read_priors_file(path: str | Path) -> dict[str, Prior]:
+def read_priors_file(path: str | Path, loaded: LoadedScenario | None = None) -> dict[str, Prior]:
     """Read a priors overlay: YAML ``path: {dist: ..., low: ..., high: ...}``, optionally under ``priors:``.
 
     ``path`` may also name a file shipped with travesia (``caravan-2018`` for
-    ``travesia/ensemble/priors/caravan-2018.yaml``).
+    ``travesia/ensemble/priors/caravan-2018.yaml``). With ``loaded``, every prior must name a parameter
+    of that scenario (a population it has, a place or country of its tables): a UserError naming the
+    file and line otherwise, before any run starts.
     """
     p = Path(path)
     if not p.exists() and (PRIORS_DIR / f"{path}.yaml").exists():
@@ -168,7 +170,12 @@ def read_priors_file(path: str | Path) -> dict[str, Prior]:
             loc = ".".join(str(x) for x in err["loc"])
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             raise UserError(f"{k}{'.' + loc if loc else ''}: {msg}", where=where) from None
-        _check_target(str(k), where)
+        _check_target(str(k), where, None if loaded is None else loaded.raw)
+        if loaded is not None:
+            try:
+                check_applies(str(k), loaded.raw, loaded.places)
+            except ValueError as e:
+                raise UserError(f"prior for {e} in scenario '{loaded.name}'", where=where) from None
     return out
 
 
@@ -218,10 +225,7 @@ def scenario_priors(loaded: LoadedScenario, priors_file: str | Path | None = Non
             if get_path(loaded.raw, k, None) is not None:
                 pri[k] = v
     if priors_file is not None:
-        extra = read_priors_file(priors_file)
-        for k in extra:
-            _check_target(k, str(priors_file), loaded.raw)
-        pri.update(extra)
+        pri.update(read_priors_file(priors_file, loaded))
     if not pri and need:
         shipped = ", ".join(sorted(x.stem for x in PRIORS_DIR.glob("*.yaml")))
         raise UserError(

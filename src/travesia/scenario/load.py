@@ -31,11 +31,13 @@ PLACE_KINDS = (
     "camp", "conflict_zone", "forwarding_hub", "marker",
 )
 MODES = ("foot", "ride", "bus", "train", "river")
-QUANTITIES = ("present", "travelling", "arrived", "crossed", "returned", "asylum_applied", "detained")
+QUANTITIES = ("present", "travelling", "arrived", "reached", "crossed", "returned", "asylum_applied", "detained",
+              "asylum_waiting", "settled", "permit_applied", "permit_granted", "permit_waiting")
 ID_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 PLACE_COLUMNS = (["id", "name", "country", "lat", "lon", "kind"], ["region", "capacity", "note", "source"])
 LEG_COLUMNS = (["from", "to", "km"], ["modes", "note", "source"])
+EVENT_COLUMNS = (["date", "place", "kind", "description"], ["source_url", "source", "sources", "note"])
 OBS_COLUMNS = (["date", "place", "quantity", "low", "high"], ["caravan", "note", "sources", "source"])
 
 
@@ -49,6 +51,7 @@ class LoadedScenario:
     legs: pd.DataFrame
     observations: pd.DataFrame | None
     folder: Path | None = None
+    chronicle: pd.DataFrame | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -329,6 +332,24 @@ def _list_item(node: list, seg: str, parts: list[str]) -> Any:
     return node[_list_index(node, seg, parts)]
 
 
+def check_applies(path: str, raw: dict, places: pd.DataFrame) -> None:
+    """Raise ValueError unless ``path`` names a parameter of *this* scenario: a population it has
+    (by name or index), a place id under ``crossings.``, a country of its places under ``countries.``.
+
+    (:func:`check_path` checks the schema only; a prior or event naming ``populations.first.size``
+    on a scenario without population ``first`` passes it and would fail later, in the runs.)
+    """
+    check_path(path)
+    parts = path.split(".")
+    if parts[0] == "crossings" and len(parts) > 1 and parts[1] not in set(places["id"]):
+        raise ValueError(f"'{path}': no place with id '{parts[1]}' in places.csv")
+    if parts[0] == "countries" and len(parts) > 1 and parts[1] not in set(places["country"]):
+        raise ValueError(f"'{path}': no country '{parts[1]}' in places.csv "
+                         f"(countries: {', '.join(sorted(set(places['country'])))})")
+    trial = copy.deepcopy(raw)
+    set_path(trial, path, 0)  # raises ValueError for a list item (population, bus ...) that is not there
+
+
 def parse_value(text: str) -> Any:
     """Parse the right-hand side of ``--set k=v`` as a YAML scalar (numbers, booleans, dates, text)."""
     try:
@@ -340,9 +361,10 @@ def parse_value(text: str) -> Any:
     return text if v is None and text.strip() not in ("null", "~", "") else v
 
 
-def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """Turn ``["movement.foot_km_per_day=40", ...]`` into a dict; bad items are UserErrors."""
-    out: dict[str, Any] = {}
+def parse_overrides(items: Iterable[str], events: Iterable[str] = (), drops: Iterable[str] = ()) -> dict[str, Any]:
+    """Turn ``["movement.foot_km_per_day=40", ...]`` (and ``--event``/``--drop-event`` items, see
+    :func:`parse_events`) into an overrides dict; bad items are UserErrors."""
+    out: dict[str, Any] = parse_events(events, drops)
     for item in items:
         if "=" not in item:
             raise UserError(f"expected KEY=VALUE, e.g. movement.foot_km_per_day=40; got '{item}'", where="--set")
@@ -354,6 +376,93 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             raise UserError(str(e), where="--set") from None
         out[k] = parse_value(v)
     return out
+
+
+# --------------------------------------------------------------------------- --event / --drop-event
+
+# keys of an overrides dict that add or drop timeline events (not parameter paths)
+ADD_EVENTS = "timeline+"
+DROP_EVENTS = "timeline-"
+
+
+def parse_events(events: Iterable[str] = (), drops: Iterable[str] = ()) -> dict[str, Any]:
+    """Turn ``--event DATE:path=value`` and ``--drop-event N|DATE|PATH`` into overrides entries.
+
+    ``--event 2019-01-17:crossings.x.rule=open`` adds one timeline event (several ``path=value``
+    may follow the date, separated by ``;``). ``--drop-event`` removes, before the additions, the
+    N-th event of the scenario's timeline (counting from 1 as written, as ``travesia check
+    --timeline`` lists them), every event dated DATE, or the change of PATH (and of every path under
+    it) from every event that makes it (an event left with no change is dropped).
+    """
+    out: dict[str, Any] = {}
+    added = []
+    for item in events:
+        if ":" not in item or "=" not in item:
+            raise UserError(f"expected DATE:path=value, e.g. 2019-01-17:crossings.x.rule=open; got '{item}'",
+                            where="--event")
+        d, rest = item.split(":", 1)
+        try:
+            date = dt.date.fromisoformat(d.strip())
+        except ValueError:
+            raise UserError(f"'{d}' is not a date YYYY-MM-DD (in '{item}')", where="--event") from None
+        sets: dict[str, Any] = {}
+        for part in rest.split(";"):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise UserError(f"expected path=value, got '{part}' (in '{item}')", where="--event")
+            k, v = (x.strip() for x in part.split("=", 1))
+            try:
+                check_path(k)
+            except ValueError as e:
+                raise UserError(f"{e} (in '{item}')", where="--event") from None
+            if k.split(".")[0] in FIXED_FOR_THE_RUN:
+                raise UserError(f"'{k.split('.')[0]}' is fixed for the whole run; an event can change policies "
+                                f"and process parameters (in '{item}')", where="--event")
+            sets[k] = parse_value(v)
+        added.append({"date": date.isoformat(), "set": sets, "note": f"--event {item}"})
+    if added:
+        out[ADD_EVENTS] = added
+    drops = [d.strip() for d in drops if d.strip()]
+    if drops:
+        out[DROP_EVENTS] = drops
+    return out
+
+
+def _apply_events(raw: dict, add: list | None, drop: list | None) -> None:
+    """Apply --drop-event selectors, then --event additions, to a raw parameter tree (in place)."""
+    timeline = list(raw.get("timeline") or [])
+    for sel in drop or []:
+        sel = str(sel)
+        if sel.isdigit():
+            n = int(sel)
+            if not 1 <= n <= len(timeline) or timeline[n - 1] is None:
+                raise UserError(f"no event number {n} (the timeline has {len(timeline)}; "
+                                "list them with travesia check SCENARIO --timeline)", where="--drop-event")
+            timeline[n - 1] = None
+            continue
+        try:
+            date = dt.date.fromisoformat(sel)
+        except ValueError:
+            date = None
+        hit = False
+        for i, ev in enumerate(timeline):
+            if not isinstance(ev, dict):
+                continue
+            if date is not None:
+                if str(ev.get("date")) == date.isoformat():
+                    timeline[i], hit = None, True
+                continue
+            st = dict(ev.get("set") or {})
+            keep = {k: v for k, v in st.items() if not (k == sel or k.startswith(sel + "."))}
+            if len(keep) < len(st):
+                hit = True
+                timeline[i] = {**ev, "set": keep} if keep else None
+        if not hit:
+            raise UserError(f"no event {'dated' if date else 'sets'} '{sel}' (list the timeline with "
+                            "travesia check SCENARIO --timeline)", where="--drop-event")
+    timeline = [ev for ev in timeline if ev is not None] + list(add or [])
+    raw["timeline"] = timeline
 
 
 # --------------------------------------------------------------------------- CSV tables
@@ -506,7 +615,7 @@ def place_resolves(name: str, places: pd.DataFrame) -> bool:
 
 # parameters that shape the run as a whole: a timeline event cannot change them
 FIXED_FOR_THE_RUN = ("name", "description", "start", "days", "seed", "rules", "places", "legs", "observations",
-                     "populations", "sources", "priors", "timeline", "attributes")
+                     "events", "populations", "sources", "priors", "timeline", "attributes")
 
 OBS_OUT_COLUMNS = ["date", "place", "quantity", "low", "high", "caravan", "note", "sources", "line", "file"]
 
@@ -548,6 +657,26 @@ def read_observations(path: Path, places: pd.DataFrame | None = None) -> pd.Data
     df["low"] = df["low"].astype(float)
     df["high"] = df["high"].astype(float)
     return df
+
+
+def read_chronicle(path: Path, places: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read and check an events.csv chronicle (what was reported, with sources): ``date, place, kind,
+    description`` and optionally ``source_url``. Documentation of the scenario: the engine follows the
+    ``timeline:`` of scenario.yaml, not this table."""
+    rows = read_table(Path(path), EVENT_COLUMNS, "events")
+    out = []
+    for ln, r in rows:
+        w = f"{path}:{ln}"
+        try:
+            date = dt.date.fromisoformat(r["date"])
+        except ValueError:
+            raise UserError(f"column date: expected YYYY-MM-DD, got '{r['date']}'", where=w) from None
+        if places is not None and r["place"] and not place_resolves(r["place"], places):
+            raise UserError(f"column place: unknown place '{r['place']}' (a place name, or (Country) of places.csv)",
+                            where=w)
+        out.append(dict(date=date, place=r["place"], kind=r["kind"], description=r["description"],
+                        source=r.get("source_url") or r.get("source") or r.get("sources", ""), line=ln))
+    return pd.DataFrame(out, columns=["date", "place", "kind", "description", "source", "line"])
 
 
 # --------------------------------------------------------------------------- the scenario
@@ -616,7 +745,11 @@ def load_scenario(scenario: str | Path, overrides: dict[str, Any] | None = None,
         check_references(LoadedScenario(params=params0, raw=copy.deepcopy(raw), places=t0[0], legs=t0[1],
                                          observations=t0[2], folder=folder), where, lines)
     given = ", ".join(f"{k}={v}" for k, v in all_over.items())
+    if ADD_EVENTS in all_over or DROP_EVENTS in all_over:
+        _apply_events(raw, all_over.get(ADD_EVENTS), all_over.get(DROP_EVENTS))
     for k, v in all_over.items():
+        if k in (ADD_EVENTS, DROP_EVENTS):
+            continue
         try:
             set_path(raw, k, v)
         except ValueError as e:
@@ -638,13 +771,26 @@ def load_scenario(scenario: str | Path, overrides: dict[str, Any] | None = None,
             raise UserError(f"{e} (from the overrides: {given})", where=who) from None
     else:
         places, legs, obs = t0
+    chronicle = None
+    if params.events:
+        ep = folder / params.events
+        if ep.exists():
+            chronicle = read_chronicle(ep, places)
+        elif "events" in raw:
+            raise UserError("events file not found", where=str(ep))
     loaded = LoadedScenario(params=params, raw=raw, places=places, legs=legs, observations=obs,
-                            folder=folder, overrides=all_over)
+                            folder=folder, overrides=all_over, chronicle=chronicle)
     try:
         check_references(loaded, where, lines)
     except UserError as e:
         if not all_over:
             raise
+        # an event added with --event has no line in the file: name the option and the event
+        m = re.match(r"timeline\[(\d+)\]", str(e).split(": ", 1)[-1]) if ADD_EVENTS in all_over else None
+        if m is not None and int(m.group(1)) >= len(raw["timeline"]) - len(all_over[ADD_EVENTS]):
+            ev = all_over[ADD_EVENTS][int(m.group(1)) - (len(raw["timeline"]) - len(all_over[ADD_EVENTS]))]
+            msg = str(e).split(": ", 1)[-1].split(": ", 1)[-1]
+            raise UserError(f"{msg} (in '{ev['note'][len('--event '):]}')", where="--event") from None
         msg = str(e)
         if msg.startswith(where):
             msg = msg.split(": ", 1)[1] if ": " in msg else msg
@@ -687,6 +833,19 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         need_place(("buses", i, "place"), b.place)
         if b.start > p.end or b.end < p.start:
             fail(("buses", i, "start"), f"buses {b.start}..{b.end} run outside the simulated period {p.start}..{p.end}")
+    offices: dict[str, str] = {}
+    for name, pr in p.permits.items():
+        if pr.country not in countries:
+            fail(("permits", name, "country"), f"unknown country '{pr.country}' (countries in {p.places}: "
+                 f"{', '.join(sorted(countries))})")
+        for j, pid in enumerate(pr.places):
+            need_place(("permits", name, "places", j), pid)
+            if pid in offices:
+                fail(("permits", name, "places", j), f"'{pid}' already takes programme '{offices[pid]}': one "
+                     "programme per place")
+            offices[pid] = name
+        if pr.start and pr.end and pr.end < pr.start:
+            fail(("permits", name, "end"), f"{pr.end} is before start {pr.start}")
     for i, rp in enumerate(p.groups.rally_points):
         need_place(("groups", "rally_points", i), rp)
     names = set(s.places["name"])
@@ -723,7 +882,7 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
                      f"(countries in {p.places}: {', '.join(sorted(countries))})")
     for k in p.priors:
         try:
-            check_path(k)
+            check_applies(k, s.raw, s.places)
         except ValueError as e:
             fail(("priors", k), str(e))
         v = get_path(s.raw, k, None)

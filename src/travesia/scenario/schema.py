@@ -158,6 +158,10 @@ class Crossing(Strict):
     bypass_prob: float = P(0.0, 0, 1, "1/day", "chance per day a held person fords a river / takes a path around the post")
     apply_at_post: float = P(0.0, 0, 1, "share", "share of processed people without documents who apply for asylum at the post")
     exit_only: str | None = Field(None, description="if set, the rule applies only to people from this country (exit controls)")
+    accepts: list[str] = Field(default_factory=list, description="nationalities (countries of origin) whose national "
+                               "ID card this post accepts as documents, e.g. the CA-4 agreement: [Honduras, El "
+                               "Salvador, Guatemala, Nicaragua] at a Guatemalan post; they pass a documents post "
+                               "as holders of papers do (populations.<name>.documents: papers every post accepts)")
 
 
 class Asylum(Strict):
@@ -185,6 +189,26 @@ class Country(Strict):
     deport_share: float = P(0.9, 0, 1, "share", "share of detained people deported (the rest are released)")
     detention_place: str | None = Field(None, description="place id where detainees are held; default where caught")
     port_admits_per_day: int = P(0, 0, None, "people/day", "asylum seekers a port of entry of this country admits a day")
+
+
+class Permit(Strict):
+    """A permit programme with a quota (e.g. Mexico's humanitarian visitor cards of January 2019): taken at
+    some places for a limited time and up to a limited number, processed a limited number a day."""
+
+    country: str = Field(description="the country that issues the permit (holders stay or travel in it legally)")
+    places: list[str] = Field(description="place ids where applications are taken (offices, border posts)")
+    start: dt.date | None = Field(None, description="first day applications are taken (default: the run's start)")
+    end: dt.date | None = Field(None, description="last day applications are taken (default: the run's end)")
+    apply_per_day: float = P(0.5, 0, 1, "1/day", "chance per day that a traveller at an office applies "
+                             "(not those going home, not its own nationals, once per person)")
+    capacity_per_day: int = P(0, 0, None, "people/day", "applications an office processes a day, first come "
+                              "first served (0: every application the day it is made)")
+    quota: int = P(0, 0, None, "people", "permits granted in all, then the programme stops (0: no limit)")
+    wait_days: int = P(0, 0, 365, "days", "days from a granted application to the card in hand (applicants "
+                       "wait in the town, present there)")
+    grant_rate: float = P(1.0, 0, 1, "share", "share of processed applications granted (the others travel on)")
+    holders: Literal["stay", "travel"] = Field("stay", description="what a holder does: stay (settled in the "
+                                               "country) or travel on legally (passes the issuing country's posts)")
 
 
 class Bus(Strict):
@@ -285,6 +309,9 @@ class Scenario(Strict):
     places: str = Field("places.csv", description="places table, relative to the scenario folder")
     legs: str = Field("legs.csv", description="legs table, relative to the scenario folder")
     observations: str | None = Field("observations.csv", description="observations table (optional)")
+    events: str | None = Field("events.csv", description="chronicle of reported events (date, place, kind, description, "
+                               "source_url), optional: checked and kept as the record of what happened; the engine "
+                               "follows timeline: only")
     populations: list[Population] = Field(default_factory=list, max_length=255)  # a person's caravan is a uint8
     recruitment: Recruitment = Field(default_factory=Recruitment)
     movement: Movement = Field(default_factory=Movement)
@@ -294,6 +321,7 @@ class Scenario(Strict):
     crossings: dict[str, Crossing] = Field(default_factory=dict)
     countries: dict[str, Country] = Field(default_factory=dict)
     buses: list[Bus] = Field(default_factory=list)
+    permits: dict[str, Permit] = Field(default_factory=dict, description="permit programmes by name")
     timeline: list[Event] = Field(default_factory=list)
     sources: dict[str, str] = Field(default_factory=dict, description="parameter path -> where its value comes from")
     priors: dict[str, Prior] = Field(default_factory=dict, description="parameter path -> prior, for ensembles")

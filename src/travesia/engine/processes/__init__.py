@@ -8,6 +8,8 @@ Rule set ``caravan`` (the default), each step working on whole arrays:
                     assisted return (returned);
 3. ``asylum``       decisions due today (settled / deported), releases from detention,
                     new applications (asylum_pending);
+3b. ``permits``    permit programmes: applications (permit_pending, present in the town),
+                    processing a day, quota, cards (settled, or travelling on legally);
 4. ``borders``      people held at border posts: processed, turned back, breaching, bypassing,
                     detained;
 5. ``groups``       groups split; groups ahead wait at rally points and merge there;
@@ -27,9 +29,10 @@ from travesia.engine.processes.borders import Borders
 from travesia.engine.processes.groups import Groups
 from travesia.engine.processes.intentions import Intentions
 from travesia.engine.processes.movement import Movement
+from travesia.engine.processes.permits import Permits
 from travesia.engine.processes.recruitment import Recruitment
 
-CARAVAN: tuple[type[Process], ...] = (Recruitment, Intentions, Asylum, Borders, Groups, Movement, Arrival)
+CARAVAN: tuple[type[Process], ...] = (Recruitment, Intentions, Asylum, Permits, Borders, Groups, Movement, Arrival)
 
 RULESETS: dict[str, tuple[type[Process], ...]] = {"caravan": CARAVAN}
 

@@ -4,7 +4,8 @@ A person arriving at a crossing whose rule is not ``open`` is held there (``rest
 cleared; people going home pass freely, and an ``exit_only`` rule holds only people from that
 country. Each day at each such crossing:
 
-- ``documents``: holders of documents pass; of the others, the post processes
+- ``documents``: holders of documents pass (papers every post accepts, ``populations.X.documents``,
+  or a national ID card of a nationality the post ``accepts``, e.g. the CA-4 countries); of the others, the post processes
   ``capacity_per_day`` a day, first come first served; a processed person applies for asylum at
   the post with chance ``apply_at_post`` (then waits in the station) or is turned back (heads home);
 - ``closed``: nobody passes through the post;
@@ -61,6 +62,7 @@ class Borders(Process):
         # the post: documents pass; the rest queue for processing, first come first served
         docs_rule = rule == RULE_DOCUMENTS
         has_docs = (pp.flags[idx] & DOCS) != 0
+        has_docs |= pol.accepts[place, sim.net.country[pp.origin[idx]]]  # national IDs the post accepts (CA-4)
         cleared |= docs_rule & has_docs
         queue = np.nonzero(docs_rule & ~has_docs)[0]
         queue_left = np.ones(idx.size, dtype=bool)
