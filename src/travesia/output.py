@@ -43,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from travesia import __version__
-from travesia.engine.people import PRESENT, STATE_NAMES, State
+from travesia.engine.core import PRESENT
+from travesia.engine.people import STATE_NAMES, State
 from travesia.errors import UserError
 from travesia.network import KIND
 

@@ -508,6 +508,7 @@ def structure_key(p: Scenario) -> str:
         "timeline": [(str(e.date), sorted(e.set)) for e in p.timeline],
         "attributes": {k: a.model_dump(mode="json") for k, a in p.attributes.items()},
         "crossings": sorted(p.crossings), "countries": sorted(p.countries),
+        "permits": {k: (v.country, list(v.places), v.holders) for k, v in p.permits.items()},
     }, sort_keys=True, default=str)
 
 

@@ -62,7 +62,7 @@ class Borders(Process):
         # the post: documents pass; the rest queue for processing, first come first served
         docs_rule = rule == RULE_DOCUMENTS
         has_docs = (pp.flags[idx] & DOCS) != 0
-        has_docs |= pol.accepts[place, sim.net.country[pp.origin[idx]]]  # national IDs the post accepts (CA-4)
+        has_docs |= pol("accepts")[mem, place, sim.net.country[pp.origin[idx]]]  # national IDs it accepts (CA-4)
         cleared |= docs_rule & has_docs
         queue = np.nonzero(docs_rule & ~has_docs)[0]
         queue_left = np.ones(idx.size, dtype=bool)

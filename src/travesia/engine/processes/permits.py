@@ -29,48 +29,55 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.people import CLEARED, PERMIT, PERMIT_OK, PERMIT_TRIED, Intent, State
+from travesia.engine.core import CLEARED, PERMIT, PERMIT_OK, PERMIT_TRIED, Intent, State
+from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 
 
 class Permits(Process):
     name = "permits"
     params = "permits"
-    reads = ("state", "place", "km_left", "intent", "origin", "flags", "since", "until")
+    fields = {"until": Field(np.int16, -1, "day a timed state ends (asylum decision, detention end); -1 none")}
+    reads = ("state", "place", "km_left", "intent", "origin", "flags", "since", "until", "pop", "member")
     writes = ("state", "flags", "since", "until")
 
+    batched = True  # every array below has a member axis: members may differ in rates, quotas, capacities
+
     def setup(self, sim) -> None:
-        progs = sim.params.permits
         net = sim.net
-        self.names = list(progs)
-        P = net.n_places
+        names = list(sim.params.permits)  # the programmes and their offices are shared by the members
+        self.names = names
+        P, k, M = net.n_places, len(names), sim.M
         self.office = np.full(P, -1, dtype=np.int64)  # place -> programme index
-        k = len(self.names)
-        self.country = np.zeros(k, dtype=np.int64)
-        self.first = np.zeros(k, dtype=np.int64)
-        self.last = np.zeros(k, dtype=np.int64)
-        self.apply_p = np.zeros(k)
-        self.capacity = np.zeros(P, dtype=np.int64)
-        self.quota = np.zeros(k, dtype=np.int64)
-        self.wait = np.zeros(k, dtype=np.int64)
-        self.grant = np.zeros(k)
+        self.country = np.full(k, -1, dtype=np.int64)
         self.travel = np.zeros(k, dtype=bool)
-        for j, (name, pr) in enumerate(progs.items()):
+        for j, pr in enumerate(sim.params.permits.values()):
             self.country[j] = net.countries.index(pr.country) if pr.country in net.countries else -1
-            self.first[j] = 0 if pr.start is None else (pr.start - sim.start).days
-            self.last[j] = 10**9 if pr.end is None else (pr.end - sim.start).days
-            self.apply_p[j] = pr.apply_per_day
-            self.quota[j] = int(round(pr.quota * sim.scale)) if pr.quota else 0
-            self.wait[j] = pr.wait_days
-            self.grant[j] = pr.grant_rate
             self.travel[j] = pr.holders == "travel"
             for pid in pr.places:
-                i = net.index[pid]
-                self.office[i] = j
-                self.capacity[i] = int(round(pr.capacity_per_day * sim.scale)) if pr.capacity_per_day else 0
-        # granted so far per programme: kept across timeline events (setup runs again after each)
-        old = getattr(self, "granted", {})
-        self.granted = {n: old.get(n, 0) for n in self.names}
+                self.office[net.index[pid]] = j
+        self.first = np.zeros((M, k), dtype=np.int64)
+        self.last = np.zeros((M, k), dtype=np.int64)
+        self.apply_p = np.zeros((M, k))
+        self.quota = np.zeros((M, k), dtype=np.int64)
+        self.wait = np.zeros((M, k), dtype=np.int64)
+        self.grant = np.zeros((M, k))
+        self.capacity = np.zeros((M, P), dtype=np.int64)
+        for m, params in enumerate(sim.member_params):
+            for j, name in enumerate(names):
+                pr = params.permits[name]
+                self.first[m, j] = 0 if pr.start is None else (pr.start - sim.start).days
+                self.last[m, j] = 10**9 if pr.end is None else (pr.end - sim.start).days
+                self.apply_p[m, j] = pr.apply_per_day
+                self.quota[m, j] = max(1, int(round(pr.quota * sim.scale))) if pr.quota else 0
+                self.wait[m, j] = pr.wait_days
+                self.grant[m, j] = pr.grant_rate
+                for pid in pr.places:
+                    c = pr.capacity_per_day
+                    self.capacity[m, net.index[pid]] = max(1, int(round(c * sim.scale))) if c else 0
+        # granted so far, per member and programme: kept across timeline events (setup runs again)
+        old = getattr(self, "granted", None)
+        self.granted = old if old is not None and old.shape == (M, k) else np.zeros((M, k), dtype=np.int64)
         self.active = k > 0
 
     def _release(self, sim, idx: np.ndarray) -> None:
@@ -83,68 +90,73 @@ class Permits(Process):
     def step(self, sim) -> None:
         if not self.active:
             return
-        pp, day, rec, net = sim.people, sim.day, sim.record, sim.net
-        quota_left = np.array([(self.quota[j] - self.granted[n]) if self.quota[j] else 1 << 62
-                               for j, n in enumerate(self.names)], dtype=np.int64)
+        pp, day, net = sim.people, sim.day, sim.net
+        P = net.n_places
+        unlimited = self.quota == 0
+        quota_left = np.where(unlimited, 1 << 62, self.quota - self.granted)  # members × programmes
         open_today = (self.first <= day) & (day <= self.last) & (quota_left > 0)
         # 1. applications
         idx = sim.on_the_move()
         if idx.size:
             place = pp.place[idx]
+            mem = pp.member[idx].astype(np.int64)
             j = self.office[place]
             ok = (j >= 0) & (pp.km_left[idx] == 0) & (pp.intent[idx] != Intent.HOME)
             ok &= (pp.flags[idx] & (PERMIT_TRIED | PERMIT)) == 0
             jj = np.where(j >= 0, j, 0)
-            ok &= open_today[jj] & (net.country[pp.origin[idx]] != self.country[jj])
-            u = sim.rng.random("permits.apply", day, idx)
-            a = idx[ok & (u < self.apply_p[jj])]
+            ok &= open_today[mem, jj] & (net.country[pp.origin[idx]] != self.country[jj])
+            a = idx[ok & (sim.draw("permits.apply", day, idx) < self.apply_p[mem, jj])]
             if a.size:
                 pp.set_state(a, State.PERMIT_PENDING, day)
                 pp.until[a] = -1
                 pp.flags[a] |= PERMIT_TRIED
-                rec.add("permit_applied", pp.place[a], pp.pop[a])
+                sim.add_events("permit_applied", pp.place[a], a)
         pend = np.nonzero(pp.state == State.PERMIT_PENDING)[0]
         if pend.size:
-            # 2. processing: oldest first at each office, capacity a day, while the quota lasts
+            # 2. processing: oldest first at each (member, office), capacity a day, while the quota lasts
             line = pend[(pp.until[pend] == -1) & ((pp.flags[pend] & PERMIT_OK) == 0)]
             if line.size:
+                lm = pp.member[line].astype(np.int64)
                 lp = pp.place[line].astype(np.int64)
-                tie = sim.rng.random("permits.queue", day, line)
-                order = np.lexsort((tie, pp.since[line], lp))
-                q, qp = line[order], lp[order]
-                starts = np.r_[0, np.nonzero(np.diff(qp))[0] + 1]
+                tie = sim.draw("permits.queue", day, line)
+                order = np.lexsort((tie, pp.since[line], lp, lm))
+                q, qp, qm = line[order], lp[order], lm[order]
+                qk = qm * P + qp
+                starts = np.r_[0, np.nonzero(np.diff(qk))[0] + 1]
                 rank = np.arange(q.size) - np.repeat(starts, np.diff(np.r_[starts, q.size]))
-                cap = self.capacity[qp]
+                cap = self.capacity[qm, qp]
                 served = (cap == 0) | (rank < cap)
-                s, sp = q[served], qp[served]
+                s, sp, sm = q[served], qp[served], qm[served]
                 sj = self.office[sp]
-                granted = sim.rng.random("permits.grant", day, s) < self.grant[sj]
-                # the quota, programme by programme, in line order
-                for j in np.unique(sj):
-                    m = np.nonzero((sj == j) & granted)[0]
-                    if self.quota[j]:
-                        keep = max(0, int(quota_left[j]))
-                        granted[m[keep:]] = False
-                        m = m[:keep]
-                    self.granted[self.names[j]] += int(m.size)
-                    quota_left[j] -= m.size
+                granted = sim.draw("permits.grant", day, s) < self.grant[sm, sj]
+                # the quota of each (member, programme), in line order (s is sorted by member, then place)
+                key = sm * len(self.names) + sj
+                for kk in np.unique(key[granted]):
+                    m, j = divmod(int(kk), len(self.names))
+                    hit = np.nonzero((key == kk) & granted)[0]
+                    if not unlimited[m, j]:
+                        keep = max(0, int(quota_left[m, j]))
+                        granted[hit[keep:]] = False
+                        hit = hit[:keep]
+                    self.granted[m, j] += hit.size
+                    quota_left[m, j] -= hit.size
                 g = s[granted]
                 pp.flags[g] |= PERMIT_OK
-                pp.until[g] = (day + self.wait[sj[granted]]).astype(np.int16)
+                pp.until[g] = (day + self.wait[sm[granted], sj[granted]]).astype(np.int16)
                 self._release(sim, s[~granted])
             # the line left when a programme is closed or out of quota travels on
             still = pend[(pp.state[pend] == State.PERMIT_PENDING) & ((pp.flags[pend] & PERMIT_OK) == 0)]
             if still.size:
+                m = pp.member[still].astype(np.int64)
                 j = self.office[pp.place[still]]
-                shut = ~((self.first[j] <= day) & (day <= self.last[j]) & (quota_left[j] > 0))
+                shut = ~((self.first[m, j] <= day) & (day <= self.last[m, j]) & (quota_left[m, j] > 0))
                 self._release(sim, still[shut])
             # 3. cards in hand
             due = pend[(pp.state[pend] == State.PERMIT_PENDING) & ((pp.flags[pend] & PERMIT_OK) != 0)
                        & (pp.until[pend] >= 0) & (pp.until[pend] <= day)]
             if due.size:
-                rec.add("permit_granted", pp.place[due], pp.pop[due])
-                j = self.office[pp.place[due]]
-                trav = self.travel[j]
+                sim.add_events("permit_granted", pp.place[due], due)
+                trav = self.travel[self.office[pp.place[due]]]
                 pp.flags[due] &= ~PERMIT_OK
                 pp.until[due] = -1
                 pp.set_state(due[~trav], State.SETTLED, day)
@@ -153,7 +165,6 @@ class Permits(Process):
                 pp.flags[t] |= PERMIT
         # holders travelling on: the issuing country's posts let them through
         if self.travel.any():
-            pol = sim.policy
             idx = sim.on_the_move()
             if idx.size:
                 h = idx[(pp.flags[idx] & PERMIT) != 0]
@@ -161,8 +172,9 @@ class Permits(Process):
                     place = pp.place[h]
                     issuing = np.zeros(len(net.countries), dtype=bool)
                     issuing[self.country[self.travel & (self.country >= 0)]] = True
-                    at_post = pol.blocked[place] & (pp.km_left[h] == 0) & ((pp.flags[h] & CLEARED) == 0)
+                    blocked = sim.pol("blocked")[pp.member[h].astype(np.int64), place]
+                    at_post = blocked & (pp.km_left[h] == 0) & ((pp.flags[h] & CLEARED) == 0)
                     at_post &= issuing[net.country[place]]
                     c = h[at_post]
                     pp.flags[c] |= CLEARED
-                    rec.add("crossed", pp.place[c], pp.pop[c])
+                    sim.add_events("crossed", pp.place[c], c)
