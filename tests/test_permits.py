@@ -107,3 +107,26 @@ def test_observations_may_name_the_new_quantities(office):
     (office / "observations.csv").write_text("date,place,quantity,low,high\n2020-01-05,Bravo,permits,5,5\n")
     with pytest.raises(UserError, match="unknown quantity 'permits'"):
         load_scenario(office)
+
+
+def test_readme_permit_example_loads_on_the_builtin_network(tmp_path):
+    from ruamel.yaml import YAML
+
+    from conftest import ROOT
+    from travesia.scenario.builtin import init_scenario
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Permit programmes, documents per post")[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    y = YAML(typ="safe")
+    y.default_flow_style = False
+    example = y.load(block)
+    folder = init_scenario("caravan-2018", tmp_path / "mine")
+    raw = y.load((folder / "scenario.yaml").read_text(encoding="utf-8"))
+    raw["permits"] = example["permits"]
+    for k, v in example["crossings"].items():
+        raw["crossings"].setdefault(k, {}).update(v)
+    with open(folder / "scenario.yaml", "w", encoding="utf-8") as f:
+        y.dump(raw, f)
+    s = load_scenario(folder)
+    assert s.params.permits["visitor-cards"].quota == 13000
+    assert s.params.crossings["agua_caliente"].accepts == ["Honduras", "El Salvador", "Guatemala", "Nicaragua"]
