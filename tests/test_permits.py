@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from conftest import LINE_LEGS, LINE_PLACES, LINE_YAML, write_scenario

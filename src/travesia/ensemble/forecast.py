@@ -361,7 +361,7 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
 
     ``progress(stage, done, total)`` is called with stage "calibrate" (trials) and "ensemble" (members).
     """
-    from travesia.analysis.observe import load_observations, validation_paths
+    from travesia.analysis.observe import load_observations
     from travesia.ensemble.calibrate import calibrate as run_cal
 
     from travesia.options import check_common
