@@ -278,14 +278,17 @@ def test_observation_files(finished_run, rows, header):
         text = header + "\n" + "".join(",".join(csv_cell(c) for c in r) + ("," if header.endswith("caravan") else "")
                                        + "\n" for r in rows)
         obs.write_text(text, encoding="utf-8")
-        run_before = {k: v for k, v in snapshot(finished_run).items() if not k.startswith(("validation.", ".travesia-run"))}
+        run_before = {k: v for k, v in snapshot(finished_run).items()
+                      if not k.startswith(("validation.", "validation-", ".travesia-run"))}
         rc, _, err = tv("validate", finished_run, "-O", obs)
         assert_outcome(rc, err, (str(obs), "obs[v2].csv"))
         if rc == 0:
-            v = pd.read_csv(finished_run / "validation.csv")
+            # another observations file than the run's own: written beside, as validation-<name>.csv
+            v = pd.read_csv(finished_run / "validation-obs_v2_.csv")
             assert len(v) == sum(1 for _ in rows)
         assert obs.read_text(encoding="utf-8") == text
-        after = {k: v for k, v in snapshot(finished_run).items() if not k.startswith(("validation.", ".travesia-run"))}
+        after = {k: v for k, v in snapshot(finished_run).items()
+                 if not k.startswith(("validation.", "validation-", ".travesia-run"))}
         assert after == run_before
 
 
