@@ -249,7 +249,7 @@ def _ard(sim: dict, camps: list[str], obs: np.ndarray) -> float:
 
 
 def compare_all(folders: list[Path], agents: int, seeds: int, fresh: bool, out: Path,
-                flee_seeds: int | None = None) -> list[dict]:
+                flee_seeds: int | None = None, cached_only: bool = False) -> list[dict]:
     """Every folder at the same number of agents (or at full scale when smaller), ``seeds`` seeds of
     each simulator. FLEE's runs are kept in ``benchmarks/out/flee_runs/`` (they depend on FLEE and
     the folder only) and reused unless ``fresh``."""
@@ -280,6 +280,8 @@ def compare_all(folders: list[Path], agents: int, seeds: int, fresh: bool, out: 
             key = cache / f"{src.name}-{n}-s{s}.json"
             if key.exists() and not fresh:
                 r = json.loads(key.read_text())
+            elif cached_only:
+                continue
             else:
                 r = run_flee(py, folder, s, sfc, timeout=7200)
                 if r is None:
@@ -337,6 +339,7 @@ def main() -> None:
     ap.add_argument("--all", action="store_true", help="every folder in ../shared/data/flee/ at one common scale "
                     "(the first of --sizes, default 1e4 agents), --seeds seeds of each simulator, one table")
     ap.add_argument("--flee-seeds", type=int, default=None, help="with --all: FLEE seeds (default: --seeds)")
+    ap.add_argument("--cached-only", action="store_true", help="with --all: use the FLEE runs kept, run none")
     ap.add_argument("--only", default="", help="with --all: only these folders (comma-separated names)")
     ap.add_argument("--fresh", action="store_true", help="with --all: rerun FLEE even where its runs are kept")
     a = ap.parse_args()
@@ -347,10 +350,11 @@ def main() -> None:
         if a.only:
             folders = [p for p in folders if p.name in a.only.split(",")]
         agents = int(float(a.sizes.split(",")[0])) if a.sizes != "1e4,1e5,1e6" else 10_000
-        rows = compare_all(folders, agents, a.seeds, a.fresh, a.out or OUT / "flee_compare_all.json", a.flee_seeds)
-        fs = a.seeds if a.flee_seeds is None else a.flee_seeds
-        print(f"\nFLEE 3.1 vs travesia, every folder at {agents:,} agents (full scale if fewer), {fs} FLEE seed(s), "
-              f"{a.seeds} travesia seeds; ARD = FLEE's averaged relative difference (mean over seeds); s = CPU seconds of the daily "
+        rows = compare_all(folders, agents, a.seeds, a.fresh, a.out or OUT / "flee_compare_all.json", a.flee_seeds,
+                           a.cached_only)
+        fs = sorted({r["flee_seeds"] for r in rows})
+        print(f"\nFLEE 3.1 vs travesia, every folder at {agents:,} agents (full scale if fewer), "
+              f"{'/'.join(map(str, fs))} FLEE seed(s), {a.seeds} travesia seeds; ARD = FLEE's averaged relative difference (mean over seeds); s = CPU seconds of the daily "
               f"loop (median); ratio = FLEE's CPU time per live agent-step / travesia's\n")
         print_table(rows)
         return
