@@ -106,7 +106,8 @@ def test_caravan_conserves_people_every_day_and_respects_mode_limits():
         assert sim.people.km_today.max() <= limit + 1e-3
         assert sim.record.counts[sim.day - 1].sum() == sim.n
     # without rides and buses nobody exceeds the walking limit
-    s = load_scenario("caravan-2018", {"movement.ride_prob": 0, "movement.solo_bus_prob": 0})
+    s = load_scenario("caravan-2018", {"movement.ride_prob": 0, "movement.solo_bus_prob": 0, "plan.cohesion": 0,
+                                        "offers.prob_per_day": 0})
     sim = Sim(s, days=25)
     for _ in range(sim.days):
         sim.step()

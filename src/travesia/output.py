@@ -198,6 +198,37 @@ def by_attribute_frame(result) -> pd.DataFrame | None:
     return pd.concat(parts, ignore_index=True)
 
 
+PLAN_COLUMNS = ["date", "caravan", "body", "target", "hold", "route", "stage_km", "people"]
+OFFER_COLUMNS = ["date", "caravan", "place", "seats", "km", "accepted"]
+
+
+def plans_frame(result) -> pd.DataFrame | None:
+    """``plans.csv``: each caravan's plan of each day (processes/plan.py), or None without plans.
+
+    ``body`` is where most of the caravan is, ``target`` the place it heads for today (the body's
+    place while it holds), ``hold`` the days of the hold left including today (0: a day on the
+    move), ``route`` the destination of the branch it follows, ``stage_km`` the km from the body
+    to the target, ``people`` the caravan's people on the move."""
+    st = getattr(result.sim, "plan", None)
+    if st is None or not st.log:
+        return None
+    names = result.net.names
+    rows = [(result.sim.start + dt.timedelta(days=d), result.sim.pop_names[k], names[b], names[t], h, names[r],
+             round(km, 1), n) for d, k, b, t, h, r, km, n in st.log]
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS)
+
+
+def offers_frame(result) -> pd.DataFrame | None:
+    """``offers.csv``: every transport offer made (processes/offers.py), accepted or not."""
+    log = getattr(result.sim, "offers_log", None)
+    if not log:
+        return None
+    names = result.net.names
+    rows = [(result.sim.start + dt.timedelta(days=d), result.sim.pop_names[k], names[p], s, km, a)
+            for d, k, p, s, km, a in log]
+    return pd.DataFrame(rows, columns=OFFER_COLUMNS)
+
+
 def summary(result) -> dict:
     """Totals by final state, arrival dates per destination, size and speed of the run.
 
@@ -719,6 +750,8 @@ def write_run(result, out: str | Path, force: bool = False, extra_files: dict[st
         "totals.csv": csv_text(totals_frame(result)),
         **({"totals_by_caravan.csv": csv_text(tbc)} if (tbc := totals_by_caravan_frame(result)) is not None else {}),
         **({"by_attribute.csv": csv_text(bya)} if (bya := by_attribute_frame(result)) is not None else {}),
+        **({"plans.csv": csv_text(pf)} if (pf := plans_frame(result)) is not None else {}),
+        **({"offers.csv": csv_text(of)} if (of := offers_frame(result)) is not None else {}),
         "summary.json": json.dumps(summary(result), indent=2, ensure_ascii=False) + "\n",
         "scenario.resolved.yaml": resolved_yaml(result),
         **network_files(sim.loaded),

@@ -855,6 +855,27 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         for k in at.weights:
             if k != "default" and k not in ids and k not in names:
                 fail(("attributes", a, "weights", k), f"unknown place '{k}' (neither an id nor a name in {p.places})")
+    # the collective caravan (plan, offers, leaving): every place id named must exist
+    pop_names = {pop.name for pop in p.populations}
+    for i, sp in enumerate(p.plan.stops):
+        need_place(("plan", "stops", i), sp)
+    for i, hp in enumerate(p.plan.hold_places):
+        need_place(("plan", "hold_places", i), hp)
+    for i, h in enumerate(p.plan.holds):
+        need_place(("plan", "holds", i, "place"), h.place)
+        if h.caravan is not None and h.caravan not in pop_names:
+            fail(("plan", "holds", i, "caravan"), f"unknown caravan '{h.caravan}' (populations: {', '.join(sorted(pop_names))})")
+    for i, f in enumerate(p.plan.forks):
+        need_place(("plan", "forks", i, "place"), f.place)
+        for d in f.options:
+            need_place(("plan", "forks", i, "options", d), d)
+        if f.caravan is not None and f.caravan not in pop_names:
+            fail(("plan", "forks", i, "caravan"), f"unknown caravan '{f.caravan}' (populations: {', '.join(sorted(pop_names))})")
+    for i, o in enumerate(p.offers.sites):
+        need_place(("offers", "sites", i, "place"), o.place)
+    for c in p.leaving.pressure:
+        if c not in countries:
+            fail(("leaving", "pressure", c), f"unknown country '{c}' (countries in {p.places}: {', '.join(sorted(countries))})")
     # timeline: dates inside the period, paths valid, values valid when applied in order
     trial = copy.deepcopy(s.raw)
     for ev in sorted(enumerate(p.timeline), key=lambda t: t[1].date):

@@ -128,6 +128,94 @@ class Groups(Strict):
     rally_max_wait_days: int = P(2, 0, 30, "days", "longest wait at a rally point")
 
 
+class ScheduledHold(Strict):
+    """A hold an assembly is known to have decided. With ``start``: on the ``days`` days from
+    ``start`` the caravan gathers at ``place`` (the body goes there if it is behind) and stays.
+    Without: the first time the body is at ``place`` it stays there ``days`` days."""
+
+    place: str = Field(description="place id where the body holds")
+    days: int = P(1, 1, 60, "days", "days the body stays (it sets out again on the day after)")
+    start: dt.date | None = Field(None, description="first day of the hold (default: when the body gets there)")
+    caravan: str | None = Field(None, description="population name; default every caravan")
+
+
+class Fork(Strict):
+    """A collective route decision: when a caravan's body reaches ``place``, one draw picks a branch
+    (a destination) for the whole body, with the ``options`` shares."""
+
+    place: str = Field(description="place id where the assembly decides")
+    options: dict[str, float] = Field(description="destination place id -> share of caravans taking that branch")
+    caravan: str | None = Field(None, description="population name; default every caravan")
+
+    @field_validator("options")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v or any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("options need shares >= 0, not all zero")
+        return v
+
+
+class Plan(Strict):
+    """The caravan as a collective actor: each day one plan per caravan (next stop, hold, route)."""
+
+    stops: list[str] = Field(default_factory=list,
+                             description="place ids where a caravan's body may sleep; empty: no plans (groups move on their own)")
+    cohesion: float = P(0.0, 0, 1, "share", "chance per day that a group follows its caravan's plan")
+    body_share: float = P(0.3, 0.01, 1, "share", "the body is the furthest place on the route with at least this share of the caravan")
+    foot_stage_km: float = P(60.0, 1, 300, "km", "furthest next stop the body walks to in a day")
+    ride_stage_km: float = P(250.0, 1, 1500, "km", "furthest next stop on a day the body gets rides")
+    ride_day_prob: float = P(0.0, 0, 1, "1/day", "chance the body gets rides that day (not where rides are blocked)")
+    rest_prob: float = P(0.1, 0, 1, "1/day", "chance the body rests a day at a stop")
+    gather_days: int = P(1, 0, 30, "days", "days a caravan gathers at its origin from its start day before setting out")
+    hold_places: list[str] = Field(default_factory=list,
+                                   description="place ids where a longer hold may start (shelters, negotiations)")
+    hold_prob: float = P(0.0, 0, 1, "share", "chance the body holds on reaching a hold place")
+    hold_days_mean: float = P(2.0, 1, 30, "days", "mean length of a hold (1 + Poisson(mean − 1))")
+    holds: list[ScheduledHold] = Field(default_factory=list, description="holds known to have been decided")
+    forks: list[Fork] = Field(default_factory=list, description="collective route decisions")
+    min_body: int = P(50, 0, None, "people", "a caravan with fewer people on the move has no plan that day")
+
+
+class OfferSite(Strict):
+    """A place where transport may be offered (a large city, a state capital); unset values take the
+    ``offers`` defaults."""
+
+    place: str
+    prob_per_day: float | None = Field(None, ge=0, le=1, description="1/day: chance of an offer on a day a caravan is there")
+    seats: float | None = Field(None, ge=0, description="seats: mean size of an offer")
+    km: float | None = Field(None, ge=1, le=3000, description="km: how far it takes people along their route")
+
+
+class Offers(Strict):
+    """Transport offers as a stochastic process: local governments' and volunteers' buses and trucks."""
+
+    sites: list[OfferSite] = Field(default_factory=list, description="places where offers may be made")
+    prob_per_day: float = P(0.0, 0, 1, "1/day", "chance per day of an offer at a site where a caravan is")
+    seats: float = P(500.0, 0, 1e7, "seats", "mean size of an offer")
+    seats_sd: float = P(0.5, 0, 3, "log", "spread of offer sizes (lognormal sd)")
+    km: float = P(500.0, 1, 3000, "km", "how far an offer takes people along their route")
+    accept: float = P(0.8, 0, 1, "share", "chance the caravan accepts an offer (an assembly's decision)")
+    min_crowd: int = P(100, 0, None, "people", "offers are made to a caravan with at least this many people at the site")
+
+
+class Leaving(Strict):
+    """Leaving the caravan at rates that depend on conditions (on top of ``intentions``)."""
+
+    hold_per_day: float = P(0.0, 0, 1, "1/day", "extra chance per day to go home while one's caravan holds where one is")
+    pressure_per_day: float = P(0.0, 0, 1, "1/day", "extra chance per day to go home under full police pressure")
+    pressure: dict[str, float] = Field(default_factory=dict,
+                                       description="country -> police pressure on the caravan, 0-1 (timeline changes it)")
+    offer_pull_per_day: float = P(0.0, 0, 1, "1/day", "extra chance per day to go home where a country offers return rides")
+
+    @field_validator("pressure")
+    @classmethod
+    def _unit(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, x in v.items() if not 0 <= x <= 1]
+        if bad:
+            raise ValueError(f"pressure must be within 0-1 ({', '.join(bad)})")
+        return v
+
+
 class Intentions(Strict):
     """Changing minds: giving up and going home."""
 
@@ -317,6 +405,9 @@ class Scenario(Strict):
     movement: Movement = Field(default_factory=Movement)
     groups: Groups = Field(default_factory=Groups)
     intentions: Intentions = Field(default_factory=Intentions)
+    plan: Plan = Field(default_factory=Plan)
+    offers: Offers = Field(default_factory=Offers)
+    leaving: Leaving = Field(default_factory=Leaving)
     arrival: Arrival = Field(default_factory=Arrival)
     crossings: dict[str, Crossing] = Field(default_factory=dict)
     countries: dict[str, Country] = Field(default_factory=dict)

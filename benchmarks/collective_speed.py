@@ -1,0 +1,81 @@
+"""What the collective caravan costs: the engine with and without the plan, offers and leaving.
+
+What it measures (declared before measuring):
+
+- the built-in scenario caravan-2018 scaled with ``--scale`` to N people (default 10^6), D days
+  (default 60), each variant in a fresh subprocess, one core:
+  - ``with``: every process, as built in (plans, transport offers, leaving);
+  - ``without``: the same scenario with no plan stops, no offer sites and no leaving rates (the
+    three processes return at once: the engine as it was before them);
+- agent-steps per second = N × D / wall time of the daily loop (setup excluded);
+- the yardstick, in the same session: the NumPy random walk of ``engine_speed.py`` on the same
+  network; each variant's speed is also given as a ratio to it, so that machine load cancels.
+- the goal: ``with`` no more than 10 % slower than ``without`` (ratio of the yardstick ratios ≥ 0.9).
+
+Usage: ``python benchmarks/collective_speed.py [--size 1e6] [--days 60] [--repeats 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+WITHOUT = {"plan.stops": [], "offers.sites": [], "leaving.hold_per_day": 0.0, "leaving.pressure_per_day": 0.0,
+           "leaving.offer_pull_per_day": 0.0}
+
+
+def child(n: int, days: int, variant: str) -> dict:
+    from travesia.engine.sim import Sim
+    from travesia.scenario.load import load_scenario
+
+    s = load_scenario("caravan-2018", WITHOUT if variant == "without" else None)
+    people0 = sum(p.size + sum(j.size for j in p.joiners) for p in s.params.populations)
+    sim = Sim(s, days=days, scale=n / people0)
+    t1 = time.perf_counter()
+    sim.run()
+    dt = time.perf_counter() - t1
+    return {"people": sim.n, "run_s": dt, "agent_steps_per_s": sim.n * days / dt,
+            "timings": {k: round(v, 3) for k, v in sim.timings.items()}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", type=float, default=1e6)
+    ap.add_argument("--days", type=int, default=60)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    n = int(a.size)
+    if a.child is not None:
+        print(json.dumps(child(n, a.days, a.child)))
+        return
+    here = Path(__file__).resolve().parent
+
+    def sub(args: list[str]) -> dict:
+        out = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    best: dict[str, dict] = {}
+    for _ in range(a.repeats):  # interleaved, best of the repeats
+        for v in ("without", "with"):
+            r = sub([__file__, "--child", v, "--size", str(n), "--days", str(a.days)])
+            w = sub([str(here / "engine_speed.py"), "--child", str(n), "--days", str(a.days), "--peer"])
+            r["ratio"] = r["agent_steps_per_s"] / w["agent_steps_per_s"]
+            if v not in best or r["ratio"] > best[v]["ratio"]:
+                best[v] = r
+    print(f"caravan-2018 at {best['with']['people']:,} people, {a.days} days, one core, best of {a.repeats}")
+    print(f"{'variant':>8} {'run s':>7} {'agent-steps/s':>14} {'÷ NumPy walk':>13}")
+    for v in ("without", "with"):
+        r = best[v]
+        print(f"{v:>8} {r['run_s']:>7.2f} {r['agent_steps_per_s']:>14,.0f} {r['ratio']:>13.3f}")
+    rel = best["with"]["ratio"] / best["without"]["ratio"]
+    print(f"with / without: {rel:.3f} (goal >= 0.90)")
+    print(f"time per process, with (s): {best['with']['timings']}")
+
+
+if __name__ == "__main__":
+    main()

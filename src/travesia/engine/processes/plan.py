@@ -1,0 +1,364 @@
+"""Plan: the caravan as a collective actor — each day one plan per caravan (next stop, hold, route).
+
+Coordinators and evening assemblies announced the next stage of the 2018 caravans (the town to
+reach), whether to stay put for some days (to rest, to negotiate, to wait for buses), and which
+road to take at a fork; most people followed and slept in the same town (MODEL.md, "Collective
+decisions"; events.csv 2018-10-20, 2018-10-26, 2018-10-31). Each day, for each caravan
+(population) with at least ``min_body`` people on the move:
+
+- **the body** is the furthest place on the caravan's route (origin → ``via`` → its destination)
+  holding at least ``body_share`` of its people on the move who are not held at a border post
+  (stragglers do not pull it back), else the place holding most of them;
+- **route decision**: when the body reaches a fork (``plan.forks``), one draw picks a branch (a
+  destination) with the fork's shares, and everyone of the caravan still on the way takes it;
+- **gathering**: on its start day (``gather_days``) the caravan gathers at its origin;
+- **hold**: a scheduled hold (``plan.holds``: an assembly is known to have stayed) or, on reaching
+  a hold place (``hold_places``), a drawn one with chance ``hold_prob`` lasting 1 + geometric days
+  of mean ``hold_days_mean``; else a rest day with chance ``rest_prob``. During a hold the target is
+  the hold place: people behind go there and stop, people there and ahead wait;
+- **stage**: otherwise the target is the furthest stop (``stops``: the towns where caravans
+  sleep) within a day's walk (``foot_stage_km``) ahead of the body. If the next stop is further,
+  the body gets rides there with chance ``ride_day_prob`` (up to ``ride_stage_km``; never on the
+  day it leaves its origin, which it leaves on foot, nor where police stop trucks), else it walks
+  a day toward it and sleeps by the road.
+
+A group follows its caravan's plan that day with chance ``cohesion`` (one draw per group): it goes
+to the target and stops there (however far that is), or waits if it is already there or ahead.
+The others move on their own (:mod:`movement`): a fast head runs ahead, stragglers fall behind,
+and both rejoin where the body holds. Movement applies the plan through :meth:`PlanState.direct`.
+Every draw is one number per caravan (or group) per day, keyed, so runs stay deterministic. The
+plans are kept in ``sim.plan.log`` and written as ``plans.csv``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from travesia.engine.core import GOING_HOME, RIDE, Intent, State, held_at_post, njit
+from travesia.engine.processes.base import Process
+from travesia.errors import UserError
+from travesia.network import KIND, ROAD
+
+
+
+def route_path(net, anchors: list[int]) -> tuple[list[int], list[float]]:
+    """Places along the shortest road path through ``anchors`` in order, with cumulative km."""
+    places, km = [anchors[0]], [0.0]
+    for a, b in zip(anchors[:-1], anchors[1:]):
+        if a == b:
+            continue
+        d = net.distances_to(np.array([b]))[0]
+        if not np.isfinite(d[a]):
+            break
+        p, guard = a, 0
+        while p != b and guard < net.n_places:
+            guard += 1
+            lo, hi = net.indptr[p], net.indptr[p + 1]
+            best, best_e = np.inf, -1
+            for e in range(lo, hi):
+                if (net.e_modes[e] & ROAD) == 0:
+                    continue
+                v = float(net.e_km[e]) + d[net.e_to[e]]
+                if v < best - 1e-9:
+                    best, best_e = v, e
+            if best_e < 0:
+                break
+            p = int(net.e_to[best_e])
+            places.append(p)
+            km.append(km[-1] + float(net.e_km[best_e]))
+    return places, km
+
+
+class PlanState:
+    """Each caravan's plan today and what carries over (holds, route decisions), on ``sim.plan``."""
+
+    def __init__(self, n_pop: int, n_places: int):
+        K = max(n_pop, 1)
+        self.target = np.full(K, -1, dtype=np.int64)  # place the body heads for today (-1: no plan)
+        self.body = np.full(K, -1, dtype=np.int64)
+        self.hold = np.zeros(K, dtype=bool)
+        self.hold_until = np.full(K, -1, dtype=np.int64)  # the body holds while day < hold_until
+        self.hold_place = np.full(K, -1, dtype=np.int64)
+        self.last_hold_draw = np.full(K, -1, dtype=np.int64)  # place where a hold was last drawn
+        self.stage_km = np.zeros(K)  # km from the body to today's target
+        self.branch = np.full(K, -1, dtype=np.int64)  # destination place chosen at a fork
+        self.progress = np.zeros((K, n_places))  # km along each caravan's route, per place
+        self.on_path = np.zeros((K, n_places), dtype=bool)
+        self.done: set = set()  # scheduled holds and forks already used
+        self.cohesion = 0.0
+        self.ride_stage_km = 250.0
+        self.log: list[tuple] = []
+        self._paths: dict = {}
+
+    @property
+    def active(self) -> bool:
+        return bool((self.target >= 0).any())
+
+    def direct(self, sim, idx: np.ndarray, stay: np.ndarray, mode: np.ndarray, budget: np.ndarray) -> np.ndarray:
+        """Apply today's plans to movement's decisions for people ``idx`` (in place).
+
+        Returns the positions (into ``idx``) of people who move toward their caravan's target and
+        stop there; movement moves them with the rides mode (the target as the only stop).
+        """
+        pp, pol = sim.people, sim.policy
+        follow_u = sim.rng.random("plan.follow", sim.day, np.arange(max(sim.next_group, 1)))  # one per group
+        go = np.zeros(idx.size, dtype=np.bool_)
+        _direct_kernel(idx.astype(np.int64), pp.pop, pp.intent, pp.place, pp.km_left, pp.flags, pp.origin,
+                       pp.group, self.target, self.hold, self.stage_km, self.progress, follow_u,
+                       float(self.cohesion), float(self.ride_stage_km), pol.place, stay, mode, budget, go)
+        return np.nonzero(go)[0]
+
+
+@njit(cache=True)
+def _direct_kernel(idx, pop, intent, place, km_left, flags, origin, group, target, hold, stage_km, progress,
+                   follow_u, cohesion, ride_stage_km, prec, stay, mode, budget, go):
+    """Apply each caravan's plan to movement's decisions (see :meth:`PlanState.direct`)."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        k = pop[i]
+        t = target[k]
+        if t < 0 or intent[i] == GOING_HOME:
+            continue
+        p = place[i]
+        at = km_left[i] == 0
+        if held_at_post(p, not at, flags[i], False, prec[origin[i]].country, prec):
+            continue
+        prog = progress[k, p]
+        tprog = progress[k, t]
+        follow = follow_u[group[i]] < cohesion
+        h = hold[k]
+        if prog >= tprog - 1e-6:  # at the target or ahead: wait (on a hold day everyone, else followers)
+            if at and (h or follow):
+                stay[j] = True
+            continue
+        if follow:  # behind: go to the target (however far today's stage is) and stop there
+            stay[j] = False
+            short = ride_stage_km if h else stage_km[k]  # on a hold day stragglers catch up a ride's day
+            gap = tprog - prog
+            budget[j] = gap + 1.0 if gap <= short + 1e-6 else short
+            mode[j] = RIDE
+            go[j] = True
+        elif h and not stay[j]:  # behind on a hold day, moving on their own: stop at the hold
+            mode[j] = RIDE
+            go[j] = True
+
+
+@njit(cache=True)
+def _count_kernel(idx, pop, intent, place, km_left, flags, origin, prec, counts):
+    """People per caravan × place, not going home and not held at a border post."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        if intent[i] == GOING_HOME:
+            continue
+        p = place[i]
+        if held_at_post(p, km_left[i] != 0, flags[i], False, prec[origin[i]].country, prec):
+            continue
+        counts[pop[i], p] += 1
+
+
+class Plan(Process):
+    name = "plan"
+    params = "plan"
+    reads = ("state", "place", "km_left", "pop", "intent", "group", "flags", "origin")
+    writes = ("dest",)  # a route decision sends the whole body down one branch
+    state = ("plan",)  # sim.plan: PlanState (targets, holds, route decisions, the log)
+
+    def setup(self, sim) -> None:
+        self.p = sim.params.plan
+        net = sim.net
+        if not hasattr(sim, "plan"):
+            sim.plan = PlanState(len(sim.pop_names), net.n_places)
+        st = sim.plan
+        st.cohesion = self.p.cohesion
+        st.ride_stage_km = self.p.ride_stage_km
+        self.enabled = bool(self.p.stops) and sim.params.rules == "caravan"
+        self.stop = np.zeros(net.n_places, dtype=bool)
+        for s in self.p.stops:
+            self.stop[net.index[s]] = True
+        self.hold_place = np.zeros(net.n_places, dtype=bool)
+        for s in self.p.hold_places:
+            self.hold_place[net.index[s]] = True
+        pops = sim.params.populations
+        self.start_day = [(pop.start - sim.start).days for pop in pops]
+        self.origin = [net.index[pop.origin] for pop in pops]
+        self.pop_index = {pop.name: k for k, pop in enumerate(pops)}
+        for f in self.p.forks:
+            for d in f.options:
+                if sim.dest_index[net.index[d]] < 0:
+                    raise UserError(f"plan.forks: '{d}' is not a destination of any population (add it to a "
+                                    "population's destinations, even with weight 0)")
+        for k in range(len(pops)):
+            self._set_path(sim, k)
+
+    def _main_dest(self, sim, k: int) -> int:
+        st = sim.plan
+        if st.branch[k] >= 0:
+            return int(st.branch[k])
+        ids, w = sim.pop_dest[k]
+        return int(ids[int(np.argmax(w))])
+
+    def _set_path(self, sim, k: int) -> None:
+        """Progress (km along the caravan's route) of every place: on the route, its km; off it,
+        that of the nearest place on the route."""
+        net, st = sim.net, sim.plan
+        pop = sim.params.populations[k]
+        anchors = [net.index[pop.origin]] + [net.index[v] for v in pop.via] + [self._main_dest(sim, k)]
+        key = tuple(anchors)
+        if key not in st._paths:
+            places, km = route_path(net, anchors)
+            prog = np.zeros(net.n_places)
+            on = np.zeros(net.n_places, dtype=bool)
+            seen: dict[int, float] = {}
+            for p, x in zip(places, km):
+                seen.setdefault(p, x)
+            pl = np.array(list(seen), dtype=np.int64)
+            kms = np.array(list(seen.values()))
+            on[pl] = True
+            d = net.distances_to(pl)  # [len(path), P]
+            near = np.argmin(np.where(np.isfinite(d), d, np.inf), axis=0)
+            prog[:] = kms[near]
+            prog[pl] = kms
+            st._paths[key] = (prog, on)
+        st.progress[k], st.on_path[k] = st._paths[key]
+
+    def step(self, sim) -> None:
+        st = sim.plan
+        st.target[:] = -1
+        st.hold[:] = False
+        if not self.enabled:
+            return
+        _pp, net, day, p = sim.people, sim.net, sim.day, self.p
+        counts = self._counts(sim)
+        if counts is None:
+            return
+        K = len(sim.pop_names)
+        ks = np.arange(K)
+        u_rest = sim.rng.random("plan.rest", day, ks)
+        u_ride = sim.rng.random("plan.ride", day, ks)
+        u_hold = sim.rng.random("plan.hold", day, ks)
+        u_len = sim.rng.random("plan.hold_days", day, ks)
+        min_body = p.min_body * sim.scale
+        for k in range(K):
+            n_k = counts[k].sum()
+            if n_k < max(min_body, 1):
+                continue
+            body = self._body(st, k, counts[k], n_k)
+            if body < 0:
+                continue
+            if self._fork(sim, k, body):
+                body = self._body(st, k, counts[k], n_k)
+            prog, on = st.progress[k], st.on_path[k]
+            st.body[k] = body
+            name = sim.pop_names[k]
+            # holds: one in progress, a scheduled one, one drawn on reaching a hold place, a rest day
+            target, hold = -1, False
+            if day < st.hold_until[k]:
+                target, hold = int(st.hold_place[k]), True
+            origin = net.index[sim.params.populations[k].origin]
+            if not hold and day < self.start_day[k] + p.gather_days and body == origin:
+                target, hold = origin, True  # gathering at the origin (the day it was called for)
+            if not hold:
+                for _i, h in enumerate(p.holds):
+                    if h.caravan not in (None, name):
+                        continue
+                    hp = net.index[h.place]
+                    if h.start is not None:
+                        d0 = (h.start - sim.start).days
+                        key = (k, "hold", h.place, h.days, d0)
+                        if d0 <= day < d0 + h.days and key not in st.done and prog[body] <= prog[hp] + 1e-6:
+                            st.done.add(key)  # from its first day the hold lasts to its end
+                            st.hold_until[k], st.hold_place[k] = d0 + h.days, hp
+                            target, hold = hp, True
+                            break
+                    elif (k, "hold", h.place, h.days) not in st.done and body == hp:
+                        st.done.add((k, "hold", h.place, h.days))
+                        st.hold_until[k], st.hold_place[k] = day + h.days, hp
+                        target, hold = hp, True
+                        break
+            if not hold and self.hold_place[body] and st.last_hold_draw[k] != body:
+                st.last_hold_draw[k] = body
+                if u_hold[k] < p.hold_prob:
+                    m = p.hold_days_mean
+                    days = 1 if m <= 1 else 1 + int(math.floor(math.log(max(u_len[k], 1e-300)) / math.log(1 - 1 / m)))
+                    st.hold_until[k], st.hold_place[k] = day + days, body
+                    target, hold = body, True
+            if not hold and self.stop[body] and u_rest[k] < p.rest_prob:
+                target, hold = body, True
+            reach = 0.0
+            if not hold:
+                ahead = np.nonzero(on & self.stop & (prog > prog[body] + 1e-6))[0]
+                dest = self._main_dest(sim, k)
+                if ahead.size == 0 or prog[dest] <= prog[ahead].min():
+                    ahead = np.append(ahead, dest)
+                ahead = ahead[prog[ahead] > prog[body] + 1e-6]
+                if ahead.size == 0:
+                    continue  # at the end of the route: no plan
+                within = ahead[prog[ahead] <= prog[body] + p.foot_stage_km]
+                if within.size:  # a walking stage: the furthest stop within a day's walk
+                    target = int(within[np.argmax(prog[within])])
+                    reach = p.foot_stage_km
+                else:  # the next stop is further: rides (not out of the origin, not where police stop
+                    # trucks), else a day's walk toward it, sleeping by the road
+                    target = int(ahead[np.argmin(prog[ahead])])
+                    rides = (u_ride[k] < p.ride_day_prob and day > self.start_day[k] + p.gather_days
+                             and not sim.policy.rides_blocked[net.country[body]])
+                    reach = p.ride_stage_km if rides else p.foot_stage_km
+            st.target[k], st.hold[k] = target, hold
+            st.stage_km[k] = max(0.0, prog[target] - prog[body]) if hold else min(prog[target] - prog[body], reach)
+            left = int(st.hold_until[k] - day) if day < st.hold_until[k] else (1 if hold else 0)
+            st.log.append((day, k, body, target, left, self._main_dest(sim, k), float(st.stage_km[k]), int(n_k)))
+
+    def _counts(self, sim) -> np.ndarray | None:
+        """People of each caravan on the move at each place [K, P], not going home and not held at
+        a border post (one pass over the people on the move; numba when available)."""
+        pp, net, pol = sim.people, sim.net, sim.policy
+        K, P = len(sim.pop_names), net.n_places
+        idx = sim.on_the_move()
+        if idx.size == 0:
+            return None
+        counts = np.zeros((K, P), dtype=np.int64)
+        _count_kernel(idx.astype(np.int64), pp.pop, pp.intent, pp.place, pp.km_left, pp.flags, pp.origin,
+                      pol.place, counts)
+        return counts
+
+    def _body(self, st, k: int, counts: np.ndarray, n: float) -> int:
+        """The furthest place on the route holding at least ``body_share`` of the caravan's free
+        people (stragglers do not pull the body back); else the place holding most of them."""
+        on = st.on_path[k]
+        c = np.where(on, counts, 0)
+        if c.max(initial=0) <= 0:
+            return -1
+        big = np.nonzero(c >= self.p.body_share * n)[0]
+        if big.size:
+            return int(big[np.argmax(st.progress[k][big])])
+        return int(np.argmax(c))
+
+    def _fork(self, sim, k: int, body: int) -> bool:
+        """A route decision when the body has reached a fork: the whole caravan takes one branch."""
+        st, net, pp = sim.plan, sim.net, sim.people
+        name = sim.pop_names[k]
+        for i, f in enumerate(self.p.forks):
+            if f.caravan not in (None, name):
+                continue
+            fp = net.index[f.place]
+            key = (k, "fork", f.place)
+            if key in st.done or st.progress[k][body] < st.progress[k][fp] - 1e-6:
+                continue
+            st.done.add(key)
+            ids = [net.index[d] for d in f.options]
+            w = np.array(list(f.options.values()), dtype=np.float64)
+            j = int(sim.rng.choice("plan.fork", sim.day, np.array([k * 64 + i]), w / w.sum())[0])
+            st.branch[k] = ids[j]
+            di = sim.dest_index[ids[j]]
+            s = pp.state
+            mine = np.nonzero((pp.pop == k) & (pp.intent != Intent.HOME)
+                              & ((s == State.WAITING) | (s == State.TRAVELLING) | (s == State.RESTING)))[0]
+            # those whose destination is a US-border city take the branch (not those staying in Mexico)
+            dk = sim.dest_places[pp.dest[mine]]
+            mine = mine[net.kind[dk] == KIND["destination"]]
+            pp.dest[mine] = di
+            self._set_path(sim, k)
+            return True
+        return False
