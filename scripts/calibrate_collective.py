@@ -25,10 +25,10 @@ from travesia.output import totals_frame
 from travesia.scenario.load import load_scenario
 
 SPACE = {  # path: (low, high, integer, log)
-    "populations.first.size": (2500, 9000, True, False),
+    "populations.first.size": (4000, 12000, True, False),
     "recruitment.innovation": (0.05, 0.6, False, True),
     "recruitment.imitation": (0.1, 1.5, False, True),
-    "populations.first.joiners.3.size": (0, 3000, True, False),
+    "populations.first.joiners.3.size": (0, 4000, True, False),
     "populations.first.joiners.4.size": (0, 2000, True, False),
     "populations.first.joiners.5.size": (0, 4000, True, False),
     "populations.second.size": (1500, 5000, True, False),

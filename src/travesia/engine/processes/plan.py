@@ -82,7 +82,9 @@ class PlanState:
         self.hold_until = np.full(K, -1, dtype=np.int64)  # the body holds while day < hold_until
         self.hold_place = np.full(K, -1, dtype=np.int64)
         self.last_hold_draw = np.full(K, -1, dtype=np.int64)  # place where a hold was last drawn
-        self.stage_km = np.zeros(K)  # km from the body to today's target
+        self.stage_km = np.zeros(K)  # km the body covers today (0 on a hold day)
+        self.body_pos = np.zeros(K)  # km along the route where the body sleeps (by the road after a partial stage)
+        self.partial = np.zeros(K, dtype=bool)  # yesterday's stage ended by the road, short of the target
         self.branch = np.full(K, -1, dtype=np.int64)  # destination place chosen at a fork
         self.progress = np.zeros((K, n_places))  # km along each caravan's route, per place
         self.on_path = np.zeros((K, n_places), dtype=bool)
@@ -105,14 +107,14 @@ class PlanState:
         pp, pol = sim.people, sim.policy
         follow_u = sim.rng.random("plan.follow", sim.day, np.arange(max(sim.next_group, 1)))  # one per group
         go = np.zeros(idx.size, dtype=np.bool_)
-        _direct_kernel(idx.astype(np.int64), pp.pop, pp.intent, pp.place, pp.km_left, pp.flags, pp.origin,
+        _direct_kernel(idx.astype(np.int64), pp.pop, pp.intent, pp.place, pp.next, pp.km_left, pp.flags, pp.origin,
                        pp.group, self.target, self.hold, self.stage_km, self.progress, follow_u,
                        float(self.cohesion), float(self.ride_stage_km), pol.place, stay, mode, budget, go)
         return np.nonzero(go)[0]
 
 
 @njit(cache=True)
-def _direct_kernel(idx, pop, intent, place, km_left, flags, origin, group, target, hold, stage_km, progress,
+def _direct_kernel(idx, pop, intent, place, nxt, km_left, flags, origin, group, target, hold, stage_km, progress,
                    follow_u, cohesion, ride_stage_km, prec, stay, mode, budget, go):
     """Apply each caravan's plan to movement's decisions (see :meth:`PlanState.direct`)."""
     for j in range(idx.shape[0]):
@@ -126,6 +128,8 @@ def _direct_kernel(idx, pop, intent, place, km_left, flags, origin, group, targe
         if held_at_post(p, not at, flags[i], False, prec[origin[i]].country, prec):
             continue
         prog = progress[k, p]
+        if not at and nxt[i] >= 0 and progress[k, nxt[i]] > prog:  # on a leg along the route
+            prog = progress[k, nxt[i]] - km_left[i]
         tprog = progress[k, t]
         follow = follow_u[group[i]] < cohesion
         h = hold[k]
@@ -133,9 +137,9 @@ def _direct_kernel(idx, pop, intent, place, km_left, flags, origin, group, targe
             if at and (h or follow):
                 stay[j] = True
             continue
-        if follow:  # behind: go to the target (however far today's stage is) and stop there
+        if follow:  # behind: cover the body's stage today (keeping one's distance), stopping at the target
             stay[j] = False
-            short = ride_stage_km if h else stage_km[k]  # on a hold day stragglers catch up a ride's day
+            short = ride_stage_km if h else stage_km[k]  # on a hold day stragglers catch up a day of rides
             gap = tprog - prog
             budget[j] = gap + 1.0 if gap <= short + 1e-6 else short
             mode[j] = RIDE
@@ -161,7 +165,7 @@ def _count_kernel(idx, pop, intent, place, km_left, flags, origin, prec, counts)
 class Plan(Process):
     name = "plan"
     params = "plan"
-    reads = ("state", "place", "km_left", "pop", "intent", "group", "flags", "origin")
+    reads = ("state", "place", "next", "km_left", "pop", "intent", "group", "flags", "origin")
     writes = ("dest",)  # a route decision sends the whole body down one branch
     state = ("plan",)  # sim.plan: PlanState (targets, holds, route decisions, the log)
 
@@ -225,6 +229,7 @@ class Plan(Process):
 
     def step(self, sim) -> None:
         st = sim.plan
+        prev_target = st.target.copy()
         st.target[:] = -1
         st.hold[:] = False
         if not self.enabled:
@@ -250,7 +255,11 @@ class Plan(Process):
             if self._fork(sim, k, body):
                 body = self._body(st, k, counts[k], n_k)
             prog, on = st.progress[k], st.on_path[k]
-            st.body[k] = body
+            # where the body sleeps: its place, or by the road after a stage that fell short
+            pos = prog[body]
+            if st.partial[k] and st.body[k] == body:
+                pos = min(st.body_pos[k] + st.stage_km[k], prog[prev_target[k]]) if prev_target[k] >= 0 else pos
+            st.body[k], st.body_pos[k], st.partial[k] = body, pos, False
             name = sim.pop_names[k]
             # holds: one in progress, a scheduled one, one drawn on reaching a hold place, a rest day
             target, hold = -1, False
@@ -288,14 +297,14 @@ class Plan(Process):
                 target, hold = body, True
             reach = 0.0
             if not hold:
-                ahead = np.nonzero(on & self.stop & (prog > prog[body] + 1e-6))[0]
+                ahead = np.nonzero(on & self.stop & (prog > pos + 1e-6))[0]
                 dest = self._main_dest(sim, k)
                 if ahead.size == 0 or prog[dest] <= prog[ahead].min():
                     ahead = np.append(ahead, dest)
-                ahead = ahead[prog[ahead] > prog[body] + 1e-6]
+                ahead = ahead[prog[ahead] > pos + 1e-6]
                 if ahead.size == 0:
                     continue  # at the end of the route: no plan
-                within = ahead[prog[ahead] <= prog[body] + p.foot_stage_km]
+                within = ahead[prog[ahead] <= pos + p.foot_stage_km]
                 if within.size:  # a walking stage: the furthest stop within a day's walk
                     target = int(within[np.argmax(prog[within])])
                     reach = p.foot_stage_km
@@ -306,7 +315,9 @@ class Plan(Process):
                              and not sim.policy.rides_blocked[net.country[body]])
                     reach = p.ride_stage_km if rides else p.foot_stage_km
             st.target[k], st.hold[k] = target, hold
-            st.stage_km[k] = max(0.0, prog[target] - prog[body]) if hold else min(prog[target] - prog[body], reach)
+            gap = max(0.0, prog[target] - pos)
+            st.stage_km[k] = 0.0 if hold else min(gap, reach)
+            st.partial[k] = not hold and gap > reach + 1e-6
             left = int(st.hold_until[k] - day) if day < st.hold_until[k] else (1 if hold else 0)
             st.log.append((day, k, body, target, left, self._main_dest(sim, k), float(st.stage_km[k]), int(n_k)))
 
