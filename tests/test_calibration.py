@@ -19,6 +19,7 @@ from travesia.scenario.schema import Prior
 TRUTH = 42.0
 SCALE = 0.25
 PRI = {"movement.foot_km_per_day": Prior(dist="uniform", low=25, high=75)}
+OWN_PACE = {"plan.cohesion": 0.0}  # groups walk at their own pace (no caravan plan), so the walking speed shows
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def client():
 def synthetic_obs() -> pd.DataFrame:
     """Observations made from a run with foot_km_per_day = TRUTH: people present at places every other
     day, reported as ranges of ±20%."""
-    truth = load_scenario("caravan-2018", {"movement.foot_km_per_day": TRUTH})
+    truth = load_scenario("caravan-2018", {"movement.foot_km_per_day": TRUTH, **OWN_PACE})
     t = totals_frame(simulate(truth, seed=99, days=15, scale=SCALE), quantities=("present",))
     day = pd.to_datetime(t["date"]).dt.day
     t = t[~t["place"].str.startswith("(") & (t["people"] >= 40) & (day >= 16) & (day % 2 == 0)]
@@ -40,7 +41,7 @@ def synthetic_obs() -> pd.DataFrame:
 
 
 def test_recovers_a_known_parameter(tmp_path, client, synthetic_obs):
-    base = load_scenario("caravan-2018")  # its own foot_km_per_day (50) is not the truth
+    base = load_scenario("caravan-2018", OWN_PACE)  # its own foot_km_per_day (50) is not the truth
     res = run_calibration(base, PRI, synthetic_obs, out=tmp_path / "cal", trials=12, seeds=1, batch=4, scale=SCALE,
                           client=client)
     best = res["best_params"]["movement.foot_km_per_day"]
