@@ -107,6 +107,15 @@ def test_priors_are_validated_with_clear_errors(tmp_path, scen):
     # a scenario declaring none: the command that needs them says how to declare them
     with pytest.raises(UserError, match="declares no priors.*--priors FILE"):
         scenario_priors(load_scenario("caravan-2018"), need="ensemble")
+    # ... but a built-in scenario's ensemble uses its shipped priors by default, and every population
+    # size they can draw is at least that population's core (else whole members would be refused)
+    builtin = load_scenario("caravan-2018")
+    shipped = scenario_priors(builtin, need="ensemble", default=True)
+    assert len(shipped) >= 5
+    for pop in builtin.params.populations:
+        pr = shipped.get(f"populations.{pop.name}.size")
+        if pr is not None and getattr(pr, "low", None) is not None:
+            assert pr.low >= pop.core, pop.name
     # the shipped caravan-2018 priors load and pass the checks; scenario priors are read
     assert len(scenario_priors(load_scenario("caravan-2018"), "caravan-2018", need="x")) >= 5
     assert set(scenario_priors(load_scenario(scen), need="x")) == {

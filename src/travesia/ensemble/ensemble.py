@@ -187,7 +187,7 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
         priors: dict[str, Prior] = {}
     else:
         priors = scenario_priors(base, priors_file, need=None if post is not None else "ensemble",
-                                 hint="or --seeds-only to vary the seed alone")
+                                 hint="or --seeds-only to vary the seed alone", default=True)
     d = int(days if days is not None else base.params.days)
     cfg = RunConfig(days=d, scale=scale, quantities=_quantities(quantities),
                     places=tuple(places) if places else None)
