@@ -44,9 +44,12 @@ HOME_OFS = np.int64(1) << 40  # people going home draw on their own: ids offset 
 
 
 @njit(cache=True, inline="always")
-def target(i, pop, wp, intent, dest, via_table, n_via):
-    """Route-table index person ``i`` heads for now: the next waypoint of their caravan's announced
+def target(i, pop, wp, intent, dest, via_table, n_via, detour):
+    """Route-table index person ``i`` heads for now: an open crossing they reroute to
+    (``detour``, processes/reroute.py), else the next waypoint of their caravan's announced
     route (``via``), else their destination (going home: straight home)."""
+    if detour[i] >= 0 and intent[i] != GOING_HOME:
+        return np.int64(detour[i])
     k = pop[i]
     w = wp[i]
     if w < n_via[k] and intent[i] != GOING_HOME:
@@ -116,7 +119,7 @@ def _journey_ends(i, m, q, intent, state, pop, ended):
 @njit(cache=True)
 def advance_kernel(who, budget, mode, mem, offs, par, keys, place, nxt, km_left, dest, wp, pop, intent, flags, origin,
                    state, km_today, dests, cum, hop, e_to, e_km, e_modes, mode_bit, prec, via_table, n_via,
-                   flows, arrived, crossed, ended):
+                   detour, flows, arrived, crossed, ended):
     """Move people ``who`` leg by leg with km ``budget`` by ``mode``; ``keys[m, h]``: member ``m``'s
     movement.route{h} of the day (the route choice at the h-th place of someone's day). Counts
     flows per (member, edge) and arrived / crossed / ended per (member, caravan, place)."""
@@ -132,8 +135,10 @@ def advance_kernel(who, budget, mode, mem, offs, par, keys, place, nxt, km_left,
         for h in range(max_hops):
             if km_left[i] == 0:
                 p = place[i]
+                if detour[i] >= 0 and dests[detour[i]] == p:
+                    detour[i] = -1  # at the open crossing: on toward the rest of the route
                 for _w in range(via_table.shape[1]):
-                    tg = target(i, pop, wp, intent, dest, via_table, n_via)
+                    tg = target(i, pop, wp, intent, dest, via_table, n_via, detour)
                     if dests[tg] == p and tg != dest[i]:
                         wp[i] += 1
                     else:
@@ -143,7 +148,7 @@ def advance_kernel(who, budget, mode, mem, offs, par, keys, place, nxt, km_left,
                     break
                 if held_at_post(p, False, flags[i], intent[i] == GOING_HOME, pr[origin[i]].country, pr):
                     break
-                tg = target(i, pop, wp, intent, dest, via_table, n_via)
+                tg = target(i, pop, wp, intent, dest, via_table, n_via, detour)
                 u = uniform(keys[m, h], li)
                 k = 0
                 for c in range(K):

@@ -117,6 +117,18 @@ class Movement(Strict):
     stage_walking: bool = Field(True, description="walkers do not start a leg they cannot finish that day")
 
 
+class Reroute(Strict):
+    """People held at a closed border post (rule ``closed``) turn to an open crossing or give up."""
+
+    reroute_prob: float = P(0.0, 0, 1, "1/day", "chance a day that someone held at a closed post learns it stays "
+                            "closed and heads for the open crossing the network holds (a guess: 0, off, keeps the "
+                            "announced route)")
+    give_up_prob: float = P(0.0, 0, 1, "1/day", "chance a day that someone held at a closed post (who did not "
+                            "reroute that day, or has no open crossing) gives up and heads home (a guess: 0, off)")
+    crowd_km_per_1000: float = P(10.0, 0, 5000, "km", "route choice among open crossings: each 1,000 people "
+                                 "present at a crossing weigh as this many km more (a guess)")
+
+
 class Groups(Strict):
     """Households inside groups; groups split and re-form at rally points."""
 
@@ -404,6 +416,7 @@ class Scenario(Strict):
     recruitment: Recruitment = Field(default_factory=Recruitment)
     movement: Movement = Field(default_factory=Movement)
     groups: Groups = Field(default_factory=Groups)
+    reroute: Reroute = Field(default_factory=Reroute)
     intentions: Intentions = Field(default_factory=Intentions)
     plan: Plan = Field(default_factory=Plan)
     offers: Offers = Field(default_factory=Offers)

@@ -38,9 +38,10 @@ from travesia.engine.processes.offers import Offers
 from travesia.engine.processes.permits import Permits
 from travesia.engine.processes.plan import Plan
 from travesia.engine.processes.recruitment import Recruitment
+from travesia.engine.processes.reroute import Reroute
 
 CARAVAN: tuple[type[Process], ...] = (Recruitment, Offers, Plan, Leaving, Intentions, Asylum, Permits, Borders,
-                                      Groups, Movement, Arrival)
+                                      Reroute, Groups, Movement, Arrival)
 
 RULESETS: dict[str, tuple[type[Process], ...]] = {"caravan": CARAVAN}
 

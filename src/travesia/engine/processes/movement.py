@@ -42,10 +42,12 @@ class Movement(Process):
     name = "movement"
     params = "movement, buses, groups.cohesion"
     batched = True
-    fields = {"km_today": Field(np.float32, 0, "km moved today (checked against each mode's limit)")}
+    fields = {"km_today": Field(np.float32, 0, "km moved today (checked against each mode's limit)"),
+              "detour": Field(np.int16, -1, "route-table index of an open crossing rerouted to (processes/reroute.py), "
+                              "else -1")}
     reads = ("state", "place", "next", "km_left", "dest", "wp", "pop", "speed", "group", "flags", "intent", "origin",
-             "since", "member")
-    writes = ("place", "next", "km_left", "state", "since", "flags", "km_today", "wp")
+             "since", "member", "detour")
+    writes = ("place", "next", "km_left", "state", "since", "flags", "km_today", "wp", "detour")
 
     def setup(self, sim) -> None:
         self.m = sim.params.movement
@@ -172,7 +174,7 @@ class Movement(Process):
             who, budget, mode, pp.member, sim.offsets, par, sim.keys_many(_ROUTE, sim.day), pp.place, pp.next,
             pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state, pp.km_today, rt.dests,
             rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT, prec, sim.via_table, sim.n_via,
-            flows, arrived, crossed, ended)
+            pp.detour, flows, arrived, crossed, ended)
         for m, rec in enumerate(sim.records):
             rec.add_flow_counts(flows[m])
             rec.add_arrays("arrived", arrived[m])

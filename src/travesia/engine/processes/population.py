@@ -32,6 +32,8 @@ def build_routing(sim: Sim) -> None:
         dest_places.append(s.place)
     for pop in p.populations:
         dest_places.extend(net.index[v] for v in pop.via)
+    dest_places.extend(net.places_of_kind("border_crossing").tolist())
+    dest_places.extend(net.index[c] for c in p.crossings)  # open crossings to reroute to (reroute.py)
     sim.dest_places = np.array(sorted(set(dest_places)), dtype=np.int32)
     sim.dest_index = np.full(net.n_places, -1, dtype=np.int16)
     sim.dest_index[sim.dest_places] = np.arange(len(sim.dest_places), dtype=np.int16)
