@@ -5,13 +5,14 @@ give up and head home.
 Each day, each person held at a closed post (after :mod:`borders`) reroutes with chance
 ``reroute.reroute_prob``; of the others, each gives up (heads home) with chance
 ``reroute.give_up_prob``. A rerouting person skips the closed waypoint and chooses, among the
-crossings that are open for their run today (``crossings.X.rule: open`` or a ``border_crossing``
-place without a rule), the one of least cost
+crossings not closed in their run today (``crossings.X.rule`` ``open`` or ``documents``, where they
+queue, or a ``border_crossing`` place without a rule), the one of least cost
 
     km back onto their side of the post + km from there to the crossing + km from the crossing to
     where they head next + ``crowd_km_per_1000`` · (people present at the crossing) / 1000
 
-where "their side" is a neighbour of the post that is no closer to where they head next. They set
+where "their side" is a neighbour of the post that is no closer to where they head next; a crossing
+whose shortest way on runs through the closed post is no alternative. They set
 out on that leg today and head for the crossing (``detour``); once there they go on along their
 route. They know the post is closed: the strictly-closer route rule keeps them from walking back
 to it. No open crossing reachable: they stay held (and may give up).
@@ -68,6 +69,7 @@ class Reroute(Process):
     def _reroute(self, sim, moving, idx, mem, place) -> np.ndarray:
         """Send people ``idx`` held at closed posts ``place`` toward an open crossing; which did."""
         pp, net, rt = sim.people, sim.net, sim.routes
+        rule = sim.pol("rule")
         P = net.n_places
         ok = np.zeros(idx.size, dtype=bool)
         # where each heads next past the post: the next waypoint of the announced route, else the destination
@@ -75,7 +77,7 @@ class Reroute(Process):
         w = pp.wp[idx].astype(np.int64)
         has_via = w < sim.n_via[k]
         tgt = np.where(has_via, sim.via_table[k, np.minimum(w, sim.via_table.shape[1] - 1)], pp.dest[idx]).astype(np.int64)
-        # candidate crossings: route-table targets that are crossings, open in the member's run
+        # candidate crossings: route-table targets that are crossings, not closed in the member's run
         cand = np.nonzero(sim.place_rec.counts_crossing[0][rt.dests])[0]
         at = pp.km_left[moving] == 0
         present = np.bincount(pp.member[moving[at]].astype(np.int64) * P + pp.place[moving[at]],
@@ -86,12 +88,15 @@ class Reroute(Process):
             sel = keys == key
             m, p, t = int(mem[sel][0]), int(place[sel][0]), int(tgt[sel][0])
             dt_ = rt.dist[t]
+            dp = rt.dist[sim.dest_index[p]]  # km to the closed post
             es = np.arange(net.indptr[p], net.indptr[p + 1])
             es = es[dt_[net.e_to[es]] >= dt_[p]]  # back onto their side of the post
             best, best_e, best_q = np.inf, -1, -1
             for qi in cand:
                 q = int(rt.dests[qi])
-                if q == p or sim.place_rec.blocked[m, q] or not np.isfinite(dt_[q]):
+                if q == p or rule[m, q] == RULE_CLOSED or not np.isfinite(dt_[q]):
+                    continue
+                if dp[q] + dt_[p] <= dt_[q] + 1e-3:  # its way on runs through the closed post
                     continue
                 if es.size == 0:
                     break
