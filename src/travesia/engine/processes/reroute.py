@@ -5,14 +5,15 @@ give up and head home.
 Each day, each person held at a closed post (after :mod:`borders`) reroutes with chance
 ``reroute.reroute_prob``; of the others, each gives up (heads home) with chance
 ``reroute.give_up_prob``. A rerouting person skips the closed waypoint and chooses, among the
-crossings not closed in their run today (``crossings.X.rule`` ``open`` or ``documents``, where they
+crossings into the same country (the country of the post's place) not closed in their run today (``crossings.X.rule`` ``open`` or ``documents``, where they
 queue, or a ``border_crossing`` place without a rule), the one of least cost
 
     km back onto their side of the post + km from there to the crossing + km from the crossing to
     where they head next + ``crowd_km_per_1000`` · (people present at the crossing) / 1000
 
-where "their side" is a neighbour of the post that is no closer to where they head next; a crossing
-whose shortest way on runs through the closed post is no alternative. They set
+where "their side" is a neighbour of the post that is no closer to where they head next and closer
+to the crossing than the post is (so the way there, hop by hop strictly closer, never re-enters the
+post); a crossing whose shortest way on runs through the closed post is no alternative. They set
 out on that leg today and head for the crossing (``detour``); once there they go on along their
 route. They know the post is closed: the strictly-closer route rule keeps them from walking back
 to it. No open crossing reachable: they stay held (and may give up).
@@ -94,14 +95,19 @@ class Reroute(Process):
             best, best_e, best_q = np.inf, -1, -1
             for qi in cand:
                 q = int(rt.dests[qi])
-                if q == p or rule[m, q] == RULE_CLOSED or not np.isfinite(dt_[q]):
+                if q == p or net.country[q] != net.country[p] or rule[m, q] == RULE_CLOSED or not np.isfinite(dt_[q]):
                     continue
                 if dp[q] + dt_[p] <= dt_[q] + 1e-3:  # its way on runs through the closed post
                     continue
                 if es.size == 0:
                     break
                 dq = rt.dist[qi]
-                via_e = net.e_km[es] + dq[net.e_to[es]]
+                # a first step from which the way to the crossing cannot lead back into the post:
+                # the route rule only takes hops that bring them strictly closer to it
+                n_ok = dq[net.e_to[es]] < dq[p]
+                if not n_ok.any():
+                    continue
+                via_e = np.where(n_ok, net.e_km[es] + dq[net.e_to[es]], np.inf)
                 j = int(np.argmin(via_e))
                 cost = float(via_e[j]) + float(dt_[q]) + self.crowd[m] * present[m, q] / 1000.0
                 if cost < best:
