@@ -172,6 +172,7 @@ def test_a_bad_chronicle_row_names_file_and_line(tmp_path):
 def test_a_prior_for_a_population_the_scenario_lacks_stops_before_any_work(tmp_path, command):
     folder = init_scenario("caravan-2018", tmp_path / "mine")
     y = (folder / "scenario.yaml").read_text(encoding="utf-8").replace("- name: first", "- name: primera")
+    y = y.replace("caravan: first,", "caravan: primera,")  # the scenario's own references follow the rename
     (folder / "scenario.yaml").write_text(y.replace("populations.first.", "populations.primera."), encoding="utf-8")
     r = cli(*command[:1], str(folder), *command[1:], "--out", str(tmp_path / "o"), "--priors", "caravan-2018",
             "--workers", "1")
