@@ -119,8 +119,9 @@ def test_default_priors_for_builtin_and_flee_scenarios(tmp_path):
     from travesia.flee.convert import import_flee
     from travesia.scenario.load import load_scenario
 
+    # the structural guesses that act after an as-of date carry priors (transport offers replaced fixed buses)
     car = scenario_priors(load_scenario("caravan-2018"), default=True)
-    assert {"buses.0.seats_per_day", "countries.Mexico.asylum.min_wait_days",
+    assert {"offers.seats", "offers.prob_per_day", "countries.Mexico.asylum.min_wait_days",
             "populations.first.destinations.tijuana"} <= set(car)
     assert scenario_priors(load_scenario("caravan-2018")) == {}  # only by default, where asked for
     import_flee(Path(__file__).parent / "data" / "flee_mali2012", tmp_path / "mali")
