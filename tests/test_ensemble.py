@@ -227,3 +227,17 @@ def test_posterior_rows_taken_in_turn_and_seeds_only(scen, tmp_path, client2):
     bad.write_text("trial,movement.nothing\n1,2\n")
     with pytest.raises(UserError, match="column movement.nothing"):
         read_posterior(bad)
+
+
+def test_a_member_the_scenario_refuses_stops_before_any_work(tmp_path):
+    """A prior that can draw a value the scenario refuses (a population smaller than its core) is one
+    clear error naming the member, exit 2, raised before any member is sent to a worker."""
+    from conftest import cli
+
+    pri = tmp_path / "p.yaml"
+    pri.write_text("populations.salvadoran-1.size: {dist: uniform, low: 100, high: 150, integer: true}\n")
+    r = cli("ensemble", "caravan-2018", "--priors", str(pri), "--members", "2", "--workers", "1", "--days", "3",
+            "--out", str(tmp_path / "o"))
+    assert r.returncode == 2, r.stderr
+    assert "member 0" in r.stderr and "core (220) must be <= size" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "o").exists()

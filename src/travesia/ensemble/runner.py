@@ -258,6 +258,8 @@ def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], 
     pos_of = {s.member: i for i, s in enumerate(specs)}
     if len(pos_of) != len(specs):
         raise ValueError("member numbers must be unique")
+    for s in specs:  # every member's parameters are checked here (about 1 ms each), before any work is sent
+        member_scenario(base, s.params, where=f"member {s.member} ({s.params})")
     token = f"{hashlib.sha1(blob).hexdigest()[:8]}-{uuid.uuid4().hex[:8]}"
     futures = []
     for b in range(0, len(specs), batch_size):
