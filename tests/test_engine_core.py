@@ -147,7 +147,7 @@ def test_sim_allocates_the_fields_of_its_rule_set_only():
         for k, f in p.fields.items():
             assert getattr(s.people, k).dtype == np.dtype(f.dtype)
     assert s.people.until[0] == -1 and s.people.group[0] == -1 and s.people.next[0] == -1
-    assert s.people.bytes_per_person() == 46  # 44 of the caravan rules, 2 of the member index
+    assert s.people.bytes_per_person() == 48  # 44 of the caravan rules, 2 of the member index, 2 of the detour (reroute)
     flee_procs = make_processes("flee")
     assert not any("intent" in p.fields for p in flee_procs)
 
