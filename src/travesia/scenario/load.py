@@ -632,10 +632,7 @@ def read_observations(path: Path, places: pd.DataFrame | None = None) -> pd.Data
     out = []
     for ln, r in rows:
         w = f"{path}:{ln}"
-        try:
-            date = dt.date.fromisoformat(r["date"])
-        except ValueError:
-            raise UserError(f"column date: expected YYYY-MM-DD, got '{r['date']}'", where=w) from None
+        date = _row_date(r, w)
         if r["quantity"] not in QUANTITIES:
             raise UserError(f"column quantity: unknown quantity '{r['quantity']}' (one of {', '.join(QUANTITIES)})",
                             where=w)
@@ -659,6 +656,14 @@ def read_observations(path: Path, places: pd.DataFrame | None = None) -> pd.Data
     return df
 
 
+def _row_date(r: dict, where: str) -> dt.date:
+    """The ``date`` column of a table row (YYYY-MM-DD), or a UserError naming the file and line."""
+    try:
+        return dt.date.fromisoformat(r["date"])
+    except ValueError:
+        raise UserError(f"column date: expected YYYY-MM-DD, got '{r['date']}'", where=where) from None
+
+
 def read_chronicle(path: Path, places: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read and check an events.csv chronicle (what was reported, with sources): ``date, place, kind,
     description`` and optionally ``source_url``. Documentation of the scenario: the engine follows the
@@ -667,10 +672,7 @@ def read_chronicle(path: Path, places: pd.DataFrame | None = None) -> pd.DataFra
     out = []
     for ln, r in rows:
         w = f"{path}:{ln}"
-        try:
-            date = dt.date.fromisoformat(r["date"])
-        except ValueError:
-            raise UserError(f"column date: expected YYYY-MM-DD, got '{r['date']}'", where=w) from None
+        date = _row_date(r, w)
         if places is not None and r["place"] and not place_resolves(r["place"], places):
             raise UserError(f"column place: unknown place '{r['place']}' (a place name, or (Country) of places.csv)",
                             where=w)
