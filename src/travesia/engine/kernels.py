@@ -15,7 +15,7 @@ import numpy as np
 from travesia.engine.core import (
     ARRIVED, BUS, CLEARED, FOOT, GOING_HOME, GOING_STAY, PLACE_REC, PROTECTION, RALLY, RESTING, RETURNED, RIDE, SETTLED,
     TRAVELLING,
-    held_at_post, njit, uniform,
+    held_rec, njit, uniform,
 )
 
 # per country
@@ -44,17 +44,16 @@ HOME_OFS = np.int64(1) << 40  # people going home draw on their own: ids offset 
 
 
 @njit(cache=True, inline="always")
-def target(i, pop, wp, intent, dest, via_table, n_via, detour):
-    """Route-table index person ``i`` heads for now: an open crossing they reroute to
-    (``detour``, processes/reroute.py), else the next waypoint of their caravan's announced
-    route (``via``), else their destination (going home: straight home)."""
-    if detour[i] >= 0 and intent[i] != GOING_HOME:
-        return np.int64(detour[i])
-    k = pop[i]
-    w = wp[i]
-    if w < n_via[k] and intent[i] != GOING_HOME:
-        return np.int64(via_table[k, w])
-    return np.int64(dest[i])
+def target(going_home, detour, w, n_via, via_w, dest):
+    """Route-table index someone heads for now: an open crossing they reroute to (``detour``,
+    processes/reroute.py), else the next waypoint of their caravan's announced route (``via_w``,
+    the ``w``-th of ``n_via``), else their destination ``dest`` (going home: straight home).
+    Scalars only: see :func:`~travesia.engine.core.held_rec` on helpers in loops."""
+    if detour >= 0 and not going_home:
+        return np.int64(detour)
+    if w < n_via and not going_home:
+        return np.int64(via_w)
+    return np.int64(dest)
 
 
 @njit(cache=True)
@@ -78,7 +77,7 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
         p = place[i]
         at = km_left[i] == 0
         home = intent[i] == GOING_HOME
-        held = held_at_post(p, not at, flags[i], home, pr[origin[i]].country, pr)
+        held = held_rec(pr[p], not at, flags[i], home, pr[origin[i]].country)
         g = np.int64(m) * G + group[i]
         u_rest = uniform(keys[m, 0], li + HOME_OFS) if home else g_rest[g]
         if pm.cohesion > 0:
@@ -137,24 +136,24 @@ def advance_kernel(who, budget, mode, mem, offs, par, keys, place, nxt, km_left,
                 p = place[i]
                 if detour[i] >= 0 and dests[detour[i]] == p:
                     detour[i] = -1  # at the open crossing: on toward the rest of the route
-                for _w in range(via_table.shape[1]):
-                    tg = target(i, pop, wp, intent, dest, via_table, n_via, detour)
-                    if dests[tg] == p and tg != dest[i]:
-                        wp[i] += 1
-                    else:
-                        break
+                k = pop[i]
+                if intent[i] != GOING_HOME and detour[i] < 0:  # waypoints reached: on to the next
+                    w = np.int64(wp[i])
+                    while w < n_via[k] and dests[via_table[k, w]] == p and via_table[k, w] != dest[i]:
+                        w += 1
+                    wp[i] = w
                 if p == dests[dest[i]]:
                     _journey_ends(i, m, p, intent, state, pop, ended)
                     break
-                if held_at_post(p, False, flags[i], intent[i] == GOING_HOME, pr[origin[i]].country, pr):
+                if held_rec(pr[p], False, flags[i], intent[i] == GOING_HOME, pr[origin[i]].country):
                     break
-                tg = target(i, pop, wp, intent, dest, via_table, n_via, detour)
+                tg = target(intent[i] == GOING_HOME, detour[i], wp[i], n_via[k], via_table[k, wp[i]], dest[i])
                 u = uniform(keys[m, h], li)
-                k = 0
-                for c in range(K):
-                    if u >= cum[tg, p, c]:
-                        k += 1
-                e = hop[tg, p, min(k, K - 1)]
+                c = 0
+                for r in range(K):
+                    if u >= cum[tg, p, r]:
+                        c += 1
+                e = hop[tg, p, min(c, K - 1)]
                 if e < 0:
                     break
                 if (e_modes[e] & mode_bit[md]) == 0:
@@ -204,7 +203,7 @@ def intentions_kernel(idx, mem, offs, day, keys, par, dist, place, km_left, flag
         p = place[i]
         c = pr[p].country
         going = intent[i] != GOING_HOME
-        held = held_at_post(p, km_left[i] != 0, flags[i], not going, pr[origin[i]].country, pr)
+        held = held_rec(pr[p], km_left[i] != 0, flags[i], not going, pr[origin[i]].country)
         chance = pm.give_up_held if held else pm.give_up
         if pm.give_up_km_scale > 0:
             chance = chance * np.exp(-np.float64(dist[dest_index[origin[i]], p]) / pm.give_up_km_scale)
@@ -265,7 +264,7 @@ def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, pre
         pr = prec[m]
         p = place[i]
         at = km_left[i] == 0
-        if held_at_post(p, not at, flags[i], False, pr[origin[i]].country, pr):
+        if held_rec(pr[p], not at, flags[i], False, pr[origin[i]].country):
             continue
         hist[(np.int64(m) * n_pop + pop[i]) * n_dest + dest[i], p] += 1
         if pr[p].rally and at:
