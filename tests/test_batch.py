@@ -14,18 +14,6 @@ from travesia.scenario.load import load_scenario
 SCALE, DAYS = 0.25, 45  # past the built-in timeline's first events (exit-only rule, rides blocked ...)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def batched_processes_only():
-    """The caravan rule set's processes that advance members together (``batched = True``); the
-    others (the collective caravan: plan, offers, leaving) run one member per Sim for now, and the
-    runner falls back to one by one for them (see the runner test below)."""
-    from travesia.engine.processes import RULESETS
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(RULESETS, "caravan", tuple(c for c in RULESETS["caravan"] if getattr(c, "batched", False)))
-        yield
-
-
 @pytest.fixture(scope="module")
 def base():
     return load_scenario("caravan-2018")
@@ -62,6 +50,14 @@ def _arrays(rec):
     return out
 
 
+def _logs(sim, m: int) -> tuple[str, str]:
+    """Member ``m``'s plans.csv and offers.csv, as written."""
+    from travesia.output import offers_frame, plans_frame
+
+    res = sim.member_result(m)
+    return tuple(None if f is None else f.to_csv() for f in (plans_frame(res), offers_frame(res)))
+
+
 def test_each_member_of_a_batch_of_16_is_byte_identical_to_its_run_alone(base, members):
     assert len(members) == 16
     assert base.params.timeline and (base.params.timeline[0].date - base.params.start).days < DAYS
@@ -69,30 +65,40 @@ def test_each_member_of_a_batch_of_16_is_byte_identical_to_its_run_alone(base, m
     batch.run()
     sizes = np.diff(batch.offsets)
     assert len(set(sizes.tolist())) > 1  # members of different sizes, side by side
+    made = 0
     for m, (seed, params) in enumerate(members):
         alone = Sim(member_scenario(base, params), seed=seed, days=DAYS, scale=SCALE)
         alone.run()
         for a, b in zip(_arrays(alone.record), _arrays(batch.records[m])):
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), f"member {m}"
+        # the collective caravan: the same plans (holds, stages, route decisions) and transport offers
+        logs = _logs(batch, m)
+        assert _logs(alone, 0) == logs, f"member {m}"
+        made += logs[1] is not None
         sl = slice(batch.offsets[m], batch.offsets[m + 1])
         for f in ("place", "state", "group", "household", "dest", "flags"):
             assert np.array_equal(getattr(alone.people, f), getattr(batch.people, f)[sl]), (m, f)
         # conservation, per member: every day's counts add up to the member's people
         c = batch.records[m].counts.sum(axis=(1, 2))
         assert (c == sizes[m]).all()
+    assert made >= 8, "most members had transport offers"
 
 
-@pytest.mark.parametrize("everything", [False, True])
-def test_the_runner_groups_members_by_structure_and_gives_their_solo_vectors(base, everything):
-    if everything:  # the whole caravan rule set, non-batched processes included: one by one, same vectors
-        from travesia.engine.processes import CARAVAN, RULESETS
+def test_the_runner_groups_members_by_structure_and_gives_their_solo_vectors(base, monkeypatch):
+    from travesia.engine import sim as sim_mod
 
-        RULESETS["caravan"], saved = CARAVAN, RULESETS["caravan"]
-    try:
-        _runner_check(base)
-    finally:
-        if everything:
-            RULESETS["caravan"] = saved
+    built = []
+    monkeypatch.setattr(sim_mod.Sim, "__init__", _counting(sim_mod.Sim.__init__, built))
+    _runner_check(base)
+    # the three members of one structure advance together, the fourth alone; then one run per member
+    assert built[:2] == [3, 1]
+
+
+def _counting(init, built):
+    def wrapped(self, *a, **kw):
+        built.append(len(kw["members"]) if kw.get("members") else 1)
+        init(self, *a, **kw)
+    return wrapped
 
 
 def _runner_check(base):
@@ -119,6 +125,7 @@ def test_a_batch_saved_and_restored_continues_with_the_same_bytes(base, members)
     part.run()
     for m in range(4):
         assert all(np.array_equal(a, b) for a, b in zip(_arrays(whole.records[m]), _arrays(part.records[m])))
+        assert _logs(whole, m) == _logs(part, m)
 
 
 def test_rule_sets_that_cannot_batch_say_so(tmp_path):

@@ -60,7 +60,7 @@ def scenario(tmp_path, extra: str, dest: str = "{f: 1}", days: int = 8, size: in
 
 
 def progress(sim, place):
-    return sim.plan.progress[0, place]
+    return sim.shared["plan"].progress[0, place]
 
 
 def test_cohesion_one_keeps_the_caravan_in_one_place_each_night(tmp_path):
@@ -100,12 +100,13 @@ def test_a_hold_keeps_the_body_exactly_its_duration_and_runners_ahead_wait(tmp_p
     for _ in range(sim.days):
         pp = sim.people
         on = (pp.state == State.TRAVELLING) | (pp.state == State.RESTING)
-        ahead = np.nonzero(on & (pp.km_left == 0) & (sim.plan.progress[0, pp.place] >= sim.plan.progress[0, c]))[0]
+        prog = sim.shared["plan"].progress[0]
+        ahead = np.nonzero(on & (pp.km_left == 0) & (prog[pp.place] >= prog[c]))[0]
         place_before = pp.place[ahead].copy()
         day = sim.day
         sim.step()
         if day in (2, 3, 4):
-            assert sim.plan.hold[0] and sim.plan.target[0] == c
+            assert sim.shared["plan"].hold[0] and sim.shared["plan"].target[0] == c
             # nobody at the hold place or ahead of it moves: runners ahead wait, nobody leaves the hold
             assert ahead.size > 0 and np.all(pp.km_today[ahead] == 0)
             assert np.array_equal(pp.place[ahead], place_before)
@@ -139,13 +140,13 @@ def test_an_offer_of_s_seats_moves_at_most_s_people_the_offered_distance(tmp_pat
     km = sim.people.km_today
     assert int((km == 45).sum()) == 7
     assert int(((km > 20) & (km != 45)).sum()) == 0
-    assert sim.offers_log == [(0, 0, sim.net.index["b"], 7, 45.0, True)]
+    assert sim.shared["offers"].log[0] == [(0, 0, sim.net.index["b"], 7, 45.0, True)]
     # refused: nobody rides
     s.raw["offers"]["accept"] = 0.0
     sim = Sim(s, check=True)
     sim.step()
     assert sim.people.km_today.max() <= 20
-    assert sim.offers_log[0][-1] is False
+    assert sim.shared["offers"].log[0][0][-1] is False
 
 
 def test_a_route_decision_sends_the_whole_body_down_one_branch(tmp_path):
@@ -205,7 +206,7 @@ def test_every_new_process_conserves_people_and_is_deterministic(tmp_path):
     for _ in range(2):
         s = scenario(tmp_path, extra, dest="{g: 0.5, h: 0.5}", days=12, size=500)
         res = Sim(s, check=True).run()  # check=True: nobody lost or created, every day
-        out.append((totals_frame(res).to_csv(), plans_frame(res).to_csv(), list(res.sim.offers_log)))
+        out.append((totals_frame(res).to_csv(), plans_frame(res).to_csv(), list(res.sim.shared["offers"].log[0])))
     assert out[0] == out[1]
     assert out[0][2], "offers were made"
 
@@ -214,4 +215,4 @@ def test_builtin_scenario_conserves_people_with_every_process():
     s = load_scenario("caravan-2018")
     sim = Sim(s, days=30, check=True)
     sim.run()
-    assert sim.plan.log, "the built-in caravans have plans"
+    assert sim.shared["plan"].log[0], "the built-in caravans have plans"

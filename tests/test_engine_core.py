@@ -155,8 +155,8 @@ def test_sim_allocates_the_fields_of_its_rule_set_only():
 def test_no_side_doors_into_the_sim():
     import travesia.engine.processes as pk
 
-    for name in ("arrival", "asylum", "borders", "groups", "intentions", "movement", "recruitment", "flee_rules",
-                 "flee_rules.model"):
+    for name in ("arrival", "asylum", "borders", "groups", "intentions", "leaving", "movement", "offers", "plan",
+                 "recruitment", "flee_rules", "flee_rules.model"):
         src = inspect.getsource(__import__(f"{pk.__name__}.{name}", fromlist=["x"]))
         assert "__dict__" not in src and "setattr(sim" not in src, name
 

@@ -209,18 +209,20 @@ def plans_frame(result) -> pd.DataFrame | None:
     place while it holds), ``hold`` the days of the hold left including today (0: a day on the
     move), ``route`` the destination of the branch it follows, ``stage_km`` the km from the body
     to the target, ``people`` the caravan's people on the move."""
-    st = getattr(result.sim, "plan", None)
-    if st is None or not st.log:
+    st = result.sim.shared.get("plan")
+    log = st.log[result.member] if st is not None else None
+    if not log:
         return None
     names = result.net.names
     rows = [(result.sim.start + dt.timedelta(days=d), result.sim.pop_names[k], names[b], names[t], h, names[r],
-             round(km, 1), n) for d, k, b, t, h, r, km, n in st.log]
+             round(km, 1), n) for d, k, b, t, h, r, km, n in log]
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)
 
 
 def offers_frame(result) -> pd.DataFrame | None:
     """``offers.csv``: every transport offer made (processes/offers.py), accepted or not."""
-    log = getattr(result.sim, "offers_log", None)
+    st = result.sim.shared.get("offers")
+    log = st.log[result.member] if st is not None else None
     if not log:
         return None
     names = result.net.names

@@ -116,10 +116,11 @@ def _journey_ends(i, m, q, intent, state, pop, ended):
 
 
 @njit(cache=True)
-def advance_kernel(who, budget, mode, mem, offs, par, keys, place, nxt, km_left, dest, wp, pop, intent, flags, origin,
+def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km_left, dest, wp, pop, intent, flags, origin,
                    state, km_today, dests, cum, hop, e_to, e_km, e_modes, mode_bit, prec, via_table, n_via,
                    detour, flows, arrived, crossed, ended):
-    """Move people ``who`` leg by leg with km ``budget`` by ``mode``; ``keys[m, h]``: member ``m``'s
+    """Move people ``who`` leg by leg with km ``budget`` by ``mode`` (a day of rides ends at ``stop[j]``
+    when it is a place: a caravan's target for those who follow its plan); ``keys[m, h]``: member ``m``'s
     movement.route{h} of the day (the route choice at the h-th place of someone's day). Counts
     flows per (member, edge) and arrived / crossed / ended per (member, caravan, place)."""
     K = hop.shape[2]
@@ -177,9 +178,14 @@ def advance_kernel(who, budget, mode, mem, offs, par, keys, place, nxt, km_left,
                 arrived[m, pop[i], q] += 1
                 if pr[q].counts_crossing and not pr[q].blocked and intent[i] != GOING_HOME:
                     crossed[m, pop[i], q] += 1
-                # a day of rides ends at a rally point: the trucks go where the caravan is going
-                if pr[q].rally and md == RIDE and km_today[i] >= np.float32(par[m].foot_km):
-                    b = 0.0
+                # a day of rides ends at a rally point: the trucks go where the caravan is going; for
+                # followers of a caravan's plan, at its target today and nowhere else
+                if md == RIDE:
+                    if stop[j] >= 0:
+                        if q == stop[j]:
+                            b = 0.0
+                    elif pr[q].rally and km_today[i] >= np.float32(par[m].foot_km):
+                        b = 0.0
                 if q == dests[dest[i]]:
                     _journey_ends(i, m, q, intent, state, pop, ended)
                     b = 0.0

@@ -12,7 +12,8 @@ the Suchiate bridge, police roadblocks and Guatemala's and Mexico's offers of ri
 
 ``leaving.pressure`` (0–1 per country) is police pressure on the caravan, which timeline events
 raise and lower. From then on they head home (``intentions`` takes them home by bus where return
-assistance is offered, or they walk).
+assistance is offered, or they walk). Each member of a batch has its own rates, pressure and
+plans; a person's draw is keyed by (member seed, day, their own id), as in a run alone.
 """
 
 from __future__ import annotations
@@ -26,35 +27,38 @@ from travesia.engine.processes.base import Process
 class Leaving(Process):
     name = "leaving"
     params = "leaving"
-    reads = ("state", "place", "km_left", "pop", "intent", "origin")
+    batched = True  # per-member rates and pressure; each member's own plan (sim.shared["plan"], row m * K + k)
+    reads = ("state", "place", "km_left", "pop", "intent", "origin", "member")
     writes = ("intent", "dest")
 
     def setup(self, sim) -> None:
-        lv = sim.params.leaving
         net = sim.net
-        self.lv = lv
-        pres = np.array([lv.pressure.get(c, 0.0) for c in net.countries])
-        ra = sim.policy.return_assistance
-        # the daily chance by country (police pressure, offers of rides home); holds come on top
-        self.by_country = lv.pressure_per_day * pres + lv.offer_pull_per_day * (ra > 0)
+        lvs = [q.leaving for q in sim.member_params]
+        pres = np.array([[lv.pressure.get(c, 0.0) for c in net.countries] for lv in lvs]).reshape(sim.M, -1)
+        ra = sim.pol("return_assistance")  # members × countries
+        ppd = sim.per_member(lambda q: q.leaving.pressure_per_day)[:, None]
+        opd = sim.per_member(lambda q: q.leaving.offer_pull_per_day)[:, None]
+        # the daily chance by member and country (police pressure, offers of rides home); holds come on top
+        self.by_country = ppd * pres + opd * (ra > 0)
+        self.place_chance = np.ascontiguousarray(self.by_country[:, net.country])  # members × places
+        self.hold_p = sim.per_member(lambda q: q.leaving.hold_per_day)
 
     def step(self, sim) -> None:
-        lv = self.lv
-        plan = getattr(sim, "plan", None)
-        holds = plan is not None and lv.hold_per_day > 0 and plan.hold.any()
+        plan = sim.shared.get("plan")
+        holds = plan is not None and (self.hold_p > 0).any() and plan.hold.any()
         if not holds and not (self.by_country > 0).any():
             return
         pp, day = sim.people, sim.day
         idx = sim.on_the_move()
         if idx.size == 0:
             return
-        K = max(len(sim.pop_names), 1)
-        hold_place = plan.target if holds else np.full(K, -1, dtype=np.int64)
-        hold_on = plan.hold if holds else np.zeros(K, dtype=bool)
-        place_chance = self.by_country[sim.net.country]  # per place
+        G = sim.M * max(len(sim.pop_names), 1)
+        hold_place = plan.target if holds else np.full(G, -1, dtype=np.int64)
+        hold_on = plan.hold if holds else np.zeros(G, dtype=bool)
         out = np.zeros(idx.size, dtype=np.bool_)
-        _leaving_kernel(idx.astype(np.int64), np.uint64(sim.rng.key("leaving.home", day)), pp.intent, pp.place,
-                        pp.pop, place_chance, hold_on, hold_place, float(lv.hold_per_day), out)
+        _leaving_kernel(idx.astype(np.int64), pp.member, sim.offsets, sim.keys("leaving.home", day),
+                        max(len(sim.pop_names), 1), pp.intent, pp.place, pp.pop, self.place_chance, hold_on,
+                        hold_place, self.hold_p, out)
         q = idx[out]
         if q.size:
             pp.intent[q] = Intent.HOME
@@ -62,16 +66,19 @@ class Leaving(Process):
 
 
 @njit(cache=True)
-def _leaving_kernel(idx, key, intent, place, pop, place_chance, hold_on, hold_place, hold_p, out):
-    """Who turns home today: the chance at their place, plus ``hold_p`` where their caravan holds."""
+def _leaving_kernel(idx, mem, offs, keys, K, intent, place, pop, place_chance, hold_on, hold_place, hold_p, out):
+    """Who turns home today: the chance at their place, plus ``hold_p`` where their caravan holds.
+    Person ``i`` of member ``m = mem[i]`` (own id ``i - offs[m]``, key ``keys[m]``), caravan row
+    ``m * K + pop[i]``."""
     for j in range(idx.shape[0]):
         i = idx[j]
         if intent[i] == GOING_HOME:
             continue
+        m = mem[i]
         p = place[i]
-        c = place_chance[p]
-        k = pop[i]
+        c = place_chance[m, p]
+        k = m * K + pop[i]
         if hold_on[k] and hold_place[k] == p:
-            c = c + hold_p
-        if c > 0 and uniform(key, i) < c:
+            c = c + hold_p[m]
+        if c > 0 and uniform(keys[m], i - offs[m]) < c:
             out[j] = True

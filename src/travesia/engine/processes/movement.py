@@ -73,8 +73,8 @@ class Movement(Process):
         prev = np.empty(idx.size, dtype=np.uint8)
         g = self._group_draws(sim)
         stay, mode, budget = self._decide(sim, idx, g, prev)
-        # i9: the caravan's plan (processes/plan.py, one member) directs the groups that follow it
-        plan = getattr(sim, "plan", None)
+        # the caravans' plans (processes/plan.py, every member's) direct the groups that follow them
+        plan = sim.shared.get("plan")
         planned = np.zeros(idx.size, dtype=bool)
         if plan is not None and plan.active:
             planned[plan.direct(sim, idx, stay, mode, budget)] = True
@@ -83,14 +83,11 @@ class Movement(Process):
         if movers.size:
             self._organised_buses(sim, movers, mode, budget)
             self._offered_buses(sim, movers, mode, budget)
-            if planned.any():  # i9: followers stop at their caravan's target
+            stop = None
+            if planned.any():  # followers stop at their caravan's target (a day of rides ends there)
                 planned &= mode != BUS
-                pk = pp.pop[movers].astype(np.int64)
-                for k in np.unique(pk[planned]):
-                    sel = planned & (pk == k)
-                    self._advance(sim, movers[sel], budget[sel], mode[sel], stop_at=int(plan.target[k]))
-                movers, budget, mode = movers[~planned], budget[~planned], mode[~planned]
-            self._advance(sim, movers, budget, mode)
+                stop = np.where(planned, plan.targets(pp.member[movers], pp.pop[movers]), -1)
+            self._advance(sim, movers, budget, mode, stop)
         kernels.settle_kernel(idx, prev, pp.km_today, pp.state, pp.since, sim.day)
 
     def _group_draws(self, sim) -> dict:
@@ -142,12 +139,17 @@ class Movement(Process):
             budget[take] = km[pp.member[movers[take]]]
 
     def _offered_buses(self, sim, movers, mode, budget) -> None:
-        """i9: transport offers a caravan accepted today (``sim.offers_today``, processes/offers.py,
-        one member): each takes its first ``seats`` people of that caravan at the place ``km`` on."""
+        """Transport offers a caravan accepted today (``sim.shared["offers"].today``, processes/offers.py,
+        every member's): each takes its first ``seats`` people of that caravan at the place ``km`` on."""
         pp, day = sim.people, sim.day
-        for place, seats, km, pop in getattr(sim, "offers_today", ()):
-            here = (pp.place[movers] == place) & (pp.km_left[movers] == 0) & (pp.pop[movers] == pop) & (mode != BUS)
-            at_b = np.nonzero(here)[0]
+        offers = sim.shared.get("offers")
+        if offers is None or not offers.today:
+            return
+        places = np.array([o[1] for o in offers.today])
+        cand = np.nonzero(np.isin(pp.place[movers], places) & (pp.km_left[movers] == 0))[0]
+        cm, cp, ck = pp.member[movers[cand]], pp.place[movers[cand]], pp.pop[movers[cand]]
+        for m, place, seats, km, pop in offers.today:
+            at_b = cand[(cp == place) & (ck == pop) & (cm == m) & (mode[cand] != BUS)]
             if at_b.size == 0 or seats <= 0:
                 continue
             tie = sim.draw("movement.offer_seat", day, movers[at_b])
@@ -155,23 +157,19 @@ class Movement(Process):
             mode[take] = BUS
             budget[take] = km
 
-    def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray, stop_at: int | None = None) -> None:
-        """Move people ``who`` along their routes with km ``budget`` by ``mode``; with ``stop_at``
-        (i9: a caravan's target today, processes/plan.py, one member) a day of rides ends there and
-        nowhere else."""
+    def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray,
+                 stop: np.ndarray | None = None) -> None:
+        """Move people ``who`` along their routes with km ``budget`` by ``mode``; where ``stop[j] >= 0``
+        (their caravan's target today, processes/plan.py) a day of rides ends there and nowhere else."""
         pp, net, rt = sim.people, sim.net, sim.routes
         prec, par = sim.place_rec, self.par
-        if stop_at is not None:
-            prec = sim.place_rec.copy()
-            prec.rally[:] = False
-            prec.rally[:, stop_at] = True
-            par = self.par.copy()
-            par.foot_km = 0.0  # the stop holds however short the day's ride
+        if stop is None:
+            stop = np.full(who.size, -1, dtype=np.int64)
         flows = np.zeros((sim.M, net.n_edges), dtype=np.int64)
         shape = (sim.M, max(len(sim.pop_names), 1), net.n_places)
         arrived, crossed, ended = (np.zeros(shape, dtype=np.int64) for _ in range(3))
         kernels.advance_kernel(
-            who, budget, mode, pp.member, sim.offsets, par, sim.keys_many(_ROUTE, sim.day), pp.place, pp.next,
+            who, budget, mode, stop, pp.member, sim.offsets, par, sim.keys_many(_ROUTE, sim.day), pp.place, pp.next,
             pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state, pp.km_today, rt.dests,
             rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT, prec, sim.via_table, sim.n_via,
             pp.detour, flows, arrived, crossed, ended)

@@ -10,74 +10,89 @@ with mean ``seats`` and log-spread ``seats_sd``; the caravan accepts it with cha
 (one draw per site, caravan and day). An accepted offer takes up to its seats of that caravan's
 people at the site, first come first served, ``km`` along their route by bus (movement does
 the moving). A scenario that knows its buses can still list them in ``buses:``.
-Accepted offers of the day are on ``sim.offers_today`` as (place, seats, km, caravan); every
-offer, accepted or not, is kept in ``sim.offers_log``.
+Every draw is keyed by (member seed, stream, day, site or site and caravan), so a member advanced
+with others gets the offers it would get alone. The offers of all members are one
+:class:`OffersState` in ``sim.shared["offers"]``: the accepted offers of the day in ``today`` as
+(member, place, seats, km, caravan), every offer of member ``m``, accepted or not, in ``log[m]``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtri
 
 from travesia.engine.core import Intent, State, scaled_count
 from travesia.engine.processes.base import Process
 
 
+class OffersState:
+    """The offers of every member: today's accepted ones and the log of all (``sim.shared["offers"]``)."""
+
+    def __init__(self, n_members: int):
+        self.today: list[tuple[int, int, int, float, int]] = []  # (member, place, seats, km, caravan)
+        self.log: list[list[tuple]] = [[] for _ in range(n_members)]  # per member: (day, caravan, place, seats, km, accepted)
+
+
 class Offers(Process):
     name = "offers"
     params = "offers"
+    batched = True  # per-member sites' chances, sizes and acceptance; one log per member
     reads = ("state", "place", "km_left", "pop", "intent")
     writes = ()
-    state = ("offers_today", "offers_log")
 
     def setup(self, sim) -> None:
-        o = sim.params.offers
-        net = sim.net
-        self.sites = [(net.index[s.place],
-                       o.prob_per_day if s.prob_per_day is None else s.prob_per_day,
-                       o.seats if s.seats is None else s.seats,
-                       o.km if s.km is None else s.km) for s in o.sites]
-        self.o = o
-        if not hasattr(sim, "offers_log"):
-            sim.offers_log = []
-        sim.offers_today = []
+        net, M = sim.net, sim.M
+        self.os = [q.offers for q in sim.member_params]
+        # per member: (place, chance a day, mean seats, km) of each site
+        self.sites = [[(net.index[s.place],
+                        o.prob_per_day if s.prob_per_day is None else s.prob_per_day,
+                        o.seats if s.seats is None else s.seats,
+                        o.km if s.km is None else s.km) for s in o.sites] for o in self.os]
+        S = max((len(x) for x in self.sites), default=0)
+        self.prob = np.zeros((M, S))  # members × sites (0: no such site)
+        for m, (sites, q) in enumerate(zip(self.sites, sim.member_params)):
+            if q.rules == "caravan":
+                self.prob[m, :len(sites)] = [x[1] for x in sites]
+        if sim.shared.get("offers") is None:
+            sim.shared["offers"] = OffersState(M)
+        sim.shared["offers"].today = []
 
-    def _counts(self, sim) -> np.ndarray:
-        """People of each caravan on the move at each place [K, P]: from the record of yesterday's
-        end when it is kept per caravan (the population is not scanned again), else counted."""
-        pp, rec, day = sim.people, sim.record, sim.day
-        P, K = sim.net.n_places, max(len(sim.pop_names), 1)
+    def _crowd(self, sim, m: int, place: int) -> np.ndarray:
+        """People of each caravan of member ``m`` on the move at ``place``: from the record of
+        yesterday's end when it is kept per caravan (the population is not scanned again), else
+        counted."""
+        pp, rec, day = sim.people, sim.records[m], sim.day
+        K = max(len(sim.pop_names), 1)
         if day > 0 and (rec.n_pops == K or K == 1):
-            c = rec.counts_pop[day - 1] if rec.n_pops == K else rec.counts[day - 1][None]
-            return (c[..., State.TRAVELLING] + c[..., State.RESTING]).astype(np.int64)
+            c = rec.counts_pop[day - 1, :, place] if rec.n_pops == K else rec.counts[day - 1, place][None]
+            return (c[:, State.TRAVELLING] + c[:, State.RESTING]).astype(np.int64)
         idx = sim.on_the_move()
-        idx = idx[(pp.km_left[idx] == 0) & (pp.intent[idx] != Intent.HOME)]
-        return np.bincount(pp.pop[idx].astype(np.int64) * P + pp.place[idx], minlength=K * P).reshape(K, P)
+        idx = idx[(idx >= sim.offsets[m]) & (idx < sim.offsets[m + 1])]
+        idx = idx[(pp.km_left[idx] == 0) & (pp.intent[idx] != Intent.HOME) & (pp.place[idx] == place)]
+        return np.bincount(pp.pop[idx].astype(np.int64), minlength=K)
 
     def step(self, sim) -> None:
-        sim.offers_today = []
-        if not self.sites or sim.params.rules != "caravan":
+        st = sim.shared["offers"]
+        st.today = []
+        if not (self.prob > 0).any():
             return
-        _pp, day, o = sim.people, sim.day, self.o
-        site = np.array([s[0] for s in self.sites], dtype=np.int64)
-        prob = np.array([s[1] for s in self.sites])
-        if not (prob > 0).any():
+        day, M, S = sim.day, sim.M, self.prob.shape[1]
+        u = sim.draw_for("offers.made", day, np.tile(np.arange(S), M), np.repeat(np.arange(M), S)).reshape(M, S)
+        mm, jj = np.nonzero(u < self.prob)  # member by member, sites in order
+        if mm.size == 0:
             return
-        u = sim.rng.random("offers.made", day, np.arange(site.size))
-        made = np.nonzero(u < prob)[0]
-        if made.size == 0:
-            return
-        counts = self._counts(sim)
-        z = sim.rng.normal("offers.seats", day, made)
-        sd = o.seats_sd
-        for j, zj in zip(made, z):
-            p, _, seats_mean, km = self.sites[j]
-            crowd = counts[:, p]
+        z = ndtri(np.clip(sim.draw_for("offers.seats", day, jj, mm), 1e-300, None))
+        for m, j, zj in zip(mm.tolist(), jj.tolist(), z):
+            o = self.os[m]
+            p, _, seats_mean, km = self.sites[m][j]
+            crowd = self._crowd(sim, m, p)
             cands = np.nonzero(crowd >= max(o.min_crowd * sim.scale, 1))[0]
             if cands.size == 0:
                 continue
             k = int(cands[np.argmax(crowd[cands])])  # made to the caravan that is there in numbers
+            sd = o.seats_sd
             seats = scaled_count(seats_mean * np.exp(sd * zj - sd * sd / 2), sim.scale)
-            accepted = bool(sim.rng.random("offers.accept", day, np.array([j * 64 + k]))[0] < o.accept)
-            sim.offers_log.append((day, k, p, seats, float(km), accepted))
+            accepted = bool(sim.rngs[m].random("offers.accept", day, np.array([j * 64 + k]))[0] < o.accept)
+            st.log[m].append((day, k, p, seats, float(km), accepted))
             if accepted and seats > 0:
-                sim.offers_today.append((p, seats, float(km), k))
+                st.today.append((m, p, seats, float(km), k))

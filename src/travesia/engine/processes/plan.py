@@ -26,8 +26,11 @@ A group follows its caravan's plan that day with chance ``cohesion`` (one draw p
 to the target and stops there (however far that is), or waits if it is already there or ahead.
 The others move on their own (:mod:`movement`): a fast head runs ahead, stragglers fall behind,
 and both rejoin where the body holds. Movement applies the plan through :meth:`PlanState.direct`.
-Every draw is one number per caravan (or group) per day, keyed, so runs stay deterministic. The
-plans are kept in ``sim.plan.log`` and written as ``plans.csv``.
+Every draw is one number per caravan (or group) per day, keyed by (member seed, stream, day,
+caravan or group), so runs stay deterministic and a member advanced with others plans as it would
+alone. The plans of all members are one :class:`PlanState` in ``sim.shared["plan"]`` (row
+``m * K + k``: caravan ``k`` of member ``m``); member ``m``'s plans are kept in its ``log[m]`` and
+written as ``plans.csv``.
 """
 
 from __future__ import annotations
@@ -72,31 +75,39 @@ def route_path(net, anchors: list[int]) -> tuple[list[int], list[float]]:
 
 
 class PlanState:
-    """Each caravan's plan today and what carries over (holds, route decisions), on ``sim.plan``."""
+    """Each caravan's plan today and what carries over (holds, route decisions), for every member:
+    row ``g = m * K + k`` is caravan ``k`` of member ``m`` (``K`` caravans). Kept in
+    ``sim.shared["plan"]``: the plan process writes it, movement and leaving read it."""
 
-    def __init__(self, n_pop: int, n_places: int):
+    def __init__(self, n_members: int, n_pop: int, n_places: int):
         K = max(n_pop, 1)
-        self.target = np.full(K, -1, dtype=np.int64)  # place the body heads for today (-1: no plan)
-        self.body = np.full(K, -1, dtype=np.int64)
-        self.hold = np.zeros(K, dtype=bool)
-        self.hold_until = np.full(K, -1, dtype=np.int64)  # the body holds while day < hold_until
-        self.hold_place = np.full(K, -1, dtype=np.int64)
-        self.last_hold_draw = np.full(K, -1, dtype=np.int64)  # place where a hold was last drawn
-        self.stage_km = np.zeros(K)  # km the body covers today (0 on a hold day)
-        self.body_pos = np.zeros(K)  # km along the route where the body sleeps (by the road after a partial stage)
-        self.partial = np.zeros(K, dtype=bool)  # yesterday's stage ended by the road, short of the target
-        self.branch = np.full(K, -1, dtype=np.int64)  # destination place chosen at a fork
-        self.progress = np.zeros((K, n_places))  # km along each caravan's route, per place
-        self.on_path = np.zeros((K, n_places), dtype=bool)
-        self.done: set = set()  # scheduled holds and forks already used
-        self.cohesion = 0.0
-        self.ride_stage_km = 250.0
-        self.log: list[tuple] = []
+        G = n_members * K
+        self.M, self.K = n_members, K
+        self.target = np.full(G, -1, dtype=np.int64)  # place the body heads for today (-1: no plan)
+        self.body = np.full(G, -1, dtype=np.int64)
+        self.hold = np.zeros(G, dtype=bool)
+        self.hold_until = np.full(G, -1, dtype=np.int64)  # the body holds while day < hold_until
+        self.hold_place = np.full(G, -1, dtype=np.int64)
+        self.last_hold_draw = np.full(G, -1, dtype=np.int64)  # place where a hold was last drawn
+        self.stage_km = np.zeros(G)  # km the body covers today (0 on a hold day)
+        self.body_pos = np.zeros(G)  # km along the route where the body sleeps (by the road after a partial stage)
+        self.partial = np.zeros(G, dtype=bool)  # yesterday's stage ended by the road, short of the target
+        self.branch = np.full(G, -1, dtype=np.int64)  # destination place chosen at a fork
+        self.progress = np.zeros((G, n_places))  # km along each caravan's route, per place
+        self.on_path = np.zeros((G, n_places), dtype=bool)
+        self.done: set = set()  # (member, caravan, ...) of scheduled holds and forks already used
+        self.cohesion = np.zeros(n_members)  # per member
+        self.ride_stage_km = np.full(n_members, 250.0)
+        self.log: list[list[tuple]] = [[] for _ in range(n_members)]  # per member: the plans of each day
         self._paths: dict = {}
 
     @property
     def active(self) -> bool:
         return bool((self.target >= 0).any())
+
+    def targets(self, mem: np.ndarray, pop: np.ndarray) -> np.ndarray:
+        """Today's target of the caravans of people of members ``mem`` and populations ``pop``."""
+        return self.target[mem.astype(np.int64) * self.K + pop]
 
     def direct(self, sim, idx: np.ndarray, stay: np.ndarray, mode: np.ndarray, budget: np.ndarray) -> np.ndarray:
         """Apply today's plans to movement's decisions for people ``idx`` (in place).
@@ -104,34 +115,39 @@ class PlanState:
         Returns the positions (into ``idx``) of people who move toward their caravan's target and
         stop there; movement moves them with the rides mode (the target as the only stop).
         """
-        pp, pol = sim.people, sim.policy
-        follow_u = sim.rng.random("plan.follow", sim.day, np.arange(max(sim.next_group, 1)))  # one per group
+        pp = sim.people
+        gm, gg, G = sim.group_table()
+        follow_u = sim.draw_for("plan.follow", sim.day, gg, gm)  # one per group of each member
         go = np.zeros(idx.size, dtype=np.bool_)
-        _direct_kernel(idx.astype(np.int64), pp.pop, pp.intent, pp.place, pp.next, pp.km_left, pp.flags, pp.origin,
-                       pp.group, self.target, self.hold, self.stage_km, self.progress, follow_u,
-                       float(self.cohesion), float(self.ride_stage_km), pol.place, stay, mode, budget, go)
+        _direct_kernel(idx.astype(np.int64), pp.member, self.K, G, pp.pop, pp.intent, pp.place, pp.next, pp.km_left,
+                       pp.flags, pp.origin, pp.group, self.target, self.hold, self.stage_km, self.progress, follow_u,
+                       self.cohesion, self.ride_stage_km, sim.place_rec, stay, mode, budget, go)
         return np.nonzero(go)[0]
 
 
 @njit(cache=True)
-def _direct_kernel(idx, pop, intent, place, nxt, km_left, flags, origin, group, target, hold, stage_km, progress,
-                   follow_u, cohesion, ride_stage_km, prec, stay, mode, budget, go):
-    """Apply each caravan's plan to movement's decisions (see :meth:`PlanState.direct`)."""
+def _direct_kernel(idx, mem, K, G, pop, intent, place, nxt, km_left, flags, origin, group, target, hold, stage_km,
+                   progress, follow_u, cohesion, ride_stage_km, prec, stay, mode, budget, go):
+    """Apply each caravan's plan to movement's decisions (see :meth:`PlanState.direct`): person
+    ``i`` of member ``m = mem[i]`` follows caravan row ``m * K + pop[i]``, its group's draw is
+    ``follow_u[m * G + group[i]]``."""
     for j in range(idx.shape[0]):
         i = idx[j]
-        k = pop[i]
+        m = mem[i]
+        k = m * K + pop[i]
         t = target[k]
         if t < 0 or intent[i] == GOING_HOME:
             continue
         p = place[i]
         at = km_left[i] == 0
-        if held_at_post(p, not at, flags[i], False, prec[origin[i]].country, prec):
+        pr = prec[m]
+        if held_at_post(p, not at, flags[i], False, pr[origin[i]].country, pr):
             continue
         prog = progress[k, p]
         if not at and nxt[i] >= 0 and progress[k, nxt[i]] > prog:  # on a leg along the route
             prog = progress[k, nxt[i]] - km_left[i]
         tprog = progress[k, t]
-        follow = follow_u[group[i]] < cohesion
+        follow = follow_u[m * G + group[i]] < cohesion[m]
         h = hold[k]
         if prog >= tprog - 1e-6:  # at the target or ahead: wait (on a hold day everyone, else followers)
             if at and (h or follow):
@@ -139,7 +155,7 @@ def _direct_kernel(idx, pop, intent, place, nxt, km_left, flags, origin, group, 
             continue
         if follow:  # behind: cover the body's stage today (keeping one's distance), stopping at the target
             stay[j] = False
-            short = ride_stage_km if h else stage_km[k]  # on a hold day stragglers catch up a day of rides
+            short = ride_stage_km[m] if h else stage_km[k]  # on a hold day stragglers catch up a day of rides
             gap = tprog - prog
             budget[j] = gap + 1.0 if gap <= short + 1e-6 else short
             mode[j] = RIDE
@@ -150,65 +166,65 @@ def _direct_kernel(idx, pop, intent, place, nxt, km_left, flags, origin, group, 
 
 
 @njit(cache=True)
-def _count_kernel(idx, pop, intent, place, km_left, flags, origin, prec, counts):
-    """People per caravan × place, not going home and not held at a border post."""
+def _count_kernel(idx, mem, K, pop, intent, place, km_left, flags, origin, prec, counts):
+    """People per (member, caravan) row × place, not going home and not held at a border post."""
     for j in range(idx.shape[0]):
         i = idx[j]
         if intent[i] == GOING_HOME:
             continue
         p = place[i]
-        if held_at_post(p, km_left[i] != 0, flags[i], False, prec[origin[i]].country, prec):
+        m = mem[i]
+        pr = prec[m]
+        if held_at_post(p, km_left[i] != 0, flags[i], False, pr[origin[i]].country, pr):
             continue
-        counts[pop[i], p] += 1
+        counts[m * K + pop[i], p] += 1
 
 
 class Plan(Process):
     name = "plan"
     params = "plan"
-    reads = ("state", "place", "next", "km_left", "pop", "intent", "group", "flags", "origin")
+    batched = True  # one plan per (member, caravan): row g = m * K + k of the PlanState
+    reads = ("state", "place", "next", "km_left", "pop", "intent", "group", "flags", "origin", "member")
     writes = ("dest",)  # a route decision sends the whole body down one branch
-    state = ("plan",)  # sim.plan: PlanState (targets, holds, route decisions, the log)
 
     def setup(self, sim) -> None:
-        self.p = sim.params.plan
-        net = sim.net
-        if not hasattr(sim, "plan"):
-            sim.plan = PlanState(len(sim.pop_names), net.n_places)
-        st = sim.plan
-        st.cohesion = self.p.cohesion
-        st.ride_stage_km = self.p.ride_stage_km
-        self.enabled = bool(self.p.stops) and sim.params.rules == "caravan"
-        self.stop = np.zeros(net.n_places, dtype=bool)
-        for s in self.p.stops:
-            self.stop[net.index[s]] = True
-        self.hold_place = np.zeros(net.n_places, dtype=bool)
-        for s in self.p.hold_places:
-            self.hold_place[net.index[s]] = True
-        pops = sim.params.populations
+        net, M, P = sim.net, sim.M, sim.net.n_places
+        self.ps = [q.plan for q in sim.member_params]
+        st = sim.shared.get("plan")
+        if st is None:
+            st = sim.shared["plan"] = PlanState(M, len(sim.pop_names), P)
+        st.cohesion[:] = [p.cohesion for p in self.ps]
+        st.ride_stage_km[:] = [p.ride_stage_km for p in self.ps]
+        self.enabled = np.array([bool(p.stops) and q.rules == "caravan" for p, q in zip(self.ps, sim.member_params)])
+        self.min_body = np.array([max(p.min_body * sim.scale, 1) for p in self.ps])
+        self.stop = np.zeros((M, P), dtype=bool)
+        self.hold_at = np.zeros((M, P), dtype=bool)  # hold places
+        for m, p in enumerate(self.ps):
+            self.stop[m, [net.index[s] for s in p.stops]] = True
+            self.hold_at[m, [net.index[s] for s in p.hold_places]] = True
+            for f in p.forks:
+                for d in f.options:
+                    if sim.dest_index[net.index[d]] < 0:
+                        raise UserError(f"plan.forks: '{d}' is not a destination of any population (add it to a "
+                                        "population's destinations, even with weight 0)")
+        pops = sim.params.populations  # the caravans' origins and start days are shared by the members
         self.start_day = [(pop.start - sim.start).days for pop in pops]
-        self.origin = [net.index[pop.origin] for pop in pops]
-        self.pop_index = {pop.name: k for k, pop in enumerate(pops)}
-        for f in self.p.forks:
-            for d in f.options:
-                if sim.dest_index[net.index[d]] < 0:
-                    raise UserError(f"plan.forks: '{d}' is not a destination of any population (add it to a "
-                                    "population's destinations, even with weight 0)")
-        for k in range(len(pops)):
-            self._set_path(sim, k)
+        for g in range(M * st.K if pops else 0):
+            self._set_path(sim, st, g)
 
-    def _main_dest(self, sim, k: int) -> int:
-        st = sim.plan
-        if st.branch[k] >= 0:
-            return int(st.branch[k])
-        ids, w = sim.pop_dest[k]
+    def _main_dest(self, sim, st: PlanState, g: int) -> int:
+        if st.branch[g] >= 0:
+            return int(st.branch[g])
+        m, k = divmod(g, st.K)
+        ids, w = sim.member_pop_dest[m][k]
         return int(ids[int(np.argmax(w))])
 
-    def _set_path(self, sim, k: int) -> None:
+    def _set_path(self, sim, st: PlanState, g: int) -> None:
         """Progress (km along the caravan's route) of every place: on the route, its km; off it,
         that of the nearest place on the route."""
-        net, st = sim.net, sim.plan
-        pop = sim.params.populations[k]
-        anchors = [net.index[pop.origin]] + [net.index[v] for v in pop.via] + [self._main_dest(sim, k)]
+        net = sim.net
+        pop = sim.params.populations[g % st.K]
+        anchors = [net.index[pop.origin]] + [net.index[v] for v in pop.via] + [self._main_dest(sim, st, g)]
         key = tuple(anchors)
         if key not in st._paths:
             places, km = route_path(net, anchors)
@@ -225,151 +241,153 @@ class Plan(Process):
             prog[:] = kms[near]
             prog[pl] = kms
             st._paths[key] = (prog, on)
-        st.progress[k], st.on_path[k] = st._paths[key]
+        st.progress[g], st.on_path[g] = st._paths[key]
 
     def step(self, sim) -> None:
-        st = sim.plan
+        st = sim.shared.get("plan")
         prev_target = st.target.copy()
         st.target[:] = -1
         st.hold[:] = False
-        if not self.enabled:
+        if not self.enabled.any():
             return
-        _pp, net, day, p = sim.people, sim.net, sim.day, self.p
-        counts = self._counts(sim)
+        counts = self._counts(sim, st)
         if counts is None:
             return
-        K = len(sim.pop_names)
-        ks = np.arange(K)
-        u_rest = sim.rng.random("plan.rest", day, ks)
-        u_ride = sim.rng.random("plan.ride", day, ks)
-        u_hold = sim.rng.random("plan.hold", day, ks)
-        u_len = sim.rng.random("plan.hold_days", day, ks)
-        min_body = p.min_body * sim.scale
-        for k in range(K):
-            n_k = counts[k].sum()
-            if n_k < max(min_body, 1):
-                continue
-            body = self._body(st, k, counts[k], n_k)
-            if body < 0:
-                continue
-            if self._fork(sim, k, body):
-                body = self._body(st, k, counts[k], n_k)
-            prog, on = st.progress[k], st.on_path[k]
-            # where the body sleeps: its place, or by the road after a stage that fell short
-            pos = prog[body]
-            if st.partial[k] and st.body[k] == body:
-                pos = min(st.body_pos[k] + st.stage_km[k], prog[prev_target[k]]) if prev_target[k] >= 0 else pos
-            st.body[k], st.body_pos[k], st.partial[k] = body, pos, False
-            name = sim.pop_names[k]
-            # holds: one in progress, a scheduled one, one drawn on reaching a hold place, a rest day
-            target, hold = -1, False
-            if day < st.hold_until[k]:
-                target, hold = int(st.hold_place[k]), True
-            origin = net.index[sim.params.populations[k].origin]
-            if not hold and day < self.start_day[k] + p.gather_days and body == origin:
-                target, hold = origin, True  # gathering at the origin (the day it was called for)
-            if not hold:
-                for _i, h in enumerate(p.holds):
-                    if h.caravan not in (None, name):
-                        continue
-                    hp = net.index[h.place]
-                    if h.start is not None:
-                        d0 = (h.start - sim.start).days
-                        key = (k, "hold", h.place, h.days, d0)
-                        if d0 <= day < d0 + h.days and key not in st.done and prog[body] <= prog[hp] + 1e-6:
-                            st.done.add(key)  # from its first day the hold lasts to its end
-                            st.hold_until[k], st.hold_place[k] = d0 + h.days, hp
-                            target, hold = hp, True
-                            break
-                    elif (k, "hold", h.place, h.days) not in st.done and body == hp:
-                        st.done.add((k, "hold", h.place, h.days))
-                        st.hold_until[k], st.hold_place[k] = day + h.days, hp
+        day, K = sim.day, st.K
+        gm, gk = np.repeat(np.arange(sim.M), K), np.tile(np.arange(K), sim.M)
+        u = {s: sim.draw_for(f"plan.{s}", day, gk, gm) for s in ("rest", "ride", "hold", "hold_days")}
+        n = counts.sum(axis=1)
+        for g in np.nonzero(self.enabled[gm] & (n >= self.min_body[gm]))[0].tolist():
+            self._plan(sim, st, g, counts[g], n[g], prev_target, u)
+
+    def _plan(self, sim, st: PlanState, g: int, counts: np.ndarray, n_k, prev_target: np.ndarray, u: dict) -> None:
+        """Caravan row ``g``'s plan of the day (see the module's doc)."""
+        net, day = sim.net, sim.day
+        m, k = divmod(g, st.K)
+        p = self.ps[m]
+        body = self._body(st, g, counts, n_k, p.body_share)
+        if body < 0:
+            return
+        if self._fork(sim, st, g, body):
+            body = self._body(st, g, counts, n_k, p.body_share)
+        prog, on = st.progress[g], st.on_path[g]
+        # where the body sleeps: its place, or by the road after a stage that fell short
+        pos = prog[body]
+        if st.partial[g] and st.body[g] == body:
+            pos = min(st.body_pos[g] + st.stage_km[g], prog[prev_target[g]]) if prev_target[g] >= 0 else pos
+        st.body[g], st.body_pos[g], st.partial[g] = body, pos, False
+        name = sim.pop_names[k]
+        # holds: one in progress, a scheduled one, one drawn on reaching a hold place, a rest day
+        target, hold = -1, False
+        if day < st.hold_until[g]:
+            target, hold = int(st.hold_place[g]), True
+        origin = net.index[sim.params.populations[k].origin]
+        if not hold and day < self.start_day[k] + p.gather_days and body == origin:
+            target, hold = origin, True  # gathering at the origin (the day it was called for)
+        if not hold:
+            for h in p.holds:
+                if h.caravan not in (None, name):
+                    continue
+                hp = net.index[h.place]
+                if h.start is not None:
+                    d0 = (h.start - sim.start).days
+                    key = (m, k, "hold", h.place, h.days, d0)
+                    if d0 <= day < d0 + h.days and key not in st.done and prog[body] <= prog[hp] + 1e-6:
+                        st.done.add(key)  # from its first day the hold lasts to its end
+                        st.hold_until[g], st.hold_place[g] = d0 + h.days, hp
                         target, hold = hp, True
                         break
-            if not hold and self.hold_place[body] and st.last_hold_draw[k] != body:
-                st.last_hold_draw[k] = body
-                if u_hold[k] < p.hold_prob:
-                    m = p.hold_days_mean
-                    days = 1 if m <= 1 else 1 + int(math.floor(math.log(max(u_len[k], 1e-300)) / math.log(1 - 1 / m)))
-                    st.hold_until[k], st.hold_place[k] = day + days, body
-                    target, hold = body, True
-            if not hold and self.stop[body] and u_rest[k] < p.rest_prob:
+                elif (m, k, "hold", h.place, h.days) not in st.done and body == hp:
+                    st.done.add((m, k, "hold", h.place, h.days))
+                    st.hold_until[g], st.hold_place[g] = day + h.days, hp
+                    target, hold = hp, True
+                    break
+        if not hold and self.hold_at[m, body] and st.last_hold_draw[g] != body:
+            st.last_hold_draw[g] = body
+            if u["hold"][g] < p.hold_prob:
+                mean = p.hold_days_mean
+                days = 1 if mean <= 1 else 1 + int(math.floor(math.log(max(u["hold_days"][g], 1e-300))
+                                                              / math.log(1 - 1 / mean)))
+                st.hold_until[g], st.hold_place[g] = day + days, body
                 target, hold = body, True
-            reach = 0.0
-            if not hold:
-                ahead = np.nonzero(on & self.stop & (prog > pos + 1e-6))[0]
-                dest = self._main_dest(sim, k)
-                if ahead.size == 0 or prog[dest] <= prog[ahead].min():
-                    ahead = np.append(ahead, dest)
-                ahead = ahead[prog[ahead] > pos + 1e-6]
-                if ahead.size == 0:
-                    continue  # at the end of the route: no plan
-                within = ahead[prog[ahead] <= pos + p.foot_stage_km]
-                if within.size:  # a walking stage: the furthest stop within a day's walk
-                    target = int(within[np.argmax(prog[within])])
-                    reach = p.foot_stage_km
-                else:  # the next stop is further: rides (not out of the origin, not where police stop
-                    # trucks), else a day's walk toward it, sleeping by the road
-                    target = int(ahead[np.argmin(prog[ahead])])
-                    rides = (u_ride[k] < p.ride_day_prob and day > self.start_day[k] + p.gather_days
-                             and not sim.policy.rides_blocked[net.country[body]])
-                    reach = p.ride_stage_km if rides else p.foot_stage_km
-            st.target[k], st.hold[k] = target, hold
-            gap = max(0.0, prog[target] - pos)
-            st.stage_km[k] = 0.0 if hold else min(gap, reach)
-            st.partial[k] = not hold and gap > reach + 1e-6
-            left = int(st.hold_until[k] - day) if day < st.hold_until[k] else (1 if hold else 0)
-            st.log.append((day, k, body, target, left, self._main_dest(sim, k), float(st.stage_km[k]), int(n_k)))
+        if not hold and self.stop[m, body] and u["rest"][g] < p.rest_prob:
+            target, hold = body, True
+        reach = 0.0
+        if not hold:
+            ahead = np.nonzero(on & self.stop[m] & (prog > pos + 1e-6))[0]
+            dest = self._main_dest(sim, st, g)
+            if ahead.size == 0 or prog[dest] <= prog[ahead].min():
+                ahead = np.append(ahead, dest)
+            ahead = ahead[prog[ahead] > pos + 1e-6]
+            if ahead.size == 0:
+                return  # at the end of the route: no plan
+            within = ahead[prog[ahead] <= pos + p.foot_stage_km]
+            if within.size:  # a walking stage: the furthest stop within a day's walk
+                target = int(within[np.argmax(prog[within])])
+                reach = p.foot_stage_km
+            else:  # the next stop is further: rides (not out of the origin, not where police stop
+                # trucks), else a day's walk toward it, sleeping by the road
+                target = int(ahead[np.argmin(prog[ahead])])
+                rides = (u["ride"][g] < p.ride_day_prob and day > self.start_day[k] + p.gather_days
+                         and not sim.policies[m].rides_blocked[net.country[body]])
+                reach = p.ride_stage_km if rides else p.foot_stage_km
+        st.target[g], st.hold[g] = target, hold
+        gap = max(0.0, prog[target] - pos)
+        st.stage_km[g] = 0.0 if hold else min(gap, reach)
+        st.partial[g] = not hold and gap > reach + 1e-6
+        left = int(st.hold_until[g] - day) if day < st.hold_until[g] else (1 if hold else 0)
+        st.log[m].append((day, k, body, target, left, self._main_dest(sim, st, g), float(st.stage_km[g]), int(n_k)))
 
-    def _counts(self, sim) -> np.ndarray | None:
-        """People of each caravan on the move at each place [K, P], not going home and not held at
-        a border post (one pass over the people on the move; numba when available)."""
-        pp, net, pol = sim.people, sim.net, sim.policy
-        K, P = len(sim.pop_names), net.n_places
+    def _counts(self, sim, st: PlanState) -> np.ndarray | None:
+        """People of each (member, caravan) row on the move at each place [M·K, P], not going home
+        and not held at a border post (one pass over the people on the move)."""
+        pp = sim.people
         idx = sim.on_the_move()
         if idx.size == 0:
             return None
-        counts = np.zeros((K, P), dtype=np.int64)
-        _count_kernel(idx.astype(np.int64), pp.pop, pp.intent, pp.place, pp.km_left, pp.flags, pp.origin,
-                      pol.place, counts)
+        counts = np.zeros((sim.M * st.K, sim.net.n_places), dtype=np.int64)
+        _count_kernel(idx.astype(np.int64), pp.member, st.K, pp.pop, pp.intent, pp.place, pp.km_left, pp.flags,
+                      pp.origin, sim.place_rec, counts)
         return counts
 
-    def _body(self, st, k: int, counts: np.ndarray, n: float) -> int:
+    @staticmethod
+    def _body(st: PlanState, g: int, counts: np.ndarray, n, body_share: float) -> int:
         """The furthest place on the route holding at least ``body_share`` of the caravan's free
         people (stragglers do not pull the body back); else the place holding most of them."""
-        on = st.on_path[k]
-        c = np.where(on, counts, 0)
+        c = np.where(st.on_path[g], counts, 0)
         if c.max(initial=0) <= 0:
             return -1
-        big = np.nonzero(c >= self.p.body_share * n)[0]
+        big = np.nonzero(c >= body_share * n)[0]
         if big.size:
-            return int(big[np.argmax(st.progress[k][big])])
+            return int(big[np.argmax(st.progress[g][big])])
         return int(np.argmax(c))
 
-    def _fork(self, sim, k: int, body: int) -> bool:
+    def _fork(self, sim, st: PlanState, g: int, body: int) -> bool:
         """A route decision when the body has reached a fork: the whole caravan takes one branch."""
-        st, net, pp = sim.plan, sim.net, sim.people
+        net, pp = sim.net, sim.people
+        m, k = divmod(g, st.K)
         name = sim.pop_names[k]
-        for i, f in enumerate(self.p.forks):
+        for i, f in enumerate(self.ps[m].forks):
             if f.caravan not in (None, name):
                 continue
             fp = net.index[f.place]
-            key = (k, "fork", f.place)
-            if key in st.done or st.progress[k][body] < st.progress[k][fp] - 1e-6:
+            key = (m, k, "fork", f.place)
+            if key in st.done or st.progress[g][body] < st.progress[g][fp] - 1e-6:
                 continue
             st.done.add(key)
             ids = [net.index[d] for d in f.options]
             w = np.array(list(f.options.values()), dtype=np.float64)
-            j = int(sim.rng.choice("plan.fork", sim.day, np.array([k * 64 + i]), w / w.sum())[0])
-            st.branch[k] = ids[j]
+            j = int(sim.rngs[m].choice("plan.fork", sim.day, np.array([k * 64 + i]), w / w.sum())[0])
+            st.branch[g] = ids[j]
             di = sim.dest_index[ids[j]]
-            s = pp.state
-            mine = np.nonzero((pp.pop == k) & (pp.intent != Intent.HOME)
-                              & ((s == State.WAITING) | (s == State.TRAVELLING) | (s == State.RESTING)))[0]
+            lo, hi = int(sim.offsets[m]), int(sim.offsets[m + 1])  # the member's people
+            s = pp.state[lo:hi]
+            mine = lo + np.nonzero((pp.pop[lo:hi] == k) & (pp.intent[lo:hi] != Intent.HOME)
+                                   & ((s == State.WAITING) | (s == State.TRAVELLING) | (s == State.RESTING)))[0]
             # those whose destination is a US-border city take the branch (not those staying in Mexico)
             dk = sim.dest_places[pp.dest[mine]]
             mine = mine[net.kind[dk] == KIND["destination"]]
             pp.dest[mine] = di
-            self._set_path(sim, k)
+            self._set_path(sim, st, g)
             return True
         return False
