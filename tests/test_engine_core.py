@@ -173,6 +173,37 @@ def test_broken_invariants_raise_a_real_error():
         s.step()
 
 
+@pytest.mark.parametrize("members", [None, [(3, {}), (4, {"movement.rest_prob": 0.5})]])
+def test_only_live_people_are_visited_and_the_counts_are_everyones(members):
+    """After each day the live list is exactly the people who have set out and are not in a final
+    state (nobody waiting, settled, returned or deported), and the counts kept without visiting
+    the others equal a full recount (check=True recounts everyone, per member)."""
+    with pytest.MonkeyPatch.context() as mp:
+        if members:  # the processes that advance members together (as tests/test_batch.py)
+            mp.setitem(RULESETS, "caravan", tuple(c for c in RULESETS["caravan"] if getattr(c, "batched", False)))
+        s = Sim(load_scenario("caravan-2018"), seed=None if members else 3, days=40, scale=0.2, check=True,
+                members=members)
+    idle = [core.WAITING, core.SETTLED, core.RETURNED, core.DEPORTED]
+    seen_final = False
+    for _ in range(40):
+        s.step()
+        st = s.people.state
+        assert np.array_equal(s.live(), np.nonzero(~np.isin(st, idle))[0])
+        assert np.array_equal(s.on_the_move(), np.nonzero((st == core.TRAVELLING) | (st == core.RESTING))[0])
+        seen_final |= bool(np.isin(st, idle[1:]).any())
+    assert seen_final and s.live().size < s.people.n
+
+
+def test_someone_leaving_a_final_state_is_caught_by_the_checks():
+    s = Sim(load_scenario("caravan-2018"), days=30, check=True, scale=0.05)
+    while not (s.people.state == core.SETTLED).any():
+        s.step()
+    settled = int(np.nonzero(s.people.state == core.SETTLED)[0][0])
+    s.people.place[settled] = (s.people.place[settled] + 1) % s.net.n_places  # a settled person moved: a bug
+    with pytest.raises(SimulationError, match="full recount"):
+        s.step()
+
+
 def _arrays(sim):
     r = sim.record
     return [r.counts, r.flows, *(r.cum[k] for k in sorted(r.cum)), *(getattr(sim.people, f) for f in sim.people.fields)]

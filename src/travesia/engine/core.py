@@ -65,6 +65,14 @@ N_STATES = len(State)
 # the states counted as "present" at a place: the crowd a town sees and feeds
 PRESENT = (State.TRAVELLING, State.RESTING, State.ARRIVED, State.PERMIT_PENDING)
 GOING_US, GOING_STAY, GOING_HOME = (int(i) for i in Intent)
+# the final states: nobody leaves them (a person in one costs no time: see Sim.live)
+FINAL = (State.SETTLED, State.RETURNED, State.DEPORTED)
+
+
+def state_mask(*states) -> int:
+    """A bit mask of states (bit ``s`` for state ``s``), for :func:`select_states`."""
+    return sum(1 << int(s) for s in set(states))
+
 ECONOMIC, PROTECTION = (int(m) for m in Motive)
 
 # flag bits of ``People.flags``
@@ -220,6 +228,19 @@ def held_kernel(idx, mem, place, km_left, flags, intent, origin, prec, out):
         m = mem[i]
         out[j] = held_rec(prec[m, place[i]], km_left[i] != 0, flags[i], intent[i] == GOING_HOME,
                           prec[m, origin[i]].country)
+
+
+@njit(cache=True)
+def select_states(ids, state, mask, out):
+    """``out[:n]`` = those of ``ids`` whose state is in the bit ``mask`` (:func:`state_mask`), in
+    order; returns ``n``. One pass, no temporaries."""
+    n = 0
+    for j in range(ids.shape[0]):
+        i = ids[j]
+        if (mask >> state[i]) & 1:
+            out[n] = i
+            n += 1
+    return n
 
 
 def records(n: int, dtype: np.dtype) -> np.recarray:

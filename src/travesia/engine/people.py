@@ -75,6 +75,8 @@ class People:
         for name, f in self.fields.items():
             setattr(self, name, np.full(self.n, f.fill, dtype=f.dtype))
         self.version = 0  # bumped whenever people enter travelling/resting through set_state
+        self.joined: list[np.ndarray] = []  # ids set_state took out of waiting (Sim.live merges them)
+        self.entered: list[np.ndarray] = []  # ids set_state put on the move (Sim.on_the_move merges them)
         self.attrs: dict[str, np.ndarray] = {}  # person attributes: name -> uint8 codes (engine.attributes)
 
     def bytes_per_person(self) -> int:
@@ -88,8 +90,17 @@ class People:
         return np.bincount(self.state, minlength=N_STATES)
 
     def set_state(self, idx: np.ndarray, state: State, day: int) -> None:
-        """Move people ``idx`` into ``state`` from ``day`` on."""
+        """Move people ``idx`` into ``state`` from ``day`` on. This is how people leave ``waiting``
+        (the simulation's live list learns of them at once; people whose state a rule set writes
+        directly join it when the day closes)."""
+        if state != State.WAITING:
+            was = self.state[idx] == State.WAITING
+            if np.any(was):
+                ids = np.arange(self.n)[idx] if not isinstance(idx, np.ndarray) or idx.dtype == bool else idx
+                self.joined.append(np.asarray(ids, dtype=np.int64)[was])
         self.state[idx] = state
         self.since[idx] = day
         if state in ON_THE_MOVE and np.size(idx):
             self.version += 1  # someone may have joined the people on the move
+            ids = np.arange(self.n)[idx] if not isinstance(idx, np.ndarray) or idx.dtype == bool else idx
+            self.entered.append(np.asarray(ids, dtype=np.int64).reshape(-1))

@@ -8,10 +8,52 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.core import N_STATES, PRESENT
+from travesia.engine.core import FINAL, N_STATES, PRESENT, WAITING, njit, state_mask
 from travesia.engine.people import People
 
 CUMULATIVE = ("arrived", "crossed", "applied", "ended", "permit_applied", "permit_granted")
+_FINAL_MASK = state_mask(*FINAL)
+
+
+@njit(cache=True)
+def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wait_out, live_out):
+    """Count the day's end without visiting everyone: ``waiting`` (sorted ids waiting at the last
+    close) and ``live`` (sorted ids of people set out and not in a final state, perhaps with
+    duplicates of ``waiting``) are merged in one pass. Each person counts once in
+    ``cnt[member, pop or 0, place, state]``, except those now in a final state, who are added to
+    ``final`` (the same shape, kept across days: they never change again) and dropped. Those still
+    waiting go to ``wait_out``, the others to ``live_out``; returns
+    (waiting, live) counts."""
+    nw = 0
+    nl = 0
+    a = 0
+    b = 0
+    na = waiting.shape[0]
+    nb = live.shape[0]
+    while a < na or b < nb:
+        if b >= nb or (a < na and waiting[a] < live[b]):
+            i = waiting[a]
+            a += 1
+        elif a >= na or live[b] < waiting[a]:
+            i = live[b]
+            b += 1
+        else:  # in both lists: set out since the last close and already merged into the live list
+            i = live[b]
+            a += 1
+            b += 1
+        st = state[i]
+        k = pop[i] if by_pop else 0
+        if st == WAITING:
+            wait_out[nw] = i
+            nw += 1
+            cnt[member[i], k, place[i], st] += 1
+        elif (_FINAL_MASK >> st) & 1:
+            final[member[i], k, place[i], st] += 1
+        else:
+            live_out[nl] = i
+            nl += 1
+            cnt[member[i], k, place[i], st] += 1
+    return nw, nl
 
 
 class Record:
@@ -78,11 +120,14 @@ class Record:
         self.counts[day] = per_place_state.reshape(self.n_places, N_STATES)
         self._counted_day = day
 
-    def close_day(self, day: int, people: People, sl: slice = slice(None), counts: np.ndarray | None = None,
-                  counts_pop: np.ndarray | None = None) -> None:
-        """Close ``day``: count the people ``sl`` (one member's) per place × state (or take ``counts``
-        and ``counts_pop`` counted already), keep today's events."""
-        place, state, pop = people.place[sl], people.state[sl], people.pop[sl]
+    def close_day(self, day: int, people: People | None = None, sl: slice = slice(None),
+                  counts: np.ndarray | None = None, counts_pop: np.ndarray | None = None,
+                  by_attribute: dict[str, np.ndarray] | None = None) -> None:
+        """Close ``day``: take ``counts``, ``counts_pop`` and ``by_attribute`` counted already (the
+        simulation counts only the people who changed: see ``Sim._close_day``), or count the people
+        ``sl`` (one member's) of ``people``; keep today's events."""
+        if people is not None:
+            place, state, pop = people.place[sl], people.state[sl], people.pop[sl]
         if counts is not None:
             self.counts[day] = counts
         elif getattr(self, "_counted_day", -1) != day:
@@ -105,7 +150,10 @@ class Record:
                 prev = self.cum_pop[k][day - 1] if day > 0 else 0
                 self.cum_pop[k][day] = prev + self._today_pop[k]
                 self._today_pop[k][:] = 0
-        if self.by_attribute:
+        if by_attribute is not None:
+            for a, arr in self.by_attribute.items():
+                arr[day] = by_attribute[a]
+        elif self.by_attribute:
             here = np.nonzero(np.isin(state, PRESENT))[0]
             hplace = place[here].astype(np.int64)
             for a, arr in self.by_attribute.items():

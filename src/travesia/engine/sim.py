@@ -26,10 +26,13 @@ import numpy as np
 from scipy.special import ndtri
 
 from travesia.engine.attributes import draw_attributes
-from travesia.engine.core import N_STATES, SimulationError, State, day_keys, scaled_count, stream_key, uniform_many
+from travesia.engine.core import (
+    N_STATES, PRESENT, SimulationError, State, day_keys, scaled_count, select_states, state_mask, stream_key,
+    uniform_many,
+)
 from travesia.engine.people import People, merge_fields
 from travesia.engine.policy import Policy
-from travesia.engine.record import Record
+from travesia.engine.record import Record, close_scan
 from travesia.engine.rng import KeyedRNG
 from travesia.errors import UserError
 from travesia.network import Network, RouteTable
@@ -39,6 +42,7 @@ from travesia.scenario.schema import Scenario
 
 MAX_CARAVANS_RECORDED = 16  # per-caravan tables are kept for up to this many populations
 MAX_PEOPLE = 2**31 - 1  # people are numbered and counted per place in int32
+_MOVING = state_mask(State.TRAVELLING, State.RESTING)
 
 
 @dataclass
@@ -132,6 +136,11 @@ class Sim:
         self.shared: dict[str, object] = {}  # per-run state that the processes of one rule set share
         self._moving_key: tuple = (-1, -1)
         self._moving = np.zeros(0, dtype=np.int64)
+        # who costs time: sorted ids of people waiting, and of people set out and not in a final
+        # state (see live()); the counts of people in final states, who never change again
+        self._waiting: np.ndarray | None = None
+        self._live = np.zeros(0, dtype=np.int64)
+        self._final: np.ndarray | None = None
         self._stream_keys: dict[str, np.ndarray] = {}
         self._create_people()
         for proc in self.processes:
@@ -361,23 +370,62 @@ class Sim:
     def date(self) -> dt.date:
         return self.start + dt.timedelta(days=self.day)
 
+    def _lists(self) -> None:
+        """Start the waiting and live lists (one pass over everyone, once a run)."""
+        s = self.people.state
+        self._waiting = np.nonzero(s == State.WAITING)[0]
+        self._live = np.nonzero(s != State.WAITING)[0]  # final states leave it at the first close
+        self._final = np.zeros((self.M, max(self.records[0].n_pops, 1), self.net.n_places, N_STATES), dtype=np.int64)
+
+    def live(self) -> np.ndarray:
+        """Ids (sorted, of every member) of people who have set out and are not in a final state
+        (settled, returned, deported), perhaps with some who entered one today: the only people a
+        daily pass needs to visit. People not yet set out and people in final states cost no time.
+
+        Kept from day to day: people join it when ``People.set_state`` takes them out of
+        ``waiting`` (or, written directly, when the day closes), and leave it when the day closes
+        in a final state (:func:`~travesia.engine.record.close_scan`).
+        """
+        if self._waiting is None:
+            self._lists()
+        joined = self.people.joined
+        if joined:
+            self._live = _merge(self._live, joined)
+            joined.clear()
+        return self._live
+
+    def select(self, ids: np.ndarray, *states: State) -> np.ndarray:
+        """Those of ``ids`` (in order) whose state is one of ``states``."""
+        out = np.empty(ids.size, dtype=np.int64)
+        n = select_states(ids, self.people.state, state_mask(*states), out)
+        return out[:n]
+
+    def in_states(self, *states: State) -> np.ndarray:
+        """Ids (sorted) of people now in one of ``states`` (not ``waiting`` nor a final state), found
+        among the live people only."""
+        return self.select(self.live(), *states)
+
     def on_the_move(self) -> np.ndarray:
         """Ids of people travelling or resting now (sorted), of every member.
 
         People enter these states only through ``People.set_state``, which bumps a version; so a
-        superset computed once is reused until then, and only filtered by current state.
+        superset computed once (from :meth:`live`) is reused until then, and only filtered by
+        current state.
         """
         pp = self.people
-        key = (self.day, pp.version)
-        if self._moving_key != key:
-            s = pp.state
-            self._moving = np.nonzero((s == State.TRAVELLING) | (s == State.RESTING))[0]
-            self._moving_key = key
+        if self._moving_key[0] != self.day:  # a new day: from the live people
+            self._moving = self.select(self.live(), State.TRAVELLING, State.RESTING)
+            self._moving_key = (self.day, pp.version)
+            pp.entered.clear()
+            return self._moving
         idx = self._moving
-        st = pp.state[idx]
-        keep = (st == State.TRAVELLING) | (st == State.RESTING)
-        if not keep.all():
-            idx = self._moving = idx[keep]
+        if self._moving_key[1] != pp.version:  # and those set_state put on the move since
+            idx = _merge(idx, pp.entered)
+            pp.entered.clear()
+            self._moving_key = (self.day, pp.version)
+        out = np.empty(idx.size, dtype=np.int64)
+        n = select_states(idx, pp.state, _MOVING, out)
+        idx = self._moving = out[:n] if n < idx.size else idx
         return idx
 
     def add_events(self, what: str, places: np.ndarray, idx: np.ndarray) -> None:
@@ -429,18 +477,40 @@ class Sim:
         self.day += 1
 
     def _close_day(self) -> None:
-        """Every member's record closes the day; the members' counts come from one pass over the people."""
-        if self.M == 1:
-            self.records[0].close_day(self.day, self.people)
+        """Every member's record closes the day. The counts come from one pass over the live people
+        and those still waiting (:func:`~travesia.engine.record.close_scan`); people in final
+        states are counted once, on the day they enter one."""
+        recs, day = self.records, self.day
+        counted = all(getattr(r, "_counted_day", -1) == day for r in recs)  # a rule set counted already
+        if counted and not recs[0].n_pops and not recs[0].by_attribute:
+            for rec in recs:
+                rec.close_day(day)
             return
-        pp, P, S, M = self.people, self.net.n_places, N_STATES, self.M
-        n_pops = self.records[0].n_pops
-        key = (pp.member.astype(np.int64) * max(n_pops, 1) + (pp.pop if n_pops else 0)) * P + pp.place
-        cnt = np.bincount(key * S + pp.state, minlength=M * max(n_pops, 1) * P * S).reshape(M, max(n_pops, 1), P, S)
-        per_member = cnt.sum(axis=1)
-        for m, rec in enumerate(self.records):
-            rec.close_day(self.day, pp, slice(self.offsets[m], self.offsets[m + 1]), counts=per_member[m],
-                          counts_pop=cnt[m] if n_pops else None)
+        pp = self.people
+        live = self.live()
+        n_pops = recs[0].n_pops
+        cnt = np.zeros_like(self._final)
+        out = np.empty(self._waiting.size + live.size, dtype=np.int64)
+        wout = np.empty(out.size, dtype=np.int64)
+        nw, nl = close_scan(self._waiting, live, pp.member, pp.place, pp.state, pp.pop, n_pops > 0, cnt, self._final,
+                            wout, out)
+        self._waiting = wout[:nw].copy()
+        self._live = out[:nl].copy()
+        cnt += self._final
+        by_attr = [None] * self.M
+        if recs[0].by_attribute:
+            here = self.select(self._live, *PRESENT)
+            mem = pp.member[here].astype(np.int64)
+            P = self.net.n_places
+            per: dict[str, np.ndarray] = {}
+            for a, arr in recs[0].by_attribute.items():
+                v = arr.shape[2]
+                per[a] = np.bincount((mem * P + pp.place[here]) * v + pp.attrs[a][here],
+                                     minlength=self.M * P * v).reshape(self.M, P, v)
+            by_attr = [{a: c[m] for a, c in per.items()} for m in range(self.M)]
+        for m, rec in enumerate(recs):
+            rec.close_day(day, counts=None if counted else cnt[m].sum(axis=0), counts_pop=cnt[m] if n_pops else None,
+                          by_attribute=by_attr[m])
 
     def check_invariants(self) -> None:
         """Nobody lost, nobody created: every person in exactly one state at a valid place.
@@ -451,6 +521,15 @@ class Sim:
             if int(c.sum()) != want:
                 raise SimulationError(f"day {self.day}, member {m}: {int(c.sum())} people counted, {want} created")
         pp = self.people
+        if self._waiting is not None:  # the counts kept without visiting everyone are everyone's
+            n_pops = max(self.records[0].n_pops, 1)
+            key = (pp.member.astype(np.int64) * n_pops + (pp.pop if n_pops > 1 else 0)) * self.net.n_places + pp.place
+            full = np.bincount(key * N_STATES + pp.state, minlength=self._final.size).reshape(self._final.shape)
+            for m, rec in enumerate(self.records):
+                if getattr(rec, "_counted_day", -1) != self.day and not np.array_equal(full[m].sum(axis=0),
+                                                                                        rec.counts[self.day]):
+                    raise SimulationError(f"day {self.day}, member {m}: the day's counts differ from a full recount "
+                                          "(did someone leave a final state?)")
         if pp.state.max(initial=0) >= N_STATES:
             raise SimulationError(f"day {self.day}: a state number out of range")
         if pp.place.min(initial=0) < 0 or pp.place.max(initial=0) >= self.net.n_places:
@@ -488,6 +567,17 @@ class Sim:
     def member_result(self, m: int, wall_s: float = 0.0) -> "Result":
         """The result of member ``m`` (its record, parameters and people)."""
         return Result(sim=self, wall_s=wall_s, member=m)
+
+
+def _merge(ids: np.ndarray, more: list[np.ndarray]) -> np.ndarray:
+    """The sorted ids ``ids`` with those of ``more`` added (each once)."""
+    new = np.sort(np.concatenate(more))
+    new = new[np.r_[True, new[1:] != new[:-1]]]
+    if ids.size == 0:
+        return new
+    pos = np.searchsorted(ids, new)
+    there = ids[np.minimum(pos, ids.size - 1)] == new
+    return np.insert(ids, pos[~there], new[~there])
 
 
 def copy_raw(raw: dict) -> dict:

@@ -40,7 +40,7 @@ class Arrival(Process):
 
     def step(self, sim) -> None:
         pp, day = sim.people, sim.day
-        idx = np.nonzero(pp.state == State.ARRIVED)[0]
+        idx = sim.in_states(State.ARRIVED)
         if idx.size == 0:
             return
         port = self.port[pp.place[idx]]

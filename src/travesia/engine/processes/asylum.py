@@ -36,10 +36,11 @@ class Asylum(Process):
     def step(self, sim) -> None:
         pp, day, pol = sim.people, sim.day, sim.pol
         state = pp.state
-        # decisions and releases due today (until = -1 reads as 65535 unsigned: one pass)
-        timed = np.nonzero(pp.until.view(np.uint16) <= day)[0]
-        st = state[timed]
-        timed = timed[(st == State.ASYLUM_PENDING) | (st == State.DETAINED)]
+        # everyone waiting somewhere (one pass over the live people; nobody enters these states
+        # before the applications below)
+        held = sim.in_states(State.ASYLUM_PENDING, State.DETAINED, State.ARRIVED)
+        # decisions and releases due today (until = -1 reads as 65535 unsigned)
+        timed = held[(state[held] != State.ARRIVED) & (pp.until[held].view(np.uint16) <= day)]
         if timed.size:
             m = pp.member[timed]
             c = sim.net.country[pp.place[timed]]
@@ -58,7 +59,7 @@ class Asylum(Process):
         # abandoning the wait
         abandon = pol("abandon")
         if abandon.any():
-            pend = np.nonzero(pp.state == State.ASYLUM_PENDING)[0]
+            pend = held[state[held] == State.ASYLUM_PENDING]
             if pend.size:
                 c = sim.net.country[pp.place[pend]]
                 ab = pend[sim.draw("asylum.abandon", day, pend) < abandon[pp.member[pend], c]]
@@ -68,7 +69,7 @@ class Asylum(Process):
         # applications
         if not pol("asylum_open").any():
             return
-        idx = np.concatenate((sim.on_the_move(), np.nonzero(pp.state == State.ARRIVED)[0]))
+        idx = np.concatenate((sim.on_the_move(), held[state[held] == State.ARRIVED]))
         if idx.size == 0:
             return
         out = np.zeros(idx.size, dtype=np.bool_)

@@ -111,7 +111,7 @@ class Permits(Process):
                 pp.until[a] = -1
                 pp.flags[a] |= PERMIT_TRIED
                 sim.add_events("permit_applied", pp.place[a], a)
-        pend = np.nonzero(pp.state == State.PERMIT_PENDING)[0]
+        pend = sim.in_states(State.PERMIT_PENDING)
         if pend.size:
             # 2. processing: oldest first at each (member, office), capacity a day, while the quota lasts
             line = pend[(pp.until[pend] == -1) & ((pp.flags[pend] & PERMIT_OK) == 0)]
