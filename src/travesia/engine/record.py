@@ -120,6 +120,12 @@ class Record:
         self.counts[day] = per_place_state.reshape(self.n_places, N_STATES)
         self._counted_day = day
 
+    def set_by_attribute(self, day: int, name: str, per_place_value: np.ndarray) -> None:
+        """Today's people present by value of attribute ``name`` (places × values, counted by a
+        kernel that keeps them); :meth:`close_day` then does not count them again."""
+        self.by_attribute[name][day] = per_place_value.reshape(self.n_places, -1)
+        self._attrs_counted_day = day
+
     def close_day(self, day: int, people: People | None = None, sl: slice = slice(None),
                   counts: np.ndarray | None = None, counts_pop: np.ndarray | None = None,
                   by_attribute: dict[str, np.ndarray] | None = None) -> None:
@@ -153,7 +159,7 @@ class Record:
         if by_attribute is not None:
             for a, arr in self.by_attribute.items():
                 arr[day] = by_attribute[a]
-        elif self.by_attribute:
+        elif self.by_attribute and getattr(self, "_attrs_counted_day", -1) != day:
             here = np.nonzero(np.isin(state, PRESENT))[0]
             hplace = place[here].astype(np.int64)
             for a, arr in self.by_attribute.items():

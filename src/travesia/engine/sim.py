@@ -482,7 +482,8 @@ class Sim:
         states are counted once, on the day they enter one."""
         recs, day = self.records, self.day
         counted = all(getattr(r, "_counted_day", -1) == day for r in recs)  # a rule set counted already
-        if counted and not recs[0].n_pops and not recs[0].by_attribute:
+        attrs_counted = all(getattr(r, "_attrs_counted_day", -1) == day for r in recs)
+        if counted and not recs[0].n_pops and (not recs[0].by_attribute or attrs_counted):
             for rec in recs:
                 rec.close_day(day)
             return

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from travesia.engine.core import PRESENT, SimulationError
 from travesia.engine.people import N_STATES, Field, State
 from travesia.engine.processes import register_ruleset
 from travesia.engine.processes.base import Process
@@ -58,9 +59,24 @@ class FleeState:
         self.count = np.zeros(sim.net.n_places, dtype=np.int64)
         self.released = np.zeros(len(sim.segments), dtype=np.int64)  # each population's first ids set out
         self.seg_lo = np.array([g.start for g in sim.segments], dtype=np.int64)
-        self.seg_hi = np.array([g.stop for g in sim.segments], dtype=np.int64)
         self.seg_place = np.array([g.place for g in sim.segments], dtype=np.int64)
         self.targets: list[np.ndarray] = []
+        pp, P = sim.people, sim.net.n_places
+        # kept up to date by the kernels as people change place or state (not recounted each day):
+        # people per place × state, and people present per place × value of each attribute
+        self.hist = np.bincount(pp.place.astype(np.int64) * N_STATES + pp.state,
+                                minlength=P * N_STATES).astype(np.int32)
+        self.attr_names = list(pp.attrs)
+        nv = [len(sim.params.attributes[a].values) for a in self.attr_names]
+        self.attr_nv = np.array(nv, dtype=np.int64)
+        self.attr_off = np.concatenate([[0], np.cumsum(self.attr_nv * P)]).astype(np.int64)
+        self.attrs = (np.stack([pp.attrs[a] for a in self.attr_names]) if self.attr_names
+                      else np.zeros((0, n), dtype=np.uint8))
+        present = np.isin(pp.state, PRESENT)
+        self.attr_hist = np.concatenate(
+            [np.bincount(pp.place[present].astype(np.int64) * v + pp.attrs[a][present], minlength=P * v)
+             for a, v in zip(self.attr_names, nv)] + [np.zeros(0, np.int64)]).astype(np.int32)
+        self.trav = np.zeros(n, dtype=np.int32)  # the day's travellers (kernel scratch)
 
     def refresh(self, sim) -> None:
         if self.params_id == id(sim.params):
@@ -82,7 +98,6 @@ class FleeState:
         self.camp_changed = np.r_[False, (camp[1:] != camp[:-1]).any(axis=1)] if len(camp) else np.zeros(0, bool)
         self.flows = np.zeros(sim.net.n_edges, dtype=np.int64)
         self.arrivals = np.zeros(sim.net.n_places, dtype=np.int64)
-        self.hist = np.zeros(sim.net.n_places * N_STATES, dtype=np.int32)
         s = self.sched
         self.weights = [fm.route_weights(s.routes[s.epoch[d]], self.bases[s.epoch[d]], s.score[d], self.fp)
                         for d in range(sim.days)]
@@ -140,17 +155,8 @@ class FleeInjection(Process):
         st = flee_state(sim)
         d = sim.day
         pp = sim.people
-        camp = st.sched.is_camp[d]
-        for j in np.nonzero(st.target_days[:, d] > st.released)[0]:  # populations with people to release today
-            seg = sim.segments[j]
-            want = int(st.target_days[j, d])
-            k = want - int(st.released[j])
-            a = seg.start + int(st.released[j])
-            idx = slice(a, a + k)
-            pp.state[idx] = State.ARRIVED if camp[seg.place] else State.RESTING
-            pp.since[idx] = d
-            st.count[seg.place] += k
-            st.released[j] = want
+        fm.release_day(d, st.target_days, st.released, st.seg_lo, st.seg_place, st.sched.is_camp[d], pp.state,
+                       pp.since, st.count, st.hist, N_STATES, st.attrs, st.attr_off, st.attr_nv, st.attr_hist)
 
 
 class FleeMovement(Process):
@@ -173,11 +179,11 @@ class FleeMovement(Process):
             at = (pp.state == State.RESTING) | (pp.state == State.ARRIVED)
             pp.state[at] = np.where(s.is_camp[d][pp.place[at]], State.ARRIVED, State.RESTING).astype(np.uint8)
             pp.until[at] = -1  # a place that became a camp: its people draw their stay afresh
+            st.hist[:] = np.bincount(pp.place.astype(np.int64) * N_STATES + pp.state, minlength=st.hist.size)
         r = s.routes[s.epoch[d]]
         flows, arrivals, hist = st.flows, st.arrivals, st.hist  # today's, filled by the kernel
         flows.fill(0)
         arrivals.fill(0)
-        hist.fill(0)
         fm.run_move_day(
             d, st.keys[d], st.stay_keys[d], st.hazard, pp.place, pp.next, pp.km_left, pp.state, pp.flags, pp.since,
             pp.until, st.edge, st.recent, st.rem, st.rem_len, st.count, flows, arrivals,
@@ -187,10 +193,18 @@ class FleeMovement(Process):
             float(fp.weight_power),
             fp.awareness_level == 0, float(fp.max_move_speed), float(fp.max_walk_speed), bool(fp.start_on_foot),
             bool(fp.avoid_short_stints), int(fp.max_hops_per_day), st.scratch, hist, N_STATES,
-            st.seg_lo, st.seg_hi, st.seg_place, st.released)
-        sim.record.set_counts(d, hist)
-        sim.record.add_flow_counts(flows)
-        sim.record.add_arrays("arrived", arrivals[None, :])
+            st.seg_lo, st.seg_place, st.released, st.trav, st.attrs, st.attr_off, st.attr_nv, st.attr_hist)
+        rec = sim.record
+        rec.set_counts(d, hist)
+        for a, name in enumerate(st.attr_names):
+            rec.set_by_attribute(d, name, st.attr_hist[st.attr_off[a]:st.attr_off[a + 1]])
+        rec.add_flow_counts(flows)
+        rec.add_arrays("arrived", arrivals[None, :])
+        if sim.check:
+            pp = sim.people
+            if not np.array_equal(hist, np.bincount(pp.place.astype(np.int64) * N_STATES + pp.state,
+                                                    minlength=hist.size)):
+                raise SimulationError(f"day {d}: the flee kernel's counts by place and state drifted")
 
 
 FLEE: tuple[type[Process], ...] = (FleeInjection, FleeMovement)

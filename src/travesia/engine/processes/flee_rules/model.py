@@ -460,8 +460,12 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
              movechance, is_town, is_camp, capacity, capbuf,
              r_ptr, r_end, r_w0, r_edge, r_path, r_len, wpow, uniform,
              speed, walk_speed, start_on_foot, avoid_short, max_hops, scratch, hist, n_states,
-             seg_lo, seg_hi, seg_place, live):
-    """One day of FLEE's movement for every person (see the module docstring)."""
+             seg_lo, seg_place, live, trav, attrs, attr_off, attr_nv, attr_hist):
+    """One day of FLEE's movement for every person (see the module docstring).
+
+    ``hist`` (place × state) and ``attr_hist`` (per attribute, place × value, people present) are
+    kept up to date as people change place or state (see :func:`release_day`); ``trav`` is
+    scratch space for the day's travellers, in id order."""
 
     def leave(i, p, k):
         """Person ``i`` at place ``p`` has decided to move: pick (or continue) a route, with their
@@ -529,6 +533,8 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                 rem[i, h] = rem[i, h + 1]
         rem_len[i] = L - 1
         count[p] -= 1
+        hist[p * n_states + state[i]] -= 1
+        hist[p * n_states + ST_TRAVEL] += 1
         state[i] = ST_TRAVEL
         nxt[i] = target
         edge[i] = e
@@ -539,11 +545,17 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
 
     # Only people who have been injected are visited: each population's are the first ``live``
     # of its ids (the injection releases them in id order); the rest wait at its origin.
-    # pass 1: who is at a location decides whether to leave
+    # pass 1: who is at a location decides whether to leave; who is on a link (from before, or
+    # setting out now) is listed, in id order, for pass 2
+    n_tr = 0
     for g in range(seg_lo.shape[0]):
         for i in range(seg_lo[g], seg_lo[g] + live[g]):
             s = state[i]
-            if s == ST_WAIT or s == ST_TRAVEL:
+            if s == ST_TRAVEL:
+                trav[n_tr] = i
+                n_tr += 1
+                continue
+            if s == ST_WAIT:
                 continue
             p = place[i]
             if s == ST_CAMP:
@@ -566,65 +578,99 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             r0 = recent[i]
             if idle > 0:
                 recent[i] = np.float32(r0 * 0.5 ** idle)
-            if not leave(i, p, 1):  # (draw 1: the route)
+            if leave(i, p, 1):  # (draw 1: the route)
+                trav[n_tr] = i
+                n_tr += 1
+            else:
                 recent[i] = r0
-    # pass 2: who is on a link travels (those at a place have not moved: nothing to do); and
-    # everyone is counted where they end the day, by state (``hist``: place × state)
-    for g in range(seg_lo.shape[0]):
-        hist[seg_place[g] * n_states + ST_WAIT] += seg_hi[g] - seg_lo[g] - live[g]
-        for i in range(seg_lo[g], seg_lo[g] + live[g]):
-            if state[i] != ST_TRAVEL:
-                hist[place[i] * n_states + state[i]] += 1
-                continue
-            moved = 0.0
-            k = 2
-            hops = 0
-            while True:
-                sp = speed
-                if start_on_foot and (flags[i] & HOPPED) == 0:
-                    sp = walk_speed
-                left = np.float32(km_left[i] - sp)
-                km_left[i] = left
-                moved += sp
-                if left >= 0:
-                    break
-                flags[i] |= HOPPED
-                moved += left
-                e = edge[i]
-                if last_closed[e] > since[i]:  # the link closed behind them: back to its start
-                    p = place[i]
-                    nxt[i] = -1
-                    km_left[i] = 0
-                    edge[i] = -1
-                    count[p] += 1
-                    state[i] = ST_CAMP if is_camp[p] else ST_REST
-                    since[i] = day
-                    until[i] = -1
-                    break
-                since[i] = day
-                q = nxt[i]
-                place[i] = q
+    # pass 2: who is on a link travels (those at a place have not moved: nothing to do)
+    n_attr = attrs.shape[0]
+    for j in range(n_tr):
+        i = trav[j]
+        moved = 0.0
+        k = 2
+        hops = 0
+        while True:
+            sp = speed
+            if start_on_foot and (flags[i] & HOPPED) == 0:
+                sp = walk_speed
+            left = np.float32(km_left[i] - sp)
+            km_left[i] = left
+            moved += sp
+            if left >= 0:
+                break
+            flags[i] |= HOPPED
+            moved += left
+            e = edge[i]
+            p = place[i]
+            hist[p * n_states + ST_TRAVEL] -= 1
+            if last_closed[e] > since[i]:  # the link closed behind them: back to its start
                 nxt[i] = -1
                 km_left[i] = 0
                 edge[i] = -1
-                count[q] += 1
-                arrivals[q] += 1
-                state[i] = ST_CAMP if is_camp[q] else ST_REST
+                count[p] += 1
+                s = ST_CAMP if is_camp[p] else ST_REST
+                state[i] = s
+                hist[p * n_states + s] += 1
+                since[i] = day
                 until[i] = -1
-                if moved < sp and hops < max_hops:
-                    mc = movechance[q]
-                    if avoid_short and is_town[q] and (recent[i] + moved / speed) / 2.0 < 0.5:
-                        mc = 1.0
-                    leaves = mc >= 1.0 or _u01(key, i, k) < mc
-                    k += 1
-                    if leaves:
-                        k += 1
-                        if leave(i, q, k - 1):
-                            hops += 1
-                            continue
                 break
-            recent[i] = np.float32((recent[i] + moved / speed) / 2.0)
-            hist[place[i] * n_states + state[i]] += 1
+            since[i] = day
+            q = nxt[i]
+            place[i] = q
+            nxt[i] = -1
+            km_left[i] = 0
+            edge[i] = -1
+            count[q] += 1
+            arrivals[q] += 1
+            s = ST_CAMP if is_camp[q] else ST_REST
+            state[i] = s
+            hist[q * n_states + s] += 1
+            for a in range(n_attr):  # people present by attribute: they are now at q
+                v = attr_nv[a]
+                c = attrs[a, i]
+                attr_hist[attr_off[a] + p * v + c] -= 1
+                attr_hist[attr_off[a] + q * v + c] += 1
+            until[i] = -1
+            if moved < sp and hops < max_hops:
+                mc = movechance[q]
+                if avoid_short and is_town[q] and (recent[i] + moved / speed) / 2.0 < 0.5:
+                    mc = 1.0
+                leaves = mc >= 1.0 or _u01(key, i, k) < mc
+                k += 1
+                if leaves:
+                    k += 1
+                    if leave(i, q, k - 1):
+                        hops += 1
+                        continue
+            break
+        recent[i] = np.float32((recent[i] + moved / speed) / 2.0)
+
+
+@njit(cache=True)
+def release_day(day, target, released, seg_lo, seg_place, is_camp, state, since, count, hist, n_states,
+                attrs, attr_off, attr_nv, attr_hist):
+    """FLEE's injection of the day: population ``j`` has its first ``target[j, day]`` people out
+    (they set out from WAITING, in id order, at its place: ARRIVED in a camp, else RESTING);
+    ``count``, ``hist`` and ``attr_hist`` follow."""
+    n_attr = attrs.shape[0]
+    for j in range(target.shape[0]):
+        want = target[j, day]
+        r = released[j]
+        if want <= r:
+            continue
+        k = want - r
+        p = seg_place[j]
+        s = ST_CAMP if is_camp[p] else ST_REST
+        for i in range(seg_lo[j] + r, seg_lo[j] + want):
+            state[i] = s
+            since[i] = day
+            for a in range(n_attr):
+                attr_hist[attr_off[a] + p * attr_nv[a] + attrs[a, i]] += 1
+        count[p] += k
+        hist[p * n_states + ST_WAIT] -= k
+        hist[p * n_states + s] += k
+        released[j] = want
 
 
 def run_move_day(*args):
@@ -642,5 +688,5 @@ def key_for_day(seed: int, day: int, stream: str = "flee.move") -> np.uint64:
     return np.uint64(key_for(seed, stream, day))
 
 
-__all__ = ["Schedule", "Routes", "build_schedule", "route_base", "move_day", "run_move_day", "decay_factor",
+__all__ = ["Schedule", "Routes", "build_schedule", "route_base", "move_day", "run_move_day", "release_day", "decay_factor",
            "key_for_day", "HAVE_NUMBA", "math"]
