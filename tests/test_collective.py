@@ -215,4 +215,4 @@ def test_builtin_scenario_conserves_people_with_every_process():
     s = load_scenario("caravan-2018")
     sim = Sim(s, days=30, check=True)
     sim.run()
-    assert sim.shared["plan"].log[0], "the built-in caravans have plans"
+    assert sim.shared["plan"].member_log(0), "the built-in caravans have plans"

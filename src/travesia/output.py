@@ -210,7 +210,7 @@ def plans_frame(result) -> pd.DataFrame | None:
     move), ``route`` the destination of the branch it follows, ``stage_km`` the km from the body
     to the target, ``people`` the caravan's people on the move."""
     st = result.sim.shared.get("plan")
-    log = st.log[result.member] if st is not None else None
+    log = st.member_log(result.member) if st is not None else None
     if not log:
         return None
     names = result.net.names

@@ -29,8 +29,8 @@ and both rejoin where the body holds. Movement applies the plan through :meth:`P
 Every draw is one number per caravan (or group) per day, keyed by (member seed, stream, day,
 caravan or group), so runs stay deterministic and a member advanced with others plans as it would
 alone. The plans of all members are one :class:`PlanState` in ``sim.shared["plan"]`` (row
-``m * K + k``: caravan ``k`` of member ``m``); member ``m``'s plans are kept in its ``log[m]`` and
-written as ``plans.csv``.
+``m * K + k``: caravan ``k`` of member ``m``), advanced by numba kernels over all rows at once;
+member ``m``'s plans (:meth:`PlanState.member_log`) are written as ``plans.csv``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import math
 
 import numpy as np
 
-from travesia.engine.core import GOING_HOME, RIDE, Intent, State, held_at_post, njit
+from travesia.engine.core import GOING_HOME, RIDE, Intent, State, held_at_post, njit, records
 from travesia.engine.processes.base import Process
 from travesia.errors import UserError
 from travesia.network import KIND, ROAD
@@ -79,7 +79,7 @@ class PlanState:
     row ``g = m * K + k`` is caravan ``k`` of member ``m`` (``K`` caravans). Kept in
     ``sim.shared["plan"]``: the plan process writes it, movement and leaving read it."""
 
-    def __init__(self, n_members: int, n_pop: int, n_places: int):
+    def __init__(self, n_members: int, n_pop: int, n_places: int, days: int):
         K = max(n_pop, 1)
         G = n_members * K
         self.M, self.K = n_members, K
@@ -95,11 +95,28 @@ class PlanState:
         self.branch = np.full(G, -1, dtype=np.int64)  # destination place chosen at a fork
         self.progress = np.zeros((G, n_places))  # km along each caravan's route, per place
         self.on_path = np.zeros((G, n_places), dtype=bool)
-        self.done: set = set()  # (member, caravan, ...) of scheduled holds and forks already used
+        self.hold_done = np.zeros((G, 0), dtype=np.bool_)  # scheduled holds (plan.holds) already used
+        self.fork_done = np.zeros((G, 0), dtype=np.bool_)  # route decisions (plan.forks) already taken
         self.cohesion = np.zeros(n_members)  # per member
         self.ride_stage_km = np.full(n_members, 250.0)
-        self.log: list[list[tuple]] = [[] for _ in range(n_members)]  # per member: the plans of each day
+        # the plans of each day [day, g]: target -1 on a day without a plan (see :meth:`member_log`)
+        self.log_target = np.full((days, G), -1, dtype=np.int64)
+        self.log_body = np.zeros((days, G), dtype=np.int64)
+        self.log_left = np.zeros((days, G), dtype=np.int64)
+        self.log_dest = np.zeros((days, G), dtype=np.int64)
+        self.log_stage = np.zeros((days, G))
+        self.log_n = np.zeros((days, G), dtype=np.int64)
         self._paths: dict = {}
+
+    def member_log(self, m: int) -> list[tuple]:
+        """Member ``m``'s plans, day by day and caravan by caravan: (day, caravan, body, target,
+        days of the hold left, route's destination, stage km, people on the move)."""
+        sl = slice(m * self.K, (m + 1) * self.K)
+        d, k = np.nonzero(self.log_target[:, sl] >= 0)
+        g = m * self.K + k
+        cols = (self.log_body, self.log_target, self.log_left, self.log_dest)
+        return [(int(a), int(b), *(int(c[a, x]) for c in cols), float(self.log_stage[a, x]), int(self.log_n[a, x]))
+                for a, b, x in zip(d, k, g)]
 
     @property
     def active(self) -> bool:
@@ -180,6 +197,150 @@ def _count_kernel(idx, mem, K, pop, intent, place, km_left, flags, origin, prec,
         counts[m * K + pop[i], p] += 1
 
 
+@njit(cache=True)
+def _body_kernel(gs, K, counts, n, on_path, progress, body_share, body):
+    """``body[g]`` of caravan rows ``gs``: the furthest place on the route holding at least
+    ``body_share`` of the caravan's free people (stragglers do not pull the body back); else the
+    place holding most of them; -1 when none of them is on the route."""
+    P = counts.shape[1]
+    for g in gs:
+        share = body_share[g // K] * n[g]
+        best_c, best_p, far_p = 0, -1, -1
+        for p in range(P):
+            c = counts[g, p] if on_path[g, p] else 0
+            if c > best_c:
+                best_c, best_p = c, p
+            if c > 0 and c >= share and (far_p < 0 or progress[g, p] > progress[g, far_p]):
+                far_p = p
+        body[g] = -1 if best_c <= 0 else (far_p if far_p >= 0 else best_p)
+
+
+@njit(cache=True)
+def _stage_kernel(day, gs, K, body, dest, n, progress, on_path, prev_target, u_rest, u_ride, u_hold, u_len,
+                  par, stop, hold_at, rides_blocked, country, start_day, origin, holds, hold_done,
+                  target, hold, hold_until, hold_place, last_hold_draw, stage_km, body_pos, partial, prev_body,
+                  log_target, log_body, log_left, log_dest, log_stage, log_n):
+    """The plan of the day of caravan rows ``gs`` whose body is known (see the module's doc):
+    ``par[m]`` member ``m``'s :data:`PLAN_PAR`, ``holds[m, h]`` its scheduled holds (:data:`HOLD`)."""
+    P = progress.shape[1]
+    for g in gs:
+        m = g // K
+        k = g % K
+        pm = par[m]
+        b = body[g]
+        prog = progress[g]
+        # where the body sleeps: its place, or by the road after a stage that fell short
+        pos = prog[b]
+        if partial[g] and prev_body[g] == b:
+            if prev_target[g] >= 0:
+                pos = min(body_pos[g] + stage_km[g], prog[prev_target[g]])
+        prev_body[g] = b
+        body_pos[g] = pos
+        partial[g] = False
+        # holds: one in progress, a scheduled one, one drawn on reaching a hold place, a rest day
+        t = -1
+        h = False
+        if day < hold_until[g]:
+            t = hold_place[g]
+            h = True
+        if not h and day < start_day[k] + pm.gather_days and b == origin[k]:
+            t = origin[k]  # gathering at the origin (the day it was called for)
+            h = True
+        if not h:
+            for j in range(holds.shape[1]):
+                hd = holds[m, j]
+                if not hd.valid or (hd.caravan >= 0 and hd.caravan != k):
+                    continue
+                hp = hd.place
+                if hd.dated:
+                    if hd.start <= day < hd.start + hd.days and not hold_done[g, hd.key] and prog[b] <= prog[hp] + 1e-6:
+                        hold_done[g, hd.key] = True  # from its first day the hold lasts to its end
+                        hold_until[g] = hd.start + hd.days
+                        hold_place[g] = hp
+                        t = hp
+                        h = True
+                        break
+                elif not hold_done[g, hd.key] and b == hp:
+                    hold_done[g, hd.key] = True
+                    hold_until[g] = day + hd.days
+                    hold_place[g] = hp
+                    t = hp
+                    h = True
+                    break
+        if not h and hold_at[m, b] and last_hold_draw[g] != b:
+            last_hold_draw[g] = b
+            if u_hold[g] < pm.hold_prob:
+                mean = pm.hold_days_mean
+                days = 1
+                if mean > 1:
+                    days = 1 + int(math.floor(math.log(max(u_len[g], 1e-300)) / math.log(1 - 1 / mean)))
+                hold_until[g] = day + days
+                hold_place[g] = b
+                t = b
+                h = True
+        if not h and stop[m, b] and u_rest[g] < pm.rest_prob:
+            t = b
+            h = True
+        reach = 0.0
+        if not h:
+            # the stops ahead on the route, then the route's end (its destination) when no stop is before it
+            d = dest[g]
+            lo = np.inf
+            for p in range(P):
+                if on_path[g, p] and stop[m, p] and prog[p] > pos + 1e-6 and prog[p] < lo:
+                    lo = prog[p]
+            with_dest = lo == np.inf or prog[d] <= lo
+            far, far_x, near, near_x = -1, -np.inf, -1, np.inf
+            for q in range(P + 1):
+                if q < P:
+                    p = q
+                    if not (on_path[g, p] and stop[m, p] and prog[p] > pos + 1e-6):
+                        continue
+                else:
+                    p = d
+                    if not with_dest or not prog[p] > pos + 1e-6:
+                        continue
+                x = prog[p]
+                if x <= pos + pm.foot_stage_km and x > far_x:
+                    far, far_x = p, x
+                if x < near_x:
+                    near, near_x = p, x
+            if near < 0:
+                continue  # at the end of the route: no plan
+            if far >= 0:  # a walking stage: the furthest stop within a day's walk
+                t = far
+                reach = pm.foot_stage_km
+            else:  # the next stop is further: rides (not out of the origin, not where police stop
+                # trucks), else a day's walk toward it, sleeping by the road
+                t = near
+                rides = (u_ride[g] < pm.ride_day_prob and day > start_day[k] + pm.gather_days
+                         and not rides_blocked[m, country[b]])
+                reach = pm.ride_stage_km if rides else pm.foot_stage_km
+        target[g] = t
+        hold[g] = h
+        gap = max(0.0, prog[t] - pos)
+        stage_km[g] = 0.0 if h else min(gap, reach)
+        partial[g] = not h and gap > reach + 1e-6
+        left = hold_until[g] - day if day < hold_until[g] else (1 if h else 0)
+        log_target[day, g] = t
+        log_body[day, g] = b
+        log_left[day, g] = left
+        log_dest[day, g] = dest[g]
+        log_stage[day, g] = stage_km[g]
+        log_n[day, g] = n[g]
+
+
+# a member's plan parameters, for the kernels
+PLAN_PAR = np.dtype([("gather_days", np.int64), ("hold_prob", np.float64), ("hold_days_mean", np.float64),
+                     ("rest_prob", np.float64), ("foot_stage_km", np.float64), ("ride_stage_km", np.float64),
+                     ("ride_day_prob", np.float64)])
+# a scheduled hold (plan.holds): caravan index (-1: every caravan), place, dated (start day) or on
+# reaching the place, days, and ``key``: the first hold with the same place, days and start (they
+# are used once together)
+HOLD = np.dtype([("valid", np.bool_), ("caravan", np.int64), ("place", np.int64), ("dated", np.bool_),
+                 ("start", np.int64), ("days", np.int64), ("key", np.int64)])
+
+
 class Plan(Process):
     name = "plan"
     params = "plan"
@@ -192,32 +353,52 @@ class Plan(Process):
         self.ps = [q.plan for q in sim.member_params]
         st = sim.shared.get("plan")
         if st is None:
-            st = sim.shared["plan"] = PlanState(M, len(sim.pop_names), P)
+            st = sim.shared["plan"] = PlanState(M, len(sim.pop_names), P, sim.days)
         st.cohesion[:] = [p.cohesion for p in self.ps]
         st.ride_stage_km[:] = [p.ride_stage_km for p in self.ps]
         self.enabled = np.array([bool(p.stops) and q.rules == "caravan" for p, q in zip(self.ps, sim.member_params)])
         self.min_body = np.array([max(p.min_body * sim.scale, 1) for p in self.ps])
+        self.body_share = np.array([p.body_share for p in self.ps])
+        self.par = records(M, PLAN_PAR)
+        for name in PLAN_PAR.names:
+            self.par[name] = [getattr(p, name) for p in self.ps]
         self.stop = np.zeros((M, P), dtype=bool)
         self.hold_at = np.zeros((M, P), dtype=bool)  # hold places
+        pop_index = {name: k for k, name in enumerate(sim.pop_names)}
+        H = max(len(p.holds) for p in self.ps)
+        self.holds = records(M * H, HOLD).reshape(M, H)
         for m, p in enumerate(self.ps):
             self.stop[m, [net.index[s] for s in p.stops]] = True
             self.hold_at[m, [net.index[s] for s in p.hold_places]] = True
+            keys: dict[tuple, int] = {}
+            for j, h in enumerate(p.holds):
+                d0 = None if h.start is None else (h.start - sim.start).days
+                self.holds[m, j] = (True, -1 if h.caravan is None else pop_index[h.caravan], net.index[h.place],
+                                    d0 is not None, d0 or 0, h.days, keys.setdefault((h.place, h.days, d0), j))
             for f in p.forks:
                 for d in f.options:
                     if sim.dest_index[net.index[d]] < 0:
                         raise UserError(f"plan.forks: '{d}' is not a destination of any population (add it to a "
                                         "population's destinations, even with weight 0)")
+        # a fork is taken once per caravan: forks at the same place are one decision
+        self.fork_key = [[next(i for i, e in enumerate(p.forks) if e.place == f.place) for f in p.forks]
+                         for p in self.ps]
+        for name, width in (("hold_done", self.holds.shape[1]), ("fork_done", max(len(p.forks) for p in self.ps))):
+            old = getattr(st, name)
+            if old.shape[1] < width:
+                setattr(st, name, np.pad(old, ((0, 0), (0, width - old.shape[1]))))
         pops = sim.params.populations  # the caravans' origins and start days are shared by the members
-        self.start_day = [(pop.start - sim.start).days for pop in pops]
+        self.start_day = np.array([(pop.start - sim.start).days for pop in pops], dtype=np.int64)
+        self.origin = np.array([net.index[pop.origin] for pop in pops], dtype=np.int64)
+        self.rides_blocked = sim.pol("rides_blocked")
+        self.first_dest = np.array([sim.member_pop_dest[m][k][0][int(np.argmax(sim.member_pop_dest[m][k][1]))]
+                                    for m in range(M) for k in range(len(pops))], dtype=np.int64)
         for g in range(M * st.K if pops else 0):
             self._set_path(sim, st, g)
 
     def _main_dest(self, sim, st: PlanState, g: int) -> int:
-        if st.branch[g] >= 0:
-            return int(st.branch[g])
-        m, k = divmod(g, st.K)
-        ids, w = sim.member_pop_dest[m][k]
-        return int(ids[int(np.argmax(w))])
+        """The destination of caravan row ``g``'s route: the branch taken at a fork, else its main one."""
+        return int(st.branch[g]) if st.branch[g] >= 0 else int(self.first_dest[g])
 
     def _set_path(self, sim, st: PlanState, g: int) -> None:
         """Progress (km along the caravan's route) of every place: on the route, its km; off it,
@@ -255,88 +436,24 @@ class Plan(Process):
             return
         day, K = sim.day, st.K
         gm, gk = np.repeat(np.arange(sim.M), K), np.tile(np.arange(K), sim.M)
-        u = {s: sim.draw_for(f"plan.{s}", day, gk, gm) for s in ("rest", "ride", "hold", "hold_days")}
         n = counts.sum(axis=1)
-        for g in np.nonzero(self.enabled[gm] & (n >= self.min_body[gm]))[0].tolist():
-            self._plan(sim, st, g, counts[g], n[g], prev_target, u)
-
-    def _plan(self, sim, st: PlanState, g: int, counts: np.ndarray, n_k, prev_target: np.ndarray, u: dict) -> None:
-        """Caravan row ``g``'s plan of the day (see the module's doc)."""
-        net, day = sim.net, sim.day
-        m, k = divmod(g, st.K)
-        p = self.ps[m]
-        body = self._body(st, g, counts, n_k, p.body_share)
-        if body < 0:
+        gs = np.nonzero(self.enabled[gm] & (n >= self.min_body[gm]))[0]
+        if gs.size == 0:
             return
-        if self._fork(sim, st, g, body):
-            body = self._body(st, g, counts, n_k, p.body_share)
-        prog, on = st.progress[g], st.on_path[g]
-        # where the body sleeps: its place, or by the road after a stage that fell short
-        pos = prog[body]
-        if st.partial[g] and st.body[g] == body:
-            pos = min(st.body_pos[g] + st.stage_km[g], prog[prev_target[g]]) if prev_target[g] >= 0 else pos
-        st.body[g], st.body_pos[g], st.partial[g] = body, pos, False
-        name = sim.pop_names[k]
-        # holds: one in progress, a scheduled one, one drawn on reaching a hold place, a rest day
-        target, hold = -1, False
-        if day < st.hold_until[g]:
-            target, hold = int(st.hold_place[g]), True
-        origin = net.index[sim.params.populations[k].origin]
-        if not hold and day < self.start_day[k] + p.gather_days and body == origin:
-            target, hold = origin, True  # gathering at the origin (the day it was called for)
-        if not hold:
-            for h in p.holds:
-                if h.caravan not in (None, name):
-                    continue
-                hp = net.index[h.place]
-                if h.start is not None:
-                    d0 = (h.start - sim.start).days
-                    key = (m, k, "hold", h.place, h.days, d0)
-                    if d0 <= day < d0 + h.days and key not in st.done and prog[body] <= prog[hp] + 1e-6:
-                        st.done.add(key)  # from its first day the hold lasts to its end
-                        st.hold_until[g], st.hold_place[g] = d0 + h.days, hp
-                        target, hold = hp, True
-                        break
-                elif (m, k, "hold", h.place, h.days) not in st.done and body == hp:
-                    st.done.add((m, k, "hold", h.place, h.days))
-                    st.hold_until[g], st.hold_place[g] = day + h.days, hp
-                    target, hold = hp, True
-                    break
-        if not hold and self.hold_at[m, body] and st.last_hold_draw[g] != body:
-            st.last_hold_draw[g] = body
-            if u["hold"][g] < p.hold_prob:
-                mean = p.hold_days_mean
-                days = 1 if mean <= 1 else 1 + int(math.floor(math.log(max(u["hold_days"][g], 1e-300))
-                                                              / math.log(1 - 1 / mean)))
-                st.hold_until[g], st.hold_place[g] = day + days, body
-                target, hold = body, True
-        if not hold and self.stop[m, body] and u["rest"][g] < p.rest_prob:
-            target, hold = body, True
-        reach = 0.0
-        if not hold:
-            ahead = np.nonzero(on & self.stop[m] & (prog > pos + 1e-6))[0]
-            dest = self._main_dest(sim, st, g)
-            if ahead.size == 0 or prog[dest] <= prog[ahead].min():
-                ahead = np.append(ahead, dest)
-            ahead = ahead[prog[ahead] > pos + 1e-6]
-            if ahead.size == 0:
-                return  # at the end of the route: no plan
-            within = ahead[prog[ahead] <= pos + p.foot_stage_km]
-            if within.size:  # a walking stage: the furthest stop within a day's walk
-                target = int(within[np.argmax(prog[within])])
-                reach = p.foot_stage_km
-            else:  # the next stop is further: rides (not out of the origin, not where police stop
-                # trucks), else a day's walk toward it, sleeping by the road
-                target = int(ahead[np.argmin(prog[ahead])])
-                rides = (u["ride"][g] < p.ride_day_prob and day > self.start_day[k] + p.gather_days
-                         and not sim.policies[m].rides_blocked[net.country[body]])
-                reach = p.ride_stage_km if rides else p.foot_stage_km
-        st.target[g], st.hold[g] = target, hold
-        gap = max(0.0, prog[target] - pos)
-        st.stage_km[g] = 0.0 if hold else min(gap, reach)
-        st.partial[g] = not hold and gap > reach + 1e-6
-        left = int(st.hold_until[g] - day) if day < st.hold_until[g] else (1 if hold else 0)
-        st.log[m].append((day, k, body, target, left, self._main_dest(sim, st, g), float(st.stage_km[g]), int(n_k)))
+        body = np.full(gm.size, -1, dtype=np.int64)
+        _body_kernel(gs, K, counts, n, st.on_path, st.progress, self.body_share, body)
+        gs = gs[body[gs] >= 0]
+        if any(self.ps[m].forks for m in np.unique(gm[gs])):
+            for g in gs.tolist():  # a route decision when the body has reached a fork
+                if self._fork(sim, st, g, int(body[g])):
+                    _body_kernel(np.array([g]), K, counts, n, st.on_path, st.progress, self.body_share, body)
+        dest = np.where(st.branch >= 0, st.branch, self.first_dest)
+        u = [sim.draw_for(f"plan.{s}", day, gk, gm) for s in ("rest", "ride", "hold", "hold_days")]
+        _stage_kernel(day, gs, K, body, dest, n, st.progress, st.on_path, prev_target, *u, self.par, self.stop,
+                      self.hold_at, self.rides_blocked, sim.net.country, self.start_day, self.origin, self.holds,
+                      st.hold_done, st.target, st.hold, st.hold_until, st.hold_place, st.last_hold_draw, st.stage_km,
+                      st.body_pos, st.partial, st.body, st.log_target, st.log_body, st.log_left, st.log_dest,
+                      st.log_stage, st.log_n)
 
     def _counts(self, sim, st: PlanState) -> np.ndarray | None:
         """People of each (member, caravan) row on the move at each place [M·K, P], not going home
@@ -350,18 +467,6 @@ class Plan(Process):
                       pp.origin, sim.place_rec, counts)
         return counts
 
-    @staticmethod
-    def _body(st: PlanState, g: int, counts: np.ndarray, n, body_share: float) -> int:
-        """The furthest place on the route holding at least ``body_share`` of the caravan's free
-        people (stragglers do not pull the body back); else the place holding most of them."""
-        c = np.where(st.on_path[g], counts, 0)
-        if c.max(initial=0) <= 0:
-            return -1
-        big = np.nonzero(c >= body_share * n)[0]
-        if big.size:
-            return int(big[np.argmax(st.progress[g][big])])
-        return int(np.argmax(c))
-
     def _fork(self, sim, st: PlanState, g: int, body: int) -> bool:
         """A route decision when the body has reached a fork: the whole caravan takes one branch."""
         net, pp = sim.net, sim.people
@@ -371,10 +476,10 @@ class Plan(Process):
             if f.caravan not in (None, name):
                 continue
             fp = net.index[f.place]
-            key = (m, k, "fork", f.place)
-            if key in st.done or st.progress[g][body] < st.progress[g][fp] - 1e-6:
+            key = self.fork_key[m][i]
+            if st.fork_done[g, key] or st.progress[g][body] < st.progress[g][fp] - 1e-6:
                 continue
-            st.done.add(key)
+            st.fork_done[g, key] = True
             ids = [net.index[d] for d in f.options]
             w = np.array(list(f.options.values()), dtype=np.float64)
             j = int(sim.rngs[m].choice("plan.fork", sim.day, np.array([k * 64 + i]), w / w.sum())[0])
