@@ -54,28 +54,42 @@ QUANTITIES = CORE_QUANTITIES + ("asylum_waiting", "settled", "permit_applied", "
 RUN_MARKER = ".travesia-run"
 
 
+# where each quantity comes from: the states counted at a place at the end of a day, or a
+# cumulative count of the record
+QUANTITY_SOURCE: dict[str, tuple[State, ...] | str] = {
+    "present": tuple(PRESENT),
+    "travelling": (State.TRAVELLING, State.RESTING),
+    "arrived": "ended",
+    "reached": "arrived",
+    "crossed": "crossed",
+    "returned": (State.RETURNED,),
+    "asylum_applied": "applied",
+    "detained": (State.DETAINED,),
+    "asylum_waiting": (State.ASYLUM_PENDING,),
+    "settled": (State.SETTLED,),
+    "permit_applied": "permit_applied",
+    "permit_granted": "permit_granted",
+    "permit_waiting": (State.PERMIT_PENDING,),
+}
+
+
+def quantity_of(quantity: str, counts: np.ndarray, cum: dict[str, np.ndarray]) -> np.ndarray:
+    """One quantity as an int64 array [..., days, places], from a record's ``counts`` [..., days,
+    places, states] and cumulative arrays ``cum`` [..., days, places] (any leading axes: members)."""
+    src = QUANTITY_SOURCE[quantity]
+    if isinstance(src, str):
+        return cum[src].astype(np.int64, copy=False)
+    return counts[..., list(src)].sum(axis=-1, dtype=np.int64)
+
+
 def quantity_arrays(result, pop: int | None = None) -> dict[str, np.ndarray]:
     """Each quantity as a days × places int64 array (of one caravan with ``pop``)."""
     rec = result.record
     if pop is None:
-        c, cum = rec.counts.astype(np.int64), rec.cum
+        c, cum = rec.counts, rec.cum
     else:
-        c, cum = rec.counts_pop[:, pop].astype(np.int64), {k: v[:, pop] for k, v in rec.cum_pop.items()}
-    return {
-        "present": c[:, :, list(PRESENT)].sum(axis=2),
-        "travelling": c[:, :, State.TRAVELLING] + c[:, :, State.RESTING],
-        "arrived": cum["ended"],
-        "reached": cum["arrived"],
-        "crossed": cum["crossed"],
-        "returned": c[:, :, State.RETURNED],
-        "asylum_applied": cum["applied"],
-        "detained": c[:, :, State.DETAINED],
-        "asylum_waiting": c[:, :, State.ASYLUM_PENDING],
-        "settled": c[:, :, State.SETTLED],
-        "permit_applied": cum["permit_applied"],
-        "permit_granted": cum["permit_granted"],
-        "permit_waiting": c[:, :, State.PERMIT_PENDING],
-    }
+        c, cum = rec.counts_pop[:, pop], {k: v[:, pop] for k, v in rec.cum_pop.items()}
+    return {q: quantity_of(q, c, cum) for q in QUANTITY_SOURCE}
 
 
 def aggregate_members(net) -> dict[str, np.ndarray]:

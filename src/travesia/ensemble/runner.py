@@ -27,6 +27,7 @@ import hashlib
 import logging
 import os
 import pickle
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
@@ -121,12 +122,26 @@ def run_member(base: LoadedScenario, spec: MemberSpec, cfg: RunConfig) -> np.nda
 def reduce_result(result: Any, cfg: RunConfig) -> np.ndarray:
     """A run's totals (``totals.csv``'s ``people`` column for ``cfg``'s quantities and places) as an
     int32 vector in :class:`Layout` order, straight from the record's arrays (no DataFrame)."""
-    from travesia.output import quantity_arrays, totals_projection
+    return reduce_records([result.record], result.net, cfg)[0]
 
-    qa = quantity_arrays(result)
+
+def reduce_records(records: Sequence[Any], net: Any, cfg: RunConfig) -> np.ndarray:
+    """:func:`reduce_result` of many members' records at once: a members × layout int32 array."""
+    from travesia.output import QUANTITY_SOURCE, quantity_of, totals_projection
+
     places = None if cfg.places is None else list(cfg.places)
-    parts = [(qa[q] @ totals_projection(result.net, q, places)[1]).reshape(-1) for q in cfg.quantities]
-    return np.concatenate(parts).astype(np.int32)
+    n, days = len(records), records[0].counts.shape[0]
+    counts = np.stack([r.counts for r in records]) if any(
+        not isinstance(QUANTITY_SOURCE[q], str) for q in cfg.quantities) else None
+    need = {QUANTITY_SOURCE[q] for q in cfg.quantities if isinstance(QUANTITY_SOURCE[q], str)}
+    cum = {k: np.stack([r.cum[k] for r in records]) for k in need}
+    parts = []
+    for q in cfg.quantities:
+        x = quantity_of(q, counts, cum).reshape(n * days, -1)
+        proj = totals_projection(net, q, places)[1]
+        # a 0/1 matrix product of integer counts: exact in float64 (sums far below 2**53), and fast
+        parts.append((x.astype(np.float64) @ proj.astype(np.float64)).reshape(n, -1))
+    return np.concatenate(parts, axis=1).astype(np.int32)
 
 
 @functools.lru_cache(maxsize=4)
@@ -152,8 +167,8 @@ def run_together(base: LoadedScenario, specs: Sequence[MemberSpec], cfg: RunConf
     for group in groups.values():
         sim = Sim(base, members=[(s.seed, s.params) for s in group], days=cfg.days, scale=cfg.scale)
         sim.run()
-        for m, s in enumerate(group):
-            out[s.member] = reduce_result(sim.member_result(m), cfg)
+        for s, vec in zip(group, reduce_records(sim.records, sim.net, cfg)):
+            out[s.member] = vec
     return [(s.member, out[s.member]) for s in specs]
 
 
@@ -180,10 +195,24 @@ def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
 # --------------------------------------------------------------------------- the cluster (client side)
 
 
+def _start_method() -> str:
+    """How a local cluster starts its worker processes: forked on Linux (a copy of this process, with
+    travesia and its libraries already imported: about a second, against 5-20 s for a fresh
+    interpreter importing them again on a 2-core machine), else Dask's default (spawn)."""
+    import multiprocessing
+
+    import dask
+
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return dask.config.get("distributed.worker.multiprocessing-method")
+
+
 @contextlib.contextmanager
 def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """A Dask ``Client``: to ``scheduler`` (or ``$TRAVESIA_SCHEDULER``) if given, else to a new
     ``LocalCluster`` of ``workers`` processes with one thread each (default: the CPU count)."""
+    import dask
     from distributed import Client, LocalCluster
 
     from travesia.options import check_scheduler, check_workers
@@ -207,8 +236,9 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         raise UserError(f"--workers must be >= 1, got {workers}")
     n = workers or max(1, os.cpu_count() or 1)
     try:
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        with dask.config.set({"distributed.worker.multiprocessing-method": _start_method()}):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
     except Exception as e:  # a worker that died while starting ("Nanny failed to start"), no memory ...
         raise UserError(f"could not start a local Dask cluster of {n} worker process(es): {type(e).__name__}: "
                         f"{str(e).splitlines()[0] if str(e) else 'no message'}; try fewer --workers, or "

@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.error import MarkedYAMLError
 
 from travesia.errors import UserError
@@ -63,10 +64,17 @@ class LoadedScenario:
 
 
 def _plain(node: Any) -> Any:
+    """A ruamel tree as built-in dicts, lists and scalars (ruamel's float, int and string subclasses
+    remember their formatting, which nothing here needs, and copy ten times slower)."""
     if isinstance(node, dict):
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_plain(v) for v in node]
+    if isinstance(node, ScalarBoolean):
+        return bool(node)
+    for t in (bool, int, float, str):
+        if isinstance(node, t):
+            return node if type(node) is t else t(node)
     return node
 
 

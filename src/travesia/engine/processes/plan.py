@@ -383,6 +383,12 @@ class Plan(Process):
         # a fork is taken once per caravan: forks at the same place are one decision
         self.fork_key = [[next(i for i, e in enumerate(p.forks) if e.place == f.place) for f in p.forks]
                          for p in self.ps]
+        F = max(len(p.forks) for p in self.ps)
+        self.fork_place = np.full((M, F), -1, dtype=np.int64)  # members × forks: place (-1: none)
+        self.fork_keys = np.zeros((M, F), dtype=np.int64)
+        for m, p in enumerate(self.ps):
+            self.fork_place[m, :len(p.forks)] = [net.index[f.place] for f in p.forks]
+            self.fork_keys[m, :len(p.forks)] = self.fork_key[m]
         for name, width in (("hold_done", self.holds.shape[1]), ("fork_done", max(len(p.forks) for p in self.ps))):
             old = getattr(st, name)
             if old.shape[1] < width:
@@ -443,8 +449,12 @@ class Plan(Process):
         body = np.full(gm.size, -1, dtype=np.int64)
         _body_kernel(gs, K, counts, n, st.on_path, st.progress, self.body_share, body)
         gs = gs[body[gs] >= 0]
-        if any(self.ps[m].forks for m in np.unique(gm[gs])):
-            for g in gs.tolist():  # a route decision when the body has reached a fork
+        if self.fork_place.shape[1]:  # a route decision when the body has reached a fork not yet taken
+            fm = gm[gs]
+            fp = self.fork_place[fm]  # [rows, forks] (-1: none)
+            due = (fp >= 0) & ~st.fork_done[gs[:, None], self.fork_keys[fm]]
+            due &= st.progress[gs, body[gs]][:, None] >= st.progress[gs[:, None], np.maximum(fp, 0)] - 1e-6
+            for g in gs[due.any(axis=1)].tolist():
                 if self._fork(sim, st, g, int(body[g])):
                     _body_kernel(np.array([g]), K, counts, n, st.on_path, st.progress, self.body_share, body)
         dest = np.where(st.branch >= 0, st.branch, self.first_dest)
