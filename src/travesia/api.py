@@ -32,28 +32,36 @@ def simulate(scenario: str | Path | LoadedScenario, *, seed: int | None = None, 
 def run_scenario(scenario: str | Path, *, out_dir: str | Path, days: int | None = None, seed: int | None = None,
                  scale: float = 1.0, overrides: Iterable[str] | dict | None = None,
                  params_file: str | Path | None = None, force: bool = False, check: bool = False,
-                 progress=None) -> dict:
-    """``travesia run``: run once and write the run folder. Returns {"out": path, "summary": dict}."""
+                 progress=None, threads: int = 1) -> dict:
+    """``travesia run``: run once and write the run folder. Returns {"out": path, "summary": dict}.
+    ``threads``: numba threads of the engine's kernels (the same bytes on any number)."""
+    from travesia.engine.core import set_threads, threads as threads_now
     from travesia.errors import doing
-    from travesia.options import check_days, check_scale, check_seed
+    from travesia.options import check_days, check_scale, check_seed, check_threads
 
     out_dir = Path(out_dir)
     check_days(days)
     check_seed(seed)
     check_scale(scale)
+    check_threads(threads)
     check_out_dir(out_dir, force)  # fail before spending time on the run
     with doing("loading the scenario"):
         ov = parse_overrides(overrides) if overrides is not None and not isinstance(overrides, dict) else overrides
         loaded = load_scenario(scenario, ov or None, params_file=params_file)
     with doing("setting up the simulation"):
         sim = Sim(loaded, seed=seed, days=days, scale=scale, check=check)
-    with doing(f"simulating {loaded.name}"):
-        if progress is not None:
-            cb, ctx = progress(f"{loaded.name}", sim.days)
-            with ctx:
-                result = sim.run(cb)
-        else:
-            result = sim.run()
+    before = threads_now()
+    set_threads(threads)
+    try:
+        with doing(f"simulating {loaded.name}"):
+            if progress is not None:
+                cb, ctx = progress(f"{loaded.name}", sim.days)
+                with ctx:
+                    result = sim.run(cb)
+            else:
+                result = sim.run()
+    finally:
+        set_threads(before)
     with doing(f"writing the results to {out_dir}"):
         write_run(result, out_dir, force=force)
     return {"out": out_dir, "summary": summary(result), "result": result}

@@ -54,6 +54,7 @@ def run(
     drop_event: List[str] = typer.Option([], "--drop-event", help=DROP_EVENT_HELP),
     force: bool = typer.Option(False, "--force", help="replace an earlier run in --out"),
     check: bool = typer.Option(False, "--check", help="assert the invariants (nobody lost) after every day"),
+    threads: int = typer.Option(1, "--threads", help="numba threads for the engine's kernels (same results on any number)"),
 ) -> None:
     """Run a scenario once and write daily.csv, flows.csv, totals.csv, summary.json, scenario.resolved.yaml."""
     from travesia.api import run_scenario
@@ -62,7 +63,7 @@ def run(
 
     res = run_scenario(scenario, out_dir=out_dir, days=days, seed=seed, scale=scale,
                        overrides=parse_overrides(set_, event, drop_event),
-                       params_file=params, force=force, check=check, progress=progress_bar)
+                       params_file=params, force=force, check=check, progress=progress_bar, threads=threads)
     s = res["summary"]
     fs = s["final_states"]
     out.print(f"{s['scenario']}: {s['people_created']:,} people, {s['days']} days "

@@ -60,6 +60,12 @@ def check_batch(batch: int | None, option: str = "--batch") -> int | None:
     return None if batch is None else _int(batch, option, 1, MAX_MEMBERS)
 
 
+def check_threads(threads: int, option: str = "--threads") -> int:
+    """Numba threads of the engine's kernels: 1 (the default) to 1024; more than the machine's cores
+    are capped to numba's count."""
+    return _int(threads, option, 1, MAX_WORKERS)
+
+
 def check_workers(workers: int | None, option: str = "--workers") -> int | None:
     return None if workers is None else _int(workers, option, 1, MAX_WORKERS)
 

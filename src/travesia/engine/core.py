@@ -18,6 +18,8 @@ and adding a stream changes no one else's draws.
 
 from __future__ import annotations
 
+import functools
+import types
 import zlib
 from enum import IntEnum
 
@@ -25,6 +27,53 @@ import numba
 import numpy as np
 
 njit = numba.njit  # the one jit decorator of the engine (NUMBA_DISABLE_JIT=1 runs kernels as Python)
+
+_threads = 1  # numba threads the kernels use (set_threads); 1: the plain compiled kernels
+
+
+def set_threads(n: int) -> None:
+    """Run the engine's parallel kernels on ``n`` numba threads (1: no threads, the default; inside
+    a Dask worker keep 1). Counter-based draws make the results the same bytes on any number."""
+    global _threads
+    n = int(n)
+    if n < 1:
+        raise ValueError("threads must be at least 1")
+    if n > numba.config.NUMBA_NUM_THREADS:
+        n = numba.config.NUMBA_NUM_THREADS
+    _threads = n
+    if n > 1:
+        numba.set_num_threads(n)
+
+
+def threads() -> int:
+    """The numba threads the kernels run on (:func:`set_threads`)."""
+    return _threads
+
+
+def threaded(f):
+    """A kernel written with ``numba.prange``, compiled twice: plain (one thread, the default: no
+    threading overhead for small runs and Dask workers) and parallel (while :func:`set_threads` is
+    above 1). Each iteration of its prange loop touches only its own person's entries, or its own
+    row of a table the caller sums (the loop runs over :func:`thread_rows` chunks of people; not
+    ``numba.get_thread_id()``, which crashes code loaded from the cache before numba's thread pool
+    has started), so the result is the same bytes on any number of threads."""
+    plain = njit(cache=True)(f)
+    g = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "_threads", f.__defaults__, f.__closure__)
+    g.__qualname__ = f.__qualname__ + "_threads"  # its own on-disk cache entry
+    g.__module__ = f.__module__
+    par = njit(cache=True, parallel=True)(g)
+
+    @functools.wraps(f)
+    def kernel(*args):
+        return (par if _threads > 1 else plain)(*args)
+
+    kernel.plain, kernel.parallel, kernel.py_func = plain, par, f
+    return kernel
+
+
+def thread_rows() -> int:
+    """Rows of a table a :func:`threaded` kernel fills a chunk of people per row (1 without threads)."""
+    return numba.get_num_threads() if _threads > 1 else 1
 
 
 # --------------------------------------------------------------------------- states, intentions, flags, modes
@@ -119,17 +168,17 @@ def uniform(key, i):
     return uniform_k(key, i, 0)
 
 
-@njit(cache=True)
+@threaded
 def uniform_ids(key, ids, out):
     """``out[j] = uniform(key, ids[j])``."""
-    for j in range(ids.shape[0]):
+    for j in numba.prange(ids.shape[0]):
         out[j] = uniform_k(key, ids[j], 0)
 
 
-@njit(cache=True)
+@threaded
 def uniform_many(keys, which, ids, out):
     """``out[j] = uniform(keys[which[j]], ids[j])``: many ids, each under one of several keys."""
-    for j in range(ids.shape[0]):
+    for j in numba.prange(ids.shape[0]):
         out[j] = uniform_k(keys[which[j]], ids[j], 0)
 
 
@@ -219,11 +268,11 @@ def held_at_post(p, on_leg, flags, going_home, origin_country, prec):
     return held_rec(prec[p], on_leg, flags, going_home, origin_country)
 
 
-@njit(cache=True)
+@threaded
 def held_kernel(idx, mem, place, km_left, flags, intent, origin, prec, out):
     """``out[j]``: whether person ``idx[j]`` is held at a border post (:func:`held_at_post`);
     ``prec[m]``: the place records of member ``m = mem[i]``."""
-    for j in range(idx.shape[0]):
+    for j in numba.prange(idx.shape[0]):
         i = idx[j]
         m = mem[i]
         out[j] = held_rec(prec[m, place[i]], km_left[i] != 0, flags[i], intent[i] == GOING_HOME,
@@ -237,7 +286,7 @@ def select_states(ids, state, mask, out):
     n = 0
     for j in range(ids.shape[0]):
         i = ids[j]
-        if (mask >> state[i]) & 1:
+        if (mask >> np.int64(state[i])) & 1:
             out[n] = i
             n += 1
     return n

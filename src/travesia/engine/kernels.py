@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+import numba
+
 from travesia.engine.core import (
     ARRIVED, BUS, CLEARED, FOOT, GOING_HOME, GOING_STAY, PLACE_REC, PROTECTION, RALLY, RESTING, RETURNED, RIDE, SETTLED,
     TRAVELLING,
-    held_rec, njit, uniform,
+    held_rec, njit, threaded, uniform,
 )
 
 # per country
@@ -56,7 +58,7 @@ def target(going_home, detour, w, n_via, via_w, dest):
     return np.int64(dest)
 
 
-@njit(cache=True)
+@threaded
 def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g_pace, G, u_caravan,
                   place, km_left, flags, intent, origin, group, pop, speed, prec, crec, state, km_today, prev,
                   stay, mode, budget):
@@ -66,7 +68,7 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
     day; ``par[m]``, ``prec[m]``, ``crec[m]`` its parameters; group ``g`` of member ``m`` is row
     ``m * G + g`` of the group tables; caravan ``k`` of member ``m`` is ``u_caravan[m, k]``. Keeps
     each one's state in ``prev`` and starts their day's km at 0; who stays is ``resting``."""
-    for j in range(idx.shape[0]):
+    for j in numba.prange(idx.shape[0]):
         i = idx[j]
         prev[j] = state[i]
         km_today[i] = 0
@@ -107,100 +109,105 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
 
 
 @njit(cache=True, inline="always")
-def _journey_ends(i, m, q, intent, state, pop, ended):
+def _journey_ends(i, t, m, q, intent, state, pop, ended):
     if intent[i] == GOING_HOME:
         state[i] = RETURNED
     else:
         state[i] = ARRIVED
-        ended[m, pop[i], q] += 1
+        ended[t, m, pop[i], q] += 1
 
 
-@njit(cache=True)
+@threaded
 def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km_left, dest, wp, pop, intent, flags, origin,
                    state, km_today, dests, cum, hop, e_to, e_km, e_modes, mode_bit, prec, via_table, n_via,
                    detour, flows, arrived, crossed, ended):
     """Move people ``who`` leg by leg with km ``budget`` by ``mode`` (a day of rides ends at ``stop[j]``
     when it is a place: a caravan's target for those who follow its plan); ``keys[m, h]``: member ``m``'s
     movement.route{h} of the day (the route choice at the h-th place of someone's day). Counts
-    flows per (member, edge) and arrived / crossed / ended per (member, caravan, place)."""
+    flows per (row, member, edge) and arrived / crossed / ended per (row, member, caravan, place):
+    each row counts a chunk of ``who`` (a chunk per thread, core.thread_rows); the caller sums them."""
     K = hop.shape[2]
     max_hops = keys.shape[1]
-    for j in range(who.shape[0]):
-        i = who[j]
-        m = mem[i]
-        li = i - offs[m]
-        pr = prec[m]
-        b = budget[j]
-        md = mode[j]
-        for h in range(max_hops):
-            if km_left[i] == 0:
-                p = place[i]
-                if detour[i] >= 0 and dests[detour[i]] == p:
-                    detour[i] = -1  # at the open crossing: on toward the rest of the route
-                k = pop[i]
-                if intent[i] != GOING_HOME and detour[i] < 0:  # waypoints reached: on to the next
-                    w = np.int64(wp[i])
-                    while w < n_via[k] and dests[via_table[k, w]] == p and via_table[k, w] != dest[i]:
-                        w += 1
-                    wp[i] = w
-                if p == dests[dest[i]]:
-                    _journey_ends(i, m, p, intent, state, pop, ended)
-                    break
-                if held_rec(pr[p], False, flags[i], intent[i] == GOING_HOME, pr[origin[i]].country):
-                    break
-                tg = target(intent[i] == GOING_HOME, detour[i], wp[i], n_via[k], via_table[k, wp[i]], dest[i])
-                u = uniform(keys[m, h], li)
-                c = 0
-                for r in range(K):
-                    if u >= cum[tg, p, r]:
-                        c += 1
-                e = hop[tg, p, min(c, K - 1)]
-                if e < 0:
-                    break
-                if (e_modes[e] & mode_bit[md]) == 0:
-                    break
-                if par[m].stage_walking and md == FOOT and km_today[i] > 0 and e_km[e] > b + 1e-6:
-                    break
-                nxt[i] = e_to[e]
-                km_left[i] = e_km[e]
-                flags[i] &= ~CLEARED
-                flows[m, e] += 1
-            left = np.float64(km_left[i])
-            step = min(b, left)
-            b -= step
-            left -= step
-            km_today[i] += np.float32(step)
-            if left <= 1e-6:
-                q = nxt[i]
-                place[i] = q
-                nxt[i] = -1
-                km_left[i] = 0
-                arrived[m, pop[i], q] += 1
-                if pr[q].counts_crossing and not pr[q].blocked and intent[i] != GOING_HOME:
-                    crossed[m, pop[i], q] += 1
-                # a day of rides ends at a rally point: the trucks go where the caravan is going; for
-                # followers of a caravan's plan, at its target today and nowhere else
-                if md == RIDE:
-                    if stop[j] >= 0:
-                        if q == stop[j]:
+    # a chunk of people per row of the counters (one row, one chunk without threads)
+    C = flows.shape[0]
+    n = who.shape[0]
+    for t in numba.prange(C):
+        for j in range(n * t // C, n * (t + 1) // C):
+            i = who[j]
+            m = mem[i]
+            li = i - offs[m]
+            pr = prec[m]
+            b = budget[j]
+            md = mode[j]
+            for h in range(max_hops):
+                if km_left[i] == 0:
+                    p = place[i]
+                    if detour[i] >= 0 and dests[detour[i]] == p:
+                        detour[i] = -1  # at the open crossing: on toward the rest of the route
+                    k = pop[i]
+                    if intent[i] != GOING_HOME and detour[i] < 0:  # waypoints reached: on to the next
+                        w = np.int64(wp[i])
+                        while w < n_via[k] and dests[via_table[k, w]] == p and via_table[k, w] != dest[i]:
+                            w += 1
+                        wp[i] = w
+                    if p == dests[dest[i]]:
+                        _journey_ends(i, t, m, p, intent, state, pop, ended)
+                        break
+                    if held_rec(pr[p], False, flags[i], intent[i] == GOING_HOME, pr[origin[i]].country):
+                        break
+                    tg = target(intent[i] == GOING_HOME, detour[i], wp[i], n_via[k], via_table[k, wp[i]], dest[i])
+                    u = uniform(keys[m, h], li)
+                    c = 0
+                    for r in range(K):
+                        if u >= cum[tg, p, r]:
+                            c += 1
+                    e = hop[tg, p, min(c, K - 1)]
+                    if e < 0:
+                        break
+                    if (e_modes[e] & mode_bit[md]) == 0:
+                        break
+                    if par[m].stage_walking and md == FOOT and km_today[i] > 0 and e_km[e] > b + 1e-6:
+                        break
+                    nxt[i] = e_to[e]
+                    km_left[i] = e_km[e]
+                    flags[i] &= ~CLEARED
+                    flows[t, m, e] += 1
+                left = np.float64(km_left[i])
+                step = min(b, left)
+                b -= step
+                left -= step
+                km_today[i] += np.float32(step)
+                if left <= 1e-6:
+                    q = nxt[i]
+                    place[i] = q
+                    nxt[i] = -1
+                    km_left[i] = 0
+                    arrived[t, m, pop[i], q] += 1
+                    if pr[q].counts_crossing and not pr[q].blocked and intent[i] != GOING_HOME:
+                        crossed[t, m, pop[i], q] += 1
+                    # a day of rides ends at a rally point: the trucks go where the caravan is going; for
+                    # followers of a caravan's plan, at its target today and nowhere else
+                    if md == RIDE:
+                        if stop[j] >= 0:
+                            if q == stop[j]:
+                                b = 0.0
+                        elif pr[q].rally and km_today[i] >= np.float32(par[m].foot_km):
                             b = 0.0
-                    elif pr[q].rally and km_today[i] >= np.float32(par[m].foot_km):
+                    if q == dests[dest[i]]:
+                        _journey_ends(i, t, m, q, intent, state, pop, ended)
                         b = 0.0
-                if q == dests[dest[i]]:
-                    _journey_ends(i, m, q, intent, state, pop, ended)
-                    b = 0.0
-            else:
-                km_left[i] = np.float32(left)
-            if not b > 1e-6:
-                break
+                else:
+                    km_left[i] = np.float32(left)
+                if not b > 1e-6:
+                    break
 
 
-@njit(cache=True)
+@threaded
 def intentions_kernel(idx, mem, offs, day, keys, par, dist, place, km_left, flags, intent, state, since, nxt, origin,
                       dest, dest_index, prec, crec):
     """Give up (go home), take a permit (settled), get a bus home (returned); see intentions.py.
     ``keys[m]``: intentions.give_up, .permit, .return of the day."""
-    for j in range(idx.shape[0]):
+    for j in numba.prange(idx.shape[0]):
         i = idx[j]
         m = mem[i]
         li = i - offs[m]
@@ -238,10 +245,10 @@ def intentions_kernel(idx, mem, offs, day, keys, par, dist, place, km_left, flag
             since[i] = day
 
 
-@njit(cache=True)
+@threaded
 def apply_kernel(idx, mem, offs, keys, place, intent, origin, motive, prec, crec, out):
     """Who of ``idx`` applies for asylum today (see asylum.py); ``keys[m]``: asylum.apply."""
-    for j in range(idx.shape[0]):
+    for j in numba.prange(idx.shape[0]):
         i = idx[j]
         m = mem[i]
         pr = prec[m]
@@ -328,11 +335,11 @@ def median_kernel(hist, order, dv, median):
                 break
 
 
-@njit(cache=True)
+@threaded
 def settle_kernel(idx, prev, km_today, state, since, day):
     """The end of the day's movement: still on the move, travelling if they moved, else resting;
     ``since`` is today where the state changed (from ``prev``)."""
-    for j in range(idx.shape[0]):
+    for j in numba.prange(idx.shape[0]):
         i = idx[j]
         st = state[i]
         if st == TRAVELLING or st == RESTING:

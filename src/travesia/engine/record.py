@@ -47,7 +47,7 @@ def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wai
             wait_out[nw] = i
             nw += 1
             cnt[member[i], k, place[i], st] += 1
-        elif (_FINAL_MASK >> st) & 1:
+        elif (_FINAL_MASK >> np.int64(st)) & 1:
             final[member[i], k, place[i], st] += 1
         else:
             live_out[nl] = i

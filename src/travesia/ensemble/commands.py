@@ -71,6 +71,8 @@ def register(app: typer.Typer) -> None:
         quantity: List[str] = typer.Option([], "--quantity", help="keep only these quantities (repeatable)"),
         place: List[str] = typer.Option([], "--place", help="keep only these places (repeatable)"),
         batch: Optional[int] = typer.Option(None, help="members per Dask task (default: automatic)"),
+        threads: int = typer.Option(1, "--threads", help="numba threads of each worker's engine (default 1; "
+                                    "the same results on any number)"),
         force: bool = typer.Option(False, "--force", help="replace an earlier result in --out"),
     ) -> None:
         """Run many members (seeds and parameter draws from the priors); write percentile bands per date, place, quantity."""
@@ -81,7 +83,7 @@ def register(app: typer.Typer) -> None:
             r = run_ensemble(scenario, members=members, out=out_dir, seed=seed, workers=workers, scheduler=scheduler,
                              days=days, scale=scale, params_file=params, priors_file=priors, posterior=posterior,
                              seeds_only=seeds_only, overrides=parse_overrides(set_, event, drop_event) or None, quantities=quantity,
-                             places=place, force=force, batch_size=batch, progress=cb)
+                             places=place, force=force, batch_size=batch, progress=cb, threads=threads)
         m = r["meta"]
         out.print(f"{m['scenario']}: {members} members on {r['workers']} worker(s) in "
                   f"{r['wall_s']:.1f} s ({m['members_per_second']:.2f} members/s), {len(m['priors'])} uncertain parameters")

@@ -125,8 +125,9 @@ def member_plan(n: int, seed: int, priors: dict[str, Prior], posterior: pd.DataF
 def simulate_ensemble(base: LoadedScenario, specs: Sequence[MemberSpec], members: pd.DataFrame, cfg: RunConfig, *,
                       client: Any = None, workers: int | None = None, scheduler: str | None = None,
                       batch_size: int | None = None, progress: Callable[[int, int], None] | None = None,
-                      batch_fn: Callable | None = None) -> EnsembleRun:
-    """Run the members on Dask and gather their vectors (in memory, or a temporary file when large)."""
+                      batch_fn: Callable | None = None, threads: int = 1) -> EnsembleRun:
+    """Run the members on Dask and gather their vectors (in memory, or a temporary file when large);
+    each worker's engine on ``threads`` numba threads (a worker starts with 1)."""
     from travesia.ensemble.runner import n_workers, run_batch
 
     layout = layout_of(base, cfg)
@@ -146,8 +147,16 @@ def simulate_ensemble(base: LoadedScenario, specs: Sequence[MemberSpec], members
     t0 = time.perf_counter()
     with maybe_client(client, workers, scheduler) as c:
         w = n_workers(c)
-        run_members(c, base, specs, cfg, put, batch_size=batch_size, progress=progress,
-                    batch_fn=batch_fn or run_batch)
+        if threads > 1:
+            from travesia.engine.core import set_threads
+
+            c.run(set_threads, threads)
+        try:
+            run_members(c, base, specs, cfg, put, batch_size=batch_size, progress=progress,
+                        batch_fn=batch_fn or run_batch)
+        finally:
+            if threads > 1:
+                c.run(set_threads, 1)
     return EnsembleRun(layout=layout, values=values, members=members, cfg=cfg, base=base,
                        wall_s=time.perf_counter() - t0, workers=w, _tmp=tmp)
 
@@ -167,15 +176,17 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
                  seeds_only: bool = False, overrides: dict[str, Any] | None = None,
                  quantities: Sequence[str] | None = None, places: Sequence[str] | None = None,
                  force: bool = False, batch_size: int | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> dict:
-    """``travesia ensemble``: run ``members`` members and write ``ensemble.csv`` and ``members.csv``.
+                 progress: Callable[[int, int], None] | None = None, threads: int = 1) -> dict:
+    """``travesia ensemble``: run ``members`` members and write ``ensemble.csv`` and ``members.csv``
+    (``threads``: numba threads of each worker's engine; 1 by default).
 
     Returns {"out", "ensemble" (DataFrame), "members" (DataFrame), "wall_s", "workers"}.
     """
-    from travesia.options import check_common
+    from travesia.options import check_common, check_threads
 
     check_common(days=days, seed=seed, scale=scale, members=members, batch=batch_size, workers=workers,
                  scheduler=scheduler)  # every option checked before any work goes to Dask
+    check_threads(threads)
     if out is not None:
         from travesia.output import check_out_dir
 
@@ -193,7 +204,7 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
                     places=tuple(places) if places else None)
     specs, mem = member_plan(members, seed, priors, post)
     run = simulate_ensemble(base, specs, mem, cfg, client=client, workers=workers, scheduler=scheduler,
-                            batch_size=batch_size, progress=progress)
+                            batch_size=batch_size, progress=progress, threads=threads)
     try:
         ens = run.quantiles()
     finally:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.core import BUS, FOOT, RIDE, records, scaled_count
+from travesia.engine.core import BUS, FOOT, RIDE, records, scaled_count, thread_rows
 from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 from travesia.network import MODE_BITS
@@ -165,14 +165,18 @@ class Movement(Process):
         prec, par = sim.place_rec, self.par
         if stop is None:
             stop = np.full(who.size, -1, dtype=np.int64)
-        flows = np.zeros((sim.M, net.n_edges), dtype=np.int64)
-        shape = (sim.M, max(len(sim.pop_names), 1), net.n_places)
+        T = thread_rows()  # a row per numba thread, summed below
+        flows = np.zeros((T, sim.M, net.n_edges), dtype=np.int64)
+        shape = (T, sim.M, max(len(sim.pop_names), 1), net.n_places)
         arrived, crossed, ended = (np.zeros(shape, dtype=np.int64) for _ in range(3))
         kernels.advance_kernel(
             who, budget, mode, stop, pp.member, sim.offsets, par, sim.keys_many(_ROUTE, sim.day), pp.place, pp.next,
             pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state, pp.km_today, rt.dests,
             rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT, prec, sim.via_table, sim.n_via,
             pp.detour, flows, arrived, crossed, ended)
+        if T > 1:
+            flows, arrived, crossed, ended = (a.sum(axis=0, keepdims=True) for a in (flows, arrived, crossed, ended))
+        flows, arrived, crossed, ended = flows[0], arrived[0], crossed[0], ended[0]
         for m, rec in enumerate(sim.records):
             rec.add_flow_counts(flows[m])
             rec.add_arrays("arrived", arrived[m])
