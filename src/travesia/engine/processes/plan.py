@@ -39,7 +39,7 @@ import math
 
 import numpy as np
 
-from travesia.engine.core import GOING_HOME, RIDE, Intent, State, held_at_post, njit, records
+from travesia.engine.core import GOING_HOME, RIDE, Intent, State, held_rec, njit, records
 from travesia.engine.processes.base import Process
 from travesia.errors import UserError
 from travesia.network import KIND, ROAD
@@ -158,7 +158,7 @@ def _direct_kernel(idx, mem, K, G, pop, intent, place, nxt, km_left, flags, orig
         p = place[i]
         at = km_left[i] == 0
         pr = prec[m]
-        if held_at_post(p, not at, flags[i], False, pr[origin[i]].country, pr):
+        if held_rec(pr[p], not at, flags[i], False, pr[origin[i]].country):
             continue
         prog = progress[k, p]
         if not at and nxt[i] >= 0 and progress[k, nxt[i]] > prog:  # on a leg along the route
@@ -192,7 +192,7 @@ def _count_kernel(idx, mem, K, pop, intent, place, km_left, flags, origin, prec,
         p = place[i]
         m = mem[i]
         pr = prec[m]
-        if held_at_post(p, km_left[i] != 0, flags[i], False, pr[origin[i]].country, pr):
+        if held_rec(pr[p], km_left[i] != 0, flags[i], False, pr[origin[i]].country):
             continue
         counts[m * K + pop[i], p] += 1
 
