@@ -145,11 +145,19 @@ class Movement(Process):
         offers = sim.shared.get("offers")
         if offers is None or not offers.today:
             return
-        places = np.array([o[1] for o in offers.today])
-        cand = np.nonzero(np.isin(pp.place[movers], places) & (pp.km_left[movers] == 0))[0]
-        cm, cp, ck = pp.member[movers[cand]], pp.place[movers[cand]], pp.pop[movers[cand]]
-        for m, place, seats, km, pop in offers.today:
-            at_b = cand[(cp == place) & (ck == pop) & (cm == m) & (mode[cand] != BUS)]
+        P, K = sim.net.n_places, max(len(sim.pop_names), 1)
+        where = np.array([m * P + p for m, p, _, _, _ in offers.today], dtype=np.int64)  # (member, place)
+        offered = np.zeros(sim.M * P, dtype=bool)
+        offered[where] = True
+        mp = pp.member[movers].astype(np.int64) * P + pp.place[movers]
+        cand = np.nonzero(offered[mp] & (pp.km_left[movers] == 0))[0]  # at a place offered to them today
+        ckey = mp[cand] * K + pp.pop[movers[cand]]
+        order = np.argsort(ckey, kind="stable")  # by (member, place, caravan), in order within each
+        skey = ckey[order]
+        for (m, place, seats, km, pop), key in zip(offers.today, where * K + [o[4] for o in offers.today]):
+            lo, hi = np.searchsorted(skey, (key, key + 1))
+            at_b = cand[order[lo:hi]]
+            at_b = at_b[mode[at_b] != BUS]
             if at_b.size == 0 or seats <= 0:
                 continue
             tie = sim.draw("movement.offer_seat", day, movers[at_b])

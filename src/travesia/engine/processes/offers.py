@@ -82,17 +82,20 @@ class Offers(Process):
         if mm.size == 0:
             return
         z = ndtri(np.clip(sim.draw_for("offers.seats", day, jj, mm), 1e-300, None))
-        for m, j, zj in zip(mm.tolist(), jj.tolist(), z):
+        # made to the caravan that is there in numbers (the first of the largest), if one is
+        crowd = np.stack([self._crowd(sim, m, self.sites[m][j][0]) for m, j in zip(mm.tolist(), jj.tolist())])
+        thr = np.array([max(self.os[m].min_crowd * sim.scale, 1) for m in mm.tolist()])
+        ok = crowd >= thr[:, None]
+        kk = np.where(ok, crowd, -1).argmax(axis=1)
+        made = np.nonzero(ok.any(axis=1))[0]
+        u = sim.draw_for("offers.accept", day, jj[made] * 64 + kk[made], mm[made])
+        for i, ui in zip(made.tolist(), u):
+            m, j, k = int(mm[i]), int(jj[i]), int(kk[i])
             o = self.os[m]
             p, _, seats_mean, km = self.sites[m][j]
-            crowd = self._crowd(sim, m, p)
-            cands = np.nonzero(crowd >= max(o.min_crowd * sim.scale, 1))[0]
-            if cands.size == 0:
-                continue
-            k = int(cands[np.argmax(crowd[cands])])  # made to the caravan that is there in numbers
             sd = o.seats_sd
-            seats = scaled_count(seats_mean * np.exp(sd * zj - sd * sd / 2), sim.scale)
-            accepted = bool(sim.rngs[m].random("offers.accept", day, np.array([j * 64 + k]))[0] < o.accept)
+            seats = scaled_count(seats_mean * np.exp(sd * z[i] - sd * sd / 2), sim.scale)
+            accepted = bool(ui < o.accept)
             st.log[m].append((day, k, p, seats, float(km), accepted))
             if accepted and seats > 0:
                 st.today.append((m, p, seats, float(km), k))
