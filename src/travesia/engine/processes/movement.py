@@ -154,7 +154,7 @@ class Movement(Process):
         ckey = mp[cand] * K + pp.pop[movers[cand]]
         order = np.argsort(ckey, kind="stable")  # by (member, place, caravan), in order within each
         skey = ckey[order]
-        for (m, place, seats, km, pop), key in zip(offers.today, where * K + [o[4] for o in offers.today]):
+        for (_, _, seats, km, _), key in zip(offers.today, where * K + [o[4] for o in offers.today]):
             lo, hi = np.searchsorted(skey, (key, key + 1))
             at_b = cand[order[lo:hi]]
             at_b = at_b[mode[at_b] != BUS]
