@@ -15,7 +15,9 @@ What it measures (declared before measuring):
   after the day; travesia: the people no longer waiting), the same number for both; agent-steps
   per second = that / time. The ratio is FLEE's time / travesia's time.
 - **Results.** FLEE's validation score, the averaged relative difference of camp populations
-  against the (interpolated) counts, for each seed of each simulator.
+  against the (interpolated) counts, for each seed of each simulator. With ``--all``, also the
+  score that the flee-wild check's own scorer (``../shared/checks/flee_ard.py``) gives each run:
+  travesia's daily.csv as ``travesia run`` writes it, and FLEE's camp populations written as one.
 
 FLEE comes from PyPI into its own virtual environment (``benchmarks/_peer/``, git-ignored):
 ``flee==3.1`` without its MPI/MUSCLE3 dependencies (used only by its parallel and coupled
@@ -184,10 +186,13 @@ def run_travesia(scenario: Path, seed: int) -> dict:
     c = res.record.counts
     steps = int(c.sum() - c[:, :, State.WAITING].sum())
     names, simv, obs = camp_table(res)
+    from travesia.output import daily_frame
+
     return {"wall_s": res.wall_s, "cpu_s": cpu, "agent_steps": steps, "agents": sim.n, "ard": flee_ard(res),
             "days": sim.days,
             "timings": {k: round(v, 3) for k, v in sim.timings.items()},
-            "sim": {n: simv[:, j].tolist() for j, n in enumerate(names)}}
+            "sim": {n: simv[:, j].tolist() for j, n in enumerate(names)},
+            "daily": daily_frame(res)}
 
 
 def plot_camps(flee: dict, trav: dict, title: str, path: Path) -> None:
@@ -217,35 +222,36 @@ def plot_camps(flee: dict, trav: dict, title: str, path: Path) -> None:
     plt.close(fig)
 
 
-def raw_counts(flee_dir: Path, camps: list[str], days: int) -> np.ndarray:
-    """days × camps: each camp's counts as UNHCR reported them, interpolated as FLEE does but
-    *without* FLEE's registration corrections (what an independent scorer reading source_data/
-    compares with)."""
-    import csv
+CHECK_SCORER = ROOT.parent / "shared" / "checks" / "flee_ard.py"
 
-    from travesia.engine.processes.flee_rules.counts import daily
-    from travesia.flee import data as fdata
+
+def check_ard(flee_dir: Path, daily) -> float | None:
+    """The ARD that ``../shared/checks/flee_ard.py`` (the flee-wild check's own scorer, written
+    independently of travesia) gives a run: ``daily`` is a travesia daily.csv frame, or FLEE's
+    camp populations ``{"start": date, "sim": {camp: [people per day]}}`` written as one. None
+    where the scorer is not there."""
+    import datetime as dt
+
+    import pandas as pd
+
+    if not CHECK_SCORER.exists():
+        return None
+    if isinstance(daily, dict):
+        start = dt.date.fromisoformat(str(daily["start"]))
+        rows = [(start + dt.timedelta(days=t), c, "resting", v) for c, vs in daily["sim"].items() for t, v in enumerate(vs)]
+        daily = pd.DataFrame(rows, columns=["date", "place", "state", "people"])
+    with tempfile.TemporaryDirectory() as tmp:
+        daily.to_csv(Path(tmp) / "daily.csv", index=False, lineterminator="\n")
+        out = subprocess.run([sys.executable, str(CHECK_SCORER), str(flee_dir), tmp], capture_output=True, text=True,
+                             check=True).stdout
+    return float(out.split()[1])
+
+
+def _start(flee_dir: Path) -> str:
     from travesia.flee.reader import read_period
 
     inp = flee_dir / "input_csv"
-    start, _ = read_period(inp / "sim_period.csv" if (inp / "sim_period.csv").exists() else inp / "conflict_period.csv")
-    src = flee_dir / "source_data"
-    files = {r[0].strip(): [c.strip() for c in r[1:] if c.strip()] for r in csv.reader(open(src / "data_layout.csv"))
-             if r and not r[0].startswith("#")}
-    cols = []
-    for c in camps:
-        t = fdata.read_count_file(src / files[c][0], start)
-        for extra in files[c][1:]:
-            t = fdata.add_tables(t, fdata.read_count_file(src / extra, start))
-        cols.append(daily(t, days))
-    return np.stack(cols, axis=1).astype(float)
-
-
-def _ard(sim: dict, camps: list[str], obs: np.ndarray) -> float:
-    from travesia.analysis.ard import averaged_relative_difference
-
-    s = np.array([sim[c] for c in camps], dtype=float).T
-    return averaged_relative_difference(s, obs, obs.sum(axis=1))
+    return str(read_period(inp / "sim_period.csv" if (inp / "sim_period.csv").exists() else inp / "conflict_period.csv")[0])
 
 
 def compare_all(folders: list[Path], agents: int, seeds: int, fresh: bool, out: Path,
@@ -288,16 +294,16 @@ def compare_all(folders: list[Path], agents: int, seeds: int, fresh: bool, out: 
                     break
                 key.write_text(json.dumps(r))
             fl.append(r)
-        camps = [c for c in fl[0]["camps"] if c in tv[0]["sim"]] if fl else list(tv[0]["sim"])
-        raw = raw_counts(folder, camps, tv[0]["days"])
+        start = _start(folder)
         row = {"scenario": src.name, "agents": people, "days": tv[0]["days"], "seeds": seeds, "flee_seeds": len(fl),
                "agent_steps": tv[0]["agent_steps"],
-               "travesia": {"ard": [t["ard"] for t in tv], "ard_raw": [_ard(t["sim"], camps, raw) for t in tv],
+               "travesia": {"ard": [t["ard"] for t in tv], "ard_check": [check_ard(folder, t.pop("daily")) for t in tv],
                             "wall_s": float(np.median([t["wall_s"] for t in tv])),
                             "cpu_s": float(np.median([t["cpu_s"] for t in tv]))},
                "flee": None}
         if fl:
-            row["flee"] = {"ard": [f["ard"] for f in fl], "ard_raw": [_ard(f["sim"], camps, raw) for f in fl],
+            row["flee"] = {"ard": [f["ard"] for f in fl],
+                           "ard_check": [check_ard(folder, {"start": start, "sim": f["sim"]}) for f in fl],
                            "wall_s": float(np.median([f["wall_s"] for f in fl])),
                            "cpu_s": float(np.median([f.get("cpu_s", f["wall_s"]) for f in fl])),
                            "agent_steps": fl[0]["agent_steps"]}
@@ -314,16 +320,19 @@ def compare_all(folders: list[Path], agents: int, seeds: int, fresh: bool, out: 
 
 def print_table(rows: list[dict]) -> None:
     print("| scenario | agents | days | FLEE 3.1 ARD | travesia ARD | FLEE s | travesia s | ratio |"
-          " ARD vs raw counts: FLEE / travesia |")
+          " check's scorer: FLEE / travesia |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         t, f = r["travesia"], r["flee"]
         fa = f"{np.mean(f['ard']):.3f}" if f else "—"
         fs = f"{f['cpu_s']:.1f}" if f else "—"
         ratio = f"{r['ratio']:.0f}×" if f else "—"
-        raw = f"{np.mean(f['ard_raw']):.3f} / " if f else "— / "
+        def mean(v):
+            return f"{np.mean(v):.3f}" if v and None not in v else "—"
+
+        chk = f"{mean(f['ard_check'])} / " if f else "— / "
         print(f"| {r['scenario']} | {r['agents']:,} | {r['days']} | {fa} | {np.mean(t['ard']):.3f} | {fs} | "
-              f"{t['cpu_s']:.2f} | {ratio} | {raw}{np.mean(t['ard_raw']):.3f} |")
+              f"{t['cpu_s']:.2f} | {ratio} | {chk}{mean(t['ard_check'])} |")
 
 
 def main() -> None:

@@ -547,42 +547,52 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
     # of its ids (the injection releases them in id order); the rest wait at its origin.
     # pass 1: who is at a location decides whether to leave; who is on a link (from before, or
     # setting out now) is listed, in id order, for pass 2
-    n_tr = 0
+    # First, without branches (people of every kind are mixed in id order), list who has something
+    # to do today: everyone but those in a camp who already know they leave on another day.
+    n_c = 0
     for g in range(seg_lo.shape[0]):
         for i in range(seg_lo[g], seg_lo[g] + live[g]):
-            s = state[i]
-            if s == ST_TRAVEL:
-                trav[n_tr] = i
-                n_tr += 1
+            w = until[i]
+            trav[n_c] = i
+            n_c += np.int64((state[i] != ST_CAMP) | (w < 0) | (w == day))
+    # Then each of them in turn (``trav`` is rewritten in place with the travellers: n_tr <= j)
+    n_tr = 0
+    for j in range(n_c):
+        i = trav[j]
+        s = state[i]
+        if s == ST_TRAVEL:
+            trav[n_tr] = i
+            n_tr += 1
+            continue
+        if s == ST_WAIT:
+            continue
+        if s == ST_CAMP:
+            # in a camp the daily chance to leave is small: rather than a draw every day, the day
+            # they leave is drawn once (``until``), from the same law (see the module docstring)
+            w = until[i]
+            if w < 0:
+                w = _stay_until(stay_key, i, place[i], day, hazard)
+                until[i] = w
+            if w != day:
                 continue
-            if s == ST_WAIT:
-                continue
+            until[i] = -1
             p = place[i]
-            if s == ST_CAMP:
-                # in a camp the daily chance to leave is small: rather than a draw every day, the day
-                # they leave is drawn once (``until``), from the same law (see the module docstring)
-                w = until[i]
-                if w < 0:
-                    w = _stay_until(stay_key, i, p, day, hazard)
-                    until[i] = w
-                if w != day:
-                    continue
-                until[i] = -1
-            else:
-                mc = movechance[p]
-                if not (mc >= 1.0 or _u01(key, i, 0) < mc):  # (a draw in [0, 1) is always below 1)
-                    continue
-            # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
-            # they set out again (``since``: the day they came to this place), not every day
-            idle = day - 1 - since[i]
-            r0 = recent[i]
-            if idle > 0:
-                recent[i] = np.float32(r0 * 0.5 ** idle)
-            if leave(i, p, 1):  # (draw 1: the route)
-                trav[n_tr] = i
-                n_tr += 1
-            else:
-                recent[i] = r0
+        else:
+            p = place[i]
+            mc = movechance[p]
+            if not (mc >= 1.0 or _u01(key, i, 0) < mc):  # (a draw in [0, 1) is always below 1)
+                continue
+        # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
+        # they set out again (``since``: the day they came to this place), not every day
+        idle = day - 1 - since[i]
+        r0 = recent[i]
+        if idle > 0:  # (r0 × 2^-idle, exactly: 0.5 ** idle is exact in float64 while idle < 1075)
+            recent[i] = np.float32(math.ldexp(r0, -idle) if idle < 1075 else 0.0)
+        if leave(i, p, 1):  # (draw 1: the route)
+            trav[n_tr] = i
+            n_tr += 1
+        else:
+            recent[i] = r0
     # pass 2: who is on a link travels (those at a place have not moved: nothing to do)
     n_attr = attrs.shape[0]
     for j in range(n_tr):
