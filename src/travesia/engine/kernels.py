@@ -15,7 +15,7 @@ import numpy as np
 import numba
 
 from travesia.engine.core import (
-    ARRIVED, BUS, CLEARED, FOOT, GOING_HOME, GOING_STAY, PLACE_REC, PROTECTION, RALLY, RESTING, RETURNED, RIDE, SETTLED,
+    ARRIVED, ASYLUM_PENDING, BUS, CLEARED, FOOT, GOING_HOME, GOING_STAY, PLACE_REC, PROTECTION, RALLY, RESTING, RETURNED, RIDE, SETTLED,
     TRAVELLING,
     held_rec, njit, threaded, uniform,
 )
@@ -243,6 +243,36 @@ def intentions_kernel(idx, mem, offs, day, keys, par, dist, place, km_left, flag
         elif km_left[i] == 0 and place[i] == origin[i]:
             state[i] = RETURNED
             since[i] = day
+
+
+@njit(cache=True)
+def waiting_kernel(held, mem, offs, day, keys, place, country, state, until, grant, deport, abandon, out, n_out):
+    """People waiting for a decision, in detention or at the border city (``held``, sorted): who
+    is decided today, who abandons the wait, who waits at the border city (asylum.py), in one pass.
+    ``keys[m]``: asylum.decision, asylum.abandon of the day; ``grant``, ``deport``, ``abandon``:
+    [member, country]. Fills ``out[k, :n_out[k]]`` in order: 0 granted, 1 deported, 2 released
+    from detention, 3 abandoning the wait, 4 at the border city (``arrived``)."""
+    for j in range(held.shape[0]):
+        i = held[j]
+        st = state[i]
+        if st == ARRIVED:
+            k = 4
+        else:
+            m = mem[i]
+            li = i - offs[m]
+            c = country[place[i]]
+            if 0 <= until[i] <= day:  # due today (-1: no date)
+                u = uniform(keys[m, 0], li)
+                if st == ASYLUM_PENDING:
+                    k = 0 if u < grant[m, c] else 1
+                else:
+                    k = 1 if u < deport[m, c] else 2
+            elif st == ASYLUM_PENDING and abandon[m, c] > 0 and uniform(keys[m, 1], li) < abandon[m, c]:
+                k = 3
+            else:
+                continue
+        out[k, n_out[k]] = i
+        n_out[k] += 1
 
 
 @threaded

@@ -75,6 +75,9 @@ class People:
         for name, f in self.fields.items():
             setattr(self, name, np.full(self.n, f.fill, dtype=f.dtype))
         self.version = 0  # bumped whenever people enter travelling/resting through set_state
+        # bumped whenever someone may have left travelling/resting: by set_state, and by the
+        # processes whose kernels write states (intentions, movement); Sim.on_the_move relies on it
+        self.changed = 0
         self.joined: list[np.ndarray] = []  # ids set_state took out of waiting (Sim.live merges them)
         self.entered: list[np.ndarray] = []  # ids set_state put on the move (Sim.on_the_move merges them)
         self.attrs: dict[str, np.ndarray] = {}  # person attributes: name -> uint8 codes (engine.attributes)
@@ -100,6 +103,8 @@ class People:
                 self.joined.append(np.asarray(ids, dtype=np.int64)[was])
         self.state[idx] = state
         self.since[idx] = day
+        if np.size(idx):
+            self.changed += 1
         if state in ON_THE_MOVE and np.size(idx):
             self.version += 1  # someone may have joined the people on the move
             ids = np.arange(self.n)[idx] if not isinstance(idx, np.ndarray) or idx.dtype == bool else idx

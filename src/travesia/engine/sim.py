@@ -408,21 +408,25 @@ class Sim:
     def on_the_move(self) -> np.ndarray:
         """Ids of people travelling or resting now (sorted), of every member.
 
-        People enter these states only through ``People.set_state``, which bumps a version; so a
-        superset computed once (from :meth:`live`) is reused until then, and only filtered by
-        current state.
+        People enter these states only through ``People.set_state``, which bumps a version, and
+        leave them through it or through a kernel whose process bumps ``People.changed``; so the
+        list is computed once a day (from :meth:`live`), then merged with those who entered and
+        filtered by current state only when one of the two moved.
         """
         pp = self.people
+        key = (self.day, pp.version, pp.changed)
         if self._moving_key[0] != self.day:  # a new day: from the live people
             self._moving = self.select(self.live(), State.TRAVELLING, State.RESTING)
-            self._moving_key = (self.day, pp.version)
+            self._moving_key = key
             pp.entered.clear()
+            return self._moving
+        if self._moving_key == key:
             return self._moving
         idx = self._moving
         if self._moving_key[1] != pp.version:  # and those set_state put on the move since
             idx = _merge(idx, pp.entered)
             pp.entered.clear()
-            self._moving_key = (self.day, pp.version)
+        self._moving_key = key
         out = np.empty(idx.size, dtype=np.int64)
         n = select_states(idx, pp.state, _MOVING, out)
         idx = self._moving = out[:n] if n < idx.size else idx
@@ -535,6 +539,11 @@ class Sim:
             raise SimulationError(f"day {self.day}: a state number out of range")
         if pp.place.min(initial=0) < 0 or pp.place.max(initial=0) >= self.net.n_places:
             raise SimulationError(f"day {self.day}: a place index out of range")
+        if self._moving_key == (self.day, pp.version, pp.changed):  # a process wrote states unannounced?
+            s = pp.state
+            if not np.array_equal(self._moving, np.nonzero((s == State.TRAVELLING) | (s == State.RESTING))[0]):
+                raise SimulationError(f"day {self.day}: people left travelling/resting without People.set_state "
+                                      "or a bump of People.changed")
         if not np.all(pp.next[pp.km_left > 0] >= 0):
             raise SimulationError(f"day {self.day}: someone on a leg with no place ahead")
 

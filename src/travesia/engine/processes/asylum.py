@@ -24,6 +24,9 @@ from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 
 
+_WAITING = ("asylum.decision", "asylum.abandon")
+
+
 class Asylum(Process):
     name = "asylum"
     params = "countries.*.asylum, countries.*.detention_days, countries.*.deport_share"
@@ -39,37 +42,26 @@ class Asylum(Process):
         # everyone waiting somewhere (one pass over the live people; nobody enters these states
         # before the applications below)
         held = sim.in_states(State.ASYLUM_PENDING, State.DETAINED, State.ARRIVED)
-        # decisions and releases due today (until = -1 reads as 65535 unsigned)
-        timed = held[(state[held] != State.ARRIVED) & (pp.until[held].view(np.uint16) <= day)]
-        if timed.size:
-            m = pp.member[timed]
-            c = sim.net.country[pp.place[timed]]
-            pending = state[timed] == State.ASYLUM_PENDING
-            u = sim.draw("asylum.decision", day, timed)
-            grant = pending & (u < pol("grant_rate")[m, c])
-            deport = (pending & ~grant) | (~pending & (u < pol("deport_share")[m, c]))
-            release = ~pending & ~deport
-            g, d, r = timed[grant], timed[deport], timed[release]
-            pp.set_state(g, State.SETTLED, day)
-            pp.set_state(d, State.DEPORTED, day)
-            pp.place[d] = pp.origin[d]
-            pp.set_state(r, State.RESTING, day)
-            pp.flags[r] |= CLEARED
-            pp.until[timed] = -1
-        # abandoning the wait
-        abandon = pol("abandon")
-        if abandon.any():
-            pend = held[state[held] == State.ASYLUM_PENDING]
-            if pend.size:
-                c = sim.net.country[pp.place[pend]]
-                ab = pend[sim.draw("asylum.abandon", day, pend) < abandon[pp.member[pend], c]]
-                pp.set_state(ab, State.RESTING, day)
-                pp.flags[ab] |= CLEARED
-                pp.until[ab] = -1
+        # decisions and releases due today, abandoning the wait (one kernel pass)
+        out = np.empty((5, held.size), dtype=np.int64)
+        n = np.zeros(5, dtype=np.int64)
+        kernels.waiting_kernel(held, pp.member, sim.offsets, day, sim.keys_many(_WAITING, day), pp.place,
+                               sim.net.country, state, pp.until, pol("grant_rate"), pol("deport_share"), pol("abandon"),
+                               out, n)
+        g, d, r, ab, arrived = (out[k, :n[k]] for k in range(5))
+        pp.set_state(g, State.SETTLED, day)
+        pp.set_state(d, State.DEPORTED, day)
+        pp.place[d] = pp.origin[d]
+        pp.set_state(r, State.RESTING, day)
+        pp.flags[r] |= CLEARED
+        pp.set_state(ab, State.RESTING, day)
+        pp.flags[ab] |= CLEARED
+        for x in (g, d, r, ab):
+            pp.until[x] = -1
         # applications
         if not pol("asylum_open").any():
             return
-        idx = np.concatenate((sim.on_the_move(), held[state[held] == State.ARRIVED]))
+        idx = np.concatenate((sim.on_the_move(), arrived))
         if idx.size == 0:
             return
         out = np.zeros(idx.size, dtype=np.bool_)

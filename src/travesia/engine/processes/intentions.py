@@ -42,3 +42,4 @@ class Intentions(Process):
         kernels.intentions_kernel(idx, pp.member, sim.offsets, day, sim.keys_many(_STREAMS, day), self.par,
                                   sim.routes.dist, pp.place, pp.km_left, pp.flags, pp.intent, pp.state, pp.since,
                                   pp.next, pp.origin, pp.dest, sim.dest_index, sim.place_rec, sim.country_rec)
+        pp.changed += 1  # the kernel settles and returns people

@@ -89,6 +89,7 @@ class Movement(Process):
                 stop = np.where(planned, plan.targets(pp.member[movers], pp.pop[movers]), -1)
             self._advance(sim, movers, budget, mode, stop)
         kernels.settle_kernel(idx, prev, pp.km_today, pp.state, pp.since, sim.day)
+        pp.changed += 1  # journeys ended (arrived, returned)
 
     def _group_draws(self, sim) -> dict:
         """Today's draws for every group of every member (and every caravan): a group decides together.
