@@ -587,7 +587,7 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
         idle = day - 1 - since[i]
         r0 = recent[i]
         if idle > 0:  # (r0 × 2^-idle, exactly: 0.5 ** idle is exact in float64 while idle < 1075)
-            recent[i] = np.float32(math.ldexp(r0, -idle) if idle < 1075 else 0.0)
+            recent[i] = np.float32(math.ldexp(r0, -int(idle)) if idle < 1075 else 0.0)
         if leave(i, p, 1):  # (draw 1: the route)
             trav[n_tr] = i
             n_tr += 1
