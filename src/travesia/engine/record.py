@@ -177,3 +177,94 @@ class Record:
             self.counts_pop = self.counts_pop[:days]
             self.cum_pop = {k: v[:days] for k, v in self.cum_pop.items()}
         self.by_attribute = {k: v[:days] for k, v in self.by_attribute.items()}
+
+
+class Records:
+    """The records of ``M`` members advanced together: every array of :class:`Record` with a
+    leading member axis. ``records[m]`` is member ``m``'s :class:`Record`, whose arrays are views
+    of these (it reads and writes like any record); events are added and days closed for all
+    members in one operation (:meth:`add`, :meth:`add_arrays`, :meth:`add_flow_counts`,
+    :meth:`close_day`)."""
+
+    def __init__(self, M: int, days: int, n_places: int, n_edges: int, n_pops: int = 0,
+                 attributes: dict[str, int] | None = None):
+        P, S = n_places, N_STATES
+        self.M, self.days, self.n_places, self.n_pops = M, days, n_places, int(n_pops)
+        self.counts = np.zeros((M, days, P, S), dtype=np.int32)
+        self.flows = np.zeros((M, days, n_edges), dtype=np.int32)
+        self.cum = {k: np.zeros((M, days, P), dtype=np.int64) for k in CUMULATIVE}
+        self.today = {k: np.zeros((M, P), dtype=np.int64) for k in CUMULATIVE}
+        self.flows_today = np.zeros((M, n_edges), dtype=np.int64)
+        K = max(self.n_pops, 1)
+        self.counts_pop = np.zeros((M, days, K, P, S), dtype=np.int32) if self.n_pops else None
+        self.cum_pop = {k: np.zeros((M, days, K, P), dtype=np.int64) for k in CUMULATIVE} if self.n_pops else {}
+        self.today_pop = {k: np.zeros((M, K, P), dtype=np.int64) for k in CUMULATIVE} if self.n_pops else {}
+        self.by_attribute = {a: np.zeros((M, days, P, v), dtype=np.int32) for a, v in (attributes or {}).items()}
+        self.records = self.views()
+
+    def relink(self, old: list[Record]) -> list[Record]:
+        """The members' records over these arrays again, with ``old``'s day markers (after a
+        restore: the deep copies of the records no longer share these arrays)."""
+        self.records = self.views(old)
+        return self.records
+
+    def views(self, old: list[Record] | None = None) -> list[Record]:
+        """Each member's :class:`Record` over these arrays."""
+        out = []
+        for m in range(self.M):
+            r = Record.__new__(Record)
+            r.days, r.n_places, r.n_pops = self.days, self.n_places, self.n_pops
+            r.counts, r.flows, r._flows_today = self.counts[m], self.flows[m], self.flows_today[m]
+            r.cum = {k: v[m] for k, v in self.cum.items()}
+            r._today = {k: v[m] for k, v in self.today.items()}
+            if self.n_pops:
+                r.counts_pop = self.counts_pop[m]
+                r.cum_pop = {k: v[m] for k, v in self.cum_pop.items()}
+                r._today_pop = {k: v[m] for k, v in self.today_pop.items()}
+            r.by_attribute = {a: v[m] for a, v in self.by_attribute.items()}
+            r.last_day = -1
+            for k in ("last_day", "_counted_day", "_attrs_counted_day"):
+                if old is not None and hasattr(old[m], k):
+                    setattr(r, k, getattr(old[m], k))
+            out.append(r)
+        return out
+
+    def add(self, what: str, member: np.ndarray, places: np.ndarray, pops: np.ndarray) -> None:
+        """:meth:`Record.add` of people of members ``member``."""
+        if places.size:
+            M, P = self.M, self.n_places
+            key = member.astype(np.int64) * P + places
+            self.today[what] += np.bincount(key, minlength=M * P).reshape(M, P)
+            if self.n_pops:
+                key = (member.astype(np.int64) * self.n_pops + pops) * P + places
+                self.today_pop[what] += np.bincount(key, minlength=M * self.n_pops * P).reshape(M, self.n_pops, P)
+
+    def add_arrays(self, what: str, per_pop_place: np.ndarray) -> None:
+        """:meth:`Record.add_arrays` of every member: members × populations × places."""
+        self.today[what] += per_pop_place.sum(axis=1)
+        if self.n_pops:
+            self.today_pop[what] += per_pop_place[:, : self.n_pops]
+
+    def add_flow_counts(self, per_edge: np.ndarray) -> None:
+        """:meth:`Record.add_flow_counts` of every member: members × edges."""
+        self.flows_today += per_edge
+
+    def close_day(self, day: int, counts: np.ndarray, counts_pop: np.ndarray | None = None,
+                  by_attribute: dict[str, np.ndarray] | None = None) -> None:
+        """:meth:`Record.close_day` of every member, with the counts of all (members × places ×
+        states, members × populations × places × states, members × places × values)."""
+        self.counts[:, day] = counts
+        self.flows[:, day] = self.flows_today
+        self.flows_today[:] = 0
+        for k in CUMULATIVE:
+            self.cum[k][:, day] = (self.cum[k][:, day - 1] if day > 0 else 0) + self.today[k]
+            self.today[k][:] = 0
+            if self.n_pops:
+                self.cum_pop[k][:, day] = (self.cum_pop[k][:, day - 1] if day > 0 else 0) + self.today_pop[k]
+                self.today_pop[k][:] = 0
+        if self.n_pops:
+            self.counts_pop[:, day] = counts_pop
+        for a, arr in self.by_attribute.items():
+            arr[:, day] = by_attribute[a]
+        for r in self.records:
+            r.last_day = day

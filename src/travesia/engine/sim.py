@@ -32,7 +32,7 @@ from travesia.engine.core import (
 )
 from travesia.engine.people import People, merge_fields
 from travesia.engine.policy import Policy
-from travesia.engine.record import Record, close_scan
+from travesia.engine.record import Record, Records, close_scan
 from travesia.engine.rng import KeyedRNG
 from travesia.errors import UserError
 from travesia.network import Network, RouteTable
@@ -129,9 +129,11 @@ class Sim:
             raise ValueError(f"rule set '{self.params.rules}' has processes that cannot advance members together")
         n_pop = len(self.params.populations)
         per_caravan = self.params.rules == "caravan" and 1 < n_pop <= MAX_CARAVANS_RECORDED
-        self.records = [Record(self.days, self.net.n_places, self.net.n_edges, n_pop if per_caravan else 0,
-                               attributes={a: len(at.values) for a, at in self.params.attributes.items()})
-                        for _ in range(self.M)]
+        shape = (self.days, self.net.n_places, self.net.n_edges, n_pop if per_caravan else 0,
+                 {a: len(at.values) for a, at in self.params.attributes.items()})
+        # members side by side: their records are views of one set of arrays, closed together
+        self._recs = Records(self.M, *shape) if self.M > 1 else None
+        self.records = self._recs.records if self._recs is not None else [Record(*shape)]
         self.next_groups = np.zeros(self.M, dtype=np.int64)
         self.shared: dict[str, object] = {}  # per-run state that the processes of one rule set share
         self._moving_key: tuple = (-1, -1)
@@ -141,7 +143,7 @@ class Sim:
         self._waiting: np.ndarray | None = None
         self._live = np.zeros(0, dtype=np.int64)
         self._final: np.ndarray | None = None
-        self._stream_keys: dict[str, np.ndarray] = {}
+        self._stream_keys: dict[str | tuple[str, ...], np.ndarray] = {}
         self._create_people()
         for proc in self.processes:
             proc.create(self)
@@ -247,8 +249,12 @@ class Sim:
         return day_keys(sk, day)
 
     def keys_many(self, streams: tuple[str, ...], day: int) -> np.ndarray:
-        """members × streams keys of ``day`` (for the kernels)."""
-        return np.stack([self.rngs[m].day_keys(streams, day) for m in range(self.M)])
+        """members × streams keys of ``day`` (for the kernels), in one vectorised hash."""
+        sk = self._stream_keys.get(streams)
+        if sk is None:
+            sk = self._stream_keys[streams] = np.array([[stream_key(r._seed_key, s) for s in streams]
+                                                        for r in self.rngs], dtype=np.uint64)
+        return day_keys(sk, day)
 
     def draw_for(self, stream: str, day: int, ids: np.ndarray, members: np.ndarray | None = None) -> np.ndarray:
         """U[0,1) for each (member, id): ids are a member's own (person, group, household, place ...)."""
@@ -438,12 +444,22 @@ class Sim:
         if self.M == 1:
             self.records[0].add(what, places, self.people.pop[idx])
             return
-        if np.size(idx) == 0:
-            return
-        mem = self.people.member[idx]
-        for m in np.unique(mem):
-            sel = mem == m
-            self.records[m].add(what, places[sel], self.people.pop[idx[sel]])
+        self._recs.add(what, self.people.member[idx], places, self.people.pop[idx])
+
+    def add_arrays(self, what: str, per_member_pop_place: np.ndarray) -> None:
+        """Add today's events of kind ``what`` counted by a kernel (members × caravans × places) to
+        every member's record."""
+        if self._recs is None:
+            self.records[0].add_arrays(what, per_member_pop_place[0])
+        else:
+            self._recs.add_arrays(what, per_member_pop_place)
+
+    def add_flow_counts(self, per_member_edge: np.ndarray) -> None:
+        """Add today's people setting out along each edge (members × edges) to every member's record."""
+        if self._recs is None:
+            self.records[0].add_flow_counts(per_member_edge[0])
+        else:
+            self._recs.add_flow_counts(per_member_edge)
 
     # ------------------------------------------------------------------ the loop
 
@@ -503,16 +519,19 @@ class Sim:
         self._live = out[:nl].copy()
         cnt += self._final
         by_attr = [None] * self.M
+        per: dict[str, np.ndarray] = {}
         if recs[0].by_attribute:
             here = self.select(self._live, *PRESENT)
             mem = pp.member[here].astype(np.int64)
             P = self.net.n_places
-            per: dict[str, np.ndarray] = {}
             for a, arr in recs[0].by_attribute.items():
                 v = arr.shape[2]
                 per[a] = np.bincount((mem * P + pp.place[here]) * v + pp.attrs[a][here],
                                      minlength=self.M * P * v).reshape(self.M, P, v)
             by_attr = [{a: c[m] for a, c in per.items()} for m in range(self.M)]
+        if self._recs is not None and not counted:  # every member's record in one operation
+            self._recs.close_day(day, cnt.sum(axis=1), cnt if n_pops else None, per)
+            return
         for m, rec in enumerate(recs):
             rec.close_day(day, counts=None if counted else cnt[m].sum(axis=0), counts_pop=cnt[m] if n_pops else None,
                           by_attribute=by_attr[m])
@@ -563,6 +582,8 @@ class Sim:
         """Go back to a state from :meth:`save_state` (of this Sim or of one built the same way)."""
         for k, v in state.items():
             setattr(self, k, copy.deepcopy(v))
+        if self._recs is not None:
+            self.records = self._recs.relink(self.records)
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> "Result":
         """Advance to the last day (from wherever the run is)."""

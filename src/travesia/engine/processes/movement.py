@@ -186,8 +186,7 @@ class Movement(Process):
         if T > 1:
             flows, arrived, crossed, ended = (a.sum(axis=0, keepdims=True) for a in (flows, arrived, crossed, ended))
         flows, arrived, crossed, ended = flows[0], arrived[0], crossed[0], ended[0]
-        for m, rec in enumerate(sim.records):
-            rec.add_flow_counts(flows[m])
-            rec.add_arrays("arrived", arrived[m])
-            rec.add_arrays("crossed", crossed[m])
-            rec.add_arrays("ended", ended[m])
+        sim.add_flow_counts(flows)
+        sim.add_arrays("arrived", arrived)
+        sim.add_arrays("crossed", crossed)
+        sim.add_arrays("ended", ended)

@@ -122,6 +122,5 @@ class Reroute(Process):
             pp.state[who] = State.TRAVELLING
             flows[m, best_e] += who.size
             ok[sel] = True
-        for m, rec in enumerate(sim.records):
-            rec.add_flow_counts(flows[m])
+        sim.add_flow_counts(flows)
         return ok
