@@ -294,6 +294,26 @@ def apply_kernel(idx, mem, offs, keys, place, intent, origin, motive, prec, crec
 
 
 @njit(cache=True)
+def groups_present(idx, mem, group, Gw, present):
+    """``present[m * Gw + g]``: group ``g`` of member ``m`` has someone among ``idx``."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        present[np.int64(mem[i]) * Gw + group[i]] = True
+
+
+@threaded
+def split_kernel(idx, mem, group, household, Gw, new_id, keys):
+    """Groups split: person ``i`` of a group with a new id (``new_id[m * Gw + g] >= 0``) moves to
+    it when their household's draw (``keys[m]``: groups.split_half of the day) is below one half."""
+    for j in numba.prange(idx.shape[0]):
+        i = idx[j]
+        m = mem[i]
+        g = new_id[np.int64(m) * Gw + group[i]]
+        if g >= 0 and uniform(keys[m], household[i]) < 0.5:
+            group[i] = g
+
+
+@njit(cache=True)
 def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, prec, n_pop, n_dest, hist, at_pos):
     """Histogram of (member, caravan, destination, place) of those going on and not held at a
     post (row ``(m * n_pop + caravan) * n_dest + dest``); positions (in ``idx``) of those at rally

@@ -52,13 +52,12 @@ class Groups(Process):
         idx = sim.on_the_move()
         if idx.size == 0:
             return
-        grp = pp.group[idx].astype(np.int64)
-        mem = pp.member[idx].astype(np.int64)
         # splits: each group of each member, keyed by (member, its own group id)
         if (self.split_prob > 0).any():
             Gw = max(int(sim.next_groups.max()), 1)
-            gk = mem * Gw + grp
-            gs = np.nonzero(np.bincount(gk, minlength=sim.M * Gw))[0]  # the groups on the move, in (member, id) order
+            present = np.zeros(sim.M * Gw, dtype=np.bool_)
+            kernels.groups_present(idx, pp.member, pp.group, Gw, present)
+            gs = np.nonzero(present)[0]  # the groups on the move, in (member, id) order
             gm, gg = gs // Gw, gs % Gw
             split = gs[sim.draw_for("groups.split", day, gg, gm) < self.split_prob[gm]]
             if split.size:
@@ -67,13 +66,9 @@ class Groups(Process):
                 block = np.searchsorted(sm, np.arange(sim.M))  # first split group of each member
                 new_id = np.full(sim.M * Gw, -1, dtype=np.int64)
                 new_id[split] = first[sm] + np.arange(split.size) - block[sm]
-                nid = new_id[gk]
-                members = np.nonzero(nid >= 0)[0]
-                half = sim.draw_for("groups.split_half", day, pp.household[idx[members]].astype(np.int64),
-                                    mem[members]) < 0.5
-                move = members[half]
-                grp[move] = nid[move]
-                pp.group[idx[move]] = grp[move]
+                # whole households (a draw each) go to the new group
+                kernels.split_kernel(idx, pp.member, pp.group, pp.household, Gw, new_id,
+                                     sim.keys("groups.split_half", day))
         if not self.rally.any():
             return
         # rally points: wait for the main body, then merge
