@@ -81,6 +81,7 @@ class Record:
         self.cum = {k: np.zeros((days, n_places), dtype=np.int64) for k in CUMULATIVE}
         self._today = {k: np.zeros(n_places, dtype=np.int64) for k in CUMULATIVE}
         self._flows_today = np.zeros(n_edges, dtype=np.int64)
+        self._touched: set[str] = set()  # kinds of events added since the run began (the others stay all zero)
         self.last_day = -1
         # per caravan (population), when asked for: the same arrays with a population axis
         self.n_pops = int(n_pops)
@@ -94,6 +95,7 @@ class Record:
         """Count one event of kind ``what`` (arrived, crossed, applied, ended) at each place index;
         ``pops`` (the people's populations) also counts it per caravan."""
         if places.size:
+            self._touched.add(what)
             self._today[what] += np.bincount(places, minlength=self.n_places)
             if self.n_pops and pops is not None:
                 key = pops.astype(np.int64) * self.n_places + places
@@ -102,9 +104,21 @@ class Record:
 
     def add_arrays(self, what: str, per_pop_place: np.ndarray) -> None:
         """Add a (populations × places) array of today's events (what the numba kernels return)."""
+        self._touched.add(what)
         self._today[what] += per_pop_place.sum(axis=0)
         if self.n_pops:
             self._today_pop[what] += per_pop_place[: self.n_pops]
+
+    def today(self, what: str) -> np.ndarray:
+        """The array (over places) that today's events of kind ``what`` are added to: a kernel may
+        add into it directly (only without per-caravan counts); :meth:`close_day` folds it in."""
+        assert not self.n_pops
+        self._touched.add(what)
+        return self._today[what]
+
+    def flows_today(self) -> np.ndarray:
+        """The array (over edges) that today's people setting out are added to (see :meth:`today`)."""
+        return self._flows_today
 
     def add_flows(self, edges: np.ndarray) -> None:
         if edges.size:
@@ -141,7 +155,7 @@ class Record:
             self.counts[day] = np.bincount(key, minlength=self.n_places * N_STATES).reshape(self.n_places, N_STATES)
         self.flows[day] = self._flows_today
         self._flows_today[:] = 0
-        for k in CUMULATIVE:
+        for k in self._touched:  # (a kind of event never added has all-zero cumulative counts already)
             prev = self.cum[k][day - 1] if day > 0 else 0
             self.cum[k][day] = prev + self._today[k]
             self._today[k][:] = 0

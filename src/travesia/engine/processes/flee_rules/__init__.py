@@ -96,8 +96,6 @@ class FleeState:
         self.capacity = np.where(self.sched.capacity >= 0, self.sched.capacity * sim.scale, -1.0)
         camp = self.sched.is_camp
         self.camp_changed = np.r_[False, (camp[1:] != camp[:-1]).any(axis=1)] if len(camp) else np.zeros(0, bool)
-        self.flows = np.zeros(sim.net.n_edges, dtype=np.int64)
-        self.arrivals = np.zeros(sim.net.n_places, dtype=np.int64)
         s = self.sched
         self.weights = [fm.route_weights(s.routes[s.epoch[d]], self.bases[s.epoch[d]], s.score[d], self.fp)
                         for d in range(sim.days)]
@@ -181,9 +179,8 @@ class FleeMovement(Process):
             pp.until[at] = -1  # a place that became a camp: its people draw their stay afresh
             st.hist[:] = np.bincount(pp.place.astype(np.int64) * N_STATES + pp.state, minlength=st.hist.size)
         r = s.routes[s.epoch[d]]
-        flows, arrivals, hist = st.flows, st.arrivals, st.hist  # today's, filled by the kernel
-        flows.fill(0)
-        arrivals.fill(0)
+        rec = sim.record
+        flows, arrivals, hist = rec.flows_today(), rec.today("arrived"), st.hist  # the kernel adds to them
         fm.run_move_day(
             d, st.keys[d], st.stay_keys[d], st.hazard, pp.place, pp.next, pp.km_left, pp.state, pp.flags, pp.since,
             pp.until, st.edge, st.recent, st.rem, st.rem_len, st.count, flows, arrivals,
@@ -194,12 +191,9 @@ class FleeMovement(Process):
             fp.awareness_level == 0, float(fp.max_move_speed), float(fp.max_walk_speed), bool(fp.start_on_foot),
             bool(fp.avoid_short_stints), int(fp.max_hops_per_day), st.scratch, hist, N_STATES,
             st.seg_lo, st.seg_place, st.released, st.trav, st.attrs, st.attr_off, st.attr_nv, st.attr_hist)
-        rec = sim.record
         rec.set_counts(d, hist)
         for a, name in enumerate(st.attr_names):
             rec.set_by_attribute(d, name, st.attr_hist[st.attr_off[a]:st.attr_off[a + 1]])
-        rec.add_flow_counts(flows)
-        rec.add_arrays("arrived", arrivals[None, :])
         if sim.check:
             pp = sim.people
             if not np.array_equal(hist, np.bincount(pp.place.astype(np.int64) * N_STATES + pp.state,
