@@ -194,6 +194,22 @@ def test_only_live_people_are_visited_and_the_counts_are_everyones(members):
     assert seen_final and s.live().size < s.people.n
 
 
+def test_people_rewritten_by_hand_are_recounted():
+    s = Sim(load_scenario("caravan-2018"), days=40, check=True, scale=0.05)
+    final = [core.SETTLED, core.RETURNED, core.DEPORTED]
+    while not np.isin(s.people.state, final).any():
+        s.step()
+    done = int(np.nonzero(np.isin(s.people.state, final))[0][0])
+    waiting = np.nonzero(s.people.state == core.WAITING)[0]
+    assert waiting.size
+    s.people.state[done] = core.RESTING  # by hand: back on the road, and someone sets out
+    s.people.state[waiting[-1]] = core.TRAVELLING
+    s.people_rewritten()
+    s.step()  # check=True: the counts equal a full recount
+    for _ in range(3):
+        s.step()
+
+
 def test_someone_leaving_a_final_state_is_caught_by_the_checks():
     s = Sim(load_scenario("caravan-2018"), days=30, check=True, scale=0.05)
     while not (s.people.state == core.SETTLED).any():

@@ -383,6 +383,15 @@ class Sim:
         self._live = np.nonzero(s != State.WAITING)[0]  # final states leave it at the first close
         self._final = np.zeros((self.M, max(self.records[0].n_pops, 1), self.net.n_places, N_STATES), dtype=np.int64)
 
+    def people_rewritten(self) -> None:
+        """Call after writing the People arrays other than through the processes (copying members'
+        people, editing states by hand): the live and waiting lists and the counts of people in final
+        states are rebuilt from one pass over everyone."""
+        self._waiting = None
+        self._moving_key = (-1, -1, -1)
+        self.people.joined.clear()
+        self.people.entered.clear()
+
     def live(self) -> np.ndarray:
         """Ids (sorted, of every member) of people who have set out and are not in a final state
         (settled, returned, deported), perhaps with some who entered one today: the only people a
