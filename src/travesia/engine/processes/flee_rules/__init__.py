@@ -60,12 +60,12 @@ class FleeState:
         self.released = np.zeros(len(sim.segments), dtype=np.int64)  # each population's first ids set out
         self.seg_lo = np.array([g.start for g in sim.segments], dtype=np.int64)
         self.seg_place = np.array([g.place for g in sim.segments], dtype=np.int64)
+        self.seg_n = np.array([g.stop - g.start for g in sim.segments], dtype=np.int64)
         self.targets: list[np.ndarray] = []
         pp, P = sim.people, sim.net.n_places
-        # kept up to date by the kernels as people change place or state (not recounted each day):
-        # people per place × state, and people present per place × value of each attribute
-        self.hist = np.bincount(pp.place.astype(np.int64) * N_STATES + pp.state,
-                                minlength=P * N_STATES).astype(np.int32)
+        self.hist = np.zeros(P * N_STATES, dtype=np.int32)  # the day's people per place × state (the kernel's)
+        # people present per place × value of each attribute: kept up to date by the kernels as
+        # people set out or change place (not recounted each day)
         self.attr_names = list(pp.attrs)
         nv = [len(sim.params.attributes[a].values) for a in self.attr_names]
         self.attr_nv = np.array(nv, dtype=np.int64)
@@ -154,7 +154,7 @@ class FleeInjection(Process):
         d = sim.day
         pp = sim.people
         fm.release_day(d, st.target_days, st.released, st.seg_lo, st.seg_place, st.sched.is_camp[d], pp.state,
-                       pp.since, st.count, st.hist, N_STATES, st.attrs, st.attr_off, st.attr_nv, st.attr_hist)
+                       pp.since, st.count, st.attrs, st.attr_off, st.attr_nv, st.attr_hist)
 
 
 class FleeMovement(Process):
@@ -177,10 +177,9 @@ class FleeMovement(Process):
             at = (pp.state == State.RESTING) | (pp.state == State.ARRIVED)
             pp.state[at] = np.where(s.is_camp[d][pp.place[at]], State.ARRIVED, State.RESTING).astype(np.uint8)
             pp.until[at] = -1  # a place that became a camp: its people draw their stay afresh
-            st.hist[:] = np.bincount(pp.place.astype(np.int64) * N_STATES + pp.state, minlength=st.hist.size)
         r = s.routes[s.epoch[d]]
         rec = sim.record
-        flows, arrivals, hist = rec.flows_today(), rec.today("arrived"), st.hist  # the kernel adds to them
+        flows, arrivals, hist = rec.flows_today(), rec.today("arrived"), st.hist  # the kernel adds to the first two, fills the third
         fm.run_move_day(
             d, st.keys[d], st.stay_keys[d], st.hazard, pp.place, pp.next, pp.km_left, pp.state, pp.flags, pp.since,
             pp.until, st.edge, st.recent, st.rem, st.rem_len, st.count, flows, arrivals,
@@ -190,7 +189,7 @@ class FleeMovement(Process):
             float(fp.weight_power),
             fp.awareness_level == 0, float(fp.max_move_speed), float(fp.max_walk_speed), bool(fp.start_on_foot),
             bool(fp.avoid_short_stints), int(fp.max_hops_per_day), st.scratch, hist, N_STATES,
-            st.seg_lo, st.seg_place, st.released, st.trav, st.attrs, st.attr_off, st.attr_nv, st.attr_hist)
+            st.seg_lo, st.seg_n, st.seg_place, st.released, st.trav, st.attrs, st.attr_off, st.attr_nv, st.attr_hist)
         rec.set_counts(d, hist)
         for a, name in enumerate(st.attr_names):
             rec.set_by_attribute(d, name, st.attr_hist[st.attr_off[a]:st.attr_off[a + 1]])

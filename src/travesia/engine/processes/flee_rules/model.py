@@ -460,12 +460,13 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
              movechance, is_town, is_camp, capacity, capbuf,
              r_ptr, r_end, r_w0, r_edge, r_path, r_len, wpow, uniform,
              speed, walk_speed, start_on_foot, avoid_short, max_hops, scratch, hist, n_states,
-             seg_lo, seg_place, live, trav, attrs, attr_off, attr_nv, attr_hist):
+             seg_lo, seg_n, seg_place, live, trav, attrs, attr_off, attr_nv, attr_hist):
     """One day of FLEE's movement for every person (see the module docstring).
 
-    ``hist`` (place × state) and ``attr_hist`` (per attribute, place × value, people present) are
-    kept up to date as people change place or state (see :func:`release_day`); ``trav`` is
-    scratch space for the day's travellers, in id order."""
+    ``hist`` (place × state) is filled with the day's counts, from FLEE's ``count`` per location
+    and the travellers; ``attr_hist`` (per attribute, place × value, people present) is kept up to
+    date as people change place (see :func:`release_day`); ``trav`` is scratch space for the
+    day's travellers, in id order."""
 
     def leave(i, p, k):
         """Person ``i`` at place ``p`` has decided to move: pick (or continue) a route, with their
@@ -533,8 +534,6 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                 rem[i, h] = rem[i, h + 1]
         rem_len[i] = L - 1
         count[p] -= 1
-        hist[p * n_states + state[i]] -= 1
-        hist[p * n_states + ST_TRAVEL] += 1
         state[i] = ST_TRAVEL
         nxt[i] = target
         edge[i] = e
@@ -555,9 +554,17 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             w = until[i]
             trav[n_c] = i
             n_c += np.int64((state[i] != ST_CAMP) | (w < 0) | (w == day))
+    # Those at a location other than a camp draw whether they leave, again without branches (the
+    # draw does not depend on anyone else): only those who leave stay listed
+    n_d = 0
+    for j in range(n_c):
+        i = trav[j]
+        mc = movechance[place[i]]
+        trav[n_d] = i
+        n_d += np.int64((state[i] != ST_REST) | (mc >= 1.0) | (_u01(key, i, 0) < mc))
     # Then each of them in turn (``trav`` is rewritten in place with the travellers: n_tr <= j)
     n_tr = 0
-    for j in range(n_c):
+    for j in range(n_d):
         i = trav[j]
         s = state[i]
         if s == ST_TRAVEL:
@@ -577,11 +584,8 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                 continue
             until[i] = -1
             p = place[i]
-        else:
+        else:  # at a location, and leaving (drawn above)
             p = place[i]
-            mc = movechance[p]
-            if not (mc >= 1.0 or _u01(key, i, 0) < mc):  # (a draw in [0, 1) is always below 1)
-                continue
         # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
         # they set out again (``since``: the day they came to this place), not every day
         idle = day - 1 - since[i]
@@ -613,15 +617,12 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             moved += left
             e = edge[i]
             p = place[i]
-            hist[p * n_states + ST_TRAVEL] -= 1
             if last_closed[e] > since[i]:  # the link closed behind them: back to its start
                 nxt[i] = -1
                 km_left[i] = 0
                 edge[i] = -1
                 count[p] += 1
-                s = ST_CAMP if is_camp[p] else ST_REST
-                state[i] = s
-                hist[p * n_states + s] += 1
+                state[i] = ST_CAMP if is_camp[p] else ST_REST
                 since[i] = day
                 until[i] = -1
                 break
@@ -633,9 +634,7 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             edge[i] = -1
             count[q] += 1
             arrivals[q] += 1
-            s = ST_CAMP if is_camp[q] else ST_REST
-            state[i] = s
-            hist[q * n_states + s] += 1
+            state[i] = ST_CAMP if is_camp[q] else ST_REST
             for a in range(n_attr):  # people present by attribute: they are now at q
                 v = attr_nv[a]
                 c = attrs[a, i]
@@ -655,14 +654,25 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                         continue
             break
         recent[i] = np.float32((recent[i] + moved / speed) / 2.0)
+    # the day's counts by place × state: at a location (ARRIVED in a camp, else RESTING) FLEE's own
+    # count; on a link, at the place they left; waiting, at their population's place
+    hist[:] = 0
+    for p in range(count.shape[0]):
+        hist[p * n_states + (ST_CAMP if is_camp[p] else ST_REST)] = count[p]
+    for j in range(n_tr):
+        i = trav[j]
+        if state[i] == ST_TRAVEL:
+            hist[place[i] * n_states + ST_TRAVEL] += 1
+    for g in range(seg_lo.shape[0]):
+        hist[seg_place[g] * n_states + ST_WAIT] += seg_n[g] - live[g]
 
 
 @njit(cache=True)
-def release_day(day, target, released, seg_lo, seg_place, is_camp, state, since, count, hist, n_states,
+def release_day(day, target, released, seg_lo, seg_place, is_camp, state, since, count,
                 attrs, attr_off, attr_nv, attr_hist):
     """FLEE's injection of the day: population ``j`` has its first ``target[j, day]`` people out
     (they set out from WAITING, in id order, at its place: ARRIVED in a camp, else RESTING);
-    ``count``, ``hist`` and ``attr_hist`` follow."""
+    ``count`` and ``attr_hist`` follow."""
     n_attr = attrs.shape[0]
     for j in range(target.shape[0]):
         want = target[j, day]
@@ -678,8 +688,6 @@ def release_day(day, target, released, seg_lo, seg_place, is_camp, state, since,
             for a in range(n_attr):
                 attr_hist[attr_off[a] + p * attr_nv[a] + attrs[a, i]] += 1
         count[p] += k
-        hist[p * n_states + ST_WAIT] -= k
-        hist[p * n_states + s] += k
         released[j] = want
 
 
