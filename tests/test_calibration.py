@@ -19,7 +19,8 @@ from travesia.scenario.schema import Prior
 TRUTH = 42.0
 SCALE = 0.25
 PRI = {"movement.foot_km_per_day": Prior(dist="uniform", low=25, high=75)}
-OWN_PACE = {"plan.cohesion": 0.0}  # groups walk at their own pace (no caravan plan), so the walking speed shows
+OWN_PACE = {"plan.cohesion": 0.0, "plan.holds": []}  # groups walk at their own pace (no caravan plan, no
+# scheduled holds, which pull everyone behind to the hold place by rides), so the walking speed shows
 
 
 @pytest.fixture(scope="module")

@@ -216,3 +216,34 @@ def test_builtin_scenario_conserves_people_with_every_process():
     sim = Sim(s, days=30, check=True)
     sim.run()
     assert sim.shared["plan"].member_log(0), "the built-in caravans have plans"
+
+
+def test_the_body_never_falls_back_behind_yesterdays_body():
+    # places 0..4 on the route at 0, 30, 60, 90, 120 km; 20 people at place 3 (the front), 100 late
+    # leavers at place 0. body_share 0.21 of 120 = 25.2: no place ahead holds that share.
+    from travesia.engine.processes.plan import _body_kernel
+
+    counts = np.array([[100, 0, 0, 20, 0]], dtype=np.int64)
+    n = counts.sum(axis=1)
+    on_path = np.ones((1, 5), dtype=np.bool_)
+    progress = np.array([[0.0, 30.0, 60.0, 90.0, 120.0]])
+    share = np.array([0.21])
+    gs = np.array([0], dtype=np.int64)
+    body = np.full(1, -9, dtype=np.int64)
+    # no body yet (the first day): the place holding most, the origin
+    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([-1]), body)
+    assert body[0] == 0
+    # yesterday's body at place 2: the late leavers behind it do not pull it back; the front is ahead
+    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([2]), body)
+    assert body[0] == 3
+    # yesterday's body at place 4, everyone behind it (the front held at a post): it stays
+    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([4]), body)
+    assert body[0] == 4
+    # a place ahead holding the share wins over the most crowded one
+    counts2 = np.array([[30, 0, 60, 0, 30]], dtype=np.int64)
+    _body_kernel(gs, 1, counts2, counts2.sum(axis=1), on_path, progress, share, np.array([1]), body)
+    assert body[0] == 4
+    # nobody of the caravan on the route: no body
+    _body_kernel(gs, 1, np.zeros((1, 5), dtype=np.int64), np.zeros(1, dtype=np.int64), on_path, progress, share,
+                 np.array([2]), body)
+    assert body[0] == -1

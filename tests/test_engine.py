@@ -178,3 +178,45 @@ def test_a_post_accepts_national_ids_of_the_nationalities_it_lists(line):
     for acc in (["Bland"], [], ["Nowhereland"]):
         r = simulate(load_scenario(line, {**base, "crossings.x.accepts": acc}), check=True)
         assert r.record.cum["arrived"][-1, r.net.index["c"]] == 0, acc
+
+
+def test_an_exit_only_post_turns_back_those_it_catches_instead_of_detaining_them(line):
+    # Aland stops its own citizens leaving at the post; all ten bypass on day 2, all are caught:
+    # caught at an exit-only post means sent home (returned), nobody detained, nobody crossed
+    ov = {"crossings.x.rule": "closed", "crossings.x.exit_only": "Aland", "crossings.x.bypass_prob": 1.0,
+          "crossings.x.enforcement": 1.0, "crossings.x.breach_crowd": 0, "days": 12}
+    r = simulate(load_scenario(line, ov), check=True)
+    x = r.net.index["x"]
+    assert r.record.cum["crossed"][-1].sum() == 0
+    assert r.record.counts[:, :, State.DETAINED].sum() == 0
+    assert r.sim.people.counts_by_state()[State.RETURNED] == 10
+    # the same post holding everyone (not exit-only) detains those it catches
+    ov.pop("crossings.x.exit_only")
+    r = simulate(load_scenario(line, ov), check=True)
+    assert r.record.counts[2, :, State.DETAINED].sum() == 10
+    assert r.record.cum["crossed"][-1, x] == 0
+
+
+def test_a_towns_row_counts_its_named_places_once(tmp_path):
+    # Charlie's detention centre "Charlie (station)": the ten caught at the post are held there;
+    # totals.csv's Charlie counts them (MODEL.md: a name that starts others' names is the town),
+    # an observation at Charlie reads that row alone, and (Bland) counts them once
+    from conftest import LINE_LEGS, LINE_PLACES, LINE_YAML, write_scenario
+    from travesia.analysis.observe import simulated_values
+    from travesia.scenario.load import place_members
+
+    places = LINE_PLACES.rstrip() + "\n    s,Charlie (station),Bland,14.0,-89.0,detention,\n"
+    yaml = LINE_YAML + """
+    crossings: {x: {rule: closed, bypass_prob: 1.0, enforcement: 1.0, breach_crowd: 0}}
+    countries: {Bland: {detention_place: s, detention_days: 30}}
+    """
+    r = simulate(load_scenario(write_scenario(tmp_path / "t", yaml, places, LINE_LEGS)), check=True)
+    d = dt.date(2020, 1, 4)
+    assert total(r, "detained", "Charlie (station)", d) == 10
+    assert total(r, "detained", "Charlie", d) == 10
+    assert total(r, "detained", "(Bland)", d) == 10
+    assert place_members("Charlie", ["Alpha", "Charlie", "Charlie (station)"]) == ["Charlie"]
+    assert place_members("Charlie", ["Alpha", "Charlie (station)"]) == ["Charlie (station)"]
+    import pandas as pd
+    obs = pd.DataFrame({"date": [d], "place": ["Charlie"], "quantity": ["detained"], "low": [1], "high": [20]})
+    assert simulated_values(totals_frame(r), obs).tolist() == [10.0]

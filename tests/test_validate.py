@@ -41,8 +41,8 @@ def make_run(folder: Path, observations: str | None = None) -> Path:
                 vals["Tijuana"] = [0, 5, 9][d]
             if q == "returned":
                 vals["Origin"] = [0, 10, 30][d]
-            for p, v in vals.items():
-                rows.append((date, q, p, v))
+            for p, v in vals.items():  # a town's row counts its "Tijuana (…)" places (output.py)
+                rows.append((date, q, p, v + (vals["Tijuana (Shelter)"] if p == "Tijuana" else 0)))
             mex = sum(v for p, v in vals.items() if p != "Origin")
             rows += [(date, q, "(Mexico)", mex), (date, q, "(Honduras)", vals["Origin"]),
                      (date, q, "(Baja California)", mex), (date, q, "(Cortés)", vals["Origin"]),
@@ -86,7 +86,7 @@ def test_prefix_aggregation_and_parenthesised_aggregates(run):
     totals = pd.read_csv(run / "totals.csv")
     obs = load_observations(run / "observations.csv", pd.read_csv(run / "places.csv"))
     sim = simulated_values(totals, obs)
-    # Tijuana = Tijuana + Tijuana (Shelter), not Tijuanita; (Mexico) read as written
+    # Tijuana's row is the town (Tijuana + Tijuana (Shelter)), not Tijuanita; (Mexico) read as written
     assert sim[:4].tolist() == [160.0, 160.0, 60.0, 5.0]
     assert math.isnan(sim[4])  # outside the run
 

@@ -24,6 +24,11 @@ Quantities (MODEL.md), per place and per date:
 ``caravan`` column, when the scenario has several. ``by_attribute.csv`` has ``present`` at each
 place by the value of each person attribute (age, gender ...), when the scenario has any.
 
+A place whose name is the start of others' names is the whole town (MODEL.md): its row counts
+itself and every place named ``name (…)`` (``Tapachula`` includes ``Tapachula (Estación Migratoria
+Siglo XXI)``), except for ``reached``, where passing the town and then its shelter would count one
+person twice; so do not add up a town's row and its sub-places' rows.
+
 Aggregates: ``(Country)`` and ``(Region)`` sum their places, except ``reached`` which sums
 only destination places (arrivals at intermediate places would count one person many times);
 ``(all)`` sums everything the same way. (A journey ends once, so ``arrived`` sums every place.)
@@ -122,12 +127,27 @@ def totals_by_caravan_frame(result, quantities=QUANTITIES, places: list[str] | N
     return pd.concat(frames, ignore_index=True)
 
 
+def city_matrix(names) -> np.ndarray:
+    """places × places 0/1: column ``i`` is place ``i`` and every place named ``names[i] (…)``.
+
+    A place whose name is the start of others' names is the whole town (MODEL.md): ``Tapachula``
+    counts its fairground shelter and the Siglo XXI station, ``Tijuana`` its shelters."""
+    names = list(names)
+    m = np.eye(len(names), dtype=np.int64)
+    for i, n in enumerate(names):
+        pre = n + " ("
+        for j, o in enumerate(names):
+            if o.startswith(pre):
+                m[j, i] = 1
+    return m
+
+
 def totals_projection(net, quantity: str, places: list[str] | None = None) -> tuple[list[str], np.ndarray]:
     """The columns of ``totals.csv`` for one quantity: their names (places, then aggregates, kept to
     ``places`` if given) and a places × columns 0/1 matrix ``M`` such that a days × places array of
     the quantity ``@ M`` gives the days × columns totals (exact: integer arithmetic)."""
     is_dest = net.kind == KIND["destination"]
-    cols = [np.eye(net.n_places, dtype=np.int64)]
+    cols = [city_matrix(net.names) if quantity != "reached" else np.eye(net.n_places, dtype=np.int64)]
     names = list(net.names)
     for name, mask in aggregate_members(net).items():
         m = mask & is_dest if quantity == "reached" else mask

@@ -84,8 +84,9 @@ def simulated_values(totals: pd.DataFrame, obs: pd.DataFrame) -> np.ndarray:
     """The run's value for each observation, as float (NaN where the date is outside the run).
 
     ``totals`` has the columns of totals.csv (``date,quantity,place,people``). A place in
-    parentheses is read as written (totals.csv carries the aggregates); any other place sums the
-    place of that name and every place named ``name (…)``. A place that matches nothing in
+    parentheses is read as written (totals.csv carries the aggregates); any other place is the row of
+    that name (a town's row counts its places named ``name (…)``), or, where there is none, the sum of
+    the places named ``name (…)``. A place that matches nothing in
     ``totals`` raises ``UserError``.
     """
     out = np.full(len(obs), np.nan)

@@ -119,7 +119,7 @@ HALF_COLUMNS = ["destination", "members_with_arrivals", "members", "arrived_p05"
 
 def obs_positions(layout, obs: pd.DataFrame) -> list[np.ndarray | None]:
     """For each observation, the positions in a member vector whose sum is the observed quantity
-    (the place itself, or every ``place (…)``; aggregates in parentheses as written); None when its
+    (the place itself, which counts its ``place (…)`` places, or else every ``place (…)``; aggregates in parentheses as written); None when its
     date, quantity or place is not in the layout."""
     from travesia.scenario.load import place_members
 

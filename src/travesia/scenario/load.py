@@ -602,8 +602,13 @@ def read_legs(path: Path, places: pd.DataFrame) -> pd.DataFrame:
 
 
 def place_members(name: str, place_names) -> list[str]:
-    """The place names an observation's place counts: the name itself and names starting ``name (``."""
-    return [n for n in place_names if n == name or n.startswith(name + " (")]
+    """The names among ``place_names`` (places or totals.csv columns) whose sum is what an
+    observation at ``name`` counts: the name itself when it is there (a town's totals.csv row already
+    counts its ``name (…)`` places), else every name starting ``name (``."""
+    names = list(place_names)
+    if name in names:
+        return [name]
+    return [n for n in names if n.startswith(name + " (")]
 
 
 def aggregate_names(places: pd.DataFrame) -> set[str]:

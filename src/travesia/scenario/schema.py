@@ -252,12 +252,12 @@ class Crossing(Strict):
 
     rule: Literal["open", "documents", "closed"] = Field("open", description="who passes the post")
     capacity_per_day: int = P(0, 0, None, "people/day", "people the post processes a day (documents rule)")
-    enforcement: float = P(0.5, 0, 1, "share", "share of irregular crossers caught and detained")
+    enforcement: float = P(0.5, 0, 1, "share", "share of irregular crossers caught: detained (turned back home at an exit_only post)")
     breach_crowd: int = P(0, 0, None, "people", "crowd size from which a push through the line may happen (0: never)")
     breach_prob: float = P(0.0, 0, 1, "1/day", "chance per day that a crowd at least breach_crowd pushes through")
     bypass_prob: float = P(0.0, 0, 1, "1/day", "chance per day a held person fords a river / takes a path around the post")
     apply_at_post: float = P(0.0, 0, 1, "share", "share of processed people without documents who apply for asylum at the post")
-    exit_only: str | None = Field(None, description="if set, the rule applies only to people from this country (exit controls)")
+    exit_only: str | None = Field(None, description="if set, the rule applies only to people from this country (exit controls: those caught are turned back, not detained)")
     accepts: list[str] = Field(default_factory=list, description="nationalities (countries of origin) whose national "
                                "ID card this post accepts as documents, e.g. the CA-4 agreement: [Honduras, El "
                                "Salvador, Guatemala, Nicaragua] at a Guatemalan post; they pass a documents post "

@@ -13,7 +13,11 @@ country. Each day at each such crossing:
   chance ``breach_prob`` a day; police catch ``enforcement · min(1, breach_crowd / crowd)`` of it;
 - bypass: each held person fords the river or walks around the post with chance
   ``bypass_prob`` a day, and is caught with chance ``enforcement``.
-Caught people are detained. Everyone who passes counts as ``crossed`` at the crossing.
+Caught people are detained — except at an ``exit_only`` post (a country stopping its own citizens
+from leaving, as Honduras at Agua Caliente from 16 Oct 2018), which turns those it catches back
+home: a state does not detain its citizens for leaving, it holds them back (MODEL.md, deterrence:
+"some hundreds were held back at the Honduran post"). Everyone who passes counts as ``crossed`` at
+the crossing.
 """
 
 from __future__ import annotations
@@ -113,4 +117,9 @@ class Borders(Process):
         pp.flags[idx[passed]] |= CLEARED
         pp.flags[idx[irregular & passed]] |= IRREGULAR
         sim.add_events("crossed", place[passed], idx[passed])
-        detain(sim, idx[caught], place[caught])
+        # an exit-only post turns back those it catches (its own citizens); the others are detained
+        exit_post = pol("exit_only")[mem, place] != -1
+        back = idx[caught & exit_post]
+        pp.intent[back] = Intent.HOME
+        pp.dest[back] = sim.home_dest(back)
+        detain(sim, idx[caught & ~exit_post], place[caught & ~exit_post])

@@ -6,9 +6,10 @@ road to take at a fork; most people followed and slept in the same town (MODEL.m
 decisions"; events.csv 2018-10-20, 2018-10-26, 2018-10-31). Each day, for each caravan
 (population) with at least ``min_body`` people on the move:
 
-- **the body** is the furthest place on the caravan's route (origin → ``via`` → its destination)
-  holding at least ``body_share`` of its people on the move who are not held at a border post
-  (stragglers do not pull it back), else the place holding most of them;
+- **the body** is the furthest place on the caravan's route (origin → ``via`` → its destination),
+  at or ahead of yesterday's body (it never falls back), holding at least ``body_share`` of its
+  people on the move who are not held at a border post (stragglers and late leavers do not pull it
+  back), else the place at or ahead of yesterday's body holding most of them, else yesterday's body;
 - **route decision**: when the body reaches a fork (``plan.forks``), one draw picks a branch (a
   destination) with the fork's shares, and everyone of the caravan still on the way takes it;
 - **gathering**: on its start day (``gather_days``) the caravan gathers at its origin;
@@ -22,12 +23,14 @@ decisions"; events.csv 2018-10-20, 2018-10-26, 2018-10-31). Each day, for each c
   day it leaves its origin, which it leaves on foot, nor where police stop trucks), else it walks
   a day toward it and sleeps by the road.
 
-A group follows its caravan's plan that day with chance ``cohesion`` (one draw per group): it goes
-to the target and stops there (however far that is), or waits if it is already there or ahead.
+A household follows its caravan's plan that day with chance ``cohesion`` (one draw per household:
+groups merged at rally points can grow to a whole caravan, whose single draw would stop or move
+thousands at once): it goes to the target and stops there (however far that is), or waits if it
+is already there or ahead.
 The others move on their own (:mod:`movement`): a fast head runs ahead, stragglers fall behind,
 and both rejoin where the body holds. Movement applies the plan through :meth:`PlanState.direct`.
-Every draw is one number per caravan (or group) per day, keyed by (member seed, stream, day,
-caravan or group), so runs stay deterministic and a member advanced with others plans as it would
+Every draw is one number per caravan (or household) per day, keyed by (member seed, stream, day,
+caravan or household), so runs stay deterministic and a member advanced with others plans as it would
 alone. The plans of all members are one :class:`PlanState` in ``sim.shared["plan"]`` (row
 ``m * K + k``: caravan ``k`` of member ``m``), advanced by numba kernels over all rows at once;
 member ``m``'s plans (:meth:`PlanState.member_log`) are written as ``plans.csv``.
@@ -133,21 +136,22 @@ class PlanState:
         stop there; movement moves them with the rides mode (the target as the only stop).
         """
         pp = sim.people
-        gm, gg, G = sim.group_table()
-        follow_u = sim.draw_for("plan.follow", sim.day, gg, gm)  # one per group of each member
+        # one draw per household (of each member): a household follows the plan or not, whatever
+        # its group (groups merged at rally points can hold a whole caravan)
+        follow_u = sim.draw_for("plan.follow", sim.day, pp.household[idx], pp.member[idx])
         go = np.zeros(idx.size, dtype=np.bool_)
-        _direct_kernel(idx.astype(np.int64), pp.member, self.K, G, pp.pop, pp.intent, pp.place, pp.next, pp.km_left,
-                       pp.flags, pp.origin, pp.group, self.target, self.hold, self.stage_km, self.progress, follow_u,
+        _direct_kernel(idx.astype(np.int64), pp.member, self.K, pp.pop, pp.intent, pp.place, pp.next, pp.km_left,
+                       pp.flags, pp.origin, self.target, self.hold, self.stage_km, self.progress, follow_u,
                        self.cohesion, self.ride_stage_km, sim.place_rec, stay, mode, budget, go)
         return np.nonzero(go)[0]
 
 
 @njit(cache=True)
-def _direct_kernel(idx, mem, K, G, pop, intent, place, nxt, km_left, flags, origin, group, target, hold, stage_km,
+def _direct_kernel(idx, mem, K, pop, intent, place, nxt, km_left, flags, origin, target, hold, stage_km,
                    progress, follow_u, cohesion, ride_stage_km, prec, stay, mode, budget, go):
     """Apply each caravan's plan to movement's decisions (see :meth:`PlanState.direct`): person
-    ``i`` of member ``m = mem[i]`` follows caravan row ``m * K + pop[i]``, its group's draw is
-    ``follow_u[m * G + group[i]]``."""
+    ``i = idx[j]`` of member ``m = mem[i]`` follows caravan row ``m * K + pop[i]`` when its
+    household's draw ``follow_u[j]`` is below the member's cohesion."""
     for j in range(idx.shape[0]):
         i = idx[j]
         m = mem[i]
@@ -164,7 +168,7 @@ def _direct_kernel(idx, mem, K, G, pop, intent, place, nxt, km_left, flags, orig
         if not at and nxt[i] >= 0 and progress[k, nxt[i]] > prog:  # on a leg along the route
             prog = progress[k, nxt[i]] - km_left[i]
         tprog = progress[k, t]
-        follow = follow_u[m * G + group[i]] < cohesion[m]
+        follow = follow_u[j] < cohesion[m]
         h = hold[k]
         if prog >= tprog - 1e-6:  # at the target or ahead: wait (on a hold day everyone, else followers)
             if at and (h or follow):
@@ -198,21 +202,36 @@ def _count_kernel(idx, mem, K, pop, intent, place, km_left, flags, origin, prec,
 
 
 @njit(cache=True)
-def _body_kernel(gs, K, counts, n, on_path, progress, body_share, body):
-    """``body[g]`` of caravan rows ``gs``: the furthest place on the route holding at least
-    ``body_share`` of the caravan's free people (stragglers do not pull the body back); else the
-    place holding most of them; -1 when none of them is on the route."""
+def _body_kernel(gs, K, counts, n, on_path, progress, body_share, prev_body, body):
+    """``body[g]`` of caravan rows ``gs``: the furthest place on the route, at or ahead of
+    yesterday's body ``prev_body[g]`` (-1: none yet), holding at least ``body_share`` of the
+    caravan's free people; else the place at or ahead of it holding most of them; else (all of them
+    behind it) yesterday's body. So the body never falls back: stragglers, and late leavers still
+    streaming out of the origin, do not pull it back however many they are; -1 when none of its
+    people is on the route."""
     P = counts.shape[1]
     for g in gs:
         share = body_share[g // K] * n[g]
-        best_c, best_p, far_p = 0, -1, -1
+        pb = prev_body[g]
+        floor = progress[g, pb] - 1e-6 if (pb >= 0 and on_path[g, pb]) else -1.0
+        best_c, best_p, far_p, anyone = 0, -1, -1, False
         for p in range(P):
             c = counts[g, p] if on_path[g, p] else 0
+            if c <= 0:
+                continue
+            anyone = True
+            if progress[g, p] < floor:
+                continue
             if c > best_c:
                 best_c, best_p = c, p
-            if c > 0 and c >= share and (far_p < 0 or progress[g, p] > progress[g, far_p]):
+            if c >= share and (far_p < 0 or progress[g, p] > progress[g, far_p]):
                 far_p = p
-        body[g] = -1 if best_c <= 0 else (far_p if far_p >= 0 else best_p)
+        if not anyone:
+            body[g] = -1
+        elif best_c <= 0:
+            body[g] = pb
+        else:
+            body[g] = far_p if far_p >= 0 else best_p
 
 
 @njit(cache=True)
@@ -345,7 +364,7 @@ class Plan(Process):
     name = "plan"
     params = "plan"
     batched = True  # one plan per (member, caravan): row g = m * K + k of the PlanState
-    reads = ("state", "place", "next", "km_left", "pop", "intent", "group", "flags", "origin", "member")
+    reads = ("state", "place", "next", "km_left", "pop", "intent", "household", "flags", "origin", "member")
     writes = ("dest",)  # a route decision sends the whole body down one branch
 
     def setup(self, sim) -> None:
@@ -447,7 +466,7 @@ class Plan(Process):
         if gs.size == 0:
             return
         body = np.full(gm.size, -1, dtype=np.int64)
-        _body_kernel(gs, K, counts, n, st.on_path, st.progress, self.body_share, body)
+        _body_kernel(gs, K, counts, n, st.on_path, st.progress, self.body_share, st.body, body)
         gs = gs[body[gs] >= 0]
         if self.fork_place.shape[1]:  # a route decision when the body has reached a fork not yet taken
             fm = gm[gs]
@@ -456,7 +475,8 @@ class Plan(Process):
             due &= st.progress[gs, body[gs]][:, None] >= st.progress[gs[:, None], np.maximum(fp, 0)] - 1e-6
             for g in gs[due.any(axis=1)].tolist():
                 if self._fork(sim, st, g, int(body[g])):
-                    _body_kernel(np.array([g]), K, counts, n, st.on_path, st.progress, self.body_share, body)
+                    _body_kernel(np.array([g]), K, counts, n, st.on_path, st.progress, self.body_share, st.body,
+                                 body)
         dest = np.where(st.branch >= 0, st.branch, self.first_dest)
         u = [sim.draw_for(f"plan.{s}", day, gk, gm) for s in ("rest", "ride", "hold", "hold_days")]
         _stage_kernel(day, gs, K, body, dest, n, st.progress, st.on_path, prev_target, *u, self.par, self.stop,
