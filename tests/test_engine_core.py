@@ -313,3 +313,30 @@ def test_threads_option_refuses_nonsense(tmp_path):
 
     with pytest.raises(UserError, match="--threads"):
         run_scenario("caravan-2018", out_dir=tmp_path / "r", days=2, scale=0.01, threads=0)
+
+
+def test_first_come_first_served_hand_worked_and_against_a_full_sort():
+    from travesia.engine.core import first_come
+
+    # one post, capacity 2: days 3, 1, 1, 2 -> the two who came on day 1 (positions 1, 2)
+    q = np.zeros(4, dtype=np.int64)
+    got = first_come(q, np.array([3, 1, 1, 2]), np.full(4, 2), lambda pos: np.zeros(pos.size))
+    assert got.tolist() == [False, True, True, False]
+    # capacity 2, three on day 1: the draw decides (lowest first), then the position
+    got = first_come(q, np.array([1, 1, 1, 0]), np.full(4, 2), lambda pos: np.array([0.9, 0.1, 0.5, 0.0])[pos])
+    assert got.tolist() == [False, True, False, True]
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        queue = rng.integers(0, 4, n)
+        since = rng.integers(0, 5, n).astype(np.int16)
+        tie = rng.integers(0, 3, n) / 4.0  # equal draws too: then by position
+        cap_q = rng.integers(-1, 8, 4)
+        cap = cap_q[queue]
+        order = np.lexsort((tie, since, queue))
+        qs = queue[order]
+        start = np.r_[0, np.nonzero(np.diff(qs))[0] + 1]
+        rank = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
+        want = np.zeros(n, dtype=bool)
+        want[order[rank < cap[order]]] = True
+        assert np.array_equal(first_come(queue, since, cap, lambda pos: tie[pos]), want)

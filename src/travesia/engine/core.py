@@ -292,6 +292,33 @@ def select_states(ids, state, mask, out):
     return n
 
 
+def first_come(queue: np.ndarray, since: np.ndarray, cap: np.ndarray, tie_of) -> np.ndarray:
+    """First come, first served: which people are served, ``cap[j]`` (their queue's capacity) in each
+    queue (``queue[j]``: small non-negative numbers), the earliest ``since`` (day of arrival) first,
+    ties broken by a keyed draw (``tie_of(positions)`` gives the draws of those positions), then by
+    position: the order of ``np.lexsort((tie, since, queue))``. Only a queue's last day that does not
+    all fit is ordered by the draw (nobody else is sorted). Returns a bool mask."""
+    n = queue.size
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    s = since.astype(np.int64)
+    s0 = int(s.min())
+    S = int(s.max()) - s0 + 1
+    k = queue.astype(np.int64) * S + (s - s0)  # (queue, day) in order
+    c = np.bincount(k, minlength=(int(queue.max()) + 1) * S).reshape(-1, S)
+    before = (np.cumsum(c, axis=1) - c).reshape(-1)[k]  # in their queue, arrived on an earlier day
+    served = before + c.reshape(-1)[k] <= cap  # their whole day fits
+    edge = np.nonzero(~served & (before < cap))[0]  # a day that fits in part: by the draw
+    if edge.size:
+        o = np.lexsort((tie_of(edge), k[edge]))
+        e = edge[o]
+        ke = k[e]
+        start = np.r_[0, np.nonzero(np.diff(ke))[0] + 1]
+        rank = np.arange(e.size) - np.repeat(start, np.diff(np.r_[start, e.size]))
+        served[e[rank < cap[e] - before[e]]] = True
+    return served
+
+
 def records(n: int, dtype: np.dtype) -> np.recarray:
     """``n`` zeroed records of ``dtype`` (field access ``r[i].name`` works compiled and as Python)."""
     return np.zeros(n, dtype=dtype).view(np.recarray)

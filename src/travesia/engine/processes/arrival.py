@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine.actions import detain, start_asylum
-from travesia.engine.core import State
+from travesia.engine.core import State, first_come
 from travesia.engine.processes.base import Process
 from travesia.network import KIND
 
@@ -51,13 +51,9 @@ class Arrival(Process):
         mem = pp.member[idx].astype(np.int64)
         admits = sim.pol("port_admits")[mem, sim.net.country[port]]
         if admits.any():
-            tie = sim.draw("arrival.queue", day, idx)
-            order = np.lexsort((tie, pp.since[idx], port, mem))
-            qk = mem[order] * sim.net.n_places + port[order]  # a queue per (member, port)
-            starts = np.r_[0, np.nonzero(np.diff(qk))[0] + 1]
-            rank = np.arange(qk.size) - np.repeat(starts, np.diff(np.r_[starts, qk.size]))
-            admitted = np.zeros(idx.size, dtype=bool)
-            admitted[order[rank < admits[order]]] = True
+            # a queue per (member, port), first come first served
+            admitted = first_come(mem * sim.net.n_places + port, pp.since[idx], admits,
+                                  lambda pos: sim.draw("arrival.queue", day, idx[pos]))
             a = idx[admitted]
             sim.add_events("crossed", port[admitted], a)
             start_asylum(sim, a, port[admitted])

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine.actions import detain, start_asylum
-from travesia.engine.core import CLEARED, DOCS, IRREGULAR, Intent, State, held_kernel
+from travesia.engine.core import CLEARED, DOCS, IRREGULAR, Intent, State, first_come, held_kernel
 from travesia.engine.policy import RULE_DOCUMENTS
 from travesia.engine.processes.base import Process
 
@@ -71,14 +71,10 @@ class Borders(Process):
         queue = np.nonzero(docs_rule & ~has_docs)[0]
         queue_left = np.ones(idx.size, dtype=bool)
         if queue.size:
-            tie = sim.draw("borders.queue", day, idx[queue])
-            order = np.lexsort((tie, pp.since[idx[queue]], place[queue], mem[queue]))
-            q = queue[order]
-            qk = mem[q] * P + place[q]  # a queue per (member, post)
-            seg_start = np.r_[0, np.nonzero(np.diff(qk))[0] + 1]
-            counts = np.diff(np.r_[seg_start, qk.size])
-            rank = np.arange(qk.size) - np.repeat(seg_start, counts)
-            served = q[rank < pol("capacity")[mem[q], place[q]]]
+            # a queue per (member, post), first come first served, capacity a day
+            served = queue[first_come(mem[queue] * P + place[queue], pp.since[idx[queue]],
+                                      pol("capacity")[mem[queue], place[queue]],
+                                      lambda pos: sim.draw("borders.queue", day, idx[queue[pos]]))]
             if served.size:
                 sp = place[served]
                 asks = sim.draw("borders.apply", day, idx[served]) < pol("apply_at_post")[mem[served], sp]
