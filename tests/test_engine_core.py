@@ -339,4 +339,4 @@ def test_first_come_first_served_hand_worked_and_against_a_full_sort():
         rank = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
         want = np.zeros(n, dtype=bool)
         want[order[rank < cap[order]]] = True
-        assert np.array_equal(first_come(queue, since, cap, lambda pos: tie[pos]), want)
+        assert np.array_equal(first_come(queue, since, cap, lambda pos, tie=tie: tie[pos]), want)
