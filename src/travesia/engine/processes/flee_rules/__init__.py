@@ -102,6 +102,10 @@ class FleeState:
         self.keys = [fm.key_for_day(sim.seed, d) for d in range(sim.days)]
         self.stay_keys = [fm.key_for_day(sim.seed, d, "flee.stay") for d in range(sim.days)]
         self.hazard = fm.camp_hazard(s.movechance)
+        fp = self.fp  # the kernel's scalar parameters
+        self.capbuf, self.wpow, self.uniform = float(fp.capacity_buffer), float(fp.weight_power), fp.awareness_level == 0
+        self.speed, self.walk_speed, self.start_on_foot = float(fp.max_move_speed), float(fp.max_walk_speed), bool(fp.start_on_foot)
+        self.avoid_short, self.max_hops = bool(fp.avoid_short_stints), int(fp.max_hops_per_day)
         self._targets(sim)
 
     def _targets(self, sim) -> None:
@@ -153,7 +157,7 @@ class FleeInjection(Process):
         st = flee_state(sim)
         d = sim.day
         pp = sim.people
-        fm.release_day(d, st.target_days, st.released, st.seg_lo, st.seg_place, st.sched.is_camp[d], pp.state,
+        fm.release_day(d, st.target_days, st.released, st.seg_lo, st.seg_place, st.sched.is_camp, pp.state,
                        pp.since, st.count, st.attrs, st.attr_off, st.attr_nv, st.attr_hist)
 
 
@@ -171,7 +175,7 @@ class FleeMovement(Process):
 
     def step(self, sim) -> None:
         st = flee_state(sim)
-        s, fp, net, pp = st.sched, st.fp, sim.net, sim.people
+        s, net, pp = st.sched, sim.net, sim.people
         d = sim.day
         if st.camp_changed[d]:
             at = (pp.state == State.RESTING) | (pp.state == State.ARRIVED)
@@ -183,12 +187,9 @@ class FleeMovement(Process):
         fm.run_move_day(
             d, st.keys[d], st.stay_keys[d], st.hazard, pp.place, pp.next, pp.km_left, pp.state, pp.flags, pp.since,
             pp.until, st.edge, st.recent, st.rem, st.rem_len, st.count, flows, arrivals,
-            net.indptr, net.e_to, net.e_km, s.edge_open[d], s.last_closed[d],
-            s.movechance[d], s.is_town[d], s.is_camp[d], st.capacity, float(fp.capacity_buffer),
-            r.ptr, r.end, st.weights[d], r.edge, r.path, r.length,
-            float(fp.weight_power),
-            fp.awareness_level == 0, float(fp.max_move_speed), float(fp.max_walk_speed), bool(fp.start_on_foot),
-            bool(fp.avoid_short_stints), int(fp.max_hops_per_day), st.scratch, hist, N_STATES,
+            net.indptr, net.e_to, net.e_km, s.edge_open, s.last_closed, s.movechance, s.is_town, s.is_camp,
+            st.capacity, st.capbuf, r.ptr, r.end, st.weights[d], r.edge, r.path, r.length, st.wpow, st.uniform,
+            st.speed, st.walk_speed, st.start_on_foot, st.avoid_short, st.max_hops, st.scratch, hist, N_STATES,
             st.seg_lo, st.seg_n, st.seg_place, st.released, st.trav, st.attrs, st.attr_off, st.attr_nv, st.attr_hist)
         rec.set_counts(d, hist)
         for a, name in enumerate(st.attr_names):

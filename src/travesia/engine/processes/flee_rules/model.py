@@ -456,8 +456,8 @@ def _capmult(p, count, capacity, capbuf):
 
 @njit(cache=True)
 def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, since, until, edge, recent, rem, rem_len,
-             count, flows, arrivals, indptr, e_to, e_km, e_open, last_closed,
-             movechance, is_town, is_camp, capacity, capbuf,
+             count, flows, arrivals, indptr, e_to, e_km, e_open_all, last_closed_all,
+             movechance_all, is_town_all, is_camp_all, capacity, capbuf,
              r_ptr, r_end, r_w0, r_edge, r_path, r_len, wpow, uniform,
              speed, walk_speed, start_on_foot, avoid_short, max_hops, scratch, hist, n_states,
              seg_lo, seg_n, seg_place, live, trav, attrs, attr_off, attr_nv, attr_hist):
@@ -466,7 +466,12 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
     ``hist`` (place × state) is filled with the day's counts, from FLEE's ``count`` per location
     and the travellers; ``attr_hist`` (per attribute, place × value, people present) is kept up to
     date as people change place (see :func:`release_day`); ``trav`` is scratch space for the
-    day's travellers, in id order."""
+    day's travellers, in id order. ``*_all`` are the schedule's days × places (edges) arrays."""
+    e_open = e_open_all[day]
+    last_closed = last_closed_all[day]
+    movechance = movechance_all[day]
+    is_town = is_town_all[day]
+    is_camp = is_camp_all[day]
 
     def leave(i, p, k):
         """Person ``i`` at place ``p`` has decided to move: pick (or continue) a route, with their
@@ -668,7 +673,7 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
 
 
 @njit(cache=True)
-def release_day(day, target, released, seg_lo, seg_place, is_camp, state, since, count,
+def release_day(day, target, released, seg_lo, seg_place, is_camp_all, state, since, count,
                 attrs, attr_off, attr_nv, attr_hist):
     """FLEE's injection of the day: population ``j`` has its first ``target[j, day]`` people out
     (they set out from WAITING, in id order, at its place: ARRIVED in a camp, else RESTING);
@@ -681,7 +686,7 @@ def release_day(day, target, released, seg_lo, seg_place, is_camp, state, since,
             continue
         k = want - r
         p = seg_place[j]
-        s = ST_CAMP if is_camp[p] else ST_REST
+        s = ST_CAMP if is_camp_all[day, p] else ST_REST
         for i in range(seg_lo[j] + r, seg_lo[j] + want):
             state[i] = s
             since[i] = day
