@@ -74,6 +74,8 @@ def test_import_round_trip(mali):
     assert set(obs["place"]) == {"Bobo-Dioulasso", "Mentao", "Fassala-Mbera", "Abala", "Mangaize", "Niamey",
                                  "Tabareybarey"}
     assert set(obs["quantity"]) == {"present"}
+    # a camp's registered count is exact (low = high), not an open lower bound
+    assert (obs["high"] == obs["low"]).all()
     # FLEE's agents: day-0 camp counts plus the increase of the total series, all accounted for
     pops = sc.params.populations
     prefill = {p.origin: p.size for p in pops if p.core == p.size}

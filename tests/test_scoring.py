@@ -11,7 +11,7 @@ from scipy.stats import norm
 
 from travesia.analysis.scoring import covers, crps, pit_bin, scored_value, score_table, summarise, wis
 from travesia.ensemble.backtest import parse_origins, summary_of
-from travesia.ensemble.obsmodel import PRIOR_SIGMA, PRIOR_WEIGHT, estimate_sigma, log_likelihood, reported
+from travesia.ensemble.obsmodel import PRIOR_SIGMA, ErrorModel, fit_errors, log_likelihood, reported
 from travesia.errors import UserError
 
 E = np.expm1  # counts whose log1p are the hand-worked numbers
@@ -95,14 +95,59 @@ def test_likelihood_by_hand():
     assert np.argmax(ll) == 2 and np.all(np.isfinite(ll))
 
 
-def test_sigma_from_the_spread_of_ranges():
-    obs = pd.DataFrame({"quantity": ["present", "present", "asylum_applied", "present"],
-                        "low": [99.0, 5.0, 10.0, 7.0], "high": [399.0, 5.0, 20.0, np.nan]})
-    sig = estimate_sigma(obs)
-    s = math.log(400 / 100)
-    want = math.sqrt((PRIOR_WEIGHT * PRIOR_SIGMA["crowd"] ** 2 + s * s / 2) / (PRIOR_WEIGHT + 1))
-    assert sig["crowd"] == pytest.approx(want)
-    assert estimate_sigma(None) == pytest.approx(PRIOR_SIGMA)
+def test_student_t_likelihood_by_hand():
+    from scipy.stats import t
+
+    s, nu = 0.5, 3.0
+    x = np.array([99.0])
+    mu = math.log(100)
+    assert log_likelihood(x, 199.0, 199.0, s, nu)[0] == pytest.approx(t.logpdf((math.log(200) - mu) / s, nu) - math.log(s))
+    p = t.cdf((math.log(300) - mu) / s, nu) - t.cdf((math.log(50) - mu) / s, nu)
+    assert log_likelihood(x, 49.0, 299.0, s, nu)[0] == pytest.approx(math.log(p))
+    assert log_likelihood(x, 199.0, np.nan, s, nu)[0] == pytest.approx(t.logsf((math.log(200) - mu) / s, nu))
+    # a log bias shifts the count: a report 10% high is likelier with bias ln 1.1
+    assert log_likelihood(x, 109.0, 109.0, s, nu, math.log(1.1))[0] > log_likelihood(x, 109.0, 109.0, s, nu)[0]
+    # heavy tails: a report 20 scales off costs the t far less than the normal
+    far = math.expm1(mu + 20 * s)
+    assert log_likelihood(x, far, far, s, nu)[0] > log_likelihood(x, far, far, s)[0] + 100
+
+
+def _history(rng, n, scale, bias, nu=None, particles=64, spread=0.2):
+    """Reports of a quantity and the particles that predicted them: particles ~ truth·exp(N(0, spread²)) around
+    a member mean, the report = truth·exp(bias + scale·ε)."""
+    out = []
+    for _ in range(n):
+        truth = math.log(rng.uniform(100, 5000))
+        lx = truth + spread * rng.standard_normal(particles)
+        e = rng.standard_normal() if nu is None else rng.standard_t(nu)
+        r = float(np.expm1(truth + spread * rng.standard_normal() + bias + scale * e))
+        out.append(("present", r, r, lx.astype(np.float32), 1.0))
+    return out
+
+
+def test_error_model_learns_scale_and_bias_from_one_step_ahead_misses():
+    rng = np.random.default_rng(4)
+    # reports 0.5 off in the log beyond the particles' own spread, and 30% high on average
+    em = fit_errors(_history(rng, 60, 0.5, math.log(1.3)))
+    assert em.scale("present") == pytest.approx(0.5, rel=0.3)
+    assert em.bias("present") == pytest.approx(math.log(1.3), abs=0.12)
+    assert em.scale("asylum_applied") == PRIOR_SIGMA["tally"]  # no tallies: the prior
+    # particles that already explain the misses by their spread leave a small scale
+    em2 = fit_errors(_history(rng, 60, 0.05, 0.0))
+    assert em2.scale("present") < 0.15 and abs(em2.bias("present")) <= 0.05
+    # one report far off does not blow the scale up: the t error takes it in its tail
+    h = _history(rng, 40, 0.2, 0.0)
+    q, lo, hi, lx, g = h[0]
+    h[0] = (q, float(np.expm1(np.median(lx) + 4.0)), float(np.expm1(np.median(lx) + 4.0)), lx, g)
+    em3 = fit_errors(h)
+    assert em3.nu <= 5 and em3.scale("present") < 0.4
+    # the error grows like a random walk's with the days since the members last saw a report
+    assert em.scale("present", 4.0) == pytest.approx(2 * em.scale("present"))
+    # misses four days apart are read at half the scale per day
+    h4 = [(q, lo, hi, lx, 4.0) for q, lo, hi, lx, _ in _history(np.random.default_rng(4), 60, 0.5, 0.0)]
+    assert fit_errors(h4).scale("present") == pytest.approx(0.25, rel=0.3)
+    # no reports: the priors
+    assert fit_errors([]) == ErrorModel()
 
 
 def test_reported_counts_scatter_around_the_truth():

@@ -89,7 +89,7 @@ def trial_objective(layout: Layout, vectors: list[np.ndarray], obs: pd.DataFrame
     return float(np.mean(vals))
 
 
-def _prepare_dir(out: Path, force: bool, config: dict) -> None:
+def _prepare_dir(out: Path, force: bool, config: dict, db: str = STUDY) -> None:
     """A new folder, or an earlier calibration with the same settings (resumed), or --force."""
     if out.exists():
         if not out.is_dir():
@@ -99,7 +99,7 @@ def _prepare_dir(out: Path, force: bool, config: dict) -> None:
             if not marker.exists():
                 raise UserError("exists, is not empty and is not a travesia result folder; choose another --out "
                                 "(nothing was overwritten)", where=str(out))
-            is_cal = (out / STUDY).exists() and CAL_MARKER in marker.read_text()
+            is_cal = (out / db).exists() and CAL_MARKER in marker.read_text()
             old = json.loads((out / "calibration.json").read_text()) if (out / "calibration.json").exists() else {}
             same = is_cal and old.get("config_key") == config["config_key"]
             if force:
@@ -121,7 +121,7 @@ def _prepare_dir(out: Path, force: bool, config: dict) -> None:
         # the files travesia writes here are listed (atomic_write adds the others): --force never
         # deletes a file the user put in the folder
         (out / RUN_MARKER).write_text(f"travesia {__version__} {CAL_MARKER}\n{RUN_MARKER_MANIFEST}\n"
-                                      + "".join(f"{STUDY}{x}\n" for x in ("", "-journal", "-wal", "-shm"))
+                                      + "".join(f"{db}{x}\n" for x in ("", "-journal", "-wal", "-shm"))
                                       + "".join(f"{e.name}\n" for e in out.iterdir() if e.name != RUN_MARKER))
 
 
@@ -228,19 +228,28 @@ def write_calibration(study: Any, priors: dict[str, Prior], out: Path, config: d
             "trials": trials_df, "posterior": post, "meta": meta}
 
 
-def calibrate(scenario: str | Path | LoadedScenario, *, out: str | Path, trials: int,
+def calibrate(scenario: str | Path | LoadedScenario, *, out: str | Path, trials: int | None = None,
+              method: str = "optuna", population: int = 100, generations: int = 4, check_members: int = 40,
               observations: str | Path | pd.DataFrame | None = None, until: dt.date | str | None = None,
               seed: int = 0, seeds: int = 3, batch: int = 8, top: int | None = None,
               params_file: str | Path | None = None, priors_file: str | Path | None = None,
               overrides: dict[str, Any] | None = None, scale: float = 1.0, force: bool = False,
               client: Any = None, workers: int | None = None, scheduler: str | None = None,
               progress: Callable[[int, int], None] | None = None) -> dict:
-    """``travesia calibrate``: load the scenario and observations, then :func:`run_calibration`."""
+    """``travesia calibrate``: load the scenario and observations, then :func:`run_calibration` (Optuna) or,
+    with ``method="abc"``, :func:`travesia.ensemble.abc.run_abc` (an ABC-SMC posterior)."""
     from travesia.analysis.observe import load_observations
     from travesia.options import _int, check_common
 
     check_common(seed=seed, scale=scale, batch=batch, workers=workers, scheduler=scheduler)
-    _int(trials, "--trials", 1, 10**7)
+    if method not in ("optuna", "abc"):
+        raise UserError(f"expected optuna or abc, got '{method}'", where="--method")
+    if method == "optuna":
+        _int(trials, "--trials", 1, 10**7)
+    else:
+        _int(population, "--population", 10, 10**6)
+        _int(generations, "--generations", 1, 1000)
+        _int(check_members, "--check-members", 0, 10**5)
     _int(seeds, "--seeds", 1, 10**4)
     if top is not None:
         _int(top, "--top", 1, 10**7)
@@ -259,6 +268,12 @@ def calibrate(scenario: str | Path | LoadedScenario, *, out: str | Path, trials:
         obs = load_observations(observations, base.places)
     else:
         obs = base.observations
+    if method == "abc":
+        from travesia.ensemble.abc import run_abc
+
+        return run_abc(base, priors, obs, out=Path(out), population=population, generations=generations, until=until,
+                       seed=seed, scale=scale, check_members=check_members, force=force, client=client,
+                       workers=workers, scheduler=scheduler)
     return run_calibration(base, priors, obs, out=Path(out), trials=trials, until=until, seed=seed, seeds=seeds,
                            batch=batch, top=top, scale=scale, force=force, client=client, workers=workers,
                            scheduler=scheduler, progress=progress)

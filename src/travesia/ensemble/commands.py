@@ -93,7 +93,13 @@ def register(app: typer.Typer) -> None:
     def calibrate(
         scenario: str = typer.Argument(..., help="scenario folder or built-in name"),
         out_dir: Path = typer.Option(..., "--out", "-o", help="folder for the study (resumed if it exists) and results"),
-        trials: int = typer.Option(..., "--trials", help="completed trials in all (a resumed study adds the missing ones)"),
+        trials: Optional[int] = typer.Option(None, "--trials", help="optuna: completed trials in all (a resumed study adds "
+                                             "the missing ones)"),
+        method: str = typer.Option("optuna", "--method", help="optuna (point estimates, TPE) or abc (an ABC-SMC "
+                                   "posterior with pyabc; history in DIR/abc.db, resumed)"),
+        population: int = typer.Option(100, "--population", help="abc: particles per generation"),
+        generations: int = typer.Option(4, "--generations", help="abc: generations in all (a resumed run adds the rest)"),
+        check_members: int = typer.Option(40, "--check-members", help="abc: runs of the posterior predictive check"),
         observations: Optional[Path] = typer.Option(None, help="observations CSV (default: the scenario's)"),
         until: Optional[str] = typer.Option(None, help="use observations up to this date YYYY-MM-DD (runs stop there)"),
         seeds: int = typer.Option(3, help="runs (seeds) per trial; the same seeds for every trial"),
@@ -109,10 +115,34 @@ def register(app: typer.Typer) -> None:
         drop_event: List[str] = typer.Option([], "--drop-event", help=DROP_EVENT_HELP),
         force: bool = typer.Option(False, "--force", help="discard an earlier calibration in --out and start afresh"),
     ) -> None:
-        """Fit the priors' parameters to observations with Optuna (study in DIR/study.db; rerun to resume)."""
+        """Fit the priors' parameters to observations: Optuna point estimates (study in DIR/study.db), or an
+        ABC-SMC posterior with --method abc (DIR/abc.db); rerun to resume."""
         from travesia.ensemble.calibrate import calibrate as cal
         from travesia.scenario.load import parse_overrides
 
+        if method == "abc":
+            r = cal(scenario, out=out_dir, method="abc", population=population, generations=generations,
+                    check_members=check_members, observations=observations, until=until, seed=seed,
+                    params_file=params, priors_file=priors, overrides=parse_overrides(set_, event, drop_event) or None,
+                    force=force, workers=workers, scheduler=scheduler)
+            m = r["meta"]
+            out.print(f"ABC-SMC: {m['generations']} generations, {m['simulations']} simulations; last generation: "
+                      f"tolerance {m['epsilon']:.4f} (mean log error), acceptance {m['acceptance']:.3f}, "
+                      f"ESS {m['ess']:.1f} of {m['population']}")
+            out.print(f"posterior predictive check ({m['ppc_members']} runs): {m['ppc_coverage90']:.0%} of the "
+                      "observations overlap the 90% band")
+            for k, v in r["best_params"].items():
+                out.print(f"  {k}: {v:.6g}" if isinstance(v, float) else f"  {k}: {v}")
+            out.print(f"results in {r['out']}/ (posterior.csv for --posterior/--calibration, abc_generations.csv, ppc.csv)")
+            return
+        if method != "optuna":
+            from travesia.errors import UserError
+
+            raise UserError(f"expected optuna or abc, got '{method}'", where="--method")
+        if trials is None:
+            from travesia.errors import UserError
+
+            raise UserError("give --trials N (completed Optuna trials in all)", where="--trials")
         with _progress("trials") as cb:
             r = cal(scenario, out=out_dir, trials=trials, observations=observations, until=until, seed=seed,
                     seeds=seeds, batch=batch, top=top, params_file=params, priors_file=priors,

@@ -14,23 +14,23 @@
 3. writes (for the dates after DATE):
 
    - ``forecast.csv`` — ``date,place,quantity,p05,p25,p50,p75,p95``: bands of **what will be
-     reported** (members × model discrepancy × report bias and error, :mod:`.obsmodel`);
+     reported** (members × the report error of :mod:`.obsmodel`, learnt from the one-step-ahead
+     misses before the as-of date, its scale growing with the days since the last report);
      this is the file to hold against later reports;
-   - ``forecast_true.csv`` — same columns: bands of the **true count** (members × model
-     discrepancy);
+   - ``forecast_true.csv`` — same columns: bands of the members' counts alone (no report error);
    - ``half_arrival.csv`` (per destination, the date by which half of the people who arrive
      there within the run have arrived: p05, p50, p95 over members), ``outlook.csv`` (per
      destination and major shelter: first and half arrival dates, the peak present in the next
      7/14/30 days, with bands; :mod:`.outlook`), ``naive.csv`` (the two naive forecasts of
      :mod:`.naive`), ``members.csv`` (each member's seed and parameters);
    - with the filter: ``particles.pkl`` (the states after the last report, for ``--resume``),
-     ``filter.csv`` (per report date: ``date, reports, ess, unique, mean_loglik, max_loglik,
-     model_sigma``) and ``filter_checks.csv`` (per report: the one-step-ahead predictive band
+     ``filter.csv`` (per report date: ``date, reports, ess, unique, stages, mean_loglik,
+     max_loglik, scale_crowd, scale_tally, nu``) and ``filter_checks.csv`` (per report: the one-step-ahead predictive band
      ``p05, p50, p95`` of what would be reported, from the particles before they saw it, and
      ``cover90``);
    - ``observations.csv`` (all the observations given, for scoring later; only those up to
-     DATE were used), ``places.csv``, ``legs.csv``, ``forecast.json`` (``observation_sigma``,
-     ``model_sigma``, ``report_bias``, ``bands``: which file holds which) and ``report.html``
+     DATE were used), ``places.csv``, ``legs.csv``, ``forecast.json`` (``report_error``: the
+     scales, biases and degrees of freedom used; ``bands``: which file holds which) and ``report.html``
      (the report family's forecast report, :mod:`travesia.report`).
 
 :func:`validate_forecast` scores a forecast folder against observations (``travesia validate``).
@@ -53,7 +53,7 @@ from travesia import __version__
 from travesia.ensemble.ensemble import EnsembleRun, member_plan, read_posterior, simulate_ensemble
 from travesia.ensemble.files import atomic_write, commit_partial, csv_text, new_partial
 from travesia.ensemble.naive import naive_forecasts
-from travesia.ensemble.obsmodel import estimate_sigma, noise
+from travesia.ensemble.obsmodel import ErrorModel, noise, reported
 from travesia.ensemble.outlook import outlook
 from travesia.ensemble.priors import scenario_priors
 from travesia.ensemble.runner import RunConfig, maybe_client
@@ -154,44 +154,51 @@ def _key_block(date, place, quantity) -> int:
     return zlib.crc32(f"{str(date)[:10]}|{place}|{quantity}".encode("utf-8"))
 
 
-def predictive_at(run: EnsembleRun, obs: pd.DataFrame) -> np.ndarray:
-    """``(n_obs, members)`` draws of what will be reported at each observation: each member's true
-    count with the observation error of :mod:`.obsmodel` (NaN rows where not comparable)."""
-    from travesia.ensemble.obsmodel import reported, sigmas_for
+def _errors(run: EnsembleRun) -> ErrorModel:
+    return getattr(run, "errors", None) or ErrorModel(rules=getattr(run, "rules", "caravan"))
 
+
+def _days_after(run: EnsembleRun, dates) -> np.ndarray:
+    """Days from the last report the members saw (``run.last_report``) to each date: the report error grows
+    like a random walk's with them (:mod:`.obsmodel`)."""
+    last = getattr(run, "last_report", None)
+    if last is None:
+        return np.ones(len(dates))
+    return np.array([((d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10])) - last).days
+                     for d in dates], dtype=np.float64)
+
+
+def predictive_at(run: EnsembleRun, obs: pd.DataFrame) -> np.ndarray:
+    """``(n_obs, members)`` draws of what will be reported at each observation: each member's count with
+    the report error of :mod:`.obsmodel` (NaN rows where not comparable)."""
+    em = _errors(run)
     x = members_at(run.values, obs_positions(run.layout, obs))
-    m = getattr(run, "model_sigma", 0.0)
-    sig = np.sqrt(sigmas_for(obs["quantity"], run.sigma, run.rules) ** 2 + m * m)
-    bias = _biases(run, obs["quantity"])
-    z = np.stack([noise(run.seed, (x.shape[1],), _key_block(d, p, q))
+    sig, bias = em.scales_for(obs["quantity"], _days_after(run, obs["date"])), em.biases_for(obs["quantity"])
+    z = np.stack([noise(run.seed, (x.shape[1],), _key_block(d, p, q), em.nu)
                   for d, p, q in zip(obs["date"], obs["place"], obs["quantity"])]) if len(obs) else x
     return np.where(np.isnan(x), np.nan, reported(np.nan_to_num(x), sig[:, None], z + (bias / sig)[:, None]))
 
 
-def _biases(run: EnsembleRun, quantities) -> np.ndarray:
-    d = getattr(run, "discrepancy", None)
-    return np.zeros(len(quantities)) if d is None else d.biases(list(quantities))
-
-
 def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: int = 20000,
                        true_count: bool = False) -> pd.DataFrame:
-    """Like ``run.quantiles`` but of what will be reported (members with the model's discrepancy and the
-    observation error), or with ``true_count`` of the true count (members with the discrepancy only)."""
+    """Like ``run.quantiles`` but of what will be reported (members with the report error of
+    :mod:`.obsmodel`), or with ``true_count`` of the members' counts alone."""
     from travesia.ensemble.ensemble import PCOLS, PERCENTILES
-    from travesia.ensemble.obsmodel import reported, sigmas_for
 
+    em = _errors(run)
     keys = run.layout.keys()
     sel = np.arange(len(keys)) if after is None else np.nonzero((keys["date"] > after).to_numpy())[0]
-    m = getattr(run, "model_sigma", 0.0)
     qs = keys["quantity"].to_numpy()[sel]
-    sig = np.full(len(sel), m) if true_count else np.sqrt(sigmas_for(qs, run.sigma, run.rules) ** 2 + m * m)
-    bias = np.zeros(len(sel)) if true_count else _biases(run, qs)
+    sig, bias = em.scales_for(qs, _days_after(run, keys["date"].to_numpy()[sel])), em.biases_for(qs)
     out = np.empty((len(sel), len(PERCENTILES)), dtype=np.float64)
     for k, a in enumerate(range(0, len(sel), chunk)):
         cols = sel[a:a + chunk]
         x = np.asarray(run.values[:, cols], dtype=np.float64)
-        z = noise(run.seed + int(true_count), x.shape, k)
-        r = reported(x, sig[None, a:a + chunk], z + bias[None, a:a + chunk] / np.maximum(sig[None, a:a + chunk], 1e-12))
+        if true_count:
+            r = x
+        else:
+            z = noise(run.seed, x.shape, k, em.nu)
+            r = reported(x, sig[None, a:a + chunk], z + bias[None, a:a + chunk] / sig[None, a:a + chunk])
         out[a:a + chunk] = np.percentile(r, PERCENTILES, axis=0).T
     df = keys.iloc[sel][["date", "place", "quantity"]].reset_index(drop=True)
     for j, c in enumerate(PCOLS):
@@ -310,10 +317,9 @@ def _filter_run(c, base: LoadedScenario, known: LoadedScenario, members: int, se
         events = [ev for ev in known.params.timeline if old < ev.date <= as_of]
     else:
         parts = pf.start(members, seed, priors)
-    sigma = estimate_sigma(known.observations, known.params.rules)
     obs = known.observations if known.observations is not None else pd.DataFrame(
         columns=["date", "place", "quantity", "low", "high"])
-    parts = pf.assimilate(c, known, parts, obs, priors, sigma, cfg, seed, events=events, progress=cb("assimilate"))
+    parts = pf.assimilate(c, known, parts, obs, priors, cfg, seed, events=events, progress=cb("assimilate"))
     parts = dataclasses.replace(parts, as_of=as_of.isoformat())
     layout = layout_of(known, cfg)
     values = np.zeros((len(parts.params), layout.size), dtype=np.int32)
@@ -335,7 +341,8 @@ def filter_files(folder: Path, parts) -> None:
 
     pf.save(parts, folder / "particles.pkl")
     (folder / "filter.csv").write_text(csv_text(pd.DataFrame(
-        parts.log, columns=["date", "reports", "ess", "unique", "mean_loglik", "max_loglik", "model_sigma"])),
+        parts.log, columns=["date", "reports", "ess", "unique", "stages", "mean_loglik", "max_loglik", "scale_crowd", "scale_tally",
+                          "nu"])),
         encoding="utf-8")
     if parts.checks:
         ch = pd.concat(parts.checks, ignore_index=True)
@@ -424,10 +431,9 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                 specs, mem = member_plan(members, seed, priors, posterior)
                 run = simulate_ensemble(known, specs, mem, cfg, client=c, progress=cb("ensemble"))
         try:
-            run.sigma = estimate_sigma(known.observations, p.rules)
             run.rules, run.seed = p.rules, seed
-            run.model_sigma = parts.discrepancy.sigma if use_filter else 0.0
-            run.discrepancy = parts.discrepancy if use_filter else None
+            run.errors = parts.errors if use_filter else ErrorModel(rules=p.rules)
+            run.last_report = (p.start + dt.timedelta(days=parts.day)) if use_filter and parts.day >= 0 else as_of
             fc_true = reported_quantiles(run, after=as_of, true_count=True)
             fc = reported_quantiles(run, after=as_of)
             halves = half_arrival(run, base.places)
@@ -444,12 +450,10 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                     "events_used": len(known.params.timeline), "events_dropped": len(p.timeline) - len(
                         known.params.timeline),
                     "observations_used": 0 if known_obs is None else len(known_obs),
-                    "calibration_note": cal_note, "observation_sigma": run.sigma,
-                    "model_sigma": run.model_sigma, "report_bias": dict(
-                        (q, round(run.discrepancy.bias(q), 4)) for q, _, _ in run.discrepancy.bias_sum)
-                    if run.discrepancy is not None else {},
-                    "bands": {"forecast.csv": "what will be reported: members x model discrepancy x observation error",
-                              "forecast_true.csv": "the true count: members x model discrepancy"}, "params_file": None if params_file is None else str(params_file),
+                    "calibration_note": cal_note, "report_error": run.errors.as_dict(),
+                    "bands": {"forecast.csv": "what will be reported: members x report error (Student-t on ln(1 + count), "
+                                              "scale per kind, bias per quantity, learnt from one-step-ahead misses)",
+                              "forecast_true.csv": "the members' counts alone (no report error)"}, "params_file": None if params_file is None else str(params_file),
                     "wall_s": round(run.wall_s, 3), "workers": run.workers, "version": __version__}
             if scores:
                 meta["scores_after_as_of"] = scores

@@ -149,7 +149,9 @@ def build_scenario(fi: FleeInput, name: str) -> tuple[dict, pd.DataFrame, pd.Dat
         for d, v in t:
             date = fi.start + dt.timedelta(days=int(d))
             if fi.start <= date <= end:
-                obs.append(dict(date=date.isoformat(), place=n, quantity="present", low=round(float(v), 3), high="",
+                # a camp's registered count is a count, not a lower bound: low = high
+                obs.append(dict(date=date.isoformat(), place=n, quantity="present", low=round(float(v), 3),
+                                high=round(float(v), 3),
                                 caravan="", note="UNHCR count (FLEE validation data, registration corrections applied)",
                                 sources="source_data/data_layout.csv"))
     obs_df = pd.DataFrame(obs, columns=["date", "place", "quantity", "low", "high", "caravan", "note", "sources"])
