@@ -42,7 +42,7 @@ import math
 
 import numpy as np
 
-from travesia.engine.core import GOING_HOME, RIDE, Intent, State, held_rec, njit, records
+from travesia.engine.core import GOING_HOME, RIDE, Intent, State, held_rec, njit, records, uniform
 from travesia.engine.processes.base import Process
 from travesia.errors import UserError
 from travesia.network import KIND, ROAD
@@ -138,20 +138,20 @@ class PlanState:
         pp = sim.people
         # one draw per household (of each member): a household follows the plan or not, whatever
         # its group (groups merged at rally points can hold a whole caravan)
-        follow_u = sim.draw_for("plan.follow", sim.day, pp.household[idx], pp.member[idx])
+        keys = sim.keys("plan.follow", sim.day)  # drawn in the kernel, keyed by (member, household)
         go = np.zeros(idx.size, dtype=np.bool_)
-        _direct_kernel(idx.astype(np.int64), pp.member, self.K, pp.pop, pp.intent, pp.place, pp.next, pp.km_left,
-                       pp.flags, pp.origin, self.target, self.hold, self.stage_km, self.progress, follow_u,
+        _direct_kernel(idx.astype(np.int64, copy=False), pp.member, self.K, pp.pop, pp.intent, pp.place, pp.next, pp.km_left,
+                       pp.flags, pp.origin, self.target, self.hold, self.stage_km, self.progress, keys, pp.household,
                        self.cohesion, self.ride_stage_km, sim.place_rec, stay, mode, budget, go)
         return np.nonzero(go)[0]
 
 
 @njit(cache=True)
 def _direct_kernel(idx, mem, K, pop, intent, place, nxt, km_left, flags, origin, target, hold, stage_km,
-                   progress, follow_u, cohesion, ride_stage_km, prec, stay, mode, budget, go):
+                   progress, keys, household, cohesion, ride_stage_km, prec, stay, mode, budget, go):
     """Apply each caravan's plan to movement's decisions (see :meth:`PlanState.direct`): person
     ``i = idx[j]`` of member ``m = mem[i]`` follows caravan row ``m * K + pop[i]`` when its
-    household's draw ``follow_u[j]`` is below the member's cohesion."""
+    household's draw (``keys[m]``: plan.follow of the day) is below the member's cohesion."""
     for j in range(idx.shape[0]):
         i = idx[j]
         m = mem[i]
@@ -168,7 +168,7 @@ def _direct_kernel(idx, mem, K, pop, intent, place, nxt, km_left, flags, origin,
         if not at and nxt[i] >= 0 and progress[k, nxt[i]] > prog:  # on a leg along the route
             prog = progress[k, nxt[i]] - km_left[i]
         tprog = progress[k, t]
-        follow = follow_u[j] < cohesion[m]
+        follow = uniform(keys[m], household[i]) < cohesion[m]
         h = hold[k]
         if prog >= tprog - 1e-6:  # at the target or ahead: wait (on a hold day everyone, else followers)
             if at and (h or follow):
