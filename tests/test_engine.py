@@ -155,6 +155,18 @@ def test_buses_carry_people_further(line):
     # four ride the bus the whole 100 km on day 0, the other six walk
     assert r.record.cum["arrived"][0, r.net.index["c"]] == 4
     assert r.record.cum["arrived"][1, r.net.index["c"]] == 10
+    # shift_days moves the buses' dates (the handle a prior takes on them): a day later nobody waits at a
+    from travesia.ensemble.priors import draw
+    from travesia.ensemble.runner import member_scenario
+    from travesia.scenario.schema import Prior
+
+    shifted = member_scenario(s, {"buses.0.shift_days": 1})
+    assert (shifted.params.buses[0].start, shifted.params.buses[0].shift_days) == (dt.date(2020, 1, 2), 0)
+    assert validate_params(shifted.raw, where="test").buses[0].start == dt.date(2020, 1, 2)  # applied once
+    assert Sim(shifted, check=True).run().record.cum["arrived"][0, r.net.index["c"]] == 0
+    prior = {"buses.0.shift_days": Prior(dist="uniform", low=-0.49, high=3.49)}
+    starts = {member_scenario(s, draw(prior, 0, i)).params.buses[0].start for i in range(40)}
+    assert starts == {dt.date(2020, 1, d) for d in (1, 2, 3, 4)}
 
 
 def test_scale_multiplies_people():

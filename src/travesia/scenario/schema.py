@@ -319,6 +319,22 @@ class Bus(Strict):
     end: dt.date = Field(description="the last day buses leave (not before start)")
     seats_per_day: int = P(0, 0, None, "people/day")
     km: float = P(600.0, 1, 3000, "km", "how far the buses take people along their route")
+    shift_days: int = P(0, -90, 90, "days", "move start and end by this many days: the handle a prior takes on "
+                        "uncertain bus dates (buses.0.shift_days: {dist: uniform, low: -3, high: 7, integer: true}); "
+                        "applied when the scenario is read, so the parameters hold the moved dates and 0")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shift(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("shift_days"):
+            try:
+                d = dt.timedelta(days=int(data["shift_days"]))
+                data = {**data, "shift_days": 0,
+                        **{k: (dt.date.fromisoformat(str(data[k])[:10]) if not isinstance(data[k], dt.date)
+                               else data[k]) + d for k in ("start", "end") if k in data}}
+            except (TypeError, ValueError):
+                return data  # the field validators say what is wrong
+        return data
 
     @model_validator(mode="after")
     def _order(self) -> "Bus":
