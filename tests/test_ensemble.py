@@ -150,6 +150,23 @@ def test_ensemble_identical_on_1_and_2_workers(scen, tmp_path, client1, client2)
     assert (ens["p95"] > ens["p05"]).any()
 
 
+def test_ensemble_identical_on_1_and_2_threads(scen, tmp_path, client1):
+    """--threads 2: each worker's kernels run on two numba threads (then back to one); the
+    members' vectors are the same bytes."""
+    from travesia.engine.core import threads
+
+    kw = dict(members=3, days=20, seed=5, scale=0.25)
+    run_ensemble(scen, out=tmp_path / "t1", client=client1, **kw)
+    run_ensemble(scen, out=tmp_path / "t2", client=client1, threads=2, **kw)
+    for f in ("ensemble.csv", "members.csv"):
+        assert (tmp_path / "t1" / f).read_bytes() == (tmp_path / "t2" / f).read_bytes(), f
+    assert set(client1.run(threads).values()) == {1}  # the workers are back to one thread
+    if __import__("numba").config.NUMBA_NUM_THREADS >= 2:  # and their parallel kernels did run
+        ran = client1.run(lambda: bool(__import__("travesia.engine.kernels", fromlist=["k"]).advance_kernel
+                                       .parallel.signatures))
+        assert all(ran.values())
+
+
 def _killing_batch(marker: str):
     def batch(blob, specs, cfg):
         if any(s.member == 3 for s in specs) and not os.path.exists(marker):
