@@ -524,8 +524,8 @@ class Sim:
         wout = np.empty(out.size, dtype=np.int64)
         nw, nl = close_scan(self._waiting, live, pp.member, pp.place, pp.state, pp.pop, n_pops > 0, cnt, self._final,
                             wout, out)
-        self._waiting = wout[:nw].copy()
-        self._live = out[:nl].copy()
+        self._waiting = wout[:nw]  # views: the next close writes new arrays
+        self._live = out[:nl]
         cnt += self._final
         by_attr = [None] * self.M
         per: dict[str, np.ndarray] = {}
