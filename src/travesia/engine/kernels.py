@@ -203,10 +203,11 @@ def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km
 
 
 @threaded
-def intentions_kernel(idx, mem, offs, day, keys, par, dist, place, km_left, flags, intent, state, since, nxt, origin,
-                      dest, dest_index, prec, crec):
+def intentions_kernel(idx, mem, offs, day, keys, par, km_factor, place, km_left, flags, intent, state, since, nxt,
+                      origin, dest, dest_index, prec, crec):
     """Give up (go home), take a permit (settled), get a bus home (returned); see intentions.py.
-    ``keys[m]``: intentions.give_up, .permit, .return of the day."""
+    ``keys[m]``: intentions.give_up, .permit, .return of the day; ``km_factor[m, home, place]``:
+    :func:`give_up_km_factor`."""
     for j in numba.prange(idx.shape[0]):
         i = idx[j]
         m = mem[i]
@@ -219,7 +220,7 @@ def intentions_kernel(idx, mem, offs, day, keys, par, dist, place, km_left, flag
         held = held_rec(pr[p], km_left[i] != 0, flags[i], not going, pr[origin[i]].country)
         chance = pm.give_up_held if held else pm.give_up
         if pm.give_up_km_scale > 0:
-            chance = chance * np.exp(-np.float64(dist[dest_index[origin[i]], p]) / pm.give_up_km_scale)
+            chance = chance * km_factor[m, dest_index[origin[i]], p]
         quit_ = going and uniform(keys[m, 0], li) < chance
         permit = crec[m, c].permit
         if going and not quit_ and permit > 0 and uniform(keys[m, 1], li) < permit:
@@ -273,6 +274,17 @@ def waiting_kernel(held, mem, offs, day, keys, place, country, state, until, gra
                 continue
         out[k, n_out[k]] = i
         n_out[k] += 1
+
+
+@njit(cache=True)
+def give_up_km_factor(dist, scale, out):
+    """``out[m, d, p] = exp(-dist[d, p] / scale[m])``: how much less often someone ``dist`` km from
+    home gives up (intentions.give_up_km_scale; 1 where the scale is 0), computed once, not per
+    person and day."""
+    for m in range(out.shape[0]):
+        for d in range(out.shape[1]):
+            for p in range(out.shape[2]):
+                out[m, d, p] = np.exp(-np.float64(dist[d, p]) / scale[m]) if scale[m] > 0 else 1.0
 
 
 @threaded

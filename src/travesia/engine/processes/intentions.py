@@ -12,6 +12,7 @@ chance ``permit_per_day``. One who is going home, in a country that offers retur
 
 from __future__ import annotations
 
+import numpy as np
 
 from travesia.engine import kernels
 from travesia.engine.core import records
@@ -33,6 +34,8 @@ class Intentions(Process):
         self.par.give_up = sim.per_member(lambda p: p.intentions.give_up_per_day)
         self.par.give_up_held = sim.per_member(lambda p: p.intentions.give_up_held_per_day)
         self.par.give_up_km_scale = sim.per_member(lambda p: p.intentions.give_up_km_scale)
+        self.km_factor = np.ones((sim.M, *sim.routes.dist.shape))
+        kernels.give_up_km_factor(sim.routes.dist, self.par.give_up_km_scale, self.km_factor)
 
     def step(self, sim) -> None:
         pp, day = sim.people, sim.day
@@ -40,6 +43,6 @@ class Intentions(Process):
         if idx.size == 0:
             return
         kernels.intentions_kernel(idx, pp.member, sim.offsets, day, sim.keys_many(_STREAMS, day), self.par,
-                                  sim.routes.dist, pp.place, pp.km_left, pp.flags, pp.intent, pp.state, pp.since,
+                                  self.km_factor, pp.place, pp.km_left, pp.flags, pp.intent, pp.state, pp.since,
                                   pp.next, pp.origin, pp.dest, sim.dest_index, sim.place_rec, sim.country_rec)
         pp.changed += 1  # the kernel settles and returns people
