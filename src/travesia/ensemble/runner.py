@@ -196,15 +196,17 @@ def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
 
 
 def _start_method() -> str:
-    """How a local cluster starts its worker processes: forked on Linux (a copy of this process, with
-    travesia and its libraries already imported: about a second, against 5-20 s for a fresh
-    interpreter importing them again on a 2-core machine), else Dask's default (spawn)."""
+    """How a local cluster starts its worker processes: on Linux from a fork server (a clean,
+    single-threaded process that has imported Dask and its dependencies once; each worker is a fork
+    of it and imports travesia in parallel with the others: about 2 s for the cluster against
+    5-20 s for fresh interpreters on a loaded 2-core machine, and none of this process's threads
+    or state, which a plain fork would copy); elsewhere Dask's default (spawn)."""
     import multiprocessing
 
     import dask
 
-    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
-        return "fork"
+    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
+        return "forkserver"
     return dask.config.get("distributed.worker.multiprocessing-method")
 
 
