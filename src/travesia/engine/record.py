@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.core import FINAL, N_STATES, PRESENT, WAITING, njit, state_mask
+from travesia.engine.core import FINAL, N_STATES, PRESENT, RESTING, TRAVELLING, WAITING, njit, state_mask
 from travesia.engine.people import People
 
 CUMULATIVE = ("arrived", "crossed", "applied", "ended", "permit_applied", "permit_granted")
@@ -16,16 +16,17 @@ _FINAL_MASK = state_mask(*FINAL)
 
 
 @njit(cache=True)
-def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wait_out, live_out):
+def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wait_out, live_out, move_out):
     """Count the day's end without visiting everyone: ``waiting`` (sorted ids waiting at the last
     close) and ``live`` (sorted ids of people set out and not in a final state, perhaps with
     duplicates of ``waiting``) are merged in one pass. Each person counts once in
     ``cnt[member, pop or 0, place, state]``, except those now in a final state, who are added to
     ``final`` (the same shape, kept across days: they never change again) and dropped. Those still
-    waiting go to ``wait_out``, the others to ``live_out``; returns
-    (waiting, live) counts."""
+    waiting go to ``wait_out``, the others to ``live_out`` and, those travelling or resting, also to
+    ``move_out`` (tomorrow's people on the move); returns (waiting, live, on the move) counts."""
     nw = 0
     nl = 0
+    nm = 0
     a = 0
     b = 0
     na = waiting.shape[0]
@@ -52,8 +53,11 @@ def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wai
         else:
             live_out[nl] = i
             nl += 1
+            if st == TRAVELLING or st == RESTING:
+                move_out[nm] = i
+                nm += 1
             cnt[member[i], k, place[i], st] += 1
-    return nw, nl
+    return nw, nl, nm
 
 
 class Record:

@@ -522,10 +522,15 @@ class Sim:
         cnt = np.zeros_like(self._final)
         out = np.empty(self._waiting.size + live.size, dtype=np.int64)
         wout = np.empty(out.size, dtype=np.int64)
-        nw, nl = close_scan(self._waiting, live, pp.member, pp.place, pp.state, pp.pop, n_pops > 0, cnt, self._final,
-                            wout, out)
+        mout = np.empty(out.size, dtype=np.int64)
+        nw, nl, nm = close_scan(self._waiting, live, pp.member, pp.place, pp.state, pp.pop, n_pops > 0, cnt,
+                                self._final, wout, out, mout)
         self._waiting = wout[:nw]  # views: the next close writes new arrays
         self._live = out[:nl]
+        # tomorrow's people on the move, current until set_state or a kernel changes a state
+        self._moving = mout[:nm]
+        self._moving_key = (day + 1, pp.version, pp.changed)
+        pp.entered.clear()
         cnt += self._final
         by_attr = [None] * self.M
         per: dict[str, np.ndarray] = {}
