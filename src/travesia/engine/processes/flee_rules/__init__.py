@@ -76,7 +76,7 @@ class FleeState:
         self.attr_hist = np.concatenate(
             [np.bincount(pp.place[present].astype(np.int64) * v + pp.attrs[a][present], minlength=P * v)
              for a, v in zip(self.attr_names, nv)] + [np.zeros(0, np.int64)]).astype(np.int32)
-        self.trav = np.zeros(n, dtype=np.int32)  # the day's travellers (kernel scratch)
+        self.trav = np.zeros(n, dtype=np.uint32)  # the day's travellers (kernel scratch; unsigned: indexing by it needs no wrap-around)
 
     def refresh(self, sim) -> None:
         if self.params_id == id(sim.params):
