@@ -10,8 +10,7 @@ particle filter with Liu–West parameter jitter):
    observation model of :mod:`.obsmodel` (the product over the reports): a Student-t error on
    ``ln(1 + count)`` whose scale per kind of count, bias per quantity and degrees of freedom are
    learnt, before each date, from the one-step-ahead misses of the reports before it
-   (:func:`.obsmodel.fit_errors`), the scale growing with the days since the particles last saw
-   a report;
+   (:func:`.obsmodel.fit_errors`);
 3. the particles are resampled in tempered stages (:func:`tempered`: each stage takes as much of
    the day's log-likelihood as keeps the effective sample size at half the particles; systematic
    resampling, its uniform keyed by (seed, step)): a chosen particle's whole state is copied (a
@@ -325,9 +324,9 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
         gap = float(day - parts.day) if parts.day >= 0 else 1.0  # days since the particles last saw a report
         ll = np.zeros(n)
         for j, (q, lo, hi) in enumerate(zip(qs, lows, highs)):
-            ll += em.loglik(x[:, j], lo, hi, q, gap)
+            ll += em.loglik(x[:, j], lo, hi, q)
         # the one-step-ahead predictive check, before the particles see these reports
-        sig, bias = em.scales_for(qs, [gap] * len(qs)), em.biases_for(qs)
+        sig, bias = em.scales_for(qs), em.biases_for(qs)
         rep = reported(x, sig[None, :], noise(seed, x.shape, 0xC4E0000 + step, em.nu) + (bias / sig)[None, :])
         pq = np.percentile(rep, [5, 50, 95], axis=0)
         chk = o[["date", "place", "quantity", "low", "high"]].copy()

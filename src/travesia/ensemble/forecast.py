@@ -15,7 +15,7 @@
 
    - ``forecast.csv`` — ``date,place,quantity,p05,p25,p50,p75,p95``: bands of **what will be
      reported** (members × the report error of :mod:`.obsmodel`, learnt from the one-step-ahead
-     misses before the as-of date, its scale growing with the days since the last report);
+     misses before the as-of date);
      this is the file to hold against later reports;
    - ``forecast_true.csv`` — same columns: bands of the members' counts alone (no report error);
    - ``half_arrival.csv`` (per destination, the date by which half of the people who arrive
@@ -158,22 +158,12 @@ def _errors(run: EnsembleRun) -> ErrorModel:
     return getattr(run, "errors", None) or ErrorModel(rules=getattr(run, "rules", "caravan"))
 
 
-def _days_after(run: EnsembleRun, dates) -> np.ndarray:
-    """Days from the last report the members saw (``run.last_report``) to each date: the report error grows
-    like a random walk's with them (:mod:`.obsmodel`)."""
-    last = getattr(run, "last_report", None)
-    if last is None:
-        return np.ones(len(dates))
-    return np.array([((d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10])) - last).days
-                     for d in dates], dtype=np.float64)
-
-
 def predictive_at(run: EnsembleRun, obs: pd.DataFrame) -> np.ndarray:
     """``(n_obs, members)`` draws of what will be reported at each observation: each member's count with
     the report error of :mod:`.obsmodel` (NaN rows where not comparable)."""
     em = _errors(run)
     x = members_at(run.values, obs_positions(run.layout, obs))
-    sig, bias = em.scales_for(obs["quantity"], _days_after(run, obs["date"])), em.biases_for(obs["quantity"])
+    sig, bias = em.scales_for(obs["quantity"]), em.biases_for(obs["quantity"])
     z = np.stack([noise(run.seed, (x.shape[1],), _key_block(d, p, q), em.nu)
                   for d, p, q in zip(obs["date"], obs["place"], obs["quantity"])]) if len(obs) else x
     return np.where(np.isnan(x), np.nan, reported(np.nan_to_num(x), sig[:, None], z + (bias / sig)[:, None]))
@@ -189,7 +179,7 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
     keys = run.layout.keys()
     sel = np.arange(len(keys)) if after is None else np.nonzero((keys["date"] > after).to_numpy())[0]
     qs = keys["quantity"].to_numpy()[sel]
-    sig, bias = em.scales_for(qs, _days_after(run, keys["date"].to_numpy()[sel])), em.biases_for(qs)
+    sig, bias = em.scales_for(qs), em.biases_for(qs)
     out = np.empty((len(sel), len(PERCENTILES)), dtype=np.float64)
     for k, a in enumerate(range(0, len(sel), chunk)):
         cols = sel[a:a + chunk]
@@ -433,7 +423,6 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
         try:
             run.rules, run.seed = p.rules, seed
             run.errors = parts.errors if use_filter else ErrorModel(rules=p.rules)
-            run.last_report = (p.start + dt.timedelta(days=parts.day)) if use_filter and parts.day >= 0 else as_of
             fc_true = reported_quantiles(run, after=as_of, true_count=True)
             fc = reported_quantiles(run, after=as_of)
             halves = half_arrival(run, base.places)
