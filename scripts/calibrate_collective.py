@@ -49,7 +49,7 @@ SPACE = {  # path: (low, high, integer, log)
     "crossings.agua_caliente.bypass_prob": (0.05, 0.6, False, False),
     "crossings.agua_caliente.enforcement": (0.05, 0.6, False, False),
     "crossings.agua_caliente.breach_crowd": (500, 3000, True, False),
-    "crossings.agua_caliente.breach_prob": (0.02, 0.6, False, False),
+    "crossings.agua_caliente.breach_prob": (0.02, 0.9, False, False),
     "countries.Mexico.detention_days": (5, 30, True, False),
     "plan.foot_stage_km": (40, 70, False, False),
     "crossings.ciudad_hidalgo.bypass_prob": (0.1, 0.9, False, False),
@@ -115,6 +115,7 @@ def main() -> None:
     ap.add_argument("--start", default=None, help="JSON file of parameters to try first")
     ap.add_argument("--eval", action="store_true", help="score the scenario (with --set changes) on --seeds")
     ap.add_argument("--set", action="append", default=[], help="path=value (with --eval)")
+    ap.add_argument("--event", action="append", default=[], help="DATE:path=value, a timeline event (with --eval)")
     a = ap.parse_args()
     if "-" in a.seeds:
         lo, hi = a.seeds.split("-")
@@ -122,7 +123,7 @@ def main() -> None:
     else:
         seeds = [int(x) for x in a.seeds.split(",")]
     if a.eval:
-        evaluate(seeds, a.set)
+        evaluate(seeds, a.set, a.event)
         return
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -156,11 +157,12 @@ def main() -> None:
     print(json.dumps({"loss": b.value, "params": b.params, "scores": b.user_attrs}, indent=1))
 
 
-def evaluate(seeds: list[int], sets: list[str]) -> None:
-    """The loss of the scenario (with ``sets``: path=value) on ``seeds``, and each report's hits."""
+def evaluate(seeds: list[int], sets: list[str], events: list[str] = ()) -> None:
+    """The loss of the scenario (with ``sets``: path=value, and timeline ``events``) on ``seeds``,
+    and each report's hits."""
     from travesia.scenario.load import parse_overrides
 
-    loaded = load_scenario("caravan-2018", parse_overrides(sets))
+    loaded = load_scenario("caravan-2018", parse_overrides(sets, events))
     hits: dict[tuple, list[float]] = {}
     scores = []
     for s in seeds:

@@ -20,8 +20,10 @@ from travesia.engine.core import State
 VARIANTS = {
     "as built in": {},
     "no transport offers": {"offers.prob_per_day": 0.0},
+    # closed for the whole run: the timeline's own changes of the river crossing (26 and 30 Oct) are dropped
     "Mexico closes the Suchiate fully": {"crossings.ciudad_hidalgo.rule": "closed", "crossings.ciudad_hidalgo.bypass_prob": 0.0,
-                                         "crossings.ciudad_hidalgo.breach_prob": 0.0},
+                                         "crossings.ciudad_hidalgo.breach_prob": 0.0,
+                                         "timeline-": ["crossings.ciudad_hidalgo.bypass_prob"]},
     "asylum takes 90 working days": {"countries.Mexico.asylum.max_wait_working_days": 90},
     "an early permit programme (from 12 Oct)": {"countries.Mexico.permit_per_day": 0.004},
 }

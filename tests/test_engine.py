@@ -131,6 +131,7 @@ def test_closing_the_suchiate_keeps_the_caravan_out_of_mexico():
               for k, v in (("rule", "closed"), ("bypass_prob", 0), ("breach_crowd", 0))}
     # asylum seekers at the gate would be let in to wait in the station (and some walk away from it)
     closed["countries.Mexico.asylum.open"] = False
+    closed["timeline-"] = ["crossings.ciudad_hidalgo.bypass_prob"]  # the timeline's river changes (26, 30 Oct)
     shut = simulate("caravan-2018", days=20, overrides=closed)
     hid = base.net.index["ciudad_hidalgo"]
     assert base.record.cum["crossed"][-1, hid] > 100
@@ -142,7 +143,8 @@ def test_closing_the_suchiate_keeps_the_caravan_out_of_mexico():
     moving = [State.TRAVELLING, State.RESTING, State.ARRIVED]
     assert shut.record.counts[:, beyond][:, :, moving].sum() == 0
     assert base.record.counts[:, beyond][:, :, moving].sum() > 0
-    assert shut.record.counts[-1, hid, State.RESTING] > 100  # held at the post
+    # held at the post, counted in Tecún Umán where its crowd waits (crossings.ciudad_hidalgo.queue_at)
+    assert shut.record.counts[-1, shut.net.index["tecun_uman"], State.RESTING] > 100
 
 
 def test_buses_carry_people_further(line):
@@ -232,3 +234,21 @@ def test_a_towns_row_counts_its_named_places_once(tmp_path):
     import pandas as pd
     obs = pd.DataFrame({"date": [d], "place": ["Charlie"], "quantity": ["detained"], "low": [1], "high": [20]})
     assert simulated_values(totals_frame(r), obs).tolist() == [10.0]
+
+
+def test_the_crowd_held_at_a_post_is_counted_where_it_waits(line):
+    # the post x holds all ten from day 1; with queue_at b they are counted at Bravo (the town
+    # before the post, where the crowd waits), with every state and the invariants unchanged
+    ov = {"crossings.x.rule": "closed", "crossings.x.bypass_prob": 0, "crossings.x.breach_crowd": 0}
+    held = simulate(load_scenario(line, ov), check=True)
+    queued = simulate(load_scenario(line, {**ov, "crossings.x.queue_at": "b"}), check=True)
+    x, b = held.net.index["x"], held.net.index["b"]
+    assert held.record.counts[-1, x].sum() == 10 and held.record.counts[-1, b].sum() == 0
+    assert queued.record.counts[-1, x].sum() == 0 and queued.record.counts[-1, b].sum() == 10
+    assert np.array_equal(held.record.counts[-1].sum(axis=0), queued.record.counts[-1].sum(axis=0))
+    assert total(queued, "present", "Bravo", dt.date(2020, 1, 6)) == 10
+    # day 0 (walking A to B) is the same either way; once through, nobody is counted at the queue
+    assert np.array_equal(held.record.counts[0], queued.record.counts[0])
+    opened = {**ov, "crossings.x.queue_at": "b", "crossings.x.rule": "open"}
+    r = simulate(load_scenario(line, opened), check=True)
+    assert r.record.counts[:, b].sum() == 10  # day 0 only, when they slept in Bravo

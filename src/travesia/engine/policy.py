@@ -33,6 +33,7 @@ class Policy:
         self.bypass_prob = np.zeros(P)
         self.apply_at_post = np.zeros(P)
         self.exit_only = np.full(P, -1, dtype=np.int16)
+        self.queue_at = np.full(P, -1, dtype=np.int64)  # where the crowd held at a post is counted
         self.is_crossing = np.zeros(P, dtype=bool)
         # accepts[place, nationality]: the post takes that country's national ID as documents
         self.accepts = np.zeros((P, len(net.countries)), dtype=bool)
@@ -46,6 +47,8 @@ class Policy:
             self.breach_prob[i] = c.breach_prob
             self.bypass_prob[i] = c.bypass_prob
             self.apply_at_post[i] = c.apply_at_post
+            if c.queue_at:
+                self.queue_at[i] = net.index[c.queue_at]
             if c.exit_only:
                 self.exit_only[i] = net.countries.index(c.exit_only) if c.exit_only in net.countries else -2
             for nat in c.accepts:  # nationalities with no place in the network have nobody to pass

@@ -27,8 +27,8 @@ from scipy.special import ndtri
 
 from travesia.engine.attributes import draw_attributes
 from travesia.engine.core import (
-    N_STATES, PRESENT, SimulationError, State, day_keys, scaled_count, select_states, state_mask, stream_key,
-    uniform_many,
+    N_STATES, PRESENT, SimulationError, State, day_keys, held_kernel, scaled_count, select_states, state_mask,
+    stream_key, uniform_many,
 )
 from travesia.engine.people import People, merge_fields
 from travesia.engine.policy import Policy
@@ -532,6 +532,7 @@ class Sim:
         self._moving_key = (day + 1, pp.version, pp.changed)
         pp.entered.clear()
         cnt += self._final
+        self._count_queues(cnt)
         by_attr = [None] * self.M
         per: dict[str, np.ndarray] = {}
         if recs[0].by_attribute:
@@ -550,6 +551,30 @@ class Sim:
             rec.close_day(day, counts=None if counted else cnt[m].sum(axis=0), counts_pop=cnt[m] if n_pops else None,
                           by_attribute=by_attr[m])
 
+    def _count_queues(self, cnt: np.ndarray) -> None:
+        """People held at a post with ``queue_at`` are counted at that place, where its crowd waits
+        (``cnt[member, pop, place, state]``); the engine keeps them at the post."""
+        qa = self.pol("queue_at")
+        posts = np.nonzero((qa >= 0).any(axis=0))[0]
+        if posts.size == 0 or self._live.size == 0:
+            return
+        pp = self.people
+        live = self._live
+        at = live[np.isin(pp.place[live], posts)]
+        if at.size == 0:
+            return
+        held = np.zeros(at.size, dtype=np.bool_)
+        held_kernel(at, pp.member, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, self.place_rec, held)
+        at = at[held]
+        m = pp.member[at].astype(np.int64)
+        p = pp.place[at].astype(np.int64)
+        q = qa[m, p]
+        at, m, p, q = at[q >= 0], m[q >= 0], p[q >= 0], q[q >= 0]
+        k = pp.pop[at].astype(np.int64) if cnt.shape[1] > 1 else np.zeros(at.size, dtype=np.int64)
+        s = pp.state[at].astype(np.int64)
+        np.subtract.at(cnt, (m, k, p, s), 1)
+        np.add.at(cnt, (m, k, q, s), 1)
+
     def check_invariants(self) -> None:
         """Nobody lost, nobody created: every person in exactly one state at a valid place.
         Raises :class:`~travesia.engine.core.SimulationError` (a bug, not a user error)."""
@@ -563,6 +588,7 @@ class Sim:
             n_pops = max(self.records[0].n_pops, 1)
             key = (pp.member.astype(np.int64) * n_pops + (pp.pop if n_pops > 1 else 0)) * self.net.n_places + pp.place
             full = np.bincount(key * N_STATES + pp.state, minlength=self._final.size).reshape(self._final.shape)
+            self._count_queues(full)  # counted where their post's crowd waits
             for m, rec in enumerate(self.records):
                 if getattr(rec, "_counted_day", -1) != self.day and not np.array_equal(full[m].sum(axis=0),
                                                                                         rec.counts[self.day]):

@@ -837,8 +837,9 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
             need_place(("populations", i, "via", j), v)
         if pop.start < p.start or pop.start > p.end:
             fail(("populations", i, "start"), f"{pop.start} is outside the simulated period {p.start}..{p.end}")
-    for k in p.crossings:
+    for k, cr in p.crossings.items():
         need_place(("crossings", k), k)
+        need_place(("crossings", k, "queue_at"), cr.queue_at)
     for c, cp in p.countries.items():
         if c not in countries:
             fail(("countries", c), f"unknown country '{c}' (countries in {p.places}: {', '.join(sorted(countries))})")

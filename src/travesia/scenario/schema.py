@@ -258,6 +258,8 @@ class Crossing(Strict):
     bypass_prob: float = P(0.0, 0, 1, "1/day", "chance per day a held person fords a river / takes a path around the post")
     apply_at_post: float = P(0.0, 0, 1, "share", "share of processed people without documents who apply for asylum at the post")
     exit_only: str | None = Field(None, description="if set, the rule applies only to people from this country (exit controls: those caught are turned back, not detained)")
+    queue_at: str | None = Field(None, description="place id where the crowd held at this post waits and is counted "
+                                 "(the approach side: a town before the bridge); default the post itself")
     accepts: list[str] = Field(default_factory=list, description="nationalities (countries of origin) whose national "
                                "ID card this post accepts as documents, e.g. the CA-4 agreement: [Honduras, El "
                                "Salvador, Guatemala, Nicaragua] at a Guatemalan post; they pass a documents post "
