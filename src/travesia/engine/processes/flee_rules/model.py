@@ -513,9 +513,10 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                             break
                 else:  # FLEE: all weights zero -> equal weights
                     r = a + min(int(u * nr), nr - 1)
+            r = np.uint64(r)
             L = r_len[r]
             target = r_path[r, 0]
-            final = r_path[r, L - 1]
+            final = r_end[r]  # (= r_path[r, L - 1])
             e = r_edge[r]  # the first open link towards the route's first place (open today)
             if is_camp[final] and _capmult(final, count, capacity, capbuf) < 0.5:
                 return False
@@ -564,7 +565,7 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
     n_d = 0
     for j in range(n_c):
         i = trav[j]
-        mc = movechance[place[i]]
+        mc = movechance[np.uint32(place[i])]
         trav[n_d] = i
         n_d += np.int64((state[i] != ST_REST) | (mc >= 1.0) | (_u01(key, i, 0) < mc))
     # Then each of them in turn (``trav`` is rewritten in place with the travellers: n_tr <= j)
@@ -583,14 +584,14 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             # they leave is drawn once (``until``), from the same law (see the module docstring)
             w = until[i]
             if w < 0:
-                w = _stay_until(stay_key, i, place[i], day, hazard)
+                w = _stay_until(stay_key, i, np.uint32(place[i]), day, hazard)
                 until[i] = w
             if w != day:
                 continue
             until[i] = -1
-            p = place[i]
+            p = np.uint32(place[i])
         else:  # at a location, and leaving (drawn above)
-            p = place[i]
+            p = np.uint32(place[i])
         # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
         # they set out again (``since``: the day they came to this place), not every day
         idle = day - 1 - since[i]
@@ -620,8 +621,8 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                 break
             flags[i] |= HOPPED
             moved += left
-            e = edge[i]
-            p = place[i]
+            e = np.uint32(edge[i])  # (unsigned indices: no wrap-around fix-up)
+            p = np.uint32(place[i])
             if last_closed[e] > since[i]:  # the link closed behind them: back to its start
                 nxt[i] = -1
                 km_left[i] = 0
@@ -632,7 +633,7 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                 until[i] = -1
                 break
             since[i] = day
-            q = nxt[i]
+            q = np.uint32(nxt[i])
             place[i] = q
             nxt[i] = -1
             km_left[i] = 0
