@@ -9,6 +9,8 @@ date × place × quantity over the members make ``ensemble.csv``; the members' s
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import json
 import shutil
@@ -148,15 +150,9 @@ def simulate_ensemble(base: LoadedScenario, specs: Sequence[MemberSpec], members
     with maybe_client(client, workers, scheduler) as c:
         w = n_workers(c)
         if threads > 1:
-            from travesia.engine.core import set_threads
-
-            c.run(set_threads, threads)
-        try:
-            run_members(c, base, specs, cfg, put, batch_size=batch_size, progress=progress,
-                        batch_fn=batch_fn or run_batch)
-        finally:
-            if threads > 1:
-                c.run(set_threads, 1)
+            cfg = dataclasses.replace(cfg, threads=int(threads))
+        run_members(c, base, specs, cfg, put, batch_size=batch_size, progress=progress,
+                    batch_fn=batch_fn or run_batch)
     return EnsembleRun(layout=layout, values=values, members=members, cfg=cfg, base=base,
                        wall_s=time.perf_counter() - t0, workers=w, _tmp=tmp)
 

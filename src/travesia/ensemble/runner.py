@@ -59,6 +59,7 @@ class RunConfig:
     scale: float = 1.0
     quantities: tuple[str, ...] = QUANTITIES
     places: tuple[str, ...] | None = None  # None: every place and aggregate
+    threads: int = 1  # numba threads of the engine inside each task (set in the thread that runs it)
 
 
 @dataclass
@@ -173,8 +174,19 @@ def run_together(base: LoadedScenario, specs: Sequence[MemberSpec], cfg: RunConf
 
 
 def run_batch(blob: bytes, specs: Sequence[MemberSpec], cfg: RunConfig) -> list[tuple[int, np.ndarray]]:
-    """A Dask task: advance a batch of members together (the scenario arrives pickled, once per process)."""
-    return run_together(_unpickle(blob), specs, cfg)
+    """A Dask task: advance a batch of members together (the scenario arrives pickled, once per process).
+
+    With ``cfg.threads`` > 1 the engine's parallel kernels run on that many numba threads for this
+    task, set in the thread that runs it (numba's thread count is per thread), then back to 1."""
+    if cfg.threads <= 1:
+        return run_together(_unpickle(blob), specs, cfg)
+    from travesia.engine.core import set_threads
+
+    set_threads(cfg.threads)
+    try:
+        return run_together(_unpickle(blob), specs, cfg)
+    finally:
+        set_threads(1)
 
 
 def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
