@@ -156,7 +156,7 @@ def run_abc(base: LoadedScenario, priors: dict[str, Prior], obs: pd.DataFrame, *
     import pyabc
     from pyabc.sampler import DaskDistributedSampler
 
-    from travesia.ensemble.calibrate import _prepare_dir, select_observations
+    from travesia.ensemble.calibrate import _prepare_dir, best_params_text, select_observations
     from travesia.output import QUANTITIES
 
     if population < 10:
@@ -227,15 +227,13 @@ def run_abc(base: LoadedScenario, priors: dict[str, Prior], obs: pd.DataFrame, *
         best = {n: _weighted_quantile(part_df[n].to_numpy(float), w, 0.5) for n in names}
         best = {n: to_value(n, priors[n], v) for n, v in best.items()}
         ppc, ppc_cov = _check(c, model, post, names, obs, check_members, seed)
-    lines = [f"# travesia calibrate --method abc: posterior weighted medians after {len(gens)} generations",
-             f"# scenario {config['scenario']}, observations up to {config['until']}",
-             "# use with: travesia run|ensemble|forecast SCENARIO --params best_params.yaml", "params:"]
-    lines += [f"  {n}: {v!r}" for n, v in best.items()]
+    text = best_params_text(f"--method abc, posterior weighted medians after {len(gens)} generations", "",
+                            config, best)
     atomic_write(out / "posterior.csv", csv_text(post))
     atomic_write(out / "abc_particles.csv", csv_text(part_df))
     atomic_write(out / "abc_generations.csv", csv_text(gen_df))
     atomic_write(out / "ppc.csv", csv_text(ppc))
-    atomic_write(out / "best_params.yaml", "\n".join(lines) + "\n")
+    atomic_write(out / "best_params.yaml", text)
     last_gen = gens[-1]
     meta = {**config, "status": "done", "generations": len(gens), "epsilon": last_gen["epsilon"],
             "ess": last_gen["ess"], "acceptance": last_gen["acceptance"],

@@ -89,6 +89,16 @@ def trial_objective(layout: Layout, vectors: list[np.ndarray], obs: pd.DataFrame
     return float(np.mean(vals))
 
 
+def best_params_text(what: str, extra: str, config: dict, params: dict) -> str:
+    """``best_params.yaml``: a header saying where the values come from, and a ``params:`` section
+    that ``--params`` reads (calibration by trials and by ABC write the same form)."""
+    lines = [f"# travesia calibrate: {what}",
+             f"# scenario {config['scenario']}, observations up to {config['until']}" + (f", {extra}" if extra else ""),
+             "# use with: travesia run|ensemble|forecast SCENARIO --params best_params.yaml", "params:"]
+    lines += [f"  {n}: {v!r}" for n, v in params.items()]
+    return "\n".join(lines) + "\n"
+
+
 def _prepare_dir(out: Path, force: bool, config: dict, db: str = STUDY) -> None:
     """A new folder, or an earlier calibration with the same settings (resumed), or --force."""
     if out.exists():
@@ -214,13 +224,11 @@ def write_calibration(study: Any, priors: dict[str, Prior], out: Path, config: d
     post.insert(2, "rank", np.arange(1, len(post) + 1))
     best = post.iloc[0]
     best_params = {n: (int(best[n]) if param_info(n)[0] is int else float(best[n])) for n in names}
-    lines = [f"# travesia calibrate: best of {len(done)} trials, objective (mean log error) {best['objective']:.6g}",
-             f"# scenario {config['scenario']}, observations up to {config['until']}, {config['seeds']} seeds a trial",
-             "# use with: travesia run|ensemble|forecast SCENARIO --params best_params.yaml", "params:"]
-    lines += [f"  {n}: {v!r}" for n, v in best_params.items()]
+    text = best_params_text(f"best of {len(done)} trials, objective (mean log error) {best['objective']:.6g}",
+                            f"{config['seeds']} seeds a trial", config, best_params)
     atomic_write(out / "trials.csv", csv_text(trials_df))
     atomic_write(out / "posterior.csv", csv_text(post))
-    atomic_write(out / "best_params.yaml", "\n".join(lines) + "\n")
+    atomic_write(out / "best_params.yaml", text)
     meta = {**config, "status": "done", "trials": len(done), "best_objective": float(best["objective"]),
             "best_params": best_params, "posterior_rows": len(post), "version": __version__}
     atomic_write(out / "calibration.json", json.dumps(meta, indent=2, default=str) + "\n")
