@@ -104,6 +104,52 @@ json.dump({"camps": camps, "sim": sim, "obs": obs, "wall_s": wall, "cpu_s": cpu,
 '''
 
 
+DATA_DRIVER = r'''
+import json, os, sys
+from flee.datamanager import handle_refugee_data, read_period
+from flee import InputGeography, flee
+from flee.SimulationSettings import SimulationSettings
+folder, out = sys.argv[1], sys.argv[2]
+inp, src = os.path.join(folder, "input_csv"), os.path.join(folder, "source_data")
+SimulationSettings.ReadFromYML(os.path.join(folder, "simsetting.yml"))
+start_date, end_time = read_period.read_conflict_period(os.path.join(inp, "sim_period.csv"))
+ig = InputGeography.InputGeography()
+ig.ReadLocationsFromCSV(os.path.join(inp, "locations.csv"))
+ig.ReadLinksFromCSV(os.path.join(inp, "routes.csv"))
+ig.ReadClosuresFromCSV(os.path.join(inp, "closures.csv"))
+e, lm = ig.StoreInputGeographyInEcosystem(flee.Ecosystem())
+res = {"start": start_date}
+for corrected in (0, 1):
+    d = handle_refugee_data.RefugeeTable(csvformat="generic", data_directory=src, start_date=start_date,
+                                         data_layout="data_layout.csv")
+    if corrected:
+        d.ReadL1Corrections(os.path.join(inp, "registration_corrections.csv"))
+    res["corrected" if corrected else "raw"] = {c: [d.get_field(c, t, FullInterpolation=True) for t in range(end_time)]
+                                                for c in e.get_camp_names()}
+json.dump(res, open(out, "w"))
+'''
+
+
+def data_gap(folders: list[Path]) -> None:
+    """What the flee-wild check's scorer gives FLEE's own validation data, taken as if it were a
+    simulation: with FLEE's registration corrections (what FLEE validates against, so a run that
+    matched FLEE's target exactly) and without them (FLEE's interpolation of the raw counts). No
+    simulation runs; it measures how far apart the two yardsticks are, folder by folder."""
+    py = ensure_peer()
+    print("| scenario | check's scorer on FLEE's validation data (registration corrections applied) |"
+          " the same, without the corrections |")
+    print("|---|---:|---:|")
+    for folder in folders:
+        with tempfile.TemporaryDirectory() as tmp:
+            drv, out = Path(tmp) / "data.py", Path(tmp) / "data.json"
+            drv.write_text(DATA_DRIVER)
+            subprocess.run([str(py), str(drv), str(folder), str(out)], cwd=tmp, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            r = json.loads(out.read_text())
+        a = [check_ard(folder, {"start": r["start"], "sim": r[k]}) for k in ("corrected", "raw")]
+        print(f"| {folder.name} | {a[0]:.3f} | {a[1]:.3f} |")
+
+
 def ensure_peer() -> Path:
     """Create benchmarks/_peer with flee==3.1 (once); return its python."""
     py = PEER / "bin" / "python"
@@ -351,6 +397,8 @@ def main() -> None:
     ap.add_argument("--cached-only", action="store_true", help="with --all: use the FLEE runs kept, run none")
     ap.add_argument("--only", default="", help="with --all: only these folders (comma-separated names)")
     ap.add_argument("--fresh", action="store_true", help="with --all: rerun FLEE even where its runs are kept")
+    ap.add_argument("--data-gap", action="store_true", help="no simulation: the check's scorer on FLEE's own "
+                    "validation data (with and without registration corrections), every folder (or --only)")
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     if a.all:
@@ -358,6 +406,9 @@ def main() -> None:
         folders = sorted(p for p in data.iterdir() if (p / "input_csv").is_dir())
         if a.only:
             folders = [p for p in folders if p.name in a.only.split(",")]
+        if a.data_gap:
+            data_gap(folders)
+            return
         agents = int(float(a.sizes.split(",")[0])) if a.sizes != "1e4,1e5,1e6" else 10_000
         rows = compare_all(folders, agents, a.seeds, a.fresh, a.out or OUT / "flee_compare_all.json", a.flee_seeds,
                            a.cached_only)
