@@ -75,23 +75,22 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
         m = mem[i]
         li = i - offs[m]
         pm = par[m]
-        pr = prec[m]
         p = place[i]
         at = km_left[i] == 0
         home = intent[i] == GOING_HOME
-        held = held_rec(pr[p], not at, flags[i], home, pr[origin[i]].country)
+        held = held_rec(prec[m, p], not at, flags[i], home, prec[m, origin[i]].country)
         g = np.int64(m) * G + group[i]
         u_rest = uniform(keys[m, 0], li + HOME_OFS) if home else g_rest[g]
         if pm.cohesion > 0:
             u_c = uniform(keys[m, 1], li + HOME_OFS) if home else g_coh[g]
             if u_c < pm.cohesion and not home:
                 u_rest = u_caravan[m, pop[i]]
-        rp = pm.shelter_rest_prob if (pr[p].shelter and at) else pm.rest_prob
+        rp = pm.shelter_rest_prob if (prec[m, p].shelter and at) else pm.rest_prob
         if held or (flags[i] & RALLY) != 0 or u_rest < rp:
             stay[j] = True
             state[i] = RESTING
             continue
-        c = pr[p].country
+        c = prec[m, p].country
         rides_blocked = crec[m, c].rides_blocked
         u_r = uniform(keys[m, 2], li + HOME_OFS) if home else g_ride[g]
         if u_r < pm.ride_prob and not rides_blocked:
@@ -108,15 +107,6 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
             budget[j] = min(walk, pm.max_foot_km)
 
 
-@njit(cache=True, inline="always")
-def _journey_ends(i, t, m, q, intent, state, pop, ended):
-    if intent[i] == GOING_HOME:
-        state[i] = RETURNED
-    else:
-        state[i] = ARRIVED
-        ended[t, m, pop[i], q] += 1
-
-
 @threaded
 def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km_left, dest, wp, pop, intent, flags, origin,
                    state, km_today, dests, cum, hop, e_to, e_km, e_modes, mode_bit, prec, via_table, n_via,
@@ -125,7 +115,10 @@ def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km
     when it is a place: a caravan's target for those who follow its plan); ``keys[m, h]``: member ``m``'s
     movement.route{h} of the day (the route choice at the h-th place of someone's day). Counts
     flows per (row, member, edge) and arrived / crossed / ended per (row, member, caravan, place):
-    each row counts a chunk of ``who`` (a chunk per thread, core.thread_rows); the caller sums them."""
+    each row counts a chunk of ``who`` (a chunk per thread, core.thread_rows); the caller sums them.
+
+    A person's fields are read into locals once and written back once (numba cannot keep array
+    elements in registers across the stores to the counters)."""
     K = hop.shape[2]
     max_hops = keys.shape[1]
     # a chunk of people per row of the counters (one row, one chunk without threads)
@@ -136,26 +129,37 @@ def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km
             i = who[j]
             m = mem[i]
             li = i - offs[m]
-            pr = prec[m]
             b = budget[j]
             md = mode[j]
+            home = intent[i] == GOING_HOME
+            k = pop[i]
+            d = dest[i]
+            dplace = dests[d]
+            o_country = prec[m, origin[i]].country
+            p = place[i]
+            nx = nxt[i]
+            kl = km_left[i]
+            dt = detour[i]
+            w = np.int64(wp[i])
+            fl = flags[i]
+            kt = km_today[i]
             for h in range(max_hops):
-                if km_left[i] == 0:
-                    p = place[i]
-                    if detour[i] >= 0 and dests[detour[i]] == p:
-                        detour[i] = -1  # at the open crossing: on toward the rest of the route
-                    k = pop[i]
-                    if intent[i] != GOING_HOME and detour[i] < 0:  # waypoints reached: on to the next
-                        w = np.int64(wp[i])
-                        while w < n_via[k] and dests[via_table[k, w]] == p and via_table[k, w] != dest[i]:
+                if kl == 0:
+                    if dt >= 0 and dests[dt] == p:
+                        dt = -1  # at the open crossing: on toward the rest of the route
+                    if not home and dt < 0:  # waypoints reached: on to the next
+                        while w < n_via[k] and dests[via_table[k, w]] == p and via_table[k, w] != d:
                             w += 1
-                        wp[i] = w
-                    if p == dests[dest[i]]:
-                        _journey_ends(i, t, m, p, intent, state, pop, ended)
+                    if p == dplace:
+                        if home:
+                            state[i] = RETURNED
+                        else:
+                            state[i] = ARRIVED
+                            ended[t, m, k, p] += 1
                         break
-                    if held_rec(pr[p], False, flags[i], intent[i] == GOING_HOME, pr[origin[i]].country):
+                    if held_rec(prec[m, p], False, fl, home, o_country):
                         break
-                    tg = target(intent[i] == GOING_HOME, detour[i], wp[i], n_via[k], via_table[k, wp[i]], dest[i])
+                    tg = target(home, dt, w, n_via[k], via_table[k, w], d)
                     u = uniform(keys[m, h], li)
                     c = 0
                     for r in range(K):
@@ -166,40 +170,51 @@ def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km
                         break
                     if (e_modes[e] & mode_bit[md]) == 0:
                         break
-                    if par[m].stage_walking and md == FOOT and km_today[i] > 0 and e_km[e] > b + 1e-6:
+                    if par[m].stage_walking and md == FOOT and kt > 0 and e_km[e] > b + 1e-6:
                         break
-                    nxt[i] = e_to[e]
-                    km_left[i] = e_km[e]
-                    flags[i] &= ~CLEARED
+                    nx = e_to[e]
+                    kl = e_km[e]
+                    fl &= ~CLEARED
                     flows[t, m, e] += 1
-                left = np.float64(km_left[i])
+                left = np.float64(kl)
                 step = min(b, left)
                 b -= step
                 left -= step
-                km_today[i] += np.float32(step)
+                kt += np.float32(step)
                 if left <= 1e-6:
-                    q = nxt[i]
-                    place[i] = q
-                    nxt[i] = -1
-                    km_left[i] = 0
-                    arrived[t, m, pop[i], q] += 1
-                    if pr[q].counts_crossing and not pr[q].blocked and intent[i] != GOING_HOME:
-                        crossed[t, m, pop[i], q] += 1
+                    q = nx
+                    p = q
+                    nx = -1
+                    kl = np.float32(0)
+                    arrived[t, m, k, q] += 1
+                    if prec[m, q].counts_crossing and not prec[m, q].blocked and not home:
+                        crossed[t, m, k, q] += 1
                     # a day of rides ends at a rally point: the trucks go where the caravan is going; for
                     # followers of a caravan's plan, at its target today and nowhere else
                     if md == RIDE:
                         if stop[j] >= 0:
                             if q == stop[j]:
                                 b = 0.0
-                        elif pr[q].rally and km_today[i] >= np.float32(par[m].foot_km):
+                        elif prec[m, q].rally and kt >= np.float32(par[m].foot_km):
                             b = 0.0
-                    if q == dests[dest[i]]:
-                        _journey_ends(i, t, m, q, intent, state, pop, ended)
+                    if q == dplace:
+                        if home:
+                            state[i] = RETURNED
+                        else:
+                            state[i] = ARRIVED
+                            ended[t, m, k, q] += 1
                         b = 0.0
                 else:
-                    km_left[i] = np.float32(left)
+                    kl = np.float32(left)
                 if not b > 1e-6:
                     break
+            place[i] = p
+            nxt[i] = nx
+            km_left[i] = kl
+            detour[i] = dt
+            wp[i] = w
+            flags[i] = fl
+            km_today[i] = kt
 
 
 @threaded
@@ -213,11 +228,10 @@ def intentions_kernel(idx, mem, offs, day, keys, par, km_factor, place, km_left,
         m = mem[i]
         li = i - offs[m]
         pm = par[m]
-        pr = prec[m]
         p = place[i]
-        c = pr[p].country
+        c = prec[m, p].country
         going = intent[i] != GOING_HOME
-        held = held_rec(pr[p], km_left[i] != 0, flags[i], not going, pr[origin[i]].country)
+        held = held_rec(prec[m, p], km_left[i] != 0, flags[i], not going, prec[m, origin[i]].country)
         chance = pm.give_up_held if held else pm.give_up
         if pm.give_up_km_scale > 0:
             chance = chance * km_factor[m, dest_index[origin[i]], p]
@@ -293,10 +307,9 @@ def apply_kernel(idx, mem, offs, keys, place, intent, origin, motive, prec, crec
     for j in numba.prange(idx.shape[0]):
         i = idx[j]
         m = mem[i]
-        pr = prec[m]
-        c = pr[place[i]].country
+        c = prec[m, place[i]].country
         cr = crec[m, c]
-        if not cr.asylum_open or intent[i] == GOING_HOME or c == pr[origin[i]].country:
+        if not cr.asylum_open or intent[i] == GOING_HOME or c == prec[m, origin[i]].country:
             continue
         ch = cr.apply_protection if motive[i] == PROTECTION else cr.apply_economic
         if intent[i] == GOING_STAY:
@@ -336,13 +349,12 @@ def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, pre
         if intent[i] == GOING_HOME:
             continue
         m = mem[i]
-        pr = prec[m]
         p = place[i]
         at = km_left[i] == 0
-        if held_rec(pr[p], not at, flags[i], False, pr[origin[i]].country):
+        if held_rec(prec[m, p], not at, flags[i], False, prec[m, origin[i]].country):
             continue
         hist[(np.int64(m) * n_pop + pop[i]) * n_dest + dest[i], p] += 1
-        if pr[p].rally and at:
+        if prec[m, p].rally and at:
             at_pos[n_at] = j
             n_at += 1
     return n_at

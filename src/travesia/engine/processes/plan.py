@@ -161,8 +161,7 @@ def _direct_kernel(idx, mem, K, pop, intent, place, nxt, km_left, flags, origin,
             continue
         p = place[i]
         at = km_left[i] == 0
-        pr = prec[m]
-        if held_rec(pr[p], not at, flags[i], False, pr[origin[i]].country):
+        if held_rec(prec[m, p], not at, flags[i], False, prec[m, origin[i]].country):
             continue
         prog = progress[k, p]
         if not at and nxt[i] >= 0 and progress[k, nxt[i]] > prog:  # on a leg along the route
@@ -195,8 +194,7 @@ def _count_kernel(idx, mem, K, pop, intent, place, km_left, flags, origin, prec,
             continue
         p = place[i]
         m = mem[i]
-        pr = prec[m]
-        if held_rec(pr[p], km_left[i] != 0, flags[i], False, pr[origin[i]].country):
+        if held_rec(prec[m, p], km_left[i] != 0, flags[i], False, prec[m, origin[i]].country):
             continue
         counts[m * K + pop[i], p] += 1
 
