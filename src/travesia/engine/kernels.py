@@ -58,16 +58,42 @@ def target(going_home, detour, w, n_via, via_w, dest):
     return np.int64(dest)
 
 
+@njit(cache=True, inline="always")
+def follow_plan(hold, follow, prog, tprog, short, at, stay, mode, budget):
+    """A person's day under their caravan's plan (processes/plan.py), given movement's decision
+    (``stay``, ``mode``, ``budget``): returns (stay, mode, budget, go), ``go`` when they move toward
+    the caravan's target and stop there. ``prog``, ``tprog``: km along the caravan's route of the
+    person and of the target; ``follow``: their household follows the plan today; ``hold``: a hold
+    day; ``short``: the km of the body's stage (on a hold day, a day of rides to catch up). Scalars
+    only (see :func:`~travesia.engine.core.held_rec`)."""
+    if prog >= tprog - 1e-6:  # at the target or ahead: wait (on a hold day everyone, else followers)
+        if at and (hold or follow):
+            stay = True
+        return stay, mode, budget, False
+    if follow:  # behind: cover the body's stage today (keeping one's distance), stopping at the target
+        gap = tprog - prog
+        return False, RIDE, (gap + 1.0 if gap <= short + 1e-6 else short), True
+    if hold and not stay:  # behind on a hold day, moving on their own: stop at the hold
+        return stay, RIDE, budget, True
+    return stay, mode, budget, False
+
+
 @threaded
 def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g_pace, G, u_caravan,
                   place, km_left, flags, intent, origin, group, pop, speed, prec, crec, state, km_today, prev,
-                  stay, mode, budget):
+                  nxt, household, day, since, plan_target, plan_hold, plan_stage_km, plan_progress, plan_keys,
+                  plan_cohesion, plan_ride_stage_km, stay, mode, budget, go):
     """Each person on the move today: stay (held at a post, waiting at a rally point, resting) or a
-    mode (foot, ride, bus on their own) and a km budget. Person ``i`` of member ``m = mem[i]`` (own
-    id ``i - offs[m]``); ``keys[m]``: movement.rest, .cohesion, .ride, .ride_km, .solo_bus of the
-    day; ``par[m]``, ``prec[m]``, ``crec[m]`` its parameters; group ``g`` of member ``m`` is row
-    ``m * G + g`` of the group tables; caravan ``k`` of member ``m`` is ``u_caravan[m, k]``. Keeps
-    each one's state in ``prev`` and starts their day's km at 0; who stays is ``resting``."""
+    mode (foot, ride, bus on their own) and a km budget; then their caravan's plan of the day
+    (:func:`follow_plan`; processes/plan.py, row ``m * K + caravan`` of the ``plan_*`` tables, no
+    plan where the target is -1; ``plan_keys[m]``: plan.follow of the day, one draw per household).
+    Person ``i`` of member ``m = mem[i]`` (own id ``i - offs[m]``); ``keys[m]``: movement.rest,
+    .cohesion, .ride, .ride_km, .solo_bus of the day; ``par[m]``, ``prec[m]``, ``crec[m]`` its
+    parameters; group ``g`` of member ``m`` is row ``m * G + g`` of the group tables; caravan ``k``
+    of member ``m`` is ``u_caravan[m, k]``. Keeps each one's state in ``prev`` and starts their
+    day's km at 0; who stays is ``resting`` (since today if they were not), who moves goes on in
+    :func:`advance_kernel`."""
+    K = u_caravan.shape[1]
     for j in numba.prange(idx.shape[0]):
         i = idx[j]
         prev[j] = state[i]
@@ -86,40 +112,83 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
             if u_c < pm.cohesion and not home:
                 u_rest = u_caravan[m, pop[i]]
         rp = pm.shelter_rest_prob if (prec[m, p].shelter and at) else pm.rest_prob
+        st = False
+        md = FOOT
+        b = 0.0
         if held or (flags[i] & RALLY) != 0 or u_rest < rp:
-            stay[j] = True
+            st = True
             state[i] = RESTING
-            continue
-        c = prec[m, p].country
-        rides_blocked = crec[m, c].rides_blocked
-        u_r = uniform(keys[m, 2], li + HOME_OFS) if home else g_ride[g]
-        if u_r < pm.ride_prob and not rides_blocked:
-            mode[j] = RIDE
-            u_k = uniform(keys[m, 3], li + HOME_OFS) if home else g_ride_km[g]
-            budget[j] = pm.ride_km * (0.3 + 0.7 * u_k)
-        if pm.solo_bus_prob > 0:
-            if uniform(keys[m, 4], li) < pm.solo_bus_prob and not rides_blocked:
-                mode[j] = BUS
-                budget[j] = pm.bus_km
-        if mode[j] == FOOT:
-            sp = np.float64(speed[i])
-            walk = sp if home else min(sp, g_pace[g] * pm.foot_km)
-            budget[j] = min(walk, pm.max_foot_km)
+        else:
+            c = prec[m, p].country
+            rides_blocked = crec[m, c].rides_blocked
+            u_r = uniform(keys[m, 2], li + HOME_OFS) if home else g_ride[g]
+            if u_r < pm.ride_prob and not rides_blocked:
+                md = RIDE
+                u_k = uniform(keys[m, 3], li + HOME_OFS) if home else g_ride_km[g]
+                b = pm.ride_km * (0.3 + 0.7 * u_k)
+            if pm.solo_bus_prob > 0:
+                if uniform(keys[m, 4], li) < pm.solo_bus_prob and not rides_blocked:
+                    md = BUS
+                    b = pm.bus_km
+            if md == FOOT:
+                sp = np.float64(speed[i])
+                walk = sp if home else min(sp, g_pace[g] * pm.foot_km)
+                b = min(walk, pm.max_foot_km)
+        gj = False
+        kk = np.int64(m) * K + pop[i]
+        t = plan_target[kk]
+        if t >= 0 and not home and not held:
+            prog = plan_progress[kk, p]
+            if not at and nxt[i] >= 0 and plan_progress[kk, nxt[i]] > prog:  # on a leg along the route
+                prog = plan_progress[kk, nxt[i]] - km_left[i]
+            h = plan_hold[kk]
+            st, md, b, gj = follow_plan(h, uniform(plan_keys[m], household[i]) < plan_cohesion[m], prog,
+                                        plan_progress[kk, t], plan_ride_stage_km[m] if h else plan_stage_km[kk],
+                                        at, st, md, b)
+        stay[j] = st
+        mode[j] = md
+        budget[j] = b
+        go[j] = gj
+        if st:  # their day ends here: resting, since today if they were not
+            state[i] = RESTING
+            if prev[j] != RESTING:
+                since[i] = day
+
+
+@njit(cache=True)
+def movers_kernel(idx, stay, mode, budget, go, prev, who, who_mode, who_budget, who_go, who_prev):
+    """Those of ``idx`` who do not stay, with their mode, budget, plan and state before the day,
+    packed in order into the ``who*`` arrays (which may be the input arrays: packing writes no
+    further than it has read); returns how many."""
+    n = 0
+    for j in range(idx.shape[0]):
+        if not stay[j]:
+            who[n] = idx[j]
+            who_mode[n] = mode[j]
+            who_budget[n] = budget[j]
+            who_go[n] = go[j]
+            who_prev[n] = prev[j]
+            n += 1
+    return n
 
 
 @threaded
-def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km_left, dest, wp, pop, intent, flags, origin,
-                   state, km_today, dests, cum, hop, e_to, e_km, e_modes, mode_bit, prec, via_table, n_via,
-                   detour, flows, arrived, crossed, ended):
-    """Move people ``who`` leg by leg with km ``budget`` by ``mode`` (a day of rides ends at ``stop[j]``
-    when it is a place: a caravan's target for those who follow its plan); ``keys[m, h]``: member ``m``'s
-    movement.route{h} of the day (the route choice at the h-th place of someone's day). Counts
-    flows per (row, member, edge) and arrived / crossed / ended per (row, member, caravan, place):
-    each row counts a chunk of ``who`` (a chunk per thread, core.thread_rows); the caller sums them.
+def advance_kernel(who, budget, mode, go, plan_target, mem, offs, par, keys, place, nxt, km_left, dest, wp, pop,
+                   intent, flags, origin, state, km_today, dests, cum, hop, e_to, e_km, e_modes, mode_bit, prec,
+                   via_table, n_via, detour, prev, since, day, flows, arrived, crossed, ended):
+    """Move people ``who`` leg by leg with km ``budget`` by ``mode`` (a day of rides of those who
+    follow their caravan's plan, ``go[j]``, ends at its target ``plan_target[m * K + caravan]`` and
+    nowhere else); ``keys[m, h]``: member ``m``'s movement.route{h} of the day (the route choice at
+    the h-th place of someone's day). Then their day ends: still on the move, travelling if they
+    moved, else resting; ``since`` is today where the state changed (from ``prev``, their states
+    before the day). Counts flows per (row, member, edge) and arrived / crossed / ended per (row,
+    member, caravan, place): each row counts a chunk of ``who`` (a chunk per thread,
+    core.thread_rows); the caller sums them.
 
     A person's fields are read into locals once and written back once (numba cannot keep array
     elements in registers across the stores to the counters)."""
     K = hop.shape[2]
+    n_pop = arrived.shape[2]
     max_hops = keys.shape[1]
     # a chunk of people per row of the counters (one row, one chunk without threads)
     C = flows.shape[0]
@@ -143,6 +212,7 @@ def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km
             w = np.int64(wp[i])
             fl = flags[i]
             kt = km_today[i]
+            stop = plan_target[np.int64(m) * n_pop + k] if (go[j] and md != BUS) else -1
             for h in range(max_hops):
                 if kl == 0:
                     if dt >= 0 and dests[dt] == p:
@@ -192,8 +262,8 @@ def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km
                     # a day of rides ends at a rally point: the trucks go where the caravan is going; for
                     # followers of a caravan's plan, at its target today and nowhere else
                     if md == RIDE:
-                        if stop[j] >= 0:
-                            if q == stop[j]:
+                        if stop >= 0:
+                            if q == stop:
                                 b = 0.0
                         elif prec[m, q].rally and kt >= np.float32(par[m].foot_km):
                             b = 0.0
@@ -215,6 +285,12 @@ def advance_kernel(who, budget, mode, stop, mem, offs, par, keys, place, nxt, km
             wp[i] = w
             flags[i] = fl
             km_today[i] = kt
+            st = state[i]
+            if st == TRAVELLING or st == RESTING:
+                st = TRAVELLING if kt > 0 else RESTING
+                state[i] = st
+            if st != prev[j]:
+                since[i] = day
 
 
 @threaded
@@ -407,17 +483,3 @@ def median_kernel(hist, order, dv, median):
             if c >= target:
                 median[r] = dv[order[k]]
                 break
-
-
-@threaded
-def settle_kernel(idx, prev, km_today, state, since, day):
-    """The end of the day's movement: still on the move, travelling if they moved, else resting;
-    ``since`` is today where the state changed (from ``prev``)."""
-    for j in numba.prange(idx.shape[0]):
-        i = idx[j]
-        st = state[i]
-        if st == TRAVELLING or st == RESTING:
-            st = TRAVELLING if km_today[i] > 0 else RESTING
-            state[i] = st
-        if st != prev[j]:
-            since[i] = day

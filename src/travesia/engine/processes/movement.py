@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.core import BUS, FOOT, RIDE, records, scaled_count, thread_rows
+from travesia.engine.core import BUS, FOOT, RIDE, SimulationError, records, scaled_count, thread_rows
 from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 from travesia.network import MODE_BITS
@@ -46,8 +46,10 @@ class Movement(Process):
               "detour": Field(np.int16, -1, "route-table index of an open crossing rerouted to (processes/reroute.py), "
                               "else -1")}
     reads = ("state", "place", "next", "km_left", "dest", "wp", "pop", "speed", "group", "flags", "intent", "origin",
-             "since", "member", "detour")
+             "since", "member", "detour", "household")
     writes = ("place", "next", "km_left", "state", "since", "flags", "km_today", "wp", "detour")
+
+    _no_plan: tuple | None = None
 
     def setup(self, sim) -> None:
         self.m = sim.params.movement
@@ -70,26 +72,45 @@ class Movement(Process):
         idx = sim.on_the_move()
         if idx.size == 0:
             return
-        prev = np.empty(idx.size, dtype=np.uint8)
         g = self._group_draws(sim)
-        stay, mode, budget = self._decide(sim, idx, g, prev)
-        # the caravans' plans (processes/plan.py, every member's) direct the groups that follow them
-        plan = sim.shared.get("plan")
-        planned = np.zeros(idx.size, dtype=bool)
-        if plan is not None and plan.active:
-            planned[plan.direct(sim, idx, stay, mode, budget)] = True
-        movers = idx[~stay]
-        mode, budget, planned = mode[~stay], budget[~stay], planned[~stay]
-        if movers.size:
+        # decide each one's day, with their caravan's plan (processes/plan.py, every member's), in one pass;
+        # those who stay end their day there
+        prev = np.empty(idx.size, dtype=np.uint8)
+        stay = np.empty(idx.size, dtype=np.bool_)
+        mode = np.empty(idx.size, dtype=np.int8)
+        budget = np.empty(idx.size, dtype=np.float64)
+        go = np.empty(idx.size, dtype=np.bool_)
+        plan = self._plan(sim)
+        kernels.decide_kernel(idx, pp.member, sim.offsets, sim.keys_many(_DECIDE, sim.day), self.par, g["rest"],
+                              g["cohesion"], g["ride"], g["ride_km"], g["pace"], g["G"], g["caravan"], pp.place,
+                              pp.km_left, pp.flags, pp.intent, pp.origin, pp.group, pp.pop, pp.speed, sim.place_rec,
+                              sim.country_rec, pp.state, pp.km_today, prev, pp.next, pp.household, sim.day, pp.since,
+                              *plan, stay, mode, budget, go)
+        movers = np.empty(idx.size, dtype=np.int64)
+        n = kernels.movers_kernel(idx, stay, mode, budget, go, prev, movers, mode, budget, go, prev)
+        if n:
+            movers, mode, budget, go, prev = movers[:n], mode[:n], budget[:n], go[:n], prev[:n]
             self._organised_buses(sim, movers, mode, budget)
             self._offered_buses(sim, movers, mode, budget)
-            stop = None
-            if planned.any():  # followers stop at their caravan's target (a day of rides ends there)
-                planned &= mode != BUS
-                stop = np.where(planned, plan.targets(pp.member[movers], pp.pop[movers]), -1)
-            self._advance(sim, movers, budget, mode, stop)
-        kernels.settle_kernel(idx, prev, pp.km_today, pp.state, pp.since, sim.day)
+            self._advance(sim, movers, budget, mode, go, plan[0], prev)
         pp.changed += 1  # journeys ended (arrived, returned)
+
+    def _plan(self, sim) -> tuple:
+        """Today's plans of every caravan of every member for the decisions (target -1: no plan):
+        target, hold, stage km, route progress per place (rows ``m * K + caravan``), the keys of
+        plan.follow, cohesion and ride stage km per member."""
+        plan = sim.shared.get("plan")
+        K = max(len(sim.pop_names), 1)
+        if plan is None or not plan.active:
+            if self._no_plan is None or self._no_plan[0].size != sim.M * K:
+                G = sim.M * K
+                self._no_plan = (np.full(G, -1, dtype=np.int64), np.zeros(G, dtype=np.bool_), np.zeros(G),
+                                 np.zeros((G, 1)), np.zeros(sim.M, dtype=np.uint64), np.zeros(sim.M), np.zeros(sim.M))
+            return self._no_plan
+        if plan.K != K:
+            raise SimulationError(f"the plans have {plan.K} caravans a member, movement {K}")
+        return (plan.target, plan.hold, plan.stage_km, plan.progress, sim.keys("plan.follow", sim.day),
+                plan.cohesion, plan.ride_stage_km)
 
     def _group_draws(self, sim) -> dict:
         """Today's draws for every group of every member (and every caravan): a group decides together.
@@ -107,17 +128,6 @@ class Movement(Process):
             "pace": sim.group_pace(gg, gm),
             "caravan": sim.draw_for("movement.rest_caravan", day, ck, cm).reshape(sim.M, n_pop),
         }
-
-    def _decide(self, sim, idx, g, prev):
-        pp = sim.people
-        stay = np.zeros(idx.size, dtype=np.bool_)
-        mode = np.zeros(idx.size, dtype=np.int8)
-        budget = np.zeros(idx.size, dtype=np.float64)
-        kernels.decide_kernel(idx, pp.member, sim.offsets, sim.keys_many(_DECIDE, sim.day), self.par, g["rest"],
-                              g["cohesion"], g["ride"], g["ride_km"], g["pace"], g["G"], g["caravan"], pp.place,
-                              pp.km_left, pp.flags, pp.intent, pp.origin, pp.group, pp.pop, pp.speed, sim.place_rec,
-                              sim.country_rec, pp.state, pp.km_today, prev, stay, mode, budget)
-        return stay, mode, budget
 
     def _organised_buses(self, sim, movers, mode, budget) -> None:
         """Buses leaving a place today take the first ``seats_per_day`` there (by arrival day), in each member."""
@@ -166,23 +176,22 @@ class Movement(Process):
             mode[take] = BUS
             budget[take] = km
 
-    def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray,
-                 stop: np.ndarray | None = None) -> None:
-        """Move people ``who`` along their routes with km ``budget`` by ``mode``; where ``stop[j] >= 0``
-        (their caravan's target today, processes/plan.py) a day of rides ends there and nowhere else."""
+    def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray, go: np.ndarray,
+                 plan_target: np.ndarray, prev: np.ndarray) -> None:
+        """Move people ``who`` along their routes with km ``budget`` by ``mode``; where ``go[j]`` a day of
+        rides ends at their caravan's target today (``plan_target``, processes/plan.py) and nowhere else;
+        their day ends (``prev``: their states before it)."""
         pp, net, rt = sim.people, sim.net, sim.routes
         prec, par = sim.place_rec, self.par
-        if stop is None:
-            stop = np.full(who.size, -1, dtype=np.int64)
         T = thread_rows()  # a row per numba thread, summed below
         flows = np.zeros((T, sim.M, net.n_edges), dtype=np.int64)
         shape = (T, sim.M, max(len(sim.pop_names), 1), net.n_places)
         arrived, crossed, ended = (np.zeros(shape, dtype=np.int64) for _ in range(3))
         kernels.advance_kernel(
-            who, budget, mode, stop, pp.member, sim.offsets, par, sim.keys_many(_ROUTE, sim.day), pp.place, pp.next,
-            pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state, pp.km_today, rt.dests,
-            rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT, prec, sim.via_table, sim.n_via,
-            pp.detour, flows, arrived, crossed, ended)
+            who, budget, mode, go, plan_target, pp.member, sim.offsets, par, sim.keys_many(_ROUTE, sim.day), pp.place,
+            pp.next, pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state, pp.km_today,
+            rt.dests, rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT, prec, sim.via_table, sim.n_via,
+            pp.detour, prev, pp.since, sim.day, flows, arrived, crossed, ended)
         if T > 1:
             flows, arrived, crossed, ended = (a.sum(axis=0, keepdims=True) for a in (flows, arrived, crossed, ended))
         flows, arrived, crossed, ended = flows[0], arrived[0], crossed[0], ended[0]

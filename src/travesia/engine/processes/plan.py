@@ -28,7 +28,8 @@ groups merged at rally points can grow to a whole caravan, whose single draw wou
 thousands at once): it goes to the target and stops there (however far that is), or waits if it
 is already there or ahead.
 The others move on their own (:mod:`movement`): a fast head runs ahead, stragglers fall behind,
-and both rejoin where the body holds. Movement applies the plan through :meth:`PlanState.direct`.
+and both rejoin where the body holds. Movement applies the plan in its decisions
+(:func:`~travesia.engine.kernels.follow_plan`, from the tables of :class:`PlanState`).
 Every draw is one number per caravan (or household) per day, keyed by (member seed, stream, day,
 caravan or household), so runs stay deterministic and a member advanced with others plans as it would
 alone. The plans of all members are one :class:`PlanState` in ``sim.shared["plan"]`` (row
@@ -42,7 +43,7 @@ import math
 
 import numpy as np
 
-from travesia.engine.core import GOING_HOME, RIDE, Intent, State, held_rec, njit, records, uniform
+from travesia.engine.core import GOING_HOME, Intent, State, held_rec, njit, records
 from travesia.engine.processes.base import Process
 from travesia.errors import UserError
 from travesia.network import KIND, ROAD
@@ -124,65 +125,6 @@ class PlanState:
     @property
     def active(self) -> bool:
         return bool((self.target >= 0).any())
-
-    def targets(self, mem: np.ndarray, pop: np.ndarray) -> np.ndarray:
-        """Today's target of the caravans of people of members ``mem`` and populations ``pop``."""
-        return self.target[mem.astype(np.int64) * self.K + pop]
-
-    def direct(self, sim, idx: np.ndarray, stay: np.ndarray, mode: np.ndarray, budget: np.ndarray) -> np.ndarray:
-        """Apply today's plans to movement's decisions for people ``idx`` (in place).
-
-        Returns the positions (into ``idx``) of people who move toward their caravan's target and
-        stop there; movement moves them with the rides mode (the target as the only stop).
-        """
-        pp = sim.people
-        # one draw per household (of each member): a household follows the plan or not, whatever
-        # its group (groups merged at rally points can hold a whole caravan)
-        keys = sim.keys("plan.follow", sim.day)  # drawn in the kernel, keyed by (member, household)
-        go = np.zeros(idx.size, dtype=np.bool_)
-        _direct_kernel(idx.astype(np.int64, copy=False), pp.member, self.K, pp.pop, pp.intent, pp.place, pp.next, pp.km_left,
-                       pp.flags, pp.origin, self.target, self.hold, self.stage_km, self.progress, keys, pp.household,
-                       self.cohesion, self.ride_stage_km, sim.place_rec, stay, mode, budget, go)
-        return np.nonzero(go)[0]
-
-
-@njit(cache=True)
-def _direct_kernel(idx, mem, K, pop, intent, place, nxt, km_left, flags, origin, target, hold, stage_km,
-                   progress, keys, household, cohesion, ride_stage_km, prec, stay, mode, budget, go):
-    """Apply each caravan's plan to movement's decisions (see :meth:`PlanState.direct`): person
-    ``i = idx[j]`` of member ``m = mem[i]`` follows caravan row ``m * K + pop[i]`` when its
-    household's draw (``keys[m]``: plan.follow of the day) is below the member's cohesion."""
-    for j in range(idx.shape[0]):
-        i = idx[j]
-        m = mem[i]
-        k = m * K + pop[i]
-        t = target[k]
-        if t < 0 or intent[i] == GOING_HOME:
-            continue
-        p = place[i]
-        at = km_left[i] == 0
-        if held_rec(prec[m, p], not at, flags[i], False, prec[m, origin[i]].country):
-            continue
-        prog = progress[k, p]
-        if not at and nxt[i] >= 0 and progress[k, nxt[i]] > prog:  # on a leg along the route
-            prog = progress[k, nxt[i]] - km_left[i]
-        tprog = progress[k, t]
-        follow = uniform(keys[m], household[i]) < cohesion[m]
-        h = hold[k]
-        if prog >= tprog - 1e-6:  # at the target or ahead: wait (on a hold day everyone, else followers)
-            if at and (h or follow):
-                stay[j] = True
-            continue
-        if follow:  # behind: cover the body's stage today (keeping one's distance), stopping at the target
-            stay[j] = False
-            short = ride_stage_km[m] if h else stage_km[k]  # on a hold day stragglers catch up a day of rides
-            gap = tprog - prog
-            budget[j] = gap + 1.0 if gap <= short + 1e-6 else short
-            mode[j] = RIDE
-            go[j] = True
-        elif h and not stay[j]:  # behind on a hold day, moving on their own: stop at the hold
-            mode[j] = RIDE
-            go[j] = True
 
 
 @njit(cache=True)
@@ -362,7 +304,7 @@ class Plan(Process):
     name = "plan"
     params = "plan"
     batched = True  # one plan per (member, caravan): row g = m * K + k of the PlanState
-    reads = ("state", "place", "next", "km_left", "pop", "intent", "household", "flags", "origin", "member")
+    reads = ("state", "place", "km_left", "pop", "intent", "flags", "origin", "member")
     writes = ("dest",)  # a route decision sends the whole body down one branch
 
     def setup(self, sim) -> None:
