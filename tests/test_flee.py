@@ -420,3 +420,29 @@ def test_awareness_two_routes_continue(tmp_path):
     two = r.net.index["Camp_Two"]
     assert c[-1, two, State.ARRIVED] > 50  # the near camp, two links ahead, draws most
     assert r.sim.shared["flee"].rem.shape == (r.sim.n, 1)
+
+
+@pytest.mark.parametrize("towns,camp_cap", [(3, ""), (10, ""), (3, "1000000")])
+def test_route_choice_follows_flee_weights(tmp_path, towns, camp_cap):
+    """Who leaves a place picks a way out with FLEE's weight 1 / (softening + km) ** distance_power
+    (all scores 1 here): the shares of day 1's departures from Alpha match them (chi-square), with
+    few ways out (the kernel's fixed-width choice), many (its search) and with a camp that has a
+    capacity at the end of one of them (its general loop, capacity factor 1 far from full)."""
+    from scipy.stats import chisquare
+
+    extra_loc = "".join(f"Town {j},North,Homeland,10.{j},20.{j},town,,100\n" for j in range(towns))
+    extra_rt = "".join(f"Alpha,Town {j},{1000 + 300 * j},0\n" for j in range(towns))
+    f = write_flee(tmp_path / "star", km=1000, speed=300, days=2, arrivals=20000, camp_cap=camp_cap,
+                   extra_locations=extra_loc, extra_routes=extra_rt,
+                   settings="  softening: 10.0\n  distance_power: 1.0\n")
+    sc = load_scenario(import_flee(f, tmp_path / "s")["out"])
+    r = simulate(sc, seed=5, check=True)
+    net = r.net
+    a = net.index["Alpha"]
+    edges = np.arange(net.indptr[a], net.indptr[a + 1])
+    got = r.record.flows[1, edges].astype(float)
+    w = 1.0 / (10.0 + net.e_km[edges].astype(float))
+    assert got.sum() == 20000 and len(edges) == towns + 1
+    assert chisquare(got, got.sum() * w / w.sum()).pvalue > 1e-3
+    wrong = np.ones_like(w)  # (the test can fail: equal shares are rejected)
+    assert chisquare(got, got.sum() * wrong / wrong.sum()).pvalue < 1e-6

@@ -473,16 +473,39 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
     is_town = is_town_all[day]
     is_camp = is_camp_all[day]
 
-    def leave(i, p, k):
+    # Route choice without capacity (most places: no route ends at a place with a capacity):
+    # each place's cumulative route weights, in route order, padded with +inf to the widest
+    # place, so the choice is a fixed-length count, without branches (same sums, same order, so
+    # the same route as the general loop below picks)
+    P = r_ptr.shape[0] - 1
+    W = 1
+    for p in range(P):
+        W = max(W, r_ptr[p + 1] - r_ptr[p])
+    Wf = min(W, 8)
+    capped = np.zeros(P, np.bool_)
+    cpad = np.full((P, W), np.inf)
+    for p in range(P):
+        c = 0.0
+        for j in range(r_ptr[p], r_ptr[p + 1]):
+            if capacity[r_end[j]] >= 1.0:
+                capped[p] = True
+            w = r_w0[j]
+            if wpow != 1.0:
+                w = w ** wpow
+            c += w
+            cpad[p, j - r_ptr[p]] = c
+
+    def choose(i, p, k):
         """Person ``i`` at place ``p`` has decided to move: pick (or continue) a route, with their
-        draw number ``k`` if there is a choice, and step onto its first link. Returns True if
-        they set out."""
+        draw number ``k`` if there is a choice, and take its first link (``count``, ``flows`` and
+        the rest of the route, ``rem``, follow). Returns (place the link leads to, link), link -1
+        if they do not set out."""
         L = rem_len[i]
         if L == 0:
             a = r_ptr[p]
             b = r_ptr[p + 1]
             if a == b:
-                return False
+                return -1, -1
             nr = b - a
             r = a
             if nr == 1:  # one way out: no choice to draw (draw k is left unused)
@@ -490,6 +513,21 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             elif uniform:
                 u = _u01(key, i, k)
                 r = a + min(int(u * nr), nr - 1)
+            elif not capped[p]:
+                u = _u01(key, i, k)
+                tot = cpad[p, nr - 1]
+                if tot > 0.0:
+                    x = u * tot
+                    n = 0
+                    if nr <= Wf:
+                        for j in range(Wf):
+                            n += np.int64(cpad[p, j] <= x)
+                    else:
+                        while n < nr - 1 and cpad[p, n] <= x:
+                            n += 1
+                    r = a + min(n, nr - 1)
+                else:  # FLEE: all weights zero -> equal weights
+                    r = a + min(int(u * nr), nr - 1)
             else:
                 u = _u01(key, i, k)
                 tot = 0.0
@@ -519,7 +557,7 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             final = r_end[r]  # (= r_path[r, L - 1])
             e = r_edge[r]  # the first open link towards the route's first place (open today)
             if is_camp[final] and _capmult(final, count, capacity, capbuf) < 0.5:
-                return False
+                return -1, -1
             for h in range(L - 1):
                 rem[i, h] = r_path[r, h + 1]
         else:  # continuing a route chosen earlier: its next link may have closed since
@@ -532,21 +570,16 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                     break
             if e < 0:  # the link has vanished (closed): the route is dropped
                 rem_len[i] = 0
-                return False
+                return -1, -1
             if is_camp[final] and _capmult(final, count, capacity, capbuf) < 0.5:
                 rem_len[i] = 0
-                return False
+                return -1, -1
             for h in range(L - 1):
                 rem[i, h] = rem[i, h + 1]
         rem_len[i] = L - 1
         count[p] -= 1
-        state[i] = ST_TRAVEL
-        nxt[i] = target
-        edge[i] = e
-        km_left[i] = e_km[e]
-        since[i] = day
         flows[e] += 1
-        return True
+        return target, e
 
     # Only people who have been injected are visited: each population's are the first ``live``
     # of its ids (the injection releases them in id order); the rest wait at its origin.
@@ -589,77 +622,102 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             if w != day:
                 continue
             until[i] = -1
-            p = np.uint32(place[i])
-        else:  # at a location, and leaving (drawn above)
-            p = np.uint32(place[i])
-        # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
-        # they set out again (``since``: the day they came to this place), not every day
-        idle = day - 1 - since[i]
-        r0 = recent[i]
-        if idle > 0:  # (r0 × 2^-idle, exactly: 0.5 ** idle is exact in float64 while idle < 1075)
-            recent[i] = np.float32(math.ldexp(r0, -int(idle)) if idle < 1075 else 0.0)
-        if leave(i, p, 1):  # (draw 1: the route)
+        # (else at a location, and leaving: drawn above)
+        p = np.uint32(place[i])
+        target, e = choose(i, p, 1)  # (draw 1: the route)
+        if e >= 0:
+            # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
+            # they set out again (``since``: the day they came to this place), not every day
+            idle = day - 1 - since[i]
+            if idle > 0:  # (r0 × 2^-idle, exactly: 0.5 ** idle is exact in float64 while idle < 1075)
+                r0 = recent[i]
+                recent[i] = np.float32(math.ldexp(r0, -int(idle)) if idle < 1075 else 0.0)
+            state[i] = ST_TRAVEL
+            nxt[i] = target
+            edge[i] = e
+            km_left[i] = e_km[e]
+            since[i] = day
             trav[n_tr] = i
             n_tr += 1
-        else:
-            recent[i] = r0
-    # pass 2: who is on a link travels (those at a place have not moved: nothing to do)
+    # pass 2: who is on a link travels (those at a place have not moved: nothing to do). Each
+    # traveller's fields are held in locals for their whole day and written back once.
     n_attr = attrs.shape[0]
     for j in range(n_tr):
         i = trav[j]
         moved = 0.0
         k = 2
         hops = 0
+        p = np.uint32(place[i])
+        nx = nxt[i]
+        kl = np.float32(km_left[i])
+        e = edge[i]
+        st = state[i]
+        sn = since[i]
+        un = until[i]
+        fl = flags[i]
+        rc = recent[i]
         while True:
             sp = speed
-            if start_on_foot and (flags[i] & HOPPED) == 0:
+            if start_on_foot and (fl & HOPPED) == 0:
                 sp = walk_speed
-            left = np.float32(km_left[i] - sp)
-            km_left[i] = left
+            left = np.float32(kl - sp)
+            kl = left
             moved += sp
             if left >= 0:
                 break
-            flags[i] |= HOPPED
+            fl |= HOPPED
             moved += left
-            e = np.uint32(edge[i])  # (unsigned indices: no wrap-around fix-up)
-            p = np.uint32(place[i])
-            if last_closed[e] > since[i]:  # the link closed behind them: back to its start
-                nxt[i] = -1
-                km_left[i] = 0
-                edge[i] = -1
+            if last_closed[np.uint32(e)] > sn:  # the link closed behind them: back to its start
+                nx = -1
+                kl = np.float32(0)
+                e = -1
                 count[p] += 1
-                state[i] = ST_CAMP if is_camp[p] else ST_REST
-                since[i] = day
-                until[i] = -1
+                st = ST_CAMP if is_camp[p] else ST_REST
+                sn = day
+                un = -1
                 break
-            since[i] = day
-            q = np.uint32(nxt[i])
-            place[i] = q
-            nxt[i] = -1
-            km_left[i] = 0
-            edge[i] = -1
+            sn = day
+            q = np.uint32(nx)
+            nx = -1
+            kl = np.float32(0)
+            e = -1
             count[q] += 1
             arrivals[q] += 1
-            state[i] = ST_CAMP if is_camp[q] else ST_REST
+            st = ST_CAMP if is_camp[q] else ST_REST
             for a in range(n_attr):  # people present by attribute: they are now at q
                 v = attr_nv[a]
                 c = attrs[a, i]
                 attr_hist[attr_off[a] + p * v + c] -= 1
                 attr_hist[attr_off[a] + q * v + c] += 1
-            until[i] = -1
+            p = q
+            un = -1
             if moved < sp and hops < max_hops:
                 mc = movechance[q]
-                if avoid_short and is_town[q] and (recent[i] + moved / speed) / 2.0 < 0.5:
+                if avoid_short and is_town[q] and (rc + moved / speed) / 2.0 < 0.5:
                     mc = 1.0
                 leaves = mc >= 1.0 or _u01(key, i, k) < mc
                 k += 1
                 if leaves:
                     k += 1
-                    if leave(i, q, k - 1):
+                    target, e2 = choose(i, q, k - 1)
+                    if e2 >= 0:
+                        st = ST_TRAVEL
+                        nx = target
+                        e = e2
+                        kl = np.float32(e_km[e2])  # (km_left is float32)
+                        sn = day
                         hops += 1
                         continue
             break
-        recent[i] = np.float32((recent[i] + moved / speed) / 2.0)
+        place[i] = p
+        nxt[i] = nx
+        km_left[i] = kl
+        edge[i] = e
+        state[i] = st
+        since[i] = sn
+        until[i] = un
+        flags[i] = fl
+        recent[i] = np.float32((rc + moved / speed) / 2.0)
     # the day's counts by place × state: at a location (ARRIVED in a camp, else RESTING) FLEE's own
     # count; on a link, at the place they left; waiting, at their population's place
     hist[:] = 0
