@@ -231,19 +231,51 @@ def test_the_body_never_falls_back_behind_yesterdays_body():
     gs = np.array([0], dtype=np.int64)
     body = np.full(1, -9, dtype=np.int64)
     # no body yet (the first day): the place holding most, the origin
-    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([-1]), body)
+    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([-1]), np.array([-1]), np.zeros(1), body)
     assert body[0] == 0
     # yesterday's body at place 2: the late leavers behind it do not pull it back; the front is ahead
-    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([2]), body)
+    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([2]), np.array([-1]), np.zeros(1), body)
     assert body[0] == 3
     # yesterday's body at place 4, everyone behind it (the front held at a post): it stays
-    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([4]), body)
+    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([4]), np.array([-1]), np.zeros(1), body)
     assert body[0] == 4
     # a place ahead holding the share wins over the most crowded one
     counts2 = np.array([[30, 0, 60, 0, 30]], dtype=np.int64)
-    _body_kernel(gs, 1, counts2, counts2.sum(axis=1), on_path, progress, share, np.array([1]), body)
+    _body_kernel(gs, 1, counts2, counts2.sum(axis=1), on_path, progress, share, np.array([1]), np.array([-1]),
+                 np.zeros(1), body)
     assert body[0] == 4
     # nobody of the caravan on the route: no body
     _body_kernel(gs, 1, np.zeros((1, 5), dtype=np.int64), np.zeros(1, dtype=np.int64), on_path, progress, share,
-                 np.array([2]), body)
+                 np.array([2]), np.array([-1]), np.zeros(1), body)
     assert body[0] == -1
+
+
+def test_the_body_does_not_leap_beyond_a_days_reach():
+    # places 0..4 at 0, 30, 60, 90, 120 km. Yesterday the body set out from place 1 (30 km) for
+    # place 2. A head of 40 rode ahead to place 4 (a rally point) and waits there; 50 followers made
+    # the stage to place 2; 30 straggle at place 1. body_share 0.21 of 120 = 25.2: place 4 holds the
+    # share but lies beyond yesterday's target and beyond a day's rides (40 km: reach 70 km), so the
+    # body is where the followers slept (place 2), not 60 km on.
+    from travesia.engine.processes.plan import _body_kernel
+
+    counts = np.array([[0, 30, 50, 0, 40]], dtype=np.int64)
+    n = counts.sum(axis=1)
+    on_path = np.ones((1, 5), dtype=np.bool_)
+    progress = np.array([[0.0, 30.0, 60.0, 90.0, 120.0]])
+    share = np.array([0.21])
+    gs = np.array([0], dtype=np.int64)
+    body = np.full(1, -9, dtype=np.int64)
+    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([1]), np.array([2]), np.array([70.0]), body)
+    assert body[0] == 2
+    # an offer that took the caravan 100 km yesterday (reach 130 km): the body is where it took them
+    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([1]), np.array([2]), np.array([130.0]), body)
+    assert body[0] == 4
+    # without a plan yesterday (target -1) there is no limit: the furthest place holding the share
+    _body_kernel(gs, 1, counts, n, on_path, progress, share, np.array([1]), np.array([-1]), np.array([70.0]), body)
+    assert body[0] == 4
+    # everyone of the caravan beyond the day's reach: the body is at yesterday's target (it moves on
+    # a stage a day toward them), not stuck at yesterday's body
+    ahead = np.array([[0, 0, 0, 0, 40]], dtype=np.int64)
+    _body_kernel(gs, 1, ahead, ahead.sum(axis=1), on_path, progress, share, np.array([1]), np.array([2]),
+                 np.array([70.0]), body)
+    assert body[0] == 2

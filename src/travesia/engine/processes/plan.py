@@ -103,6 +103,7 @@ class PlanState:
         self.fork_done = np.zeros((G, 0), dtype=np.bool_)  # route decisions (plan.forks) already taken
         self.cohesion = np.zeros(n_members)  # per member
         self.ride_stage_km = np.full(n_members, 250.0)
+        self.carried_km = np.zeros(G)  # km the longest transport offer the caravan accepted today takes it
         # the plans of each day [day, g]: target -1 on a day without a plan (see :meth:`member_log`)
         self.log_target = np.full((days, G), -1, dtype=np.int64)
         self.log_body = np.zeros((days, G), dtype=np.int64)
@@ -142,25 +143,36 @@ def _count_kernel(idx, mem, K, pop, intent, place, km_left, flags, origin, prec,
 
 
 @njit(cache=True)
-def _body_kernel(gs, K, counts, n, on_path, progress, body_share, prev_body, body):
+def _body_kernel(gs, K, counts, n, on_path, progress, body_share, prev_body, prev_target, reach, body):
     """``body[g]`` of caravan rows ``gs``: the furthest place on the route, at or ahead of
-    yesterday's body ``prev_body[g]`` (-1: none yet), holding at least ``body_share`` of the
-    caravan's free people; else the place at or ahead of it holding most of them; else (all of them
-    behind it) yesterday's body. So the body never falls back: stragglers, and late leavers still
-    streaming out of the origin, do not pull it back however many they are; -1 when none of its
-    people is on the route."""
+    yesterday's body ``prev_body[g]`` (-1: none yet) and within a day's reach of it (not beyond
+    yesterday's target ``prev_target[g]`` nor ``reach[g]`` km along the route: where the body set out
+    from yesterday plus a day's rides or an accepted offer's km; no limit without a plan yesterday,
+    ``prev_target[g]`` -1), holding at least ``body_share`` of the caravan's free people; else the
+    place between the two holding most of them; else (all of them behind it) yesterday's body, or
+    (all of them beyond it) yesterday's target. So the body never falls back: stragglers, and late
+    leavers still streaming out of the origin, do not pull it back however many they are; nor does
+    it leap ahead: a head that rode far ahead and waits at a rally point does not pull the body (and
+    so its followers) there in one day. -1 when none of its people is on the route."""
     P = counts.shape[1]
     for g in gs:
         share = body_share[g // K] * n[g]
         pb = prev_body[g]
         floor = progress[g, pb] - 1e-6 if (pb >= 0 and on_path[g, pb]) else -1.0
-        best_c, best_p, far_p, anyone = 0, -1, -1, False
+        pt = prev_target[g]
+        ceil = np.inf
+        if pt >= 0 and on_path[g, pt]:
+            ceil = max(progress[g, pt], reach[g], floor) + 1e-6
+        best_c, best_p, far_p, anyone, beyond = 0, -1, -1, False, False
         for p in range(P):
             c = counts[g, p] if on_path[g, p] else 0
             if c <= 0:
                 continue
             anyone = True
             if progress[g, p] < floor:
+                continue
+            if progress[g, p] > ceil:
+                beyond = True
                 continue
             if c > best_c:
                 best_c, best_p = c, p
@@ -169,7 +181,7 @@ def _body_kernel(gs, K, counts, n, on_path, progress, body_share, prev_body, bod
         if not anyone:
             body[g] = -1
         elif best_c <= 0:
-            body[g] = pb
+            body[g] = pt if beyond else pb
         else:
             body[g] = far_p if far_p >= 0 else best_p
 
@@ -315,6 +327,8 @@ class Plan(Process):
             st = sim.shared["plan"] = PlanState(M, len(sim.pop_names), P, sim.days)
         st.cohesion[:] = [p.cohesion for p in self.ps]
         st.ride_stage_km[:] = [p.ride_stage_km for p in self.ps]
+        # organised buses (``buses:``) can carry the body further than a day's rides
+        self.bus_km = np.array([max((b.km for b in q.buses), default=0.0) for q in sim.member_params])
         self.enabled = np.array([bool(p.stops) and q.rules == "caravan" for p, q in zip(self.ps, sim.member_params)])
         self.min_body = np.array([max(p.min_body * sim.scale, 1) for p in self.ps])
         self.body_share = np.array([p.body_share for p in self.ps])
@@ -406,7 +420,13 @@ class Plan(Process):
         if gs.size == 0:
             return
         body = np.full(gm.size, -1, dtype=np.int64)
-        _body_kernel(gs, K, counts, n, st.on_path, st.progress, self.body_share, st.body, body)
+        # how far the body can have gone since it set out yesterday: a day's rides, or an offer's km
+        reach = st.body_pos + np.maximum(st.ride_stage_km[gm], np.maximum(st.carried_km, self.bus_km[gm]))
+        st.carried_km[:] = 0.0
+        offers = sim.shared.get("offers")
+        for m, _p, _seats, km, k in (offers.today if offers is not None else ()):
+            st.carried_km[m * K + k] = max(st.carried_km[m * K + k], km)
+        _body_kernel(gs, K, counts, n, st.on_path, st.progress, self.body_share, st.body, prev_target, reach, body)
         gs = gs[body[gs] >= 0]
         if self.fork_place.shape[1]:  # a route decision when the body has reached a fork not yet taken
             fm = gm[gs]
@@ -416,7 +436,7 @@ class Plan(Process):
             for g in gs[due.any(axis=1)].tolist():
                 if self._fork(sim, st, g, int(body[g])):
                     _body_kernel(np.array([g]), K, counts, n, st.on_path, st.progress, self.body_share, st.body,
-                                 body)
+                                 prev_target, reach, body)
         dest = np.where(st.branch >= 0, st.branch, self.first_dest)
         u = [sim.draw_for(f"plan.{s}", day, gk, gm) for s in ("rest", "ride", "hold", "hold_days")]
         _stage_kernel(day, gs, K, body, dest, n, st.progress, st.on_path, prev_target, *u, self.par, self.stop,
