@@ -66,7 +66,8 @@ ST_TRAVEL = np.uint8(State.TRAVELLING)
 ST_REST = np.uint8(State.RESTING)
 ST_CAMP = np.uint8(State.ARRIVED)
 NEVER = 32767  # ``until`` of someone who stays in their camp to the end of the run
-HOPPED = np.uint8(16)  # flag bit: has finished at least one link (FLEE's places_travelled > 1)
+HOPPED = np.uint8(16)
+_POW2NEG = np.concatenate([np.ldexp(1.0, -np.arange(1075)), [0.0]])  # 2^-k, exact (k >= 1075: 0)  # flag bit: has finished at least one link (FLEE's places_travelled > 1)
 
 
 # --------------------------------------------------------------------------- the schedule
@@ -629,9 +630,8 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             # FLEE halves ``recent`` every day someone does not move; it is folded in here, when
             # they set out again (``since``: the day they came to this place), not every day
             idle = day - 1 - since[i]
-            if idle > 0:  # (r0 × 2^-idle, exactly: 0.5 ** idle is exact in float64 while idle < 1075)
-                r0 = recent[i]
-                recent[i] = np.float32(math.ldexp(r0, -int(idle)) if idle < 1075 else 0.0)
+            if idle > 0:  # (r0 × 2^-idle, exactly as ldexp: the float64 product is exact, one rounding to float32)
+                recent[i] = np.float32(np.float64(recent[i]) * _POW2NEG[min(idle, 1075)])
             state[i] = ST_TRAVEL
             nxt[i] = target
             edge[i] = e
@@ -692,10 +692,11 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             p = q
             un = -1
             if moved < sp and hops < max_hops:
+                # (without branches: the draw is made whether or not it is needed; forced: a
+                # town lets them through under avoid_short_stints)
                 mc = movechance[q]
-                if avoid_short and is_town[q] and (rc + moved / speed) / 2.0 < 0.5:
-                    mc = 1.0
-                leaves = mc >= 1.0 or _u01(key, i, k) < mc
+                forced = avoid_short & is_town[q] & ((rc + moved / speed) / 2.0 < 0.5)
+                leaves = forced | (mc >= 1.0) | (_u01(key, i, k) < mc)
                 k += 1
                 if leaves:
                     k += 1
