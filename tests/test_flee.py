@@ -446,3 +446,30 @@ def test_route_choice_follows_flee_weights(tmp_path, towns, camp_cap):
     assert chisquare(got, got.sum() * w / w.sum()).pvalue > 1e-3
     wrong = np.ones_like(w)  # (the test can fail: equal shares are rejected)
     assert chisquare(got, got.sum() * wrong / wrong.sum()).pvalue < 1e-6
+
+
+def test_active_list_kept_day_to_day_matches_a_daily_scan(mali, monkeypatch):
+    """The kernel keeps the list of who has something to do from day to day (less who falls asleep
+    in a camp, plus who wakes and who is released); found afresh among everyone live every day
+    instead, the run is the same, byte for byte. A run saved and restored halfway also is."""
+    from travesia.engine.processes.flee_rules import FleeState
+    from travesia.engine.sim import Sim
+
+    sc = load_scenario(mali)
+    a = simulate(sc, seed=3, scale=0.1)
+    st = a.sim.shared["flee"]
+    assert (a.sim.people.until > 0).sum() > 100  # people asleep in camps, so wake-up lists were used
+    monkeypatch.setattr(FleeState, "relist_daily", True)
+    b = simulate(sc, seed=3, scale=0.1)
+    assert a.record.counts.tobytes() == b.record.counts.tobytes()
+    assert a.record.flows.tobytes() == b.record.flows.tobytes()
+    monkeypatch.setattr(FleeState, "relist_daily", False)
+    sim = Sim(sc, seed=3, scale=0.1)
+    while sim.day < 150:
+        sim.step()
+    saved = sim.save_state()
+    sim.run()
+    sim.restore_state(saved)
+    c = sim.run()
+    assert a.record.counts.tobytes() == c.record.counts.tobytes()
+    assert st.act_meta[1] == 1

@@ -47,6 +47,8 @@ from travesia.engine.processes.flee_rules.params import flee_params
 class FleeState:
     """What both flee processes share for one run (kept in ``sim.shared["flee"]``)."""
 
+    relist_daily = False  # True: find who has something to do among everyone live every day (the reference)
+
     def __init__(self, sim):
         self.params_id = None
         self.fp = None
@@ -77,11 +79,20 @@ class FleeState:
             [np.bincount(pp.place[present].astype(np.int64) * v + pp.attrs[a][present], minlength=P * v)
              for a, v in zip(self.attr_names, nv)] + [np.zeros(0, np.int64)]).astype(np.int32)
         self.trav = np.zeros(n, dtype=np.uint32)  # the day's travellers (kernel scratch; unsigned: indexing by it needs no wrap-around)
+        # who has something to do, kept from day to day (model.list_active): the list, the
+        # wake-up lists by day (filled as people in camps draw the day they leave), [day, valid,
+        # length], each population's people released as of the list
+        self.act = np.zeros(n, dtype=np.uint32)
+        self.wake_next = np.full(n, -1, dtype=np.int32)
+        self.wake_head = np.full(sim.days + 1, -1, dtype=np.int32)
+        self.act_meta = np.zeros(3, dtype=np.int64)
+        self.live_prev = np.zeros(len(sim.segments), dtype=np.int64)
 
     def refresh(self, sim) -> None:
         if self.params_id == id(sim.params):
             return
         self.params_id = id(sim.params)
+        self.act_meta[1] = 0  # (new parameters: the list is found afresh)
         self.fp = flee_params(sim.params.flee)
         self.sched = fm.build_schedule(self.fp, sim.net, sim.days, sim.start)
         self.bases = [fm.route_base(r, self.fp) for r in self.sched.routes]
@@ -181,6 +192,9 @@ class FleeMovement(Process):
             at = (pp.state == State.RESTING) | (pp.state == State.ARRIVED)
             pp.state[at] = np.where(s.is_camp[d][pp.place[at]], State.ARRIVED, State.RESTING).astype(np.uint8)
             pp.until[at] = -1  # a place that became a camp: its people draw their stay afresh
+            st.act_meta[1] = 0  # (and the list of who has something to do is found afresh)
+        if st.relist_daily:
+            st.act_meta[1] = 0
         r = s.routes[s.epoch[d]]
         rec = sim.record
         flows, arrivals, hist = rec.flows_today(), rec.today("arrived"), st.hist  # the kernel adds to the first two, fills the third
@@ -190,7 +204,8 @@ class FleeMovement(Process):
             net.indptr, net.e_to, net.e_km, s.edge_open, s.last_closed, s.movechance, s.is_town, s.is_camp,
             st.capacity, st.capbuf, r.ptr, r.end, st.weights[d], r.edge, r.path, r.length, st.wpow, st.uniform,
             st.speed, st.walk_speed, st.start_on_foot, st.avoid_short, st.max_hops, st.scratch, hist, N_STATES,
-            st.seg_lo, st.seg_n, st.seg_place, st.released, st.trav, st.attrs, st.attr_off, st.attr_nv, st.attr_hist)
+            st.seg_lo, st.seg_n, st.seg_place, st.released, st.trav, st.attrs, st.attr_off, st.attr_nv, st.attr_hist,
+            st.act, st.wake_head, st.wake_next, st.act_meta, st.live_prev)
         rec.set_counts(d, hist)
         for a, name in enumerate(st.attr_names):
             rec.set_by_attribute(d, name, st.attr_hist[st.attr_off[a]:st.attr_off[a + 1]])

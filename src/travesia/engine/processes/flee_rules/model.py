@@ -42,7 +42,9 @@ State owned by the rule set, per person (bytes): ``edge`` int32 (4: the link som
 ``recent`` float32 (4: FLEE's recent travel distance, as of the last day they moved: FLEE
 halves it every day someone stays put, which the kernel applies when they set out again),
 ``rem`` int32 × (route length - 1) (4 per link beyond the first, none with awareness_level 1:
-the rest of a route chosen several links ahead), ``rem_len`` uint8 (1).
+the rest of a route chosen several links ahead), ``rem_len`` uint8 (1); for the list of who has
+something to do, kept from day to day (:func:`list_active`), ``act`` uint32 (4) and
+``wake_next`` int32 (4).
 """
 
 from __future__ import annotations
@@ -456,12 +458,78 @@ def _capmult(p, count, capacity, capbuf):
 
 
 @njit(cache=True)
+def list_active(day, n_days, seg_lo, live, live_prev, state, until, act, wake_head, wake_next, meta, trav):
+    """``trav[:n]`` = the live people with something to do today, in id order: everyone but those in
+    a camp who already know they leave on another day (``until`` > today); returns n.
+
+    Kept from day to day rather than found among everyone live: yesterday's list (``act``), less
+    those who went to sleep in a camp (drew an ``until`` after today), plus those who wake today
+    (``wake_head[day]``: a list linked through ``wake_next``, filled as ``until`` is drawn) and
+    those released since (``live_prev`` → ``live``). ``meta`` = [day of ``act``, whether it is
+    valid, its length]; when it is not (first day, a place became a camp, new parameters, a day
+    skipped), everyone live is scanned and the wake-up lists are rebuilt."""
+    N = trav.shape[0]
+    G = seg_lo.shape[0]
+    if meta[1] == 1 and meta[0] == day - 1:
+        m = 0
+        for j in range(meta[2]):  # yesterday's list, less who went to sleep (no branches)
+            i = act[j]
+            act[m] = i
+            m += np.int64((state[i] != ST_CAMP) | (until[i] < 0))
+        nb = 0  # who wakes today and who was released since: at the end of ``trav``, sorted
+        i = wake_head[day]
+        while i >= 0:
+            if state[i] == ST_CAMP and until[i] == day:
+                nb += 1
+                trav[N - nb] = i
+            i = wake_next[i]
+        wake_head[day] = -1
+        for g in range(G):
+            for i in range(seg_lo[g] + live_prev[g], seg_lo[g] + live[g]):
+                nb += 1
+                trav[N - nb] = i
+        b = trav[N - nb:]
+        b.sort()
+        # merge the two sorted lists into ``act``, from the end (in place: act[:m] is read below
+        # where it is written)
+        a = m
+        k = m + nb
+        while nb > 0:
+            k -= 1
+            if a > 0 and act[a - 1] > b[nb - 1]:
+                a -= 1
+                act[k] = act[a]
+            else:
+                nb -= 1
+                act[k] = b[nb]
+        n = m + b.shape[0]
+    else:
+        n = 0
+        wake_head[:] = -1
+        for g in range(G):
+            for i in range(seg_lo[g], seg_lo[g] + live[g]):
+                w = until[i]
+                act[n] = i
+                n += np.int64((state[i] != ST_CAMP) | (w < 0) | (w == day))
+                if state[i] == ST_CAMP and w > day and w < n_days:
+                    wake_next[i] = wake_head[w]
+                    wake_head[w] = i
+    trav[:n] = act[:n]
+    meta[0] = day
+    meta[1] = 1
+    meta[2] = n
+    live_prev[:] = live
+    return n
+
+
+@njit(cache=True)
 def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, since, until, edge, recent, rem, rem_len,
              count, flows, arrivals, indptr, e_to, e_km, e_open_all, last_closed_all,
              movechance_all, is_town_all, is_camp_all, capacity, capbuf,
              r_ptr, r_end, r_w0, r_edge, r_path, r_len, wpow, uniform,
              speed, walk_speed, start_on_foot, avoid_short, max_hops, scratch, hist, n_states,
-             seg_lo, seg_n, seg_place, live, trav, attrs, attr_off, attr_nv, attr_hist):
+             seg_lo, seg_n, seg_place, live, trav, attrs, attr_off, attr_nv, attr_hist,
+             act, wake_head, wake_next, meta, live_prev):
     """One day of FLEE's movement for every person (see the module docstring).
 
     ``hist`` (place × state) is filled with the day's counts, from FLEE's ``count`` per location
@@ -588,12 +656,8 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
     # setting out now) is listed, in id order, for pass 2
     # First, without branches (people of every kind are mixed in id order), list who has something
     # to do today: everyone but those in a camp who already know they leave on another day.
-    n_c = 0
-    for g in range(seg_lo.shape[0]):
-        for i in range(seg_lo[g], seg_lo[g] + live[g]):
-            w = until[i]
-            trav[n_c] = i
-            n_c += np.int64((state[i] != ST_CAMP) | (w < 0) | (w == day))
+    n_days = movechance_all.shape[0]
+    n_c = list_active(day, n_days, seg_lo, live, live_prev, state, until, act, wake_head, wake_next, meta, trav)
     # Those at a location other than a camp draw whether they leave, again without branches (the
     # draw does not depend on anyone else): only those who leave stay listed
     n_d = 0
@@ -620,6 +684,9 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
             if w < 0:
                 w = _stay_until(stay_key, i, np.uint32(place[i]), day, hazard)
                 until[i] = w
+                if w != day and w < n_days:  # asleep until then: on that day's wake-up list
+                    wake_next[i] = wake_head[w]
+                    wake_head[w] = i
             if w != day:
                 continue
             until[i] = -1
@@ -771,5 +838,5 @@ def key_for_day(seed: int, day: int, stream: str = "flee.move") -> np.uint64:
     return np.uint64(key_for(seed, stream, day))
 
 
-__all__ = ["Schedule", "Routes", "build_schedule", "route_base", "move_day", "run_move_day", "release_day", "decay_factor",
+__all__ = ["Schedule", "Routes", "build_schedule", "route_base", "move_day", "list_active", "run_move_day", "release_day", "decay_factor",
            "key_for_day", "HAVE_NUMBA", "math"]
