@@ -79,8 +79,7 @@ def follow_plan(hold, follow, prog, tprog, short, at, stay, mode, budget):
 
 
 @threaded
-def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g_pace, G, u_caravan,
-                  place, km_left, flags, intent, origin, group, pop, speed, prec, crec, state, km_today, prev,
+def decide_kernel(idx, mem, offs, keys, par, g_pace, u_caravan, place, km_left, flags, intent, origin, group, pop, speed, prec, crec, state, km_today, prev,
                   nxt, household, day, since, plan_target, plan_hold, plan_stage_km, plan_progress, plan_keys,
                   plan_cohesion, plan_ride_stage_km, stay, mode, budget, go):
     """Each person on the move today: stay (held at a post, waiting at a rally point, resting) or a
@@ -89,8 +88,9 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
     plan where the target is -1; ``plan_keys[m]``: plan.follow of the day, one draw per household).
     Person ``i`` of member ``m = mem[i]`` (own id ``i - offs[m]``); ``keys[m]``: movement.rest,
     .cohesion, .ride, .ride_km, .solo_bus of the day; ``par[m]``, ``prec[m]``, ``crec[m]`` its
-    parameters; group ``g`` of member ``m`` is row ``m * G + g`` of the group tables; caravan ``k``
-    of member ``m`` is ``u_caravan[m, k]``. Keeps each one's state in ``prev`` and starts their
+    parameters. A group decides together: the draws of rest, cohesion, ride and ride km are keyed by
+    its id (people going home draw on their own, by their id + HOME_OFS), its pace is
+    ``g_pace[m, g]``; caravan ``k`` of member ``m`` draws ``u_caravan[m, k]``. Keeps each one's state in ``prev`` and starts their
     day's km at 0; who stays is ``resting`` (since today if they were not), who moves goes on in
     :func:`advance_kernel`."""
     K = u_caravan.shape[1]
@@ -105,10 +105,11 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
         at = km_left[i] == 0
         home = intent[i] == GOING_HOME
         held = held_rec(prec[m, p], not at, flags[i], home, prec[m, origin[i]].country)
-        g = np.int64(m) * G + group[i]
-        u_rest = uniform(keys[m, 0], li + HOME_OFS) if home else g_rest[g]
+        g = np.int64(group[i])
+        own = li + HOME_OFS if home else g  # whose draws: their own, or their group's
+        u_rest = uniform(keys[m, 0], own)
         if pm.cohesion > 0:
-            u_c = uniform(keys[m, 1], li + HOME_OFS) if home else g_coh[g]
+            u_c = uniform(keys[m, 1], own)
             if u_c < pm.cohesion and not home:
                 u_rest = u_caravan[m, pop[i]]
         rp = pm.shelter_rest_prob if (prec[m, p].shelter and at) else pm.rest_prob
@@ -121,10 +122,10 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
         else:
             c = prec[m, p].country
             rides_blocked = crec[m, c].rides_blocked
-            u_r = uniform(keys[m, 2], li + HOME_OFS) if home else g_ride[g]
+            u_r = uniform(keys[m, 2], own)
             if u_r < pm.ride_prob and not rides_blocked:
                 md = RIDE
-                u_k = uniform(keys[m, 3], li + HOME_OFS) if home else g_ride_km[g]
+                u_k = uniform(keys[m, 3], own)
                 b = pm.ride_km * (0.3 + 0.7 * u_k)
             if pm.solo_bus_prob > 0:
                 if uniform(keys[m, 4], li) < pm.solo_bus_prob and not rides_blocked:
@@ -132,7 +133,7 @@ def decide_kernel(idx, mem, offs, keys, par, g_rest, g_coh, g_ride, g_ride_km, g
                     b = pm.bus_km
             if md == FOOT:
                 sp = np.float64(speed[i])
-                walk = sp if home else min(sp, g_pace[g] * pm.foot_km)
+                walk = sp if home else min(sp, g_pace[m, g] * pm.foot_km)
                 b = min(walk, pm.max_foot_km)
         gj = False
         kk = np.int64(m) * K + pop[i]

@@ -8,22 +8,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.core import FINAL, N_STATES, PRESENT, RESTING, TRAVELLING, WAITING, njit, state_mask
+from travesia.engine.core import (
+    FINAL, GOING_HOME, N_STATES, PRESENT, RESTING, TRAVELLING, WAITING, held_rec, njit, state_mask,
+)
 from travesia.engine.people import People
 
 CUMULATIVE = ("arrived", "crossed", "applied", "ended", "permit_applied", "permit_granted")
 _FINAL_MASK = state_mask(*FINAL)
 
 
+@njit(cache=True, inline="always")
+def counted_at(queue_at, p, held):
+    """The place where someone at place ``p`` is counted: where its post's crowd waits
+    (``queue_at``, the post's ``queue_at`` place of their member; -1 none) when they are ``held``
+    there, else ``p``."""
+    return queue_at if (queue_at >= 0 and held) else p
+
+
 @njit(cache=True)
-def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wait_out, live_out, move_out):
+def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wait_out, live_out, move_out,
+               queue_at, km_left, flags, intent, origin, prec):
     """Count the day's end without visiting everyone: ``waiting`` (sorted ids waiting at the last
     close) and ``live`` (sorted ids of people set out and not in a final state, perhaps with
     duplicates of ``waiting``) are merged in one pass. Each person counts once in
     ``cnt[member, pop or 0, place, state]``, except those now in a final state, who are added to
-    ``final`` (the same shape, kept across days: they never change again) and dropped. Those still
-    waiting go to ``wait_out``, the others to ``live_out`` and, those travelling or resting, also to
-    ``move_out`` (tomorrow's people on the move); returns (waiting, live, on the move) counts."""
+    ``final`` (the same shape, kept across days: they never change again) and dropped; people held
+    at a border post whose crowd waits elsewhere (``queue_at[member, post] >= 0``) count there
+    (:func:`counted_at`). Those still waiting go to ``wait_out``, the others to ``live_out`` and,
+    those travelling or resting, also to ``move_out`` (tomorrow's people on the move); returns
+    (waiting, live, on the move) counts."""
     nw = 0
     nl = 0
     nm = 0
@@ -56,8 +69,33 @@ def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wai
             if st == TRAVELLING or st == RESTING:
                 move_out[nm] = i
                 nm += 1
-            cnt[member[i], k, place[i], st] += 1
+            m = member[i]
+            p = place[i]
+            q = queue_at[m, p]
+            if q >= 0:
+                p = counted_at(q, p, held_rec(prec[m, p], km_left[i] != 0, flags[i], intent[i] == GOING_HOME,
+                                              prec[m, origin[i]].country))
+            cnt[m, k, p, st] += 1
     return nw, nl, nm
+
+
+@njit(cache=True)
+def queue_recount(ids, member, place, state, pop, by_pop, cnt, queue_at, km_left, flags, intent, origin, prec):
+    """Move the people ``ids`` held at a post whose crowd waits elsewhere from their place to that
+    one in ``cnt[member, pop or 0, place, state]`` (a full recount, as :func:`close_scan` counts)."""
+    for j in range(ids.shape[0]):
+        i = ids[j]
+        m = member[i]
+        p = place[i]
+        q = queue_at[m, p]
+        if q < 0:
+            continue
+        q = counted_at(q, p, held_rec(prec[m, p], km_left[i] != 0, flags[i], intent[i] == GOING_HOME,
+                                      prec[m, origin[i]].country))
+        if q != p:
+            k = pop[i] if by_pop else 0
+            cnt[m, k, p, state[i]] -= 1
+            cnt[m, k, q, state[i]] += 1
 
 
 class Record:

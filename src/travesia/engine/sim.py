@@ -27,12 +27,12 @@ from scipy.special import ndtri
 
 from travesia.engine.attributes import draw_attributes
 from travesia.engine.core import (
-    N_STATES, PRESENT, SimulationError, State, day_keys, held_kernel, scaled_count, select_states, state_mask,
+    N_STATES, PRESENT, SimulationError, State, day_keys, scaled_count, select_states, state_mask,
     stream_key, uniform_many,
 )
 from travesia.engine.people import People, merge_fields
 from travesia.engine.policy import Policy
-from travesia.engine.record import Record, Records, close_scan
+from travesia.engine.record import Record, Records, close_scan, queue_recount
 from travesia.engine.rng import KeyedRNG
 from travesia.errors import UserError
 from travesia.network import Network, RouteTable
@@ -524,7 +524,8 @@ class Sim:
         wout = np.empty(out.size, dtype=np.int64)
         mout = np.empty(out.size, dtype=np.int64)
         nw, nl, nm = close_scan(self._waiting, live, pp.member, pp.place, pp.state, pp.pop, n_pops > 0, cnt,
-                                self._final, wout, out, mout)
+                                self._final, wout, out, mout, self.pol("queue_at"), pp.km_left, pp.flags, pp.intent,
+                                pp.origin, self.place_rec)
         self._waiting = wout[:nw]  # views: the next close writes new arrays
         self._live = out[:nl]
         # tomorrow's people on the move, current until set_state or a kernel changes a state
@@ -532,7 +533,6 @@ class Sim:
         self._moving_key = (day + 1, pp.version, pp.changed)
         pp.entered.clear()
         cnt += self._final
-        self._count_queues(cnt)
         by_attr = [None] * self.M
         per: dict[str, np.ndarray] = {}
         if recs[0].by_attribute:
@@ -553,27 +553,11 @@ class Sim:
 
     def _count_queues(self, cnt: np.ndarray) -> None:
         """People held at a post with ``queue_at`` are counted at that place, where its crowd waits
-        (``cnt[member, pop, place, state]``); the engine keeps them at the post."""
-        qa = self.pol("queue_at")
-        posts = np.nonzero((qa >= 0).any(axis=0))[0]
-        if posts.size == 0 or self._live.size == 0:
-            return
+        (``cnt[member, pop, place, state]``); the engine keeps them at the post. The day's close
+        counts them so (:func:`~travesia.engine.record.close_scan`); this is for a full recount."""
         pp = self.people
-        live = self._live
-        at = live[np.isin(pp.place[live], posts)]
-        if at.size == 0:
-            return
-        held = np.zeros(at.size, dtype=np.bool_)
-        held_kernel(at, pp.member, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, self.place_rec, held)
-        at = at[held]
-        m = pp.member[at].astype(np.int64)
-        p = pp.place[at].astype(np.int64)
-        q = qa[m, p]
-        at, m, p, q = at[q >= 0], m[q >= 0], p[q >= 0], q[q >= 0]
-        k = pp.pop[at].astype(np.int64) if cnt.shape[1] > 1 else np.zeros(at.size, dtype=np.int64)
-        s = pp.state[at].astype(np.int64)
-        np.subtract.at(cnt, (m, k, p, s), 1)
-        np.add.at(cnt, (m, k, q, s), 1)
+        queue_recount(self._live, pp.member, pp.place, pp.state, pp.pop, cnt.shape[1] > 1, cnt, self.pol("queue_at"),
+                      pp.km_left, pp.flags, pp.intent, pp.origin, self.place_rec)
 
     def check_invariants(self) -> None:
         """Nobody lost, nobody created: every person in exactly one state at a valid place.

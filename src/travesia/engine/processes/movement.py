@@ -53,6 +53,7 @@ class Movement(Process):
 
     def setup(self, sim) -> None:
         self.m = sim.params.movement
+        self._pace = None  # groups' paces (groups.pace_sd may change)
         par = self.par = records(sim.M, kernels.MOVE_PAR)
         for name, get in (
                 ("rest_prob", lambda p: p.movement.rest_prob),
@@ -72,7 +73,6 @@ class Movement(Process):
         idx = sim.on_the_move()
         if idx.size == 0:
             return
-        g = self._group_draws(sim)
         # decide each one's day, with their caravan's plan (processes/plan.py, every member's), in one pass;
         # those who stay end their day there
         prev = np.empty(idx.size, dtype=np.uint8)
@@ -81,8 +81,8 @@ class Movement(Process):
         budget = np.empty(idx.size, dtype=np.float64)
         go = np.empty(idx.size, dtype=np.bool_)
         plan = self._plan(sim)
-        kernels.decide_kernel(idx, pp.member, sim.offsets, sim.keys_many(_DECIDE, sim.day), self.par, g["rest"],
-                              g["cohesion"], g["ride"], g["ride_km"], g["pace"], g["G"], g["caravan"], pp.place,
+        kernels.decide_kernel(idx, pp.member, sim.offsets, sim.keys_many(_DECIDE, sim.day), self.par, self._paces(sim),
+                              self._caravan_draws(sim), pp.place,
                               pp.km_left, pp.flags, pp.intent, pp.origin, pp.group, pp.pop, pp.speed, sim.place_rec,
                               sim.country_rec, pp.state, pp.km_today, prev, pp.next, pp.household, sim.day, pp.since,
                               *plan, stay, mode, budget, go)
@@ -112,22 +112,27 @@ class Movement(Process):
         return (plan.target, plan.hold, plan.stage_km, plan.progress, sim.keys("plan.follow", sim.day),
                 plan.cohesion, plan.ride_stage_km)
 
-    def _group_draws(self, sim) -> dict:
-        """Today's draws for every group of every member (and every caravan): a group decides together.
-        Group ``g`` of member ``m`` is row ``m * G + g``."""
-        day = sim.day
-        gm, gg, G = sim.group_table()
+    def _paces(self, sim) -> np.ndarray:
+        """The pace multiplier of every group of every member, ``[m, g]`` (:meth:`Sim.group_pace`, a
+        pure function of the member's seed and the group id): computed once for each group."""
+        G = max(int(sim.next_groups.max(initial=0)), 1)
+        old = self._pace
+        n0 = 0 if old is None else old.shape[1]
+        if n0 < G:
+            cap = max(G, 2 * n0)
+            new = np.empty((sim.M, cap))
+            if n0:
+                new[:, :n0] = old
+            gm, gg = np.repeat(np.arange(sim.M), cap - n0), np.tile(np.arange(n0, cap), sim.M)
+            new[:, n0:] = sim.group_pace(gg, gm).reshape(sim.M, cap - n0)
+            self._pace = new
+        return self._pace
+
+    def _caravan_draws(self, sim) -> np.ndarray:
+        """Today's draw of each caravan of each member (its collective rest decision), ``[m, k]``."""
         n_pop = max(len(sim.pop_names), 1)
         cm, ck = np.repeat(np.arange(sim.M), n_pop), np.tile(np.arange(n_pop), sim.M)
-        return {
-            "G": G,
-            "rest": sim.draw_for("movement.rest", day, gg, gm),
-            "cohesion": sim.draw_for("movement.cohesion", day, gg, gm),
-            "ride": sim.draw_for("movement.ride", day, gg, gm),
-            "ride_km": sim.draw_for("movement.ride_km", day, gg, gm),
-            "pace": sim.group_pace(gg, gm),
-            "caravan": sim.draw_for("movement.rest_caravan", day, ck, cm).reshape(sim.M, n_pop),
-        }
+        return sim.draw_for("movement.rest_caravan", sim.day, ck, cm).reshape(sim.M, n_pop)
 
     def _organised_buses(self, sim, movers, mode, budget) -> None:
         """Buses leaving a place today take the first ``seats_per_day`` there (by arrival day), in each member."""
