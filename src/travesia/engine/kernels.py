@@ -416,10 +416,11 @@ def split_kernel(idx, mem, group, household, Gw, new_id, keys):
 
 
 @njit(cache=True)
-def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, prec, n_pop, n_dest, hist, at_pos):
-    """Histogram of (member, caravan, destination, place) of those going on and not held at a
-    post (row ``(m * n_pop + caravan) * n_dest + dest``); positions (in ``idx``) of those at rally
-    points; returns how many."""
+def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, prec, n_pop, rank, hist, tot, at_pos):
+    """Histogram of those going on and not held at a post by (member, caravan) row ``m * n_pop +
+    caravan`` and by their distance to go, as its rank ``rank[dest, place]`` among the route table's
+    finite distances (-1: not counted), with each row's total in ``tot``; positions (in ``idx``) of
+    those at rally points; returns how many."""
     n_at = 0
     for j in range(idx.shape[0]):
         i = idx[j]
@@ -430,7 +431,11 @@ def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, pre
         at = km_left[i] == 0
         if held_rec(prec[m, p], not at, flags[i], False, prec[m, origin[i]].country):
             continue
-        hist[(np.int64(m) * n_pop + pop[i]) * n_dest + dest[i], p] += 1
+        r = rank[dest[i], p]
+        if r >= 0:
+            row = np.int64(m) * n_pop + pop[i]
+            hist[row, r] += 1
+            tot[row] += 1
         if prec[m, p].rally and at:
             at_pos[n_at] = j
             n_at += 1
@@ -467,20 +472,17 @@ def rally_wait_merge_kernel(at, mem, pop, dest, place, state, since, group, flag
 
 
 @njit(cache=True)
-def median_kernel(hist, order, dv, median):
-    """Each row's lower median of the distances ``dv`` weighted by ``hist`` (visited in ``order``,
-    ascending distance): the first distance where the running count reaches (total + 1) // 2.
-    Rows without anyone keep their value (inf)."""
+def median_kernel(hist, tot, dv, median):
+    """Each row's lower median of the distances ``dv`` (ascending) counted by ``hist`` (row total
+    ``tot``): the first distance where the running count reaches (total + 1) // 2. Rows without
+    anyone keep their value (inf)."""
     for r in range(hist.shape[0]):
-        tot = 0
-        for k in range(order.shape[0]):
-            tot += hist[r, order[k]]
-        if tot == 0:
+        if tot[r] == 0:
             continue
-        target = (tot + 1) // 2
+        target = (tot[r] + 1) // 2
         c = 0
-        for k in range(order.shape[0]):
-            c += hist[r, order[k]]
+        for k in range(dv.shape[0]):
+            c += hist[r, k]
             if c >= target:
-                median[r] = dv[order[k]]
+                median[r] = dv[k]
                 break

@@ -38,14 +38,20 @@ class Groups(Process):
         self.split_prob = sim.per_member(lambda p: p.groups.split_prob)
         self.gap_km = sim.per_member(lambda p: p.groups.rally_gap_km)
         self.max_wait = sim.per_member(lambda p: p.groups.rally_max_wait_days, np.int64)
-        self._order = None
+        self._rank = None
+        self._hist = np.zeros((0, 0), dtype=np.int64)
 
-    def _dist_order(self, dv: np.ndarray) -> np.ndarray:
-        """Order of the finite route-table distances (computed once)."""
-        if self._order is None:
+    def _dist_rank(self, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The route table's finite distances in ascending order, and the rank of each (dest, place)
+        among them (-1 where not finite); computed once."""
+        if self._rank is None:
+            dv = dist.reshape(-1)
             o = np.argsort(dv, kind="stable")
-            self._order = o[np.isfinite(dv[o])]
-        return self._order
+            o = o[np.isfinite(dv[o])]
+            rank = np.full(dv.size, -1, dtype=np.int64)
+            rank[o] = np.arange(o.size)
+            self._rank = (np.ascontiguousarray(dv[o]), rank.reshape(dist.shape))
+        return self._rank
 
     def step(self, sim) -> None:
         pp, day = sim.people, sim.day
@@ -75,23 +81,26 @@ class Groups(Process):
         if self._flagged.size:
             pp.flags[self._flagged] &= ~RALLY  # yesterday's waits are decided anew
             self._flagged = self._flagged[:0]
-        # each caravan's median distance to go (lower median), from a histogram over (member, caravan, dest, place)
+        # each caravan's median distance to go (lower median), from a histogram over (member, caravan)
+        # and the rank of the distance to go (a table kept from day to day)
         rt = sim.routes
-        D, Pn = rt.dist.shape
+        Pn = rt.dist.shape[1]
         n_pop = max(len(sim.pop_names), 1)
-        hist = np.zeros((sim.M * n_pop * D, Pn), dtype=np.int64)
+        dv, rank = self._dist_rank(rt.dist)
+        if self._hist.shape != (sim.M * n_pop, dv.size):
+            self._hist = np.zeros((sim.M * n_pop, dv.size), dtype=np.int64)
+        hist = self._hist
+        hist.fill(0)
+        tot = np.zeros(sim.M * n_pop, dtype=np.int64)
         at_pos = np.empty(idx.size, dtype=np.int64)
         n_at = kernels.rally_kernel(idx, pp.member, pp.place, pp.intent, pp.km_left, pp.flags, pp.origin, pp.pop,
-                                    pp.dest, sim.place_rec, n_pop, D, hist, at_pos)
+                                    pp.dest, sim.place_rec, n_pop, rank, hist, tot, at_pos)
         ai = at_pos[:n_at]
         if ai.size == 0:
             return
-        hist = hist.reshape(sim.M * n_pop, D * Pn)
         m_idx = idx[ai]
-        dv = rt.dist.reshape(-1)
-        order = self._dist_order(dv)
         median = np.full(sim.M * n_pop, np.inf)
-        kernels.median_kernel(hist, order, dv, median)
+        kernels.median_kernel(hist, tot, dv, median)
         gmin = np.full(sim.M * n_pop * Pn, np.iinfo(np.int32).max, dtype=np.int32)
         flagged = np.empty(m_idx.size, dtype=np.int64)
         n_f = kernels.rally_wait_merge_kernel(m_idx, pp.member, pp.pop, pp.dest, pp.place, pp.state, pp.since,
