@@ -286,9 +286,8 @@ def select_states(ids, state, mask, out):
     n = 0
     for j in range(ids.shape[0]):
         i = ids[j]
-        if (mask >> np.int64(state[i])) & 1:
-            out[n] = i
-            n += 1
+        out[n] = i  # kept when its state is in the mask (no branch: states mix)
+        n += (mask >> np.int64(state[i])) & 1
     return n
 
 

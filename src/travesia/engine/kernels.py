@@ -162,14 +162,13 @@ def movers_kernel(idx, stay, mode, budget, go, prev, who, who_mode, who_budget, 
     packed in order into the ``who*`` arrays (which may be the input arrays: packing writes no
     further than it has read); returns how many."""
     n = 0
-    for j in range(idx.shape[0]):
-        if not stay[j]:
-            who[n] = idx[j]
-            who_mode[n] = mode[j]
-            who_budget[n] = budget[j]
-            who_go[n] = go[j]
-            who_prev[n] = prev[j]
-            n += 1
+    for j in range(idx.shape[0]):  # written always, kept when they move (no branch: stay and go mix)
+        who[n] = idx[j]
+        who_mode[n] = mode[j]
+        who_budget[n] = budget[j]
+        who_go[n] = go[j]
+        who_prev[n] = prev[j]
+        n += not stay[j]
     return n
 
 
@@ -436,9 +435,8 @@ def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, pre
             row = np.int64(m) * n_pop + pop[i]
             hist[row, r] += 1
             tot[row] += 1
-        if prec[m, p].rally and at:
-            at_pos[n_at] = j
-            n_at += 1
+        at_pos[n_at] = j  # kept when at a rally point (no branch)
+        n_at += prec[m, p].rally and at
     return n_at
 
 

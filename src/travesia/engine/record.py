@@ -57,20 +57,19 @@ def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wai
             b += 1
         st = state[i]
         k = pop[i] if by_pop else 0
+        m = member[i]
+        p = place[i]
         if st == WAITING:
             wait_out[nw] = i
             nw += 1
-            cnt[member[i], k, place[i], st] += 1
+            cnt[m, k, p, st] += 1
         elif (_FINAL_MASK >> np.int64(st)) & 1:
-            final[member[i], k, place[i], st] += 1
+            final[m, k, p, st] += 1
         else:
             live_out[nl] = i
             nl += 1
-            if st == TRAVELLING or st == RESTING:
-                move_out[nm] = i
-                nm += 1
-            m = member[i]
-            p = place[i]
+            move_out[nm] = i  # kept when travelling or resting (no branch: the states mix)
+            nm += (st == TRAVELLING) | (st == RESTING)
             q = queue_at[m, p]
             if q >= 0:
                 p = counted_at(q, p, held_rec(prec[m, p], km_left[i] != 0, flags[i], intent[i] == GOING_HOME,
