@@ -447,6 +447,10 @@ class Sim:
         idx = self._moving = out[:n] if n < idx.size else idx
         return idx
 
+    def member_counts(self) -> np.ndarray:
+        """Every member's record of people per place and state, ``[member, day, place, state]`` (a view)."""
+        return self._recs.counts if self._recs is not None else self.records[0].counts[None]
+
     def add_events(self, what: str, places: np.ndarray, idx: np.ndarray) -> None:
         """Count one event of kind ``what`` (arrived, crossed, applied, ended) of each person ``idx``
         at ``places``, in their member's record (per caravan too)."""

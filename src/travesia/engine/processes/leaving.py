@@ -56,7 +56,7 @@ class Leaving(Process):
         hold_place = plan.target if holds else np.full(G, -1, dtype=np.int64)
         hold_on = plan.hold if holds else np.zeros(G, dtype=bool)
         out = np.zeros(idx.size, dtype=np.bool_)
-        _leaving_kernel(idx.astype(np.int64), pp.member, sim.offsets, sim.keys("leaving.home", day),
+        _leaving_kernel(idx.astype(np.int64, copy=False), pp.member, sim.offsets, sim.keys("leaving.home", day),
                         max(len(sim.pop_names), 1), pp.intent, pp.place, pp.pop, self.place_chance, hold_on,
                         hold_place, self.hold_p, out)
         q = idx[out]

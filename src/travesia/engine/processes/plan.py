@@ -453,7 +453,7 @@ class Plan(Process):
         if idx.size == 0:
             return None
         counts = np.zeros((sim.M * st.K, sim.net.n_places), dtype=np.int64)
-        _count_kernel(idx.astype(np.int64), pp.member, st.K, pp.pop, pp.intent, pp.place, pp.km_left, pp.flags,
+        _count_kernel(idx.astype(np.int64, copy=False), pp.member, st.K, pp.pop, pp.intent, pp.place, pp.km_left, pp.flags,
                       pp.origin, sim.place_rec, counts)
         return counts
 

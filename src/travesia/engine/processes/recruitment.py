@@ -50,6 +50,9 @@ class Recruitment(Process):
         self.deterrence = pm(lambda p: p.recruitment.deterrence)
         self.join_prob = pm(lambda p: p.recruitment.join_prob)
         self.join_window = pm(lambda p: p.recruitment.join_window_days, np.int64)
+        # households per group, by population and member
+        self.per = [pm(lambda p, k=k: max(1, int(round(p.populations[k].group_size / p.populations[k].household_size))),
+                       np.int64) for k in range(len(sim.params.populations))]
 
     def step(self, sim) -> None:
         pp = sim.people
@@ -71,8 +74,11 @@ class Recruitment(Process):
                 if day == 0:
                     continue
                 lo = np.maximum(0, day - 1 - self.join_window)
-                seen = np.array([sim.records[m].counts[lo[m]:day, s.place, State.TRAVELLING:State.RESTING + 1].sum()
-                                 for m in range(M)])
+                # people on the move at their town on days lo .. day-1, each member its own window
+                moving = sim.member_counts()[:, :day, s.place, State.TRAVELLING:State.RESTING + 1].sum(axis=2,
+                                                                                                      dtype=np.int64)
+                cum = np.concatenate((np.zeros((M, 1), dtype=np.int64), np.cumsum(moving, axis=1)), axis=1)
+                seen = cum[:, day] - cum[np.arange(M), np.minimum(lo, day)]
                 go = (seen[mw] > 0) & (sim.draw_for("recruitment.join", day, hh, mw) < self.join_prob[mw])
             elif day == start_day:
                 # the core: the first households of the origin, whole
@@ -96,8 +102,7 @@ class Recruitment(Process):
             rank = np.cumsum(change) - 1
             block = np.r_[0, np.nonzero(np.diff(md))[0] + 1]  # first departure of each member
             rank -= np.repeat(rank[block], np.diff(np.r_[block, md.size]))
-            per = np.array([max(1, int(round(q.populations[s.pop].group_size / q.populations[s.pop].household_size)))
-                            for q in sim.member_params], dtype=np.int64)
+            per = self.per[s.pop]
             g = rank // per[md]
             counts = np.zeros(M, dtype=np.int64)
             np.maximum.at(counts, md, g + 1)
