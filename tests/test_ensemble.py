@@ -167,6 +167,34 @@ def test_ensemble_identical_on_1_and_2_threads(scen, tmp_path, client1):
         assert all(ran.values())
 
 
+def test_batch_sizes_largest_first_and_every_member_once():
+    from travesia.ensemble.runner import BATCH_MAX, BATCH_MIN, batch_sizes
+
+    for n in (1, 2, 5, 10, 33, 64, 400, 1000, 10007):
+        for w in (1, 2, 3, 8):
+            sizes = batch_sizes(n, w)
+            assert sum(sizes) == n and all(0 < s <= BATCH_MAX for s in sizes)
+            assert sizes[:-1] == sorted(sizes[:-1], reverse=True)  # guided: the small batches come last
+            assert len(sizes) >= min(n, w)  # every worker gets work
+            assert all(s >= min(BATCH_MIN, -(-n // (2 * w))) for s in sizes[:-1])
+    assert batch_sizes(400, 2)[:3] == [64, 64, 64] and batch_sizes(400, 2)[-1] == BATCH_MIN
+
+
+def test_local_workers_environment(client2):
+    """Local workers: one BLAS thread each, glibc's default trimming (not Dask's
+    MALLOC_TRIM_THRESHOLD_=65536, which made each member cost 60% more CPU), and, forked from the
+    fork server, the engine already imported."""
+    import sys
+
+    env = client2.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OPENBLAS_NUM_THREADS"),
+                               "travesia.engine.sim" in __import__("sys").modules))
+    assert len(env) == 2
+    for trim, blas, engine in env.values():
+        assert trim == os.environ.get("MALLOC_TRIM_THRESHOLD_") or trim is None
+        assert blas == "1"
+        assert engine or not sys.platform.startswith("linux")
+
+
 def _killing_batch(marker: str):
     def batch(blob, specs, cfg):
         if any(s.member == 3 for s in specs) and not os.path.exists(marker):

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from travesia.errors import UserError
+
+if TYPE_CHECKING:  # pandas is imported where a table is read, not by the command line's start
+    import pandas as pd
 
 
 def _fmt(x, pct: bool = False) -> str:
@@ -62,6 +63,8 @@ def comparison_table(comp: pd.DataFrame, sc: dict, title: str) -> list:
 
 def _forecast_table(df: pd.DataFrame, title: str) -> Table:
     """One row per observation: the observed range, the forecast band and median, hit and error."""
+    import numpy as np
+
     t = Table(title=title, title_justify="left", header_style="bold")
     cols = [c for c in ("date", "place", "quantity") if c in df.columns]
     bands = [c for c in ("p50",) if c in df.columns]

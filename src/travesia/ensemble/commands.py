@@ -9,6 +9,7 @@ from typing import List, Optional
 
 import typer
 
+from travesia.ensemble.cluster import start_worker_server
 from travesia.term import out  # markup off: user text printed as written
 from travesia.toolkit.commands import DROP_EVENT_HELP, EVENT_HELP
 
@@ -76,6 +77,7 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="replace an earlier result in --out"),
     ) -> None:
         """Run many members (seeds and parameter draws from the priors); write percentile bands per date, place, quantity."""
+        start_worker_server(scheduler)  # the local workers' fork server loads the engine while this process reads
         from travesia.ensemble.ensemble import run_ensemble
         from travesia.scenario.load import parse_overrides
 
@@ -117,6 +119,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit the priors' parameters to observations: Optuna point estimates (study in DIR/study.db), or an
         ABC-SMC posterior with --method abc (DIR/abc.db); rerun to resume."""
+        start_worker_server(scheduler)  # the local workers' fork server loads the engine while this process reads
         from travesia.ensemble.calibrate import calibrate as cal
         from travesia.scenario.load import parse_overrides
 
@@ -178,6 +181,7 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="replace an earlier result in --out"),
     ) -> None:
         """Forecast from an as-of date: assimilate each report up to then (particle filter), write bands and a report."""
+        start_worker_server(scheduler)  # the local workers' fork server loads the engine while this process reads
         from travesia.ensemble.forecast import forecast as fc
         from travesia.scenario.load import parse_overrides
 
@@ -219,6 +223,7 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="replace an earlier result in --out"),
     ) -> None:
         """Forecast from each origin with what was known then; score every later report (WIS, CRPS, coverage, PIT)."""
+        start_worker_server(scheduler)  # the local workers' fork server loads the engine while this process reads
         from rich.table import Table
 
         from travesia.ensemble.backtest import backtest as bt
@@ -261,6 +266,7 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="replace an earlier result in --out"),
     ) -> None:
         """Sobol sensitivity (SALib) of arrivals, returns and a shelter's peak to the declared priors."""
+        start_worker_server(scheduler)  # the local workers' fork server loads the engine while this process reads
         from travesia.ensemble.sensitivity import sensitivity as sens
         from travesia.scenario.load import parse_overrides
 

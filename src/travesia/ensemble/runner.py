@@ -19,27 +19,22 @@ is accepted once.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import logging
-import os
 import pickle
-import sys
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from travesia.ensemble.cluster import SCHEDULER_ENV, dask_client, maybe_client, n_workers  # noqa: F401 - re-exported
 from travesia.errors import UserError
 from travesia.output import QUANTITIES
 from travesia.scenario.load import LoadedScenario, set_path, validate_params
-
-SCHEDULER_ENV = "TRAVESIA_SCHEDULER"
 
 
 @dataclass(frozen=True)
@@ -207,79 +202,24 @@ def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
 # --------------------------------------------------------------------------- the cluster (client side)
 
 
-def _start_method() -> str:
-    """How a local cluster starts its worker processes: on Linux from a fork server (a clean,
-    single-threaded process that has imported Dask and its dependencies once; each worker is a fork
-    of it and imports travesia in parallel with the others: about 2 s for the cluster against
-    5-20 s for fresh interpreters on a loaded 2-core machine, and none of this process's threads
-    or state, which a plain fork would copy); elsewhere Dask's default (spawn)."""
-    import multiprocessing
-
-    import dask
-
-    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
-        return "forkserver"
-    return dask.config.get("distributed.worker.multiprocessing-method")
+BATCH_MAX = 64  # members advanced together in one task, at most
+BATCH_MIN = 16  # ... and at least, while as many remain (a batch of 16 costs per member within 10% of 64)
 
 
-@contextlib.contextmanager
-def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
-    """A Dask ``Client``: to ``scheduler`` (or ``$TRAVESIA_SCHEDULER``) if given, else to a new
-    ``LocalCluster`` of ``workers`` processes with one thread each (default: the CPU count)."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    from travesia.options import check_scheduler, check_workers
-
-    check_workers(workers)
-    scheduler = check_scheduler(scheduler)
-    if scheduler is None:
-        check_scheduler(None)  # $TRAVESIA_SCHEDULER, when set
-        scheduler = os.environ.get(SCHEDULER_ENV) or None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="15s")
-        except (OSError, TimeoutError) as e:
-            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {e}", where="--scheduler") from None
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    if workers is not None and workers < 1:
-        raise UserError(f"--workers must be >= 1, got {workers}")
-    n = workers or max(1, os.cpu_count() or 1)
-    try:
-        with dask.config.set({"distributed.worker.multiprocessing-method": _start_method()}):
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
-    except Exception as e:  # a worker that died while starting ("Nanny failed to start"), no memory ...
-        raise UserError(f"could not start a local Dask cluster of {n} worker process(es): {type(e).__name__}: "
-                        f"{str(e).splitlines()[0] if str(e) else 'no message'}; try fewer --workers, or "
-                        "--scheduler to use a running cluster", where="--workers") from None
-    client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
-
-
-@contextlib.contextmanager
-def maybe_client(client: Any = None, workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
-    """Use ``client`` if given, else open one with :func:`dask_client`."""
-    if client is not None:
-        yield client
-    else:
-        with dask_client(workers, scheduler) as c:
-            yield c
-
-
-def n_workers(client: Any) -> int:
-    try:
-        return max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-    except TypeError:
-        return max(1, len(client.scheduler_info()["workers"]))
+def batch_sizes(n: int, workers: int) -> list[int]:
+    """Members per task, largest first (guided scheduling): each task takes a (2 × workers)-th of
+    the members still unassigned, between :data:`BATCH_MIN` (less for a small ensemble) and
+    :data:`BATCH_MAX`. Large batches
+    advance many members together; the small ones at the end let the workers finish together
+    (with equal batches, one worker could idle for a whole batch while the other runs its last)."""
+    parts = 2 * max(1, workers)
+    least = min(BATCH_MIN, -(-n // parts))  # a small ensemble still gives every worker work
+    sizes, left = [], n
+    while left > 0:
+        size = min(left, max(least, min(BATCH_MAX, -(-left // parts))))
+        sizes.append(size)
+        left -= size
+    return sizes
 
 
 def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], cfg: RunConfig,
@@ -296,20 +236,19 @@ def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], 
     if not specs:
         return
     blob = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL)
-    if batch_size is None:
-        # members advance together in a task: a few large batches per worker (so that all finish together)
-        batch_size = max(1, min(64, -(-len(specs) // (4 * n_workers(client)))))
+    sizes = batch_sizes(len(specs), n_workers(client)) if batch_size is None else \
+        [min(batch_size, len(specs) - b) for b in range(0, len(specs), batch_size)]
     pos_of = {s.member: i for i, s in enumerate(specs)}
     if len(pos_of) != len(specs):
         raise ValueError("member numbers must be unique")
     for s in specs:  # every member's parameters are checked here (about 1 ms each), before any work is sent
         member_scenario(base, s.params, where=f"member {s.member} ({s.params})")
     token = f"{hashlib.sha1(blob).hexdigest()[:8]}-{uuid.uuid4().hex[:8]}"
-    futures = []
-    for b in range(0, len(specs), batch_size):
-        chunk = list(specs[b:b + batch_size])
-        futures.append(client.submit(batch_fn, blob, chunk, cfg, key=f"travesia-{token}-{b}", pure=False,
-                                     retries=retries))
+    futures, b = [], 0
+    for size in sizes:  # submitted in this order, run first come first served as workers free up
+        futures.append(client.submit(batch_fn, blob, list(specs[b:b + size]), cfg, key=f"travesia-{token}-{b}",
+                                     pure=False, retries=retries))
+        b += size
     done = np.zeros(len(specs), dtype=bool)
     n_done = 0
     try:

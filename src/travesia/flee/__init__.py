@@ -12,4 +12,13 @@ engine, :mod:`travesia.engine.processes.flee_rules`: this package depends on the
 engine never imports it.
 """
 
-from travesia.flee.convert import import_flee  # noqa: F401
+
+
+def __getattr__(name: str):
+    """``travesia.flee.import_flee``, imported when first used (the command line's start does not
+    load the engine for it)."""
+    if name == "import_flee":
+        from travesia.flee.convert import import_flee
+
+        return import_flee
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
