@@ -473,3 +473,17 @@ def test_active_list_kept_day_to_day_matches_a_daily_scan(mali, monkeypatch):
     c = sim.run()
     assert a.record.counts.tobytes() == c.record.counts.tobytes()
     assert st.act_meta[1] == 1
+
+
+def test_wild_correction_date_listed_twice(tmp_path):
+    """A count file that lists the correction's date twice (rows out of date order, as
+    nigeria2016's cameroon.csv lists 2018-04-30): FLEE corrects at each row of that date; the
+    import does the same and says so, with the factors."""
+    f = write_flee(tmp_path / "twice")
+    (f / "source_data" / "camp.csv").write_text(
+        "2020-01-01,10\n2020-01-03,100\n2020-01-05,200\n2020-01-03,50\n2020-01-07,100\n")
+    (f / "input_csv" / "registration_corrections.csv").write_text("Camp One,2020-01-03,normalize\n")
+    notes = [n for n in _notes(f, tmp_path) if "registration_corrections" in n]
+    assert len(notes) == 1 and "'Camp One' list 2020-01-03 2 times" in notes[0] and "10.000 and 0.250" in notes[0]
+    (f / "source_data" / "camp.csv").write_text("2020-01-01,10\n2020-01-03,100\n2020-01-05,200\n")
+    assert not [n for n in _notes(f, tmp_path / "again") if "registration_corrections" in n]

@@ -459,7 +459,15 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
                 day = (dt.date.fromisoformat(row[1]) - start).days
             except ValueError:
                 raise UserError(f"expected a date YYYY-MM-DD, got '{row[1]}'", where=w) from None
-            tables[name] = fdata.apply_correction(tables[name], day, w)
+            t = tables[name]
+            hits = [i for i in range(1, len(t)) if int(t[i, 0]) == day and t[i - 1, 1] != 0]
+            if len(hits) > 1:  # a date listed twice (rows out of date order): FLEE corrects at each
+                factors = " and ".join(f"{t[i, 1] / t[i - 1, 1]:.3f}" for i in hits)
+                notes.append(f"{corr.name}:{ln}: the counts of '{name}' list {row[1]} {len(hits)} times (rows out "
+                             f"of date order); as FLEE, the correction applies at each, scaling the counts before "
+                             f"each by {factors} (FLEE validates against the corrected counts, not the counts as "
+                             "written)")
+            tables[name] = fdata.apply_correction(t, day, w)
     settings: dict = {}
     for nm in ("simsetting.yml", "simsetting.yaml"):
         if (folder / nm).exists():
