@@ -83,11 +83,23 @@ def test_likelihood_by_hand():
     s = 0.5
     x = np.array([99.0])
     mu = math.log(100)
-    # a single figure: normal density on ln(1 + count), up to a constant
-    assert log_likelihood(x, 199.0, 199.0, s)[0] == pytest.approx(-0.5 * ((math.log(200) - mu) / s) ** 2 - math.log(s))
-    # a range: the chance the report falls in it
-    p = norm.cdf((math.log(300) - mu) / s) - norm.cdf((math.log(50) - mu) / s)
-    assert log_likelihood(x, 49.0, 299.0, s)[0] == pytest.approx(math.log(p))
+    # a single figure: the chance of it to the nearest person; for 199, the density on ln(1 + count) times the
+    # person's width ln(200.5) − ln(199.5)
+    w = math.log(200.5 / 199.5)
+    assert log_likelihood(x, 199.0, 199.0, s)[0] == pytest.approx(norm.logpdf((math.log(200) - mu) / s) + math.log(w / s),
+                                                                  abs=1e-5)
+    p = norm.cdf((math.log(200.5) - mu) / s) - norm.cdf((math.log(199.5) - mu) / s)
+    assert log_likelihood(x, 199.0, 199.0, s)[0] == pytest.approx(math.log(p), abs=1e-5)
+    # near 0 the exact chance, at most 1: an empty camp that every member has empty does not reward a scale near 0
+    assert log_likelihood(np.array([0.0]), 0.0, 0.0, 0.01)[0] == pytest.approx(math.log(0.5))
+    assert log_likelihood(np.array([0.0]), 0.0, 0.0, 0.5)[0] == pytest.approx(math.log(norm.cdf(math.log(1.5) / 0.5) - 0.5))
+    # a range: the chance of its figure, the geometric middle (ln 50 + ln 300) / 2 on ln(1 + count)
+    m = math.expm1((math.log(300) + math.log(50)) / 2)
+    p = norm.cdf((math.log1p(m + 0.5) - mu) / s) - norm.cdf((math.log1p(m - 0.5) - mu) / s)
+    assert log_likelihood(x, 49.0, 299.0, s)[0] == pytest.approx(math.log(p), abs=1e-5)
+    # the range's width says nothing about the count: a wider range around the same middle weighs the same
+    assert log_likelihood(np.array([10.0, 500.0]), 9.0, 39999.0, s) == pytest.approx(
+        log_likelihood(np.array([10.0, 500.0]), 631.45553, 631.45553, s), abs=1e-6)
     # at least: the upper tail
     assert log_likelihood(x, 199.0, np.nan, s)[0] == pytest.approx(norm.logsf((math.log(200) - mu) / s))
     # the likelihood prefers members near the report
@@ -101,9 +113,11 @@ def test_student_t_likelihood_by_hand():
     s, nu = 0.5, 3.0
     x = np.array([99.0])
     mu = math.log(100)
-    assert log_likelihood(x, 199.0, 199.0, s, nu)[0] == pytest.approx(t.logpdf((math.log(200) - mu) / s, nu) - math.log(s))
-    p = t.cdf((math.log(300) - mu) / s, nu) - t.cdf((math.log(50) - mu) / s, nu)
-    assert log_likelihood(x, 49.0, 299.0, s, nu)[0] == pytest.approx(math.log(p))
+    p = t.cdf((math.log(200.5) - mu) / s, nu) - t.cdf((math.log(199.5) - mu) / s, nu)
+    assert log_likelihood(x, 199.0, 199.0, s, nu)[0] == pytest.approx(math.log(p), abs=1e-5)
+    m = math.expm1((math.log(300) + math.log(50)) / 2)
+    p = t.cdf((math.log1p(m + 0.5) - mu) / s, nu) - t.cdf((math.log1p(m - 0.5) - mu) / s, nu)
+    assert log_likelihood(x, 49.0, 299.0, s, nu)[0] == pytest.approx(math.log(p), abs=1e-5)
     assert log_likelihood(x, 199.0, np.nan, s, nu)[0] == pytest.approx(t.logsf((math.log(200) - mu) / s, nu))
     # a log bias shifts the count: a report 10% high is likelier with bias ln 1.1
     assert log_likelihood(x, 109.0, 109.0, s, nu, math.log(1.1))[0] > log_likelihood(x, 109.0, 109.0, s, nu)[0]
@@ -190,3 +204,59 @@ def test_cli_backtest_writes_its_tables(tmp_path):
     bad = CliRunner().invoke(app, ["backtest", "caravan-2018", "--origins", "2018-10-32", "--members", "3",
                                    "--out", str(tmp_path / "x")])
     assert isinstance(bad.exception, UserError) and "--origins" in str(bad.exception)
+
+
+def test_range_bands_by_hand():
+    from travesia.ensemble.obsmodel import range_bands
+
+    # four members at 999 (ln 1000), errors z = -2, -1, 1, 2 at scale 0.5: figures' logs ln 1000 + (-1, -0.5, 0.5, 1)
+    x = np.full((4, 2), 999.0)
+    z = np.array([[-2.0, -2.0], [-1.0, -1.0], [1.0, 1.0], [2.0, 2.0]])
+    u = np.zeros_like(z)
+    m, b = range_bands(x, np.array([0.5, 0.5]), np.zeros(2), z, u, [np.zeros(0), np.array([0.1])])
+    lm = math.log(1000) + np.array([-1.0, -0.5, 0.5, 1.0])
+    assert np.log1p(m[:, 0]) == pytest.approx(lm)
+    # no ranges seen: the figures' own percentiles
+    assert np.log1p(b[:, 0]) == pytest.approx(np.log1p(np.percentile(np.expm1(lm), [5, 25, 50, 75, 95])))
+    # ranges of half-width 0.1: the band's low edges are quantiles of the high end, its high edges of the low end
+    q = lambda v, p: float(np.percentile(np.expm1(v), p))  # noqa: E731
+    assert b[:, 1] == pytest.approx([q(lm + 0.1, 5), q(lm + 0.1, 25), q(lm, 50), q(lm - 0.1, 75), q(lm - 0.1, 95)])
+    # ranges wider than the spread: the central band shrinks to the median, never crosses
+    _, b2 = range_bands(x[:, :1], np.array([0.5]), np.zeros(1), z[:, :1], u[:, :1], [np.array([2.0])])
+    assert b2[1, 0] == b2[2, 0] == b2[3, 0] and b2[0, 0] <= b2[1, 0] and b2[4, 0] >= b2[3, 0]
+
+
+def test_range_bands_are_calibrated_under_overlap_scoring_by_construction():
+    """Reports drawn from the observation model (a figure around the truth, a range of an earlier half-width
+    around it) overlap the bands at the nominal rates when the members know the truth."""
+    from travesia.analysis.scoring import covers
+    from travesia.ensemble.obsmodel import range_bands
+
+    rng = np.random.default_rng(7)
+    n, members, s, nu = 4000, 400, 0.3, 3.0
+    widths = np.array([0.0, 0.0, 0.1, 0.25, 0.5, 0.9])
+    truth = np.exp(rng.uniform(np.log(100), np.log(10000), n))
+    fig = np.expm1(np.log1p(truth) + s * rng.standard_t(nu, n))
+    h = rng.choice(widths, n)
+    low, high = np.expm1(np.log1p(fig) - h), np.expm1(np.log1p(fig) + h)
+    x = np.broadcast_to(truth, (members, n))
+    _, b = range_bands(x, np.full(n, s), np.zeros(n), rng.standard_t(nu, (members, n)), rng.random((members, n)),
+                       [widths] * n)
+    assert covers(low, high, b[0], b[4]).mean() == pytest.approx(0.90, abs=0.02)
+    assert covers(low, high, b[1], b[3]).mean() == pytest.approx(0.50, abs=0.03)
+    assert (high < b[0]).mean() == pytest.approx(0.05, abs=0.015)
+    assert (low > b[4]).mean() == pytest.approx(0.05, abs=0.015)
+    # the figure's own bands (ranges ignored) overlap far more often than they promise
+    _, b0 = range_bands(x, np.full(n, s), np.zeros(n), rng.standard_t(nu, (members, n)), rng.random((members, n)),
+                        [np.zeros(0)] * n)
+    assert covers(low, high, b0[1], b0[3]).mean() > 0.6
+
+
+def test_half_widths_of_the_earlier_reports():
+    from travesia.ensemble.obsmodel import half_widths
+
+    hist = [("present", 99.0, 399.0, None, 1.0), ("asylum_applied", 5.0, 5.0, None, 1.0),
+            ("crossed", 1000.0, np.nan, None, 1.0), ("present", 50.0, 50.0, None, 1.0)]
+    w = dict(half_widths(hist))
+    # an open range: the figure is its lower bound, no upper end (an infinite half-width upward)
+    assert w["crowd"] == pytest.approx((0.5 * math.log(4), math.inf, 0.0)) and w["tally"] == (0.0,)

@@ -12,8 +12,8 @@ Outputs in ``DIR`` (read by the report's backtest page):
 
 ``backtest.csv``
     one row per (origin, later observation): ``origin, date, place, quantity, caravan, low, high``
-    (the report; ``high`` empty = open), ``days_ahead``, ``p05 … p95`` (the predictive quantiles
-    for what will be reported, in people), ``y`` (the count scored, see the scoring doc), ``wis``,
+    (the report; ``high`` empty = open), ``days_ahead``, ``p05 … p95`` (the bands for what will be
+    reported, in people, as in forecast.csv: :func:`.obsmodel.range_bands`), ``y`` (the count scored, see the scoring doc), ``wis``,
     ``crps``, ``cover50``, ``cover90`` (0/1), ``pit`` (one of ``below_p05 … above_p95``), and for
     each naive method ``m``: ``naive_<m>`` (its value), ``wis_<m>``, ``crps_<m>``.
 ``backtest_summary.csv``
@@ -82,12 +82,14 @@ def _naive_values(naive: pd.DataFrame | None, keys: pd.DataFrame, obs: pd.DataFr
     return out
 
 
-def score_origin(later: pd.DataFrame, samples: np.ndarray, naive_vals: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Score one origin's predictive samples ``(n_obs, members)`` and naive values at its later observations."""
+def score_origin(later: pd.DataFrame, samples: np.ndarray, naive_vals: dict[str, np.ndarray],
+                 bands: np.ndarray | None = None) -> pd.DataFrame:
+    """Score one origin's predictive samples ``(n_obs, members)`` (for CRPS) and bands ``(n_obs, 5)`` (p05…p95
+    as published in forecast.csv; default: the samples' quantiles), and naive values, at its later observations."""
     ok = ~np.isnan(samples).any(axis=1)
     later = later[ok].reset_index(drop=True)
     samples = samples[ok]
-    q = quantiles_of(samples)
+    q = quantiles_of(samples) if bands is None else np.asarray(bands, dtype=np.float64)[ok]
     low, high = later["low"].to_numpy(dtype=float), later["high"].to_numpy(dtype=float)
     sc = score_table(low, high, q, samples)
     df = later[["date", "place", "quantity", "caravan", "low", "high"]].copy()
@@ -140,10 +142,10 @@ def backtest(scenario: str | Path | LoadedScenario, *, origins: str | Sequence, 
                 r = forecast(base, as_of=origin, members=members, out=tmp / f"origin-{origin}",
                              observations=observations, seed=seed, client=c, on_run=keep,
                              progress=progress, **forecast_kw)
-                samples = r["on_run"]
+                samples, bands = r["on_run"]
                 keys = r["forecast"][["date", "quantity", "place"]]
                 nv = _naive_values(r["naive"], keys, later)
-                t = score_origin(later, samples, nv)
+                t = score_origin(later, samples, nv, bands)
                 t.insert(0, "origin", origin.isoformat())
                 t.insert(5, "days_ahead", [(d - origin).days for d in t["date"]])
                 tables.append(t)

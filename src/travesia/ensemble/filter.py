@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from travesia.ensemble.obsmodel import ErrorModel, fit_errors, noise, reported
+from travesia.ensemble.obsmodel import ErrorModel, copies, fit_errors, noise, picks, range_bands
 from travesia.ensemble.priors import cdf, member_seed, ppf, to_value
 from travesia.scenario.load import LoadedScenario, place_members, set_path, validate_params
 from travesia.scenario.schema import Prior
@@ -327,8 +327,10 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
             ll += em.loglik(x[:, j], lo, hi, q)
         # the one-step-ahead predictive check, before the particles see these reports
         sig, bias = em.scales_for(qs), em.biases_for(qs)
-        rep = reported(x, sig[None, :], noise(seed, x.shape, 0xC4E0000 + step, em.nu) + (bias / sig)[None, :])
-        pq = np.percentile(rep, [5, 50, 95], axis=0)
+        xr = np.repeat(x, copies(n), axis=0)
+        _, pq = range_bands(xr, sig, bias, noise(seed, xr.shape, 0xC4E0000 + step, em.nu),
+                            picks(seed, xr.shape, 0xC4E0000 + step), [em.widths_of(q) for q in qs])
+        pq = pq[[0, 2, 4]]
         chk = o[["date", "place", "quantity", "low", "high"]].copy()
         chk["p05"], chk["p50"], chk["p95"] = np.round(pq[0], 1), np.round(pq[1], 1), np.round(pq[2], 1)
         chk["cover90"] = (np.where(np.isnan(highs), np.inf, highs) >= pq[0]) & (lows <= pq[2])

@@ -15,9 +15,11 @@
 
    - ``forecast.csv`` — ``date,place,quantity,p05,p25,p50,p75,p95``: bands of **what will be
      reported** (members × the report error of :mod:`.obsmodel`, learnt from the one-step-ahead
-     misses before the as-of date);
-     this is the file to hold against later reports;
-   - ``forecast_true.csv`` — same columns: bands of the members' counts alone (no report error);
+     misses before the as-of date, 1,000 draws per row), read as a report is scored: a reported
+     range lies wholly below ``p05`` (``p25``) with chance 5% (25%), wholly above ``p95``
+     (``p75``) with chance 5% (25%), and ``p50`` is the median figure
+     (:func:`.obsmodel.range_bands`); this is the file to hold against later reports;
+   - ``forecast_true.csv`` — same columns: percentiles of the members' counts alone (no report error);
    - ``half_arrival.csv`` (per destination, the date by which half of the people who arrive
      there within the run have arrived: p05, p50, p95 over members), ``outlook.csv`` (per
      destination and major shelter: first and half arrival dates, the peak present in the next
@@ -53,7 +55,7 @@ from travesia import __version__
 from travesia.ensemble.ensemble import EnsembleRun, member_plan, read_posterior, simulate_ensemble
 from travesia.ensemble.files import atomic_write, commit_partial, csv_text, new_partial
 from travesia.ensemble.naive import naive_forecasts
-from travesia.ensemble.obsmodel import ErrorModel, noise, reported
+from travesia.ensemble.obsmodel import ErrorModel, copies, noise, picks, range_bands
 from travesia.ensemble.outlook import outlook
 from travesia.ensemble.priors import scenario_priors
 from travesia.ensemble.runner import RunConfig, maybe_client
@@ -158,21 +160,32 @@ def _errors(run: EnsembleRun) -> ErrorModel:
     return getattr(run, "errors", None) or ErrorModel(rules=getattr(run, "rules", "caravan"))
 
 
-def predictive_at(run: EnsembleRun, obs: pd.DataFrame) -> np.ndarray:
-    """``(n_obs, members)`` draws of what will be reported at each observation: each member's count with
-    the report error of :mod:`.obsmodel` (NaN rows where not comparable)."""
+def predictive_at(run: EnsembleRun, obs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """What will be reported at each observation: ``(n_obs, members)`` draws of the report's figure (each
+    member's count with the report error of :mod:`.obsmodel`) and ``(n_obs, 5)`` bands p05…p95 for the report's
+    range (:func:`.obsmodel.range_bands`); NaN rows where not comparable."""
     em = _errors(run)
     x = members_at(run.values, obs_positions(run.layout, obs))
-    sig, bias = em.scales_for(obs["quantity"]), em.biases_for(obs["quantity"])
-    z = np.stack([noise(run.seed, (x.shape[1],), _key_block(d, p, q), em.nu)
-                  for d, p, q in zip(obs["date"], obs["place"], obs["quantity"])]) if len(obs) else x
-    return np.where(np.isnan(x), np.nan, reported(np.nan_to_num(x), sig[:, None], z + (bias / sig)[:, None]))
+    x = np.repeat(x, copies(x.shape[1]), axis=1)
+    m = np.full(x.shape, np.nan)
+    b = np.full((len(obs), 5), np.nan)
+    qs = list(obs["quantity"])
+    sig, bias = em.scales_for(qs), em.biases_for(qs)
+    for i, (d, p, q) in enumerate(zip(obs["date"], obs["place"], qs)):
+        if np.isnan(x[i]).any():
+            continue
+        blk = _key_block(d, p, q)
+        mi, bi = range_bands(x[i][:, None], sig[i:i + 1], bias[i:i + 1], noise(run.seed, (x.shape[1], 1), blk, em.nu),
+                             picks(run.seed, (x.shape[1], 1), blk), [em.widths_of(q)])
+        m[i], b[i] = mi[:, 0], bi[:, 0]
+    return m, b
 
 
 def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: int = 20000,
                        true_count: bool = False) -> pd.DataFrame:
-    """Like ``run.quantiles`` but of what will be reported (members with the report error of
-    :mod:`.obsmodel`), or with ``true_count`` of the members' counts alone."""
+    """Like ``run.quantiles`` but of what will be reported: the bands of :func:`.obsmodel.range_bands` (members
+    with the report error of :mod:`.obsmodel`, the report read as a range), or with ``true_count`` the
+    percentiles of the members' counts alone."""
     from travesia.ensemble.ensemble import PCOLS, PERCENTILES
 
     em = _errors(run)
@@ -180,16 +193,20 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
     sel = np.arange(len(keys)) if after is None else np.nonzero((keys["date"] > after).to_numpy())[0]
     qs = keys["quantity"].to_numpy()[sel]
     sig, bias = em.scales_for(qs), em.biases_for(qs)
+    widths = {q: em.widths_of(q) for q in set(qs)}
     out = np.empty((len(sel), len(PERCENTILES)), dtype=np.float64)
+    c = 1 if true_count else copies(run.values.shape[0])
+    chunk = max(1, min(chunk, chunk * 200 // (run.values.shape[0] * c)))  # at most ~4M draws at a time
     for k, a in enumerate(range(0, len(sel), chunk)):
         cols = sel[a:a + chunk]
         x = np.asarray(run.values[:, cols], dtype=np.float64)
         if true_count:
-            r = x
-        else:
-            z = noise(run.seed, x.shape, k, em.nu)
-            r = reported(x, sig[None, a:a + chunk], z + bias[None, a:a + chunk] / sig[None, a:a + chunk])
-        out[a:a + chunk] = np.percentile(r, PERCENTILES, axis=0).T
+            out[a:a + chunk] = np.percentile(x, PERCENTILES, axis=0).T
+            continue
+        x = np.repeat(x, c, axis=0)
+        _, b = range_bands(x, sig[a:a + chunk], bias[a:a + chunk], noise(run.seed, x.shape, k, em.nu),
+                           picks(run.seed, x.shape, k), [widths[q] for q in qs[a:a + chunk]])
+        out[a:a + chunk] = b.T
     df = keys.iloc[sel][["date", "place", "quantity"]].reset_index(drop=True)
     for j, c in enumerate(PCOLS):
         df[c] = np.round(out[:, j], 2)

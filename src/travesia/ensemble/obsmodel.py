@@ -45,21 +45,63 @@ found on a grid by coordinate ascent. The particles' own spread is part of each 
 the scale is only what the particles cannot explain. Only reports on or before the as-of date are
 used. With no report yet, the priors' modes hold (``ν = 2``).
 
-**Likelihood** of a report given counts ``x`` (:func:`log_likelihood`), ``μ = ln(1 + x) + b``,
-``L = ln(1 + ·)``, ``F`` the error's distribution function:
+**A report is a figure and a range.** A report in ``observations.csv`` is ``[low, high]``: one
+figure (``low = high``), the spread of several sources' figures (officials, organisers, the UN),
+or a lower bound (``≥ low``). The model reads a bounded range as its *figure*, the geometric
+middle ``m = (L(low) + L(high)) / 2`` (``L = ln(1 + ·)``, the point at which the backtest's WIS and
+CRPS score it), with the sources' spread around it, the half-width ``h = (L(high) − L(low)) / 2``,
+drawn by the reporting process independently of the count: the width says how much the sources
+disagreed, not where the count is.
 
-- a single figure ``low = high``: the density of ``L(low)``;
-- a range: ``F((L(high) − μ)/s) − F((L(low) − μ)/s)``, the chance the report falls in it;
-- an open range ``≥ low``: ``1 − F((L(low) − μ)/s)``.
+**Likelihood** of a report given counts ``x`` (:func:`log_likelihood`), ``μ = ln(1 + x) + b``,
+``f`` and ``F`` the error's density and distribution function:
+
+- a single figure or a bounded range: the chance of its figure ``m`` to the nearest person,
+  ``F((L(m + ½) − μ)/s) − F((L(m − ½) − μ)/s)`` — for counts above a few dozen the density at
+  ``L(m)`` times the person's width ``L(m + ½) − L(m − ½)``, a constant that does not change the
+  particles' weights nor the fitted scale; near 0 it is bounded by 1, where a density is not (a
+  camp reported empty while every particle has it empty would otherwise pull the learnt scale
+  toward 0 by ``−ln s`` per report);
+- an open range ``≥ low``: ``1 − F((L(low) − μ)/s)``, the chance the figure is at least ``low``.
 
 Each factor is a density or a probability of one report; particle weights compare members on the
-same reports, so the mixture of the two is harmless.
+same reports, so the mixture of the two is harmless. (Before 1 December 2026 a range's likelihood
+was the chance that one figure fell anywhere in it: a wide range then weighed almost nothing and
+the scale learnt from such reports was too small for the figure the scorer reads.)
 
-**Predictive bands.** ``forecast.csv`` gives bands for *what will be reported*: each member's
-count times ``exp(b_q + s_k·ε)``, ``ε`` drawn keyed by the seed (:func:`noise`).
-``forecast_true.csv`` gives the bands of the members' counts alone: the model's own uncertainty
-(parameters, chance and the reports it was conditioned on), without the report error and
-without the part of the model's discrepancy that the misses cannot separate from it.
+**Predictive bands** (:func:`range_bands`). ``forecast.csv`` gives bands for *what will be
+reported*, read as the scorer reads a report: a range covered by a band when the two overlap.
+Each member's count gives a figure ``M = (1 + x)·exp(b_q + s_k·ε) − 1`` (``ε`` drawn keyed by the
+seed, :func:`noise`) and a range ``(1 + M)·exp(∓h) − 1`` with ``h`` drawn from the half-widths of
+the reports of the same kind seen up to the as-of date (:func:`half_widths`; a single figure has
+``h = 0``; kinds with no report seen: ``h = 0``). An open report ``≥ low`` is part of the same
+record: when one is drawn, the report is ``≥ M`` (its bound the figure, no high end), as often as
+such reports came before. Then
+
+- ``p05``, ``p25``: the 5% and 25% quantiles of the range's *high* end (infinite for an open
+  report) — the range lies wholly below the band with chance 5% (25%);
+- ``p50``: the median figure;
+- ``p75``, ``p95``: the 75% and 95% quantiles of the range's *low* end — wholly above with
+  chance 25% (5%);
+
+so a report drawn from the model overlaps ``[p05, p95]`` with chance 90% and ``[p25, p75]`` with
+chance 50% (tested), while the bands of the figure alone overlap a range far more often than they
+promise (a range of half-width 0.5 around a figure at the band's 20th percentile still reaches
+into it). Where the ranges are wide against the forecast's spread, or open reports frequent, the
+central band's low edge rises to the median, never above it (caravan-2018 as of 16 October: three
+of the six crowd reports so far were "at least" figures, so a report will lie wholly below the
+median with chance only about 25%, and ``p25 = p50``). For exact counts (FLEE camp registrations, tallies given as one
+figure) the bands are the figure's own percentiles. Nothing in this is fitted to reports after
+the as-of date: ``s``, ``b``, ``ν`` and the half-widths all come from the reports up to it.
+
+Every member's count is drawn :func:`copies` times over (:data:`DRAWS` = 1,000 draws per key in
+all): the bands are percentiles of the predictive distribution, not of a few members' single
+draws (16 members' own p05–p95 hold only about 79% of draws from their own distribution, which
+was most of why a 16-member FLEE forecast's 90% bands held 76% of later camp counts).
+
+``forecast_true.csv`` gives the percentiles of the members' counts alone: the model's own
+uncertainty (parameters, chance and the reports it was conditioned on), without the report error
+and without the part of the model's discrepancy that the misses cannot separate from it.
 """
 
 from __future__ import annotations
@@ -94,26 +136,31 @@ def kind_of(quantity: str, rules: str = "caravan") -> str:
 def log_likelihood(x: np.ndarray, low: float, high: float, sigma: float, nu: float | None = None,
                    bias: float = 0.0) -> np.ndarray:
     """Log-likelihood of one report ``[low, high]`` (high NaN: open) for counts ``x`` (any shape):
-    Student-t error with ``nu`` degrees of freedom (``None``: normal), scale ``sigma``, log bias ``bias``."""
+    Student-t error with ``nu`` degrees of freedom (``None``: normal), scale ``sigma``, log bias ``bias``
+    (module doc: a bounded report is the chance of its figure, to the nearest person; an open one the upper tail)."""
     mu = np.log1p(np.maximum(np.asarray(x, dtype=np.float64), 0.0)) + bias
-    a = (np.log1p(low) - mu) / sigma
-    if nu is None:
-        if high is None or np.isnan(high):
-            return log_ndtr(-a)
-        if high <= low:
-            return -0.5 * a * a - np.log(sigma)
-        b = (np.log1p(high) - mu) / sigma
-        # P(a < Z < b), computed on the side of the tail that keeps precision
-        p = np.where(a > 0, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))
-        return np.log(np.maximum(p, FLOOR))
+    sigma = np.asarray(sigma, dtype=np.float64)
     if high is None or np.isnan(high):
-        return np.log(np.maximum(stdtr(nu, -a), FLOOR))
-    if high <= low:
-        c = gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
-        return c - (nu + 1) / 2 * np.log1p(a * a / nu) - np.log(sigma)
-    b = (np.log1p(high) - mu) / sigma
-    p = np.where(a > 0, stdtr(nu, -a) - stdtr(nu, -b), stdtr(nu, b) - stdtr(nu, a))
-    return np.log(np.maximum(p, FLOOR))
+        a = (np.log1p(max(float(low), 0.0)) - mu) / sigma
+        return log_ndtr(-a) if nu is None else np.log(np.maximum(stdtr(nu, -a), FLOOR))
+    # the figure: the geometric middle of the range (a single figure itself), known to the nearest person
+    m = float(np.expm1(0.5 * (np.log1p(max(float(low), 0.0)) + np.log1p(max(float(high), float(low), 0.0)))))
+    lo, hi = np.log1p(max(m - 0.5, 0.0)), np.log1p(m + 0.5)
+    a, b = (lo - mu) / sigma, (hi - mu) / sigma
+    w = hi - lo
+    mid = 0.5 * (a + b)
+    if nu is None:
+        dens = -0.5 * mid * mid - 0.5 * np.log(2 * np.pi)
+        p = np.where(a > 0, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))
+    else:
+        dens = gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * np.log(nu * np.pi) - (nu + 1) / 2 * np.log1p(mid * mid / nu)
+        p = np.where(a > 0, stdtr(nu, -a) - stdtr(nu, -b), stdtr(nu, b) - stdtr(nu, a))
+    # where the person's interval is narrow against the error (every count above a few dozen), the density at its
+    # middle times its width (exact to 0.1%, and finite far in the tails); else the exact chance (counts near 0)
+    narrow = w / sigma < 0.1
+    with np.errstate(divide="ignore"):
+        exact = np.log(np.maximum(p, FLOOR))
+    return np.where(narrow, dens + np.log(w / sigma), exact)
 
 
 @dataclass(frozen=True)
@@ -125,6 +172,11 @@ class ErrorModel:
     nu: float = PRIOR_NU
     reports: int = 0  # how many reports it was fitted on
     rules: str = "caravan"
+    widths: tuple = ()  # ((kind, (h, ...)), ...): log half-widths of the earlier bounded reports' ranges, per kind
+
+    def widths_of(self, quantity: str) -> np.ndarray:
+        """The half-widths ``h`` of the earlier bounded ranges of this quantity's kind (empty: none seen)."""
+        return np.asarray(dict(self.widths).get(kind_of(quantity, self.rules), ()), dtype=np.float64)
 
     def scale(self, quantity: str) -> float:
         return float(dict(self.scales)[kind_of(quantity, self.rules)])
@@ -143,7 +195,14 @@ class ErrorModel:
 
     def as_dict(self) -> dict:
         return {"scale": {k: round(v, 4) for k, v in self.scales}, "bias": {k: round(v, 4) for k, v in self.biases},
-                "nu": self.nu, "reports": self.reports}
+                "nu": self.nu, "reports": self.reports,
+                "range_half_widths": {k: _widths_summary(w) for k, w in self.widths}}
+
+
+def _widths_summary(w) -> dict:
+    b = [x for x in w if np.isfinite(x)]
+    return {"bounded": len(b), "open": len(w) - len(b), "median": round(float(np.median(b)), 4) if b else 0.0,
+            "max": round(float(max(b)), 4) if b else 0.0}
 
 
 def _predictive(x: np.ndarray, low: float, high: float, s, nu: float, b) -> np.ndarray:
@@ -190,7 +249,68 @@ def fit_errors(history, rules: str = "caravan", sweeps: int = 2) -> ErrorModel:
             best = (post, nu, dict(s), dict(b))
     _, nu, s, b = best
     return ErrorModel(scales=tuple(sorted(s.items())), biases=tuple(sorted(b.items())), nu=float(nu),
-                      reports=len(hs), rules=rules)
+                      reports=len(hs), rules=rules, widths=half_widths(history, rules))
+
+
+def half_widths(history, rules: str = "caravan") -> tuple:
+    """Per kind, the log half-widths ``(ln(1 + high) − ln(1 + low)) / 2`` of the reports in ``history``
+    (a single figure: 0; an open range ``≥ low``: ``inf``), in the order they came: the reporting process's own
+    record of how far its sources' figures spread (module doc, *predictive bands*)."""
+    out: dict[str, list[float]] = {}
+    for q, lo, hi, *_ in history:
+        if hi is None or np.isnan(hi):
+            out.setdefault(kind_of(q, rules), []).append(np.inf)
+            continue
+        h = 0.5 * (np.log1p(max(float(hi), 0.0)) - np.log1p(max(float(lo), 0.0)))
+        out.setdefault(kind_of(q, rules), []).append(round(max(float(h), 0.0), 6))
+    return tuple((k, tuple(v)) for k, v in sorted(out.items()))
+
+
+BAND_LEVELS = (5.0, 25.0, 50.0, 75.0, 95.0)
+DRAWS = 1000  # at least this many draws of what will be reported per key: each member's count this many times over
+
+
+def copies(members: int) -> int:
+    """How many report-error draws each member gets (:data:`DRAWS` in all, at least one each): the bands' p05
+    and p95 are then percentiles of a thousand draws, not of a few members' single draws (16 members' own
+    p05–p95 hold only about 79% of draws from their own distribution)."""
+    return max(1, -(-DRAWS // max(int(members), 1)))
+
+
+def range_bands(x: np.ndarray, sigma: np.ndarray, bias: np.ndarray, z: np.ndarray, u: np.ndarray,
+                widths: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Bands for a report still to come, read as the scorer reads it (module doc, *predictive bands*).
+
+    ``x``: members' counts ``(members, keys)``; ``sigma``, ``bias``: per key; ``z``: standard error draws and
+    ``u``: uniform draws, both ``(members, keys)``; ``widths``: per key, the half-widths to draw from. Each
+    member's report has the figure ``M = (1 + x)·exp(b + σz) − 1`` and the range ``(1 + M)·exp(∓h) − 1``, ``h``
+    one of the earlier half-widths (``u`` picks it; ``inf``: an open report ``≥ M``). Returns (the figures ``M``, ``(5, keys)`` bands): p05 and
+    p25 are the 5% and 25% quantiles of the range's high end, p50 the median figure, p75 and p95 the 75% and 95%
+    quantiles of its low end, so the range lies wholly below [p05, p95] with chance 5%, wholly above with 5%
+    and overlaps it with 90% (likewise 25/50/25 for [p25, p75]); a band that would cross itself is the median."""
+    m = reported(x, sigma[None, :], z + (bias / sigma)[None, :])
+    lm = np.log1p(m)
+    out = np.empty((len(BAND_LEVELS), x.shape[1]), dtype=np.float64)
+    h = np.zeros_like(lm)
+    for j, w in enumerate(widths):
+        if len(w):
+            h[:, j] = w[np.minimum((u[:, j] * len(w)).astype(np.int64), len(w) - 1)]
+    ranged = np.any(h > 0, axis=0)
+    if (~ranged).any():
+        out[:, ~ranged] = np.percentile(m[:, ~ranged], BAND_LEVELS, axis=0)
+    if ranged.any():
+        lr, hr = lm[:, ranged], h[:, ranged]
+        open_ = np.isinf(hr)
+        out[2, ranged] = np.percentile(m[:, ranged], 50.0, axis=0)
+        out[:2, ranged] = np.percentile(np.where(open_, 1e300, np.maximum(np.expm1(np.minimum(lr + hr, 50.0)), 0.0)),
+                                        BAND_LEVELS[:2], axis=0)
+        out[3:, ranged] = np.percentile(np.maximum(np.expm1(lr - np.where(open_, 0.0, hr)), 0.0), BAND_LEVELS[3:],
+                                        axis=0)
+        out[1] = np.minimum(out[1], out[2])
+        out[0] = np.minimum(out[0], out[1])
+        out[3] = np.maximum(out[3], out[2])
+        out[4] = np.maximum(out[4], out[3])
+    return m, out
 
 
 def reported(x: np.ndarray, sigma: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -203,3 +323,9 @@ def noise(seed: int, shape: tuple[int, ...], block: int, nu: float | None = None
     """Standard Student-t draws (``nu``; ``None``: normal) for the reported-count bands, keyed by (seed, block)."""
     g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=int(seed), spawn_key=(0x0B5, int(block)))))
     return g.standard_normal(shape) if nu is None else g.standard_t(nu, shape)
+
+
+def picks(seed: int, shape: tuple[int, ...], block: int) -> np.ndarray:
+    """Uniform draws that pick each member's range half-width (:func:`range_bands`), keyed by (seed, block)."""
+    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=int(seed), spawn_key=(0x3D7, int(block)))))
+    return g.random(shape)
