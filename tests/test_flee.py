@@ -487,3 +487,29 @@ def test_wild_correction_date_listed_twice(tmp_path):
     assert len(notes) == 1 and "'Camp One' list 2020-01-03 2 times" in notes[0] and "10.000 and 0.250" in notes[0]
     (f / "source_data" / "camp.csv").write_text("2020-01-01,10\n2020-01-03,100\n2020-01-05,200\n")
     assert not [n for n in _notes(f, tmp_path / "again") if "registration_corrections" in n]
+
+
+def test_active_list_through_a_camp_closure(tmp_path, monkeypatch):
+    """A camp that closes (becomes a town) and reopens while people sleep in it and wake from it:
+    the list kept from day to day is found afresh on those days, and the run is the one a daily
+    scan gives, byte for byte."""
+    from travesia.engine.processes.flee_rules import FleeState
+
+    f = write_flee(tmp_path / "cc", km=120, speed=100, days=40, arrivals=3000,
+                   extra_locations="Gate,North,Homeland,10.5,20.5,town,,100\n"
+                                   "Camp Two,South,Neighbour,11.5,21.5,camp,,\n",
+                   extra_routes="Alpha,Gate,70,0\nGate,Camp One,90,0\nGate,Camp Two,150,0\n",
+                   settings="  default_movechance: 0.5\n")
+    f.joinpath("simsetting.yml").write_text(f.joinpath("simsetting.yml").read_text().replace(
+        "  camp_movechance: 0.0\n", "  camp_movechance: 0.08\n"))
+    (f / "input_csv" / "closures.csv").write_text("#closure_type,name1,name2,closure_start,closure_end\n"
+                                                  "camp,Camp One,,8,15\n")
+    sc = load_scenario(import_flee(f, tmp_path / "s")["out"])
+    a = simulate(sc, seed=2, check=True)
+    one = a.net.index["Camp_One"]
+    c = a.record.counts
+    assert c[7, one, State.ARRIVED] > 0 and c[10, one, State.ARRIVED] == 0 and c[20, one, State.ARRIVED] > 0
+    monkeypatch.setattr(FleeState, "relist_daily", True)
+    b = simulate(sc, seed=2, check=True)
+    assert a.record.counts.tobytes() == b.record.counts.tobytes()
+    assert a.record.flows.tobytes() == b.record.flows.tobytes()

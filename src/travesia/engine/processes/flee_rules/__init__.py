@@ -83,7 +83,7 @@ class FleeState:
         # wake-up lists by day (filled as people in camps draw the day they leave), [day, valid,
         # length], each population's people released as of the list
         self.act = np.zeros(n, dtype=np.uint32)
-        self.wake_next = np.full(n, -1, dtype=np.int32)
+        self.wake_next = np.full(n, fm.NOT_LISTED, dtype=np.int32)
         self.wake_head = np.full(sim.days + 1, -1, dtype=np.int32)
         self.act_meta = np.zeros(3, dtype=np.int64)
         self.live_prev = np.zeros(len(sim.segments), dtype=np.int64)

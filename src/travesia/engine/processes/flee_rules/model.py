@@ -69,6 +69,7 @@ ST_REST = np.uint8(State.RESTING)
 ST_CAMP = np.uint8(State.ARRIVED)
 NEVER = 32767  # ``until`` of someone who stays in their camp to the end of the run
 HOPPED = np.uint8(16)
+NOT_LISTED = -2  # ``wake_next`` of someone on no wake-up list (-1: the last on one)
 _POW2NEG = np.concatenate([np.ldexp(1.0, -np.arange(1075)), [0.0]])  # 2^-k, exact (k >= 1075: 0)  # flag bit: has finished at least one link (FLEE's places_travelled > 1)
 
 
@@ -482,7 +483,9 @@ def list_active(day, n_days, seg_lo, live, live_prev, state, until, act, wake_he
             if state[i] == ST_CAMP and until[i] == day:
                 nb += 1
                 trav[N - nb] = i
-            i = wake_next[i]
+            nx = wake_next[i]
+            wake_next[i] = NOT_LISTED
+            i = nx
         wake_head[day] = -1
         for g in range(G):
             for i in range(seg_lo[g] + live_prev[g], seg_lo[g] + live[g]):
@@ -506,6 +509,7 @@ def list_active(day, n_days, seg_lo, live, live_prev, state, until, act, wake_he
     else:
         n = 0
         wake_head[:] = -1
+        wake_next[:] = NOT_LISTED
         for g in range(G):
             for i in range(seg_lo[g], seg_lo[g] + live[g]):
                 w = until[i]
@@ -685,8 +689,11 @@ def move_day(day, key, stay_key, hazard, place, nxt, km_left, state, flags, sinc
                 w = _stay_until(stay_key, i, np.uint32(place[i]), day, hazard)
                 until[i] = w
                 if w != day and w < n_days:  # asleep until then: on that day's wake-up list
-                    wake_next[i] = wake_head[w]
-                    wake_head[w] = i
+                    if wake_next[i] != NOT_LISTED:  # (on a list already: cannot be; find the lists afresh tomorrow)
+                        meta[1] = 0
+                    else:
+                        wake_next[i] = wake_head[w]
+                        wake_head[w] = i
             if w != day:
                 continue
             until[i] = -1
