@@ -25,7 +25,9 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine.actions import detain, start_asylum
-from travesia.engine.core import CLEARED, DOCS, IRREGULAR, Intent, State, first_come, held_kernel
+from travesia.engine.core import (
+    CLEARED, DOCS, IRREGULAR, RESTING, Intent, first_come, held_kernel, njit, uniform,
+)
 from travesia.engine.policy import RULE_DOCUMENTS
 from travesia.engine.processes.base import Process
 
@@ -55,67 +57,120 @@ class Borders(Process):
         idx = idx[held_mask(sim, idx)]
         if idx.size == 0:
             return
-        pp.state[idx] = State.RESTING
         P = sim.net.n_places
-        place = pp.place[idx].astype(np.int64)
-        mem = pp.member[idx].astype(np.int64)
-        cleared = np.zeros(idx.size, dtype=bool)
-        irregular = np.zeros(idx.size, dtype=bool)
-        caught = np.zeros(idx.size, dtype=bool)
-        rule = pol("rule")[mem, place]
-        # the post: documents pass; the rest queue for processing, first come first served
-        docs_rule = rule == RULE_DOCUMENTS
-        has_docs = (pp.flags[idx] & DOCS) != 0
-        has_docs |= pol("accepts")[mem, place, sim.net.country[pp.origin[idx]]]  # national IDs it accepts (CA-4)
-        cleared |= docs_rule & has_docs
-        queue = np.nonzero(docs_rule & ~has_docs)[0]
+        # the post: documents pass; the rest queue for processing, first come first served (they rest here today)
+        cleared = np.empty(idx.size, dtype=bool)
+        queue = np.empty(idx.size, dtype=np.int64)
+        queue = queue[:_post_kernel(idx, pp.member, pp.place, pp.origin, pp.flags, pp.state, sim.net.country,
+                                    pol("rule"), pol("accepts"), cleared, queue)]
         queue_left = np.ones(idx.size, dtype=bool)
         if queue.size:
-            # a queue per (member, post), first come first served, capacity a day
-            served = queue[first_come(mem[queue] * P + place[queue], pp.since[idx[queue]],
-                                      pol("capacity")[mem[queue], place[queue]],
-                                      lambda pos: sim.draw("borders.queue", day, idx[queue[pos]]))]
+            # a queue per (member, post), capacity a day
+            qi = idx[queue]
+            mq = pp.member[qi].astype(np.int64)
+            pq = pp.place[qi].astype(np.int64)
+            served = queue[first_come(mq * P + pq, pp.since[qi], pol("capacity")[mq, pq],
+                                      lambda pos: sim.draw("borders.queue", day, qi[pos]))]
             if served.size:
-                sp = place[served]
-                asks = sim.draw("borders.apply", day, idx[served]) < pol("apply_at_post")[mem[served], sp]
-                start_asylum(sim, idx[served[asks]], sp[asks])
-                back = idx[served[~asks]]
+                si = idx[served]
+                sp = pp.place[si].astype(np.int64)
+                asks = sim.draw("borders.apply", day, si) < pol("apply_at_post")[pp.member[si], sp]
+                queue_left[served] = False  # those served are no longer held here
+                back = si[~asks]
+                start_asylum(sim, si[asks], sp[asks])
                 pp.intent[back] = Intent.HOME
                 pp.dest[back] = sim.home_dest(back)
-                queue_left[served] = False  # those served are no longer held here
         # breaches: the whole crowd at a post pushes through
-        crowd = np.bincount((mem * P + place)[queue_left & ~cleared], minlength=sim.M * P).reshape(sim.M, P)
+        crowd = np.zeros((sim.M, P), dtype=np.int64)
+        _crowd_kernel(idx, pp.member, pp.place, queue_left, cleared, crowd)
         bc = pol("breach_crowd")
         bp = pol("breach_prob")
+        breached = np.zeros((sim.M, P), dtype=bool)
         cm, cp = np.nonzero((bc > 0) & (crowd >= bc) & (bp > 0))
         if cm.size:
-            ub = sim.draw_for("borders.breach", day, cp, cm)
-            breached = np.zeros((sim.M, P), dtype=bool)
-            hit = ub < bp[cm, cp]
+            hit = sim.draw_for("borders.breach", day, cp, cm) < bp[cm, cp]
             breached[cm[hit], cp[hit]] = True
-            b = breached[mem, place] & queue_left & ~cleared
-            if b.any():
-                share = pol("enforcement")[mem, place] * np.minimum(
-                    1.0, bc[mem, place] / np.maximum(crowd[mem, place], 1))
-                uc = sim.draw("borders.breach_caught", day, idx)
-                caught |= b & (uc < share)
-                cleared |= b
-                irregular |= b
-        # bypass: fording the river, paths around the post
-        by = queue_left & ~cleared & (sim.draw("borders.bypass", day, idx) < pol("bypass_prob")[mem, place])
-        if by.any():
-            uc = sim.draw("borders.bypass_caught", day, idx)
-            caught |= by & (uc < pol("enforcement")[mem, place])
-            cleared |= by
-            irregular |= by
-        # closed: nobody else
-        passed = cleared & ~caught
-        pp.flags[idx[passed]] |= CLEARED
-        pp.flags[idx[irregular & passed]] |= IRREGULAR
-        sim.add_events("crossed", place[passed], idx[passed])
+        # breaches, bypasses (fording the river, paths around the post), who is caught: one pass
+        out = np.empty((3, idx.size), dtype=np.int64)
+        n = np.zeros(3, dtype=np.int64)
+        _cross_kernel(idx, pp.member, sim.offsets, pp.place, pp.flags, queue_left, cleared, breached, crowd, bc,
+                      pol("enforcement"), pol("bypass_prob"), pol("exit_only") != -1,
+                      sim.keys_many(_CROSS, day), out, n)
+        passed, back, caught = (idx[out[k, :n[k]]] for k in range(3))
+        sim.add_events("crossed", pp.place[passed], passed)
         # an exit-only post turns back those it catches (its own citizens); the others are detained
-        exit_post = pol("exit_only")[mem, place] != -1
-        back = idx[caught & exit_post]
         pp.intent[back] = Intent.HOME
         pp.dest[back] = sim.home_dest(back)
-        detain(sim, idx[caught & ~exit_post], place[caught & ~exit_post])
+        detain(sim, caught, pp.place[caught])
+
+
+_CROSS = ("borders.breach_caught", "borders.bypass", "borders.bypass_caught")
+
+
+@njit(cache=True)
+def _post_kernel(idx, mem, place, origin, flags, state, country, rule, accepts, cleared, queue):
+    """People ``idx`` held at a post rest there today; those with documents a documents post takes
+    (their own, or the national ID it accepts, ``accepts[m, post, nationality]``) are ``cleared``,
+    the others of a documents post queue (their positions in ``queue``; returns how many)."""
+    nq = 0
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        m = mem[i]
+        p = place[i]
+        state[i] = RESTING
+        docs_rule = rule[m, p] == RULE_DOCUMENTS
+        has_docs = ((flags[i] & DOCS) != 0) | accepts[m, p, country[origin[i]]]
+        cleared[j] = docs_rule & has_docs
+        queue[nq] = j  # kept when queueing (no branch)
+        nq += docs_rule & (not has_docs)
+    return nq
+
+
+@njit(cache=True)
+def _crowd_kernel(idx, mem, place, queue_left, cleared, crowd):
+    """``crowd[m, post]``: people still held there (not served, not cleared)."""
+    for j in range(idx.shape[0]):
+        if queue_left[j] and not cleared[j]:
+            i = idx[j]
+            crowd[mem[i], place[i]] += 1
+
+
+@njit(cache=True)
+def _cross_kernel(idx, mem, offs, place, flags, queue_left, cleared, breached, crowd, bc, enforcement, bypass_prob,
+                  turns_back, keys, out, n):
+    """Each one held at a post and not served nor cleared: pushes through with the crowd where it
+    breaches today (caught with chance enforcement · min(1, breach_crowd / crowd)), else tries to
+    bypass it with chance ``bypass_prob`` (caught with chance enforcement). Those who pass (with the
+    cleared) are flagged cleared (irregular if they did not pass the post); positions in ``out``:
+    0 passed, 1 caught at a post that turns back those it catches (``turns_back[m, post]``: exit-only),
+    2 caught elsewhere (detained), in order.
+    ``keys[m]``: borders.breach_caught, .bypass, .bypass_caught of the day; member ``m``'s tables
+    ``[m, place]``."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        ok = cleared[j]
+        caught = False
+        irregular = False
+        if queue_left[j] and not ok:
+            m = mem[i]
+            p = place[i]
+            li = i - offs[m]
+            if breached[m, p]:
+                share = enforcement[m, p] * min(1.0, bc[m, p] / max(crowd[m, p], 1))
+                caught = uniform(keys[m, 0], li) < share
+                ok = True
+                irregular = True
+            elif uniform(keys[m, 1], li) < bypass_prob[m, p]:
+                caught = uniform(keys[m, 2], li) < enforcement[m, p]
+                ok = True
+                irregular = True
+        if ok and not caught:
+            flags[i] |= CLEARED
+            if irregular:
+                flags[i] |= IRREGULAR
+            out[0, n[0]] = j
+            n[0] += 1
+        elif caught:
+            k = 1 if turns_back[mem[i], place[i]] else 2
+            out[k, n[k]] = j
+            n[k] += 1
