@@ -260,3 +260,34 @@ def test_half_widths_of_the_earlier_reports():
     w = dict(half_widths(hist))
     # an open range: the figure is its lower bound, no upper end (an infinite half-width upward)
     assert w["crowd"] == pytest.approx((0.5 * math.log(4), math.inf, 0.0)) and w["tally"] == (0.0,)
+
+
+def test_forecast_bands_of_rows_where_members_agree_and_differ():
+    """forecast.csv's bands: the same bytes for the same seed; a row where every member has the same count (drawn
+    once per quantity and count) has the bands of a direct draw at that count, within Monte Carlo error."""
+    import datetime as dt
+    import types
+
+    from travesia.ensemble.forecast import reported_quantiles
+    from travesia.ensemble.obsmodel import copies, noise, picks, range_bands
+
+    rng = np.random.default_rng(0)
+    k, members = 300, 40
+    qs = np.array(["present", "asylum_applied"])[rng.integers(0, 2, k)]
+    keys = pd.DataFrame({"date": [dt.date(2018, 10, 20)] * k, "place": [f"p{i}" for i in range(k)], "quantity": qs})
+    vals = np.zeros((members, k), dtype=np.int32)
+    vals[:, ::3] = rng.integers(0, 5000, (members, len(range(0, k, 3))))
+    vals[:, 1] = 700
+    em = ErrorModel(scales=(("crowd", 0.3), ("tally", 0.1)), nu=3.0, widths=(("crowd", (0.0, 0.2, np.inf)),))
+    run = types.SimpleNamespace(layout=types.SimpleNamespace(keys=lambda: keys), values=vals, errors=em, seed=3)
+    f = reported_quantiles(run)
+    assert f.equals(reported_quantiles(run)) and len(f) == k
+    q = np.array(["p05", "p25", "p50", "p75", "p95"])
+    assert (np.diff(f[q].to_numpy(), axis=1) >= 0).all()  # never crossed
+    shape = (members * copies(members), 1)
+    _, b = range_bands(np.full(shape, 700.0), np.array([em.scale(qs[1])]), np.zeros(1), noise(9, shape, 1, 3.0),
+                       picks(9, shape, 1), [em.widths_of(qs[1])])
+    assert np.log1p(f.loc[1, q].to_numpy(dtype=float)) == pytest.approx(np.log1p(b[:, 0]), abs=0.15)
+    # rows where members differ: the members' own spread widens the bands beyond the report error alone
+    x = vals[:, 0].astype(float)
+    assert f.loc[0, "p95"] / max(f.loc[0, "p05"], 1) > np.percentile(x, 95) / max(np.percentile(x, 5), 1)

@@ -195,18 +195,36 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
     sig, bias = em.scales_for(qs), em.biases_for(qs)
     widths = {q: em.widths_of(q) for q in set(qs)}
     out = np.empty((len(sel), len(PERCENTILES)), dtype=np.float64)
-    c = 1 if true_count else copies(run.values.shape[0])
-    chunk = max(1, min(chunk, chunk * 200 // (run.values.shape[0] * c)))  # at most ~4M draws at a time
-    for k, a in enumerate(range(0, len(sel), chunk)):
-        cols = sel[a:a + chunk]
-        x = np.asarray(run.values[:, cols], dtype=np.float64)
-        if true_count:
-            out[a:a + chunk] = np.percentile(x, PERCENTILES, axis=0).T
-            continue
-        x = np.repeat(x, c, axis=0)
-        _, b = range_bands(x, sig[a:a + chunk], bias[a:a + chunk], noise(run.seed, x.shape, k, em.nu),
-                           picks(run.seed, x.shape, k), [widths[q] for q in qs[a:a + chunk]])
-        out[a:a + chunk] = b.T
+    if true_count:
+        for a in range(0, len(sel), chunk):
+            out[a:a + chunk] = np.percentile(np.asarray(run.values[:, sel[a:a + chunk]], dtype=np.float64), PERCENTILES,
+                                             axis=0).T
+    else:
+        n = run.values.shape[0]
+        c = copies(n)
+        # a row where every member has the same count (most rows: places nobody is at on that date) has bands that
+        # depend only on its quantity and that count: drawn once for each (quantity, count), keyed by them
+        lo_hi = [(run.values[:, sel[a:a + chunk]].min(axis=0), run.values[:, sel[a:a + chunk]].max(axis=0))
+                 for a in range(0, len(sel), chunk)]
+        mn = np.concatenate([m for m, _ in lo_hi]) if lo_hi else np.zeros(0)
+        const = mn == (np.concatenate([m for _, m in lo_hi]) if lo_hi else np.zeros(0))
+        groups: dict[tuple[str, float], list[int]] = {}
+        for i in np.nonzero(const)[0]:
+            groups.setdefault((str(qs[i]), float(mn[i])), []).append(int(i))
+        for (q, v), idx in sorted(groups.items()):
+            shape = (n * c, 1)
+            blk = _key_block("constant", q, repr(v))
+            _, b = range_bands(np.full(shape, v), sig[idx[:1]], bias[idx[:1]], noise(run.seed, shape, blk, em.nu),
+                               picks(run.seed, shape, blk), [widths[q]])
+            out[idx] = b[:, 0]
+        vary = np.nonzero(~const)[0]
+        chunk = max(1, min(chunk, chunk * 200 // (n * c)))  # at most ~4M draws at a time
+        for k, a in enumerate(range(0, len(vary), chunk)):
+            j = vary[a:a + chunk]
+            x = np.repeat(np.asarray(run.values[:, sel[j]], dtype=np.float64), c, axis=0)
+            _, b = range_bands(x, sig[j], bias[j], noise(run.seed, x.shape, k, em.nu), picks(run.seed, x.shape, k),
+                               [widths[q] for q in qs[j]])
+            out[j] = b.T
     df = keys.iloc[sel][["date", "place", "quantity"]].reset_index(drop=True)
     for j, c in enumerate(PCOLS):
         df[c] = np.round(out[:, j], 2)
