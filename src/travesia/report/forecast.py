@@ -232,7 +232,8 @@ def bands_report(folder: Path, kind: str, backtest: Path | None = None) -> dict:
         cards.append(("reports used", meta.get("observations_used", "–")))
     what = "forecast" if as_of else "ensemble"
     reported = (" Where the forecast models how reports err (forecast_true.csv beside forecast.csv), the fan "
-                "charts show what will be reported and the map and the needs the true counts.") \
+                "charts show what will be reported — bands that a reported range (its sources' low to high) overlaps "
+                "with the chance shown — and the map and the needs the true counts.") \
         if true is not df else ""
     used = ("Black ranges are the reports the forecast used (dated on or before the as-of date, the red dashed "
             "line); orange ones are later reports, which it did not see. ") if as_of else ""
