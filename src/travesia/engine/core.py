@@ -274,9 +274,10 @@ def held_kernel(idx, mem, place, km_left, flags, intent, origin, prec, out):
     ``prec[m]``: the place records of member ``m = mem[i]``."""
     for j in numba.prange(idx.shape[0]):
         i = idx[j]
-        m = mem[i]
-        out[j] = held_rec(prec[m, place[i]], km_left[i] != 0, flags[i], intent[i] == GOING_HOME,
-                          prec[m, origin[i]].country)
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        m = mem[iu]
+        out[j] = held_rec(prec[m, place[iu]], km_left[iu] != 0, flags[iu], intent[iu] == GOING_HOME,
+                          prec[m, origin[iu]].country)
 
 
 @njit(cache=True)
@@ -286,8 +287,9 @@ def select_states(ids, state, mask, out):
     n = 0
     for j in range(ids.shape[0]):
         i = ids[j]
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
         out[n] = i  # kept when its state is in the mask (no branch: states mix)
-        n += (mask >> np.int64(state[i])) & 1
+        n += (mask >> np.int64(state[iu])) & 1
     return n
 
 

@@ -96,29 +96,30 @@ def decide_kernel(idx, mem, offs, keys, par, g_pace, u_caravan, place, km_left, 
     K = u_caravan.shape[1]
     for j in numba.prange(idx.shape[0]):
         i = idx[j]
-        prev[j] = state[i]
-        km_today[i] = 0
-        m = mem[i]
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        prev[j] = state[iu]
+        km_today[iu] = 0
+        m = mem[iu]
         li = i - offs[m]
         pm = par[m]
-        p = place[i]
-        at = km_left[i] == 0
-        home = intent[i] == GOING_HOME
-        held = held_rec(prec[m, p], not at, flags[i], home, prec[m, origin[i]].country)
-        g = np.int64(group[i])
+        p = place[iu]
+        at = km_left[iu] == 0
+        home = intent[iu] == GOING_HOME
+        held = held_rec(prec[m, p], not at, flags[iu], home, prec[m, origin[iu]].country)
+        g = np.int64(group[iu])
         own = li + HOME_OFS if home else g  # whose draws: their own, or their group's
         u_rest = uniform(keys[m, 0], own)
         if pm.cohesion > 0:
             u_c = uniform(keys[m, 1], own)
             if u_c < pm.cohesion and not home:
-                u_rest = u_caravan[m, pop[i]]
+                u_rest = u_caravan[m, pop[iu]]
         rp = pm.shelter_rest_prob if (prec[m, p].shelter and at) else pm.rest_prob
         st = False
         md = FOOT
         b = 0.0
-        if held or (flags[i] & RALLY) != 0 or u_rest < rp:
+        if held or (flags[iu] & RALLY) != 0 or u_rest < rp:
             st = True
-            state[i] = RESTING
+            state[iu] = RESTING
         else:
             c = prec[m, p].country
             rides_blocked = crec[m, c].rides_blocked
@@ -132,18 +133,18 @@ def decide_kernel(idx, mem, offs, keys, par, g_pace, u_caravan, place, km_left, 
                     md = BUS
                     b = pm.bus_km
             if md == FOOT:
-                sp = np.float64(speed[i])
+                sp = np.float64(speed[iu])
                 walk = sp if home else min(sp, g_pace[m, g] * pm.foot_km)
                 b = min(walk, pm.max_foot_km)
         gj = False
-        kk = np.int64(m) * K + pop[i]
+        kk = np.int64(m) * K + pop[iu]
         t = plan_target[kk]
         if t >= 0 and not home and not held:
             prog = plan_progress[kk, p]
-            if not at and nxt[i] >= 0 and plan_progress[kk, nxt[i]] > prog:  # on a leg along the route
-                prog = plan_progress[kk, nxt[i]] - km_left[i]
+            if not at and nxt[iu] >= 0 and plan_progress[kk, nxt[iu]] > prog:  # on a leg along the route
+                prog = plan_progress[kk, nxt[iu]] - km_left[iu]
             h = plan_hold[kk]
-            st, md, b, gj = follow_plan(h, uniform(plan_keys[m], household[i]) < plan_cohesion[m], prog,
+            st, md, b, gj = follow_plan(h, uniform(plan_keys[m], household[iu]) < plan_cohesion[m], prog,
                                         plan_progress[kk, t], plan_ride_stage_km[m] if h else plan_stage_km[kk],
                                         at, st, md, b)
         stay[j] = st
@@ -151,9 +152,9 @@ def decide_kernel(idx, mem, offs, keys, par, g_pace, u_caravan, place, km_left, 
         budget[j] = b
         go[j] = gj
         if st:  # their day ends here: resting, since today if they were not
-            state[i] = RESTING
+            state[iu] = RESTING
             if prev[j] != RESTING:
-                since[i] = day
+                since[iu] = day
 
 
 @njit(cache=True)
@@ -196,22 +197,23 @@ def advance_kernel(who, budget, mode, go, plan_target, mem, offs, par, keys, pla
     for t in numba.prange(C):
         for j in range(n * t // C, n * (t + 1) // C):
             i = who[j]
-            m = mem[i]
+            iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+            m = mem[iu]
             li = i - offs[m]
             b = budget[j]
             md = mode[j]
-            home = intent[i] == GOING_HOME
-            k = pop[i]
-            d = dest[i]
+            home = intent[iu] == GOING_HOME
+            k = pop[iu]
+            d = dest[iu]
             dplace = dests[d]
-            o_country = prec[m, origin[i]].country
-            p = place[i]
-            nx = nxt[i]
-            kl = km_left[i]
-            dt = detour[i]
-            w = np.int64(wp[i])
-            fl = flags[i]
-            kt = km_today[i]
+            o_country = prec[m, origin[iu]].country
+            p = place[iu]
+            nx = nxt[iu]
+            kl = km_left[iu]
+            dt = detour[iu]
+            w = np.int64(wp[iu])
+            fl = flags[iu]
+            kt = km_today[iu]
             stop = plan_target[np.int64(m) * n_pop + k] if (go[j] and md != BUS) else -1
             for h in range(max_hops):
                 if kl == 0:
@@ -222,9 +224,9 @@ def advance_kernel(who, budget, mode, go, plan_target, mem, offs, par, keys, pla
                             w += 1
                     if p == dplace:
                         if home:
-                            state[i] = RETURNED
+                            state[iu] = RETURNED
                         else:
-                            state[i] = ARRIVED
+                            state[iu] = ARRIVED
                             ended[t, m, k, p] += 1
                         break
                     if held_rec(prec[m, p], False, fl, home, o_country):
@@ -269,28 +271,28 @@ def advance_kernel(who, budget, mode, go, plan_target, mem, offs, par, keys, pla
                             b = 0.0
                     if q == dplace:
                         if home:
-                            state[i] = RETURNED
+                            state[iu] = RETURNED
                         else:
-                            state[i] = ARRIVED
+                            state[iu] = ARRIVED
                             ended[t, m, k, q] += 1
                         b = 0.0
                 else:
                     kl = np.float32(left)
                 if not b > 1e-6:
                     break
-            place[i] = p
-            nxt[i] = nx
-            km_left[i] = kl
-            detour[i] = dt
-            wp[i] = w
-            flags[i] = fl
-            km_today[i] = kt
-            st = state[i]
+            place[iu] = p
+            nxt[iu] = nx
+            km_left[iu] = kl
+            detour[iu] = dt
+            wp[iu] = w
+            flags[iu] = fl
+            km_today[iu] = kt
+            st = state[iu]
             if st == TRAVELLING or st == RESTING:
                 st = TRAVELLING if kt > 0 else RESTING
-                state[i] = st
+                state[iu] = st
             if st != prev[j]:
-                since[i] = day
+                since[iu] = day
 
 
 @threaded
@@ -301,39 +303,40 @@ def intentions_kernel(idx, mem, offs, day, keys, par, km_factor, place, km_left,
     :func:`give_up_km_factor`."""
     for j in numba.prange(idx.shape[0]):
         i = idx[j]
-        m = mem[i]
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        m = mem[iu]
         li = i - offs[m]
         pm = par[m]
-        p = place[i]
+        p = place[iu]
         c = prec[m, p].country
-        going = intent[i] != GOING_HOME
-        held = held_rec(prec[m, p], km_left[i] != 0, flags[i], not going, prec[m, origin[i]].country)
+        going = intent[iu] != GOING_HOME
+        held = held_rec(prec[m, p], km_left[iu] != 0, flags[iu], not going, prec[m, origin[iu]].country)
         chance = pm.give_up_held if held else pm.give_up
         if pm.give_up_km_scale > 0:
-            chance = chance * km_factor[m, dest_index[origin[i]], p]
+            chance = chance * km_factor[m, dest_index[origin[iu]], p]
         quit_ = going and uniform(keys[m, 0], li) < chance
         permit = crec[m, c].permit
         if going and not quit_ and permit > 0 and uniform(keys[m, 1], li) < permit:
-            state[i] = SETTLED
-            since[i] = day
-            nxt[i] = -1
-            km_left[i] = 0
+            state[iu] = SETTLED
+            since[iu] = day
+            nxt[iu] = -1
+            km_left[iu] = 0
             continue
         if quit_:
-            intent[i] = GOING_HOME
-            dest[i] = dest_index[origin[i]]
-        if intent[i] != GOING_HOME:
+            intent[iu] = GOING_HOME
+            dest[iu] = dest_index[origin[iu]]
+        if intent[iu] != GOING_HOME:
             continue
         ra = crec[m, c].return_assistance
         if ra > 0 and uniform(keys[m, 2], li) < ra:
-            state[i] = RETURNED
-            since[i] = day
-            place[i] = origin[i]
-            nxt[i] = -1
-            km_left[i] = 0
-        elif km_left[i] == 0 and place[i] == origin[i]:
-            state[i] = RETURNED
-            since[i] = day
+            state[iu] = RETURNED
+            since[iu] = day
+            place[iu] = origin[iu]
+            nxt[iu] = -1
+            km_left[iu] = 0
+        elif km_left[iu] == 0 and place[iu] == origin[iu]:
+            state[iu] = RETURNED
+            since[iu] = day
 
 
 @njit(cache=True)
@@ -382,13 +385,14 @@ def apply_kernel(idx, mem, offs, keys, place, intent, origin, motive, prec, crec
     """Who of ``idx`` applies for asylum today (see asylum.py); ``keys[m]``: asylum.apply."""
     for j in numba.prange(idx.shape[0]):
         i = idx[j]
-        m = mem[i]
-        c = prec[m, place[i]].country
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        m = mem[iu]
+        c = prec[m, place[iu]].country
         cr = crec[m, c]
-        if not cr.asylum_open or intent[i] == GOING_HOME or c == prec[m, origin[i]].country:
+        if not cr.asylum_open or intent[iu] == GOING_HOME or c == prec[m, origin[iu]].country:
             continue
-        ch = cr.apply_protection if motive[i] == PROTECTION else cr.apply_economic
-        if intent[i] == GOING_STAY:
+        ch = cr.apply_protection if motive[iu] == PROTECTION else cr.apply_economic
+        if intent[iu] == GOING_STAY:
             ch = max(ch, cr.apply_stay)
         if ch > 0 and uniform(keys[m], i - offs[m]) < ch:
             out[j] = True
@@ -399,7 +403,8 @@ def groups_present(idx, mem, group, Gw, present):
     """``present[m * Gw + g]``: group ``g`` of member ``m`` has someone among ``idx``."""
     for j in range(idx.shape[0]):
         i = idx[j]
-        present[np.int64(mem[i]) * Gw + group[i]] = True
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        present[np.int64(mem[iu]) * Gw + group[iu]] = True
 
 
 @threaded
@@ -408,10 +413,11 @@ def split_kernel(idx, mem, group, household, Gw, new_id, keys):
     it when their household's draw (``keys[m]``: groups.split_half of the day) is below one half."""
     for j in numba.prange(idx.shape[0]):
         i = idx[j]
-        m = mem[i]
-        g = new_id[np.int64(m) * Gw + group[i]]
-        if g >= 0 and uniform(keys[m], household[i]) < 0.5:
-            group[i] = g
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        m = mem[iu]
+        g = new_id[np.int64(m) * Gw + group[iu]]
+        if g >= 0 and uniform(keys[m], household[iu]) < 0.5:
+            group[iu] = g
 
 
 @njit(cache=True)
@@ -423,16 +429,17 @@ def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, pre
     n_at = 0
     for j in range(idx.shape[0]):
         i = idx[j]
-        if intent[i] == GOING_HOME:
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        if intent[iu] == GOING_HOME:
             continue
-        m = mem[i]
-        p = place[i]
-        at = km_left[i] == 0
-        if held_rec(prec[m, p], not at, flags[i], False, prec[m, origin[i]].country):
+        m = mem[iu]
+        p = place[iu]
+        at = km_left[iu] == 0
+        if held_rec(prec[m, p], not at, flags[iu], False, prec[m, origin[iu]].country):
             continue
-        r = rank[dest[i], p]
+        r = rank[dest[iu], p]
         if r >= 0:
-            row = np.int64(m) * n_pop + pop[i]
+            row = np.int64(m) * n_pop + pop[iu]
             hist[row, r] += 1
             tot[row] += 1
         at_pos[n_at] = j  # kept when at a rally point (no branch)

@@ -55,10 +55,11 @@ def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wai
             i = live[b]
             a += 1
             b += 1
-        st = state[i]
-        k = pop[i] if by_pop else 0
-        m = member[i]
-        p = place[i]
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        st = state[iu]
+        k = pop[iu] if by_pop else 0
+        m = member[iu]
+        p = place[iu]
         if st == WAITING:
             wait_out[nw] = i
             nw += 1
@@ -72,8 +73,8 @@ def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wai
             nm += (st == TRAVELLING) | (st == RESTING)
             q = queue_at[m, p]
             if q >= 0:
-                p = counted_at(q, p, held_rec(prec[m, p], km_left[i] != 0, flags[i], intent[i] == GOING_HOME,
-                                              prec[m, origin[i]].country))
+                p = counted_at(q, p, held_rec(prec[m, p], km_left[iu] != 0, flags[iu], intent[iu] == GOING_HOME,
+                                              prec[m, origin[iu]].country))
             cnt[m, k, p, st] += 1
     return nw, nl, nm
 

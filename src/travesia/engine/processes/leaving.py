@@ -72,12 +72,13 @@ def _leaving_kernel(idx, mem, offs, keys, K, intent, place, pop, place_chance, h
     ``m * K + pop[i]``."""
     for j in range(idx.shape[0]):
         i = idx[j]
-        if intent[i] == GOING_HOME:
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        if intent[iu] == GOING_HOME:
             continue
-        m = mem[i]
-        p = place[i]
+        m = mem[iu]
+        p = place[iu]
         c = place_chance[m, p]
-        k = m * K + pop[i]
+        k = m * K + pop[iu]
         if hold_on[k] and hold_place[k] == p:
             c = c + hold_p[m]
         if c > 0 and uniform(keys[m], i - offs[m]) < c:

@@ -133,13 +133,14 @@ def _count_kernel(idx, mem, K, pop, intent, place, km_left, flags, origin, prec,
     """People per (member, caravan) row × place, not going home and not held at a border post."""
     for j in range(idx.shape[0]):
         i = idx[j]
-        if intent[i] == GOING_HOME:
+        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        if intent[iu] == GOING_HOME:
             continue
-        p = place[i]
-        m = mem[i]
-        if held_rec(prec[m, p], km_left[i] != 0, flags[i], False, prec[m, origin[i]].country):
+        p = place[iu]
+        m = mem[iu]
+        if held_rec(prec[m, p], km_left[iu] != 0, flags[iu], False, prec[m, origin[iu]].country):
             continue
-        counts[m * K + pop[i], p] += 1
+        counts[m * K + pop[iu], p] += 1
 
 
 @njit(cache=True)
