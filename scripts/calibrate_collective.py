@@ -53,6 +53,7 @@ SPACE = {  # path: (low, high, integer, log)
     "countries.Mexico.detention_days": (5, 30, True, False),
     "plan.foot_stage_km": (40, 70, False, False),
     "crossings.ciudad_hidalgo.bypass_prob": (0.1, 0.9, False, False),
+    "crossings.ciudad_hidalgo.bypass_left_factor": (1.0, 1.67, False, False),
     "crossings.ciudad_hidalgo.apply_at_post": (0.3, 1.0, False, False),
     "intentions.give_up_per_day": (0.005, 0.06, False, True),
     "intentions.give_up_held_per_day": (0.01, 0.2, False, True),

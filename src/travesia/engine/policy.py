@@ -31,6 +31,7 @@ class Policy:
         self.breach_crowd = np.zeros(P, dtype=np.int64)
         self.breach_prob = np.zeros(P)
         self.bypass_prob = np.zeros(P)
+        self.bypass_left_factor = np.ones(P)
         self.apply_at_post = np.zeros(P)
         self.exit_only = np.full(P, -1, dtype=np.int16)
         self.queue_at = np.full(P, -1, dtype=np.int64)  # where the crowd held at a post is counted
@@ -46,6 +47,7 @@ class Policy:
             self.breach_crowd[i] = scaled_count(c.breach_crowd, scale)
             self.breach_prob[i] = c.breach_prob
             self.bypass_prob[i] = c.bypass_prob
+            self.bypass_left_factor[i] = c.bypass_left_factor
             self.apply_at_post[i] = c.apply_at_post
             if c.queue_at:
                 self.queue_at[i] = net.index[c.queue_at]

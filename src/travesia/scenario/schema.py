@@ -256,6 +256,9 @@ class Crossing(Strict):
     breach_crowd: int = P(0, 0, None, "people", "crowd size from which a push through the line may happen (0: never)")
     breach_prob: float = P(0.0, 0, 1, "1/day", "chance per day that a crowd at least breach_crowd pushes through")
     bypass_prob: float = P(0.0, 0, 1, "1/day", "chance per day a held person fords a river / takes a path around the post")
+    bypass_left_factor: float = P(1.0, 1, 100, "x", "bypass_prob is multiplied by this (at most 1) for a held person "
+                                  "whose caravan's plan of the day sets out beyond the post: left behind, they ford the "
+                                  "river or walk around to keep with it (1: no difference)")
     apply_at_post: float = P(0.0, 0, 1, "share", "share of processed people without documents who apply for asylum at the post")
     exit_only: str | None = Field(None, description="if set, the rule applies only to people from this country (exit controls: those caught are turned back, not detained)")
     queue_at: str | None = Field(None, description="place id where the crowd held at this post waits and is counted "

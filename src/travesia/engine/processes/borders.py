@@ -12,7 +12,11 @@ country. Each day at each such crossing:
 - breach: when the crowd held is at least ``breach_crowd``, it pushes through the line with
   chance ``breach_prob`` a day; police catch ``enforcement · min(1, breach_crowd / crowd)`` of it;
 - bypass: each held person fords the river or walks around the post with chance
-  ``bypass_prob`` a day, and is caught with chance ``enforcement``.
+  ``bypass_prob`` a day, and is caught with chance ``enforcement``; once their caravan's body is
+  through the post and its plan of the day sets out further (plan), ``bypass_prob × bypass_left_factor``
+  (at most 1): left behind, people go around to keep with it (numbers give safety, MODEL.md; the
+  first caravan set off from Ciudad Hidalgo on 21 Oct 2018 while rafts kept crossing, and grew from
+  the 900-2,000 who had crossed by 20 Oct to about 5,000 walking into Tapachula).
 Caught people are detained — except at an ``exit_only`` post (a country stopping its own citizens
 from leaving, as Honduras at Agua Caliente from 16 Oct 2018), which turns those it catches back
 home: a state does not detain its citizens for leaving, it holds them back (MODEL.md, deterrence:
@@ -39,6 +43,19 @@ def held_mask(sim, idx: np.ndarray) -> np.ndarray:
     out = np.zeros(idx.size, dtype=np.bool_)
     held_kernel(idx, pp.member, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, sim.place_rec, out)
     return out
+
+
+def left_behind(sim, idx: np.ndarray, place: np.ndarray) -> np.ndarray:
+    """Which of ``idx`` (held at posts ``place``) belong to a caravan whose body is through the post
+    (at it or beyond) and whose plan of the day sets out further: the body goes on without them."""
+    st = sim.shared.get("plan")
+    if st is None or not st.active:
+        return np.zeros(idx.size, dtype=bool)
+    g = sim.people.member[idx].astype(np.int64) * st.K + sim.people.pop[idx]
+    t, b = st.target[g], st.body[g]
+    at = st.progress[g, place]
+    return ((t >= 0) & (b >= 0) & (st.progress[g, np.maximum(b, 0)] >= at - 1e-6)
+            & (st.progress[g, np.maximum(t, 0)] > at + 1e-6))
 
 
 class Borders(Process):
@@ -90,11 +107,16 @@ class Borders(Process):
         if cm.size:
             hit = sim.draw_for("borders.breach", day, cp, cm) < bp[cm, cp]
             breached[cm[hit], cp[hit]] = True
-        # breaches, bypasses (fording the river, paths around the post), who is caught: one pass
+        # breaches, bypasses (fording the river, paths around the post; more often for those whose
+        # caravan has gone on without them), who is caught: one pass
+        mult = np.ones(idx.size)
+        left = left_behind(sim, idx, pp.place[idx].astype(np.int64))
+        if left.any():
+            mult[left] = pol("bypass_left_factor")[pp.member[idx[left]], pp.place[idx[left]]]
         out = np.empty((3, idx.size), dtype=np.int64)
         n = np.zeros(3, dtype=np.int64)
         _cross_kernel(idx, pp.member, sim.offsets, pp.place, pp.flags, queue_left, cleared, breached, crowd, bc,
-                      pol("enforcement"), pol("bypass_prob"), pol("exit_only") != -1,
+                      pol("enforcement"), pol("bypass_prob"), mult, pol("exit_only") != -1,
                       sim.keys_many(_CROSS, day), out, n)
         passed, back, caught = (idx[out[k, :n[k]]] for k in range(3))
         sim.add_events("crossed", pp.place[passed], passed)
@@ -137,10 +159,10 @@ def _crowd_kernel(idx, mem, place, queue_left, cleared, crowd):
 
 @njit(cache=True)
 def _cross_kernel(idx, mem, offs, place, flags, queue_left, cleared, breached, crowd, bc, enforcement, bypass_prob,
-                  turns_back, keys, out, n):
+                  bypass_mult, turns_back, keys, out, n):
     """Each one held at a post and not served nor cleared: pushes through with the crowd where it
     breaches today (caught with chance enforcement · min(1, breach_crowd / crowd)), else tries to
-    bypass it with chance ``bypass_prob`` (caught with chance enforcement). Those who pass (with the
+    bypass it with chance ``min(1, bypass_prob · bypass_mult[j])`` (caught with chance enforcement). Those who pass (with the
     cleared) are flagged cleared (irregular if they did not pass the post); positions in ``out``:
     0 passed, 1 caught at a post that turns back those it catches (``turns_back[m, post]``: exit-only),
     2 caught elsewhere (detained), in order.
@@ -160,7 +182,7 @@ def _cross_kernel(idx, mem, offs, place, flags, queue_left, cleared, breached, c
                 caught = uniform(keys[m, 0], li) < share
                 ok = True
                 irregular = True
-            elif uniform(keys[m, 1], li) < bypass_prob[m, p]:
+            elif uniform(keys[m, 1], li) < min(1.0, bypass_prob[m, p] * bypass_mult[j]):
                 caught = uniform(keys[m, 2], li) < enforcement[m, p]
                 ok = True
                 irregular = True
