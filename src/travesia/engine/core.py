@@ -137,6 +137,11 @@ PERMIT_TRIED = np.uint8(128)  # has applied to a permit programme (applies once)
 # travel modes of a day (movement)
 FOOT, RIDE, BUS = 0, 1, 2
 
+# An index cast to unsigned (``people.place[U(i)]``): numba fixes up negative indices on every
+# access with a signed one, which costs the per-person loops 10-15 %; the kernels' indices are
+# never negative.
+U = np.uint64
+
 
 # --------------------------------------------------------------------------- the counter-based draw
 
@@ -276,8 +281,8 @@ def held_kernel(idx, mem, place, km_left, flags, intent, origin, prec, out):
         i = idx[j]
         iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
         m = mem[iu]
-        out[j] = held_rec(prec[m, place[iu]], km_left[iu] != 0, flags[iu], intent[iu] == GOING_HOME,
-                          prec[m, origin[iu]].country)
+        out[U(j)] = held_rec(prec[m, U(place[iu])], km_left[iu] != 0, flags[iu], intent[iu] == GOING_HOME,
+                          prec[m, U(origin[iu])].country)
 
 
 @njit(cache=True)

@@ -16,7 +16,7 @@ import numba
 
 from travesia.engine.core import (
     ARRIVED, ASYLUM_PENDING, BUS, CLEARED, FOOT, GOING_HOME, GOING_STAY, PLACE_REC, PROTECTION, RALLY, RESTING, RETURNED, RIDE, SETTLED,
-    TRAVELLING,
+    TRAVELLING, U,
     held_rec, njit, threaded, uniform,
 )
 
@@ -43,9 +43,6 @@ MOVE_PAR = np.dtype([
 __all__ = ["PLACE_REC", "COUNTRY_REC", "MOVE_PAR"]
 
 HOME_OFS = np.int64(1) << 40  # people going home draw on their own: ids offset from group ids
-# An index cast to unsigned (``people.place[U(i)]``): numba fixes up negative indices on every
-# access with a signed one, which costs the per-person loops 10-15 %; indices here are never negative.
-U = np.uint64
 
 
 @njit(cache=True, inline="always")
@@ -314,15 +311,15 @@ def intentions_kernel(idx, mem, offs, day, keys, par, km_factor, place, km_left,
         m = mem[iu]
         li = i - offs[m]
         pm = par[m]
-        p = place[iu]
+        p = U(place[iu])
         c = prec[m, p].country
         going = intent[iu] != GOING_HOME
-        held = held_rec(prec[m, p], km_left[iu] != 0, flags[iu], not going, prec[m, origin[iu]].country)
+        held = held_rec(prec[m, p], km_left[iu] != 0, flags[iu], not going, prec[m, U(origin[iu])].country)
         chance = pm.give_up_held if held else pm.give_up
         if pm.give_up_km_scale > 0:
-            chance = chance * km_factor[m, dest_index[origin[iu]], p]
+            chance = chance * km_factor[m, U(dest_index[U(origin[iu])]), p]
         quit_ = going and uniform(keys[m, 0], li) < chance
-        permit = crec[m, c].permit
+        permit = crec[m, U(c)].permit
         if going and not quit_ and permit > 0 and uniform(keys[m, 1], li) < permit:
             state[iu] = SETTLED
             since[iu] = day
@@ -331,10 +328,10 @@ def intentions_kernel(idx, mem, offs, day, keys, par, km_factor, place, km_left,
             continue
         if quit_:
             intent[iu] = GOING_HOME
-            dest[iu] = dest_index[origin[iu]]
+            dest[iu] = dest_index[U(origin[iu])]
         if intent[iu] != GOING_HOME:
             continue
-        ra = crec[m, c].return_assistance
+        ra = crec[m, U(c)].return_assistance
         if ra > 0 and uniform(keys[m, 2], li) < ra:
             state[iu] = RETURNED
             since[iu] = day
@@ -394,15 +391,15 @@ def apply_kernel(idx, mem, offs, keys, place, intent, origin, motive, prec, crec
         i = idx[j]
         iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
         m = mem[iu]
-        c = prec[m, place[iu]].country
-        cr = crec[m, c]
-        if not cr.asylum_open or intent[iu] == GOING_HOME or c == prec[m, origin[iu]].country:
+        c = prec[m, U(place[iu])].country
+        cr = crec[m, U(c)]
+        if not cr.asylum_open or intent[iu] == GOING_HOME or c == prec[m, U(origin[iu])].country:
             continue
         ch = cr.apply_protection if motive[iu] == PROTECTION else cr.apply_economic
         if intent[iu] == GOING_STAY:
             ch = max(ch, cr.apply_stay)
         if ch > 0 and uniform(keys[m], i - offs[m]) < ch:
-            out[j] = True
+            out[U(j)] = True
 
 
 @njit(cache=True)
@@ -440,14 +437,14 @@ def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, pre
         if intent[iu] == GOING_HOME:
             continue
         m = mem[iu]
-        p = place[iu]
+        p = U(place[iu])
         at = km_left[iu] == 0
-        if held_rec(prec[m, p], not at, flags[iu], False, prec[m, origin[iu]].country):
+        if held_rec(prec[m, p], not at, flags[iu], False, prec[m, U(origin[iu])].country):
             continue
-        r = rank[dest[iu], p]
+        r = rank[U(dest[iu]), p]
         if r >= 0:
-            row = np.int64(m) * n_pop + pop[iu]
-            hist[row, r] += 1
+            row = U(np.int64(m) * n_pop + pop[iu])
+            hist[row, U(r)] += 1
             tot[row] += 1
         at_pos[n_at] = j  # kept when at a rally point (no branch)
         n_at += prec[m, p].rally and at

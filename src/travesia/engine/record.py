@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine.core import (
-    FINAL, GOING_HOME, N_STATES, PRESENT, RESTING, TRAVELLING, WAITING, held_rec, njit, state_mask,
+    FINAL, GOING_HOME, N_STATES, PRESENT, RESTING, TRAVELLING, WAITING, U, held_rec, njit, state_mask,
 )
 from travesia.engine.people import People
 
@@ -45,36 +45,38 @@ def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wai
     na = waiting.shape[0]
     nb = live.shape[0]
     while a < na or b < nb:
-        if b >= nb or (a < na and waiting[a] < live[b]):
-            i = waiting[a]
+        wa = waiting[U(a)] if a < na else 0
+        lb = live[U(b)] if b < nb else 0
+        if b >= nb or (a < na and wa < lb):
+            i = wa
             a += 1
-        elif a >= na or live[b] < waiting[a]:
-            i = live[b]
+        elif a >= na or lb < wa:
+            i = lb
             b += 1
         else:  # in both lists: set out since the last close and already merged into the live list
-            i = live[b]
+            i = lb
             a += 1
             b += 1
-        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        iu = U(i)  # unsigned: no negative-index fix-up on each access (core.U)
         st = state[iu]
-        k = pop[iu] if by_pop else 0
+        k = U(pop[iu]) if by_pop else U(0)
         m = member[iu]
-        p = place[iu]
+        p = U(place[iu])
         if st == WAITING:
-            wait_out[nw] = i
+            wait_out[U(nw)] = i
             nw += 1
             cnt[m, k, p, st] += 1
         elif (_FINAL_MASK >> np.int64(st)) & 1:
             final[m, k, p, st] += 1
         else:
-            live_out[nl] = i
+            live_out[U(nl)] = i
             nl += 1
-            move_out[nm] = i  # kept when travelling or resting (no branch: the states mix)
+            move_out[U(nm)] = i  # kept when travelling or resting (no branch: the states mix)
             nm += (st == TRAVELLING) | (st == RESTING)
             q = queue_at[m, p]
             if q >= 0:
-                p = counted_at(q, p, held_rec(prec[m, p], km_left[iu] != 0, flags[iu], intent[iu] == GOING_HOME,
-                                              prec[m, origin[iu]].country))
+                p = U(counted_at(q, np.int64(p), held_rec(prec[m, p], km_left[iu] != 0, flags[iu],
+                                                          intent[iu] == GOING_HOME, prec[m, U(origin[iu])].country)))
             cnt[m, k, p, st] += 1
     return nw, nl, nm
 

@@ -43,7 +43,7 @@ import math
 
 import numpy as np
 
-from travesia.engine.core import GOING_HOME, Intent, State, held_rec, njit, records
+from travesia.engine.core import GOING_HOME, Intent, State, U, held_rec, njit, records
 from travesia.engine.processes.base import Process
 from travesia.errors import UserError
 from travesia.network import KIND, ROAD
@@ -136,11 +136,11 @@ def _count_kernel(idx, mem, K, pop, intent, place, km_left, flags, origin, prec,
         iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
         if intent[iu] == GOING_HOME:
             continue
-        p = place[iu]
+        p = U(place[iu])
         m = mem[iu]
-        if held_rec(prec[m, p], km_left[iu] != 0, flags[iu], False, prec[m, origin[iu]].country):
+        if held_rec(prec[m, p], km_left[iu] != 0, flags[iu], False, prec[m, U(origin[iu])].country):
             continue
-        counts[m * K + pop[iu], p] += 1
+        counts[U(m * K + pop[iu]), p] += 1
 
 
 @njit(cache=True)
