@@ -173,3 +173,21 @@ def test_parameter_bands_cover_synthetic_truths_at_about_the_nominal_rate():
         widths.append(np.log(hi / lo))
     assert 0.8 <= np.mean(hits) <= 0.97, np.mean(hits)
     assert np.mean(widths) < np.log(40) / 5  # and far narrower than the prior's
+
+
+def test_a_report_naming_a_caravan_reads_that_caravans_own_count():
+    """The filter reads a report whose ``caravan`` names one of the run's caravans from that caravan's own count
+    (as a run's validation does): the caravans' counts add up to everyone's, and the second caravan's crossing
+    at Ciudad Hidalgo on 31 October is a small part of all the crossings there."""
+    b = load_scenario("caravan-2018")
+    sim = Sim(b, seed=1, days=21, scale=SCALE)
+    while sim.day < 21:
+        sim.step()
+    cars = ["", "first", "second", "salvadoran-1", "salvadoran-2"]
+    obs = pd.DataFrame({"quantity": ["crossed"] * 5 + ["present"] * 5, "place": ["Ciudad Hidalgo"] * 5 + ["Tecún Umán"] * 5,
+                        "caravan": cars * 2})
+    x = pf.observe(sim, (dt.date(2018, 10, 31) - b.params.start).days, pf.needs_for(b, obs))
+    assert x[0] == x[1:5].sum() and x[5] == x[6:].sum()
+    assert 0 < x[2] < 0.1 * x[0]
+    # no caravan column: everyone
+    assert pf.observe(sim, 19, pf.needs_for(b, obs.drop(columns="caravan"))).tolist() == [x[0]] * 5 + [x[5]] * 5

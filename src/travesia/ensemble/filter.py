@@ -7,7 +7,9 @@ particle filter with Liu–West parameter jitter):
    priors (keyed by (seed, member, path), as ensemble members) and its own run seed;
 2. for each date that has reports (on or before the as-of date), in order, every particle runs
    to the end of that day; it is weighted by the likelihood of that day's reports under the
-   observation model of :mod:`.obsmodel` (the product over the reports): a Student-t error on
+   observation model of :mod:`.obsmodel` (the product over the reports; a report whose ``caravan``
+   names one of the run's caravans is read from that caravan's own count, as ``travesia run``'s
+   validation reads it, else from everyone's): a Student-t error on
    ``ln(1 + count)`` whose scale per kind of count, bias per quantity and degrees of freedom are
    learnt, before each date, from the one-step-ahead misses of the reports before it
    (:func:`.obsmodel.fit_errors`);
@@ -97,18 +99,31 @@ def set_params(sim, values: dict[str, Any]) -> None:
         proc.setup(sim)
 
 
-def _day_quantities(sim, day: int) -> dict[str, np.ndarray]:
+def _day_quantities(sim, day: int, pop: int | None = None) -> dict[str, np.ndarray]:
     from travesia.output import quantity_arrays
 
     rec = sim.record
-    one = types.SimpleNamespace(counts=rec.counts[day:day + 1], cum={k: v[day:day + 1] for k, v in rec.cum.items()})
-    return {q: a[0] for q, a in quantity_arrays(types.SimpleNamespace(record=one)).items()}
+    if pop is None:
+        one = types.SimpleNamespace(counts=rec.counts[day:day + 1], cum={k: v[day:day + 1] for k, v in rec.cum.items()})
+    else:
+        one = types.SimpleNamespace(counts_pop=rec.counts_pop[day:day + 1],
+                                    cum_pop={k: v[day:day + 1] for k, v in rec.cum_pop.items()})
+    return {q: a[0] for q, a in quantity_arrays(types.SimpleNamespace(record=one), pop=pop).items()}
 
 
-def observe(sim, day: int, needs: Sequence[tuple[str, np.ndarray]]) -> np.ndarray:
-    """The true counts the reports ``needs`` ((quantity, weights over places)) read on ``day``."""
-    qa = _day_quantities(sim, day)
-    return np.array([float(qa[q] @ w) for q, w in needs], dtype=np.float64)
+def observe(sim, day: int, needs: Sequence[tuple]) -> np.ndarray:
+    """The true counts the reports ``needs`` ((quantity, weights over places, caravan)) read on ``day``: a report
+    naming one of the run's caravans reads that caravan's own count (as a run's validation does), else everyone's."""
+    names = list(getattr(sim, "pop_names", ())) if getattr(sim.record, "n_pops", 0) else []
+    qa: dict[int | None, dict[str, np.ndarray]] = {}
+    out = []
+    for q, w, *rest in needs:
+        c = rest[0] if rest else ""
+        pop = names.index(c) if c in names else None
+        if pop not in qa:
+            qa[pop] = _day_quantities(sim, day, pop)
+        out.append(float(qa[pop][q] @ w))
+    return np.array(out, dtype=np.float64)
 
 
 def advance_batch(base_blob: bytes, items: list[tuple], to_day: int, needs: list, cfg) -> list[tuple]:
@@ -147,21 +162,23 @@ def advance_batch(base_blob: bytes, items: list[tuple], to_day: int, needs: list
 # --------------------------------------------------------------------------- client side
 
 
-def needs_for(base: LoadedScenario, obs: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
-    """(quantity, weights over places) of each report: the place, its ``place (…)`` members, or an aggregate."""
+def needs_for(base: LoadedScenario, obs: pd.DataFrame) -> list[tuple[str, np.ndarray, str]]:
+    """(quantity, weights over places, caravan) of each report: the place, its ``place (…)`` members, or an
+    aggregate; the report's ``caravan`` column ("" when none)."""
     from travesia.network import Network
     from travesia.output import totals_projection
 
     net = Network.from_tables(base.places, base.legs)
     out = []
     cache: dict[str, tuple[list[str], np.ndarray]] = {}
-    for q, place in zip(obs["quantity"], obs["place"]):
+    cars = obs["caravan"].fillna("").astype(str) if "caravan" in obs else pd.Series([""] * len(obs), index=obs.index)
+    for q, place, car in zip(obs["quantity"], obs["place"], cars):
         if q not in cache:
             cache[q] = totals_projection(net, q)
         names, proj = cache[q]
         cols = ([names.index(place)] if place in names else []) if str(place).startswith("(") else \
             [names.index(n) for n in place_members(place, [n for n in names if not n.startswith("(")])]
-        out.append((q, proj[:, cols].sum(axis=1).astype(np.float64)))
+        out.append((q, proj[:, cols].sum(axis=1).astype(np.float64), car))
     return out
 
 
