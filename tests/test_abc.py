@@ -38,7 +38,7 @@ def _synthetic(base):
         sim.step()
         if day >= 3:
             q = pf._day_quantities(sim, day)
-            for (qq, w), name in zip(needs, names):
+            for (qq, w, _), name in zip(needs, names):
                 x = float(q[qq] @ w)
                 rows.append((base.params.start + dt.timedelta(days=day), name, qq, round(x * 0.9), round(x * 1.1)))
     return pd.DataFrame(rows, columns=["date", "place", "quantity", "low", "high"])

@@ -80,7 +80,7 @@ def _truth(base, value, seed):
             q = pf._day_quantities(sim, day)
             names = ["(Honduras)", "(all)"]
             needs = pf.needs_for(base, pd.DataFrame({"quantity": ["returned", "travelling"], "place": names}))
-            for (qq, w), name in zip(needs, names):
+            for (qq, w, _), name in zip(needs, names):
                 x = float(q[qq] @ w)
                 r = float(np.expm1(np.log1p(x) + 0.1 * g.standard_normal()))
                 rows.append((base.params.start + dt.timedelta(days=day), name, qq, round(r), round(r)))
