@@ -135,7 +135,7 @@ def decide_kernel(idx, mem, offs, keys, par, g_pace, u_caravan, place, km_left, 
                     b = pm.bus_km
             if md == FOOT:
                 sp = np.float64(speed[iu])
-                walk = sp if home else min(sp, g_pace[m, U(g)] * pm.foot_km)
+                walk = sp if home else min(sp, g_pace[m, g] * pm.foot_km)
                 b = min(walk, pm.max_foot_km)
         gj = False
         kk = U(np.int64(m) * K + pop[iu])
@@ -352,14 +352,15 @@ def waiting_kernel(held, mem, offs, day, keys, place, country, state, until, gra
     from detention, 3 abandoning the wait, 4 at the border city (``arrived``)."""
     for j in range(held.shape[0]):
         i = held[j]
-        st = state[i]
+        iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
+        st = state[iu]
         if st == ARRIVED:
             k = 4
         else:
-            m = mem[i]
+            m = mem[iu]
             li = i - offs[m]
-            c = country[place[i]]
-            if 0 <= until[i] <= day:  # due today (-1: no date)
+            c = U(country[U(place[iu])])
+            if 0 <= until[iu] <= day:  # due today (-1: no date)
                 u = uniform(keys[m, 0], li)
                 if st == ASYLUM_PENDING:
                     k = 0 if u < grant[m, c] else 1
@@ -369,7 +370,7 @@ def waiting_kernel(held, mem, offs, day, keys, place, country, state, until, gra
                 k = 3
             else:
                 continue
-        out[k, n_out[k]] = i
+        out[U(k), U(n_out[k])] = i
         n_out[k] += 1
 
 
@@ -419,7 +420,7 @@ def split_kernel(idx, mem, group, household, Gw, new_id, keys):
         i = idx[j]
         iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
         m = mem[iu]
-        g = new_id[np.int64(m) * Gw + group[iu]]
+        g = new_id[np.int64(m) * Gw + group[iu]]  # signed: a person written by hand may have no group (-1)
         if g >= 0 and uniform(keys[m], household[iu]) < 0.5:
             group[iu] = g
 
@@ -461,22 +462,24 @@ def rally_wait_merge_kernel(at, mem, pop, dest, place, state, since, group, flag
     n_f = 0
     for j in range(at.shape[0]):
         i = at[j]
-        m = mem[i]
-        r = np.int64(m) * n_pop + pop[i]
-        d_at = np.float64(dist[dest[i], place[i]])
-        wait = d_at < median[r] - gap[m]
-        st = state[i]
-        waited = day - since[i]
+        iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
+        m = mem[iu]
+        r = np.int64(m) * n_pop + pop[iu]
+        d_at = np.float64(dist[U(dest[iu]), U(place[iu])])
+        wait = d_at < median[U(r)] - gap[m]
+        st = state[iu]
+        waited = day - since[iu]
         if wait and ((waited < max_wait[m] and st == RESTING) or st == TRAVELLING):
-            flags[i] |= RALLY
-            flagged[n_f] = i
+            flags[iu] |= RALLY
+            flagged[U(n_f)] = i
             n_f += 1
-        k = r * n_places + place[i]
-        if group[i] < gmin[k]:
-            gmin[k] = group[i]
+        k = U(r * n_places + place[iu])
+        if group[iu] < gmin[k]:
+            gmin[k] = group[iu]
     for j in range(at.shape[0]):
         i = at[j]
-        group[i] = gmin[(np.int64(mem[i]) * n_pop + pop[i]) * n_places + place[i]]
+        iu = U(i)
+        group[iu] = gmin[U((np.int64(mem[iu]) * n_pop + pop[iu]) * n_places + place[iu])]
     return n_f
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.core import GOING_HOME, Intent, njit, uniform
+from travesia.engine.core import GOING_HOME, U, Intent, njit, uniform
 from travesia.engine.processes.base import Process
 
 
@@ -72,14 +72,14 @@ def _leaving_kernel(idx, mem, offs, keys, K, intent, place, pop, place_chance, h
     ``m * K + pop[i]``."""
     for j in range(idx.shape[0]):
         i = idx[j]
-        iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
+        iu = U(i)  # unsigned: no negative-index fix-up on each access (core.U)
         if intent[iu] == GOING_HOME:
             continue
         m = mem[iu]
         p = place[iu]
-        c = place_chance[m, p]
-        k = m * K + pop[iu]
+        c = place_chance[m, U(p)]
+        k = U(m * K + pop[iu])
         if hold_on[k] and hold_place[k] == p:
             c = c + hold_p[m]
         if c > 0 and uniform(keys[m], i - offs[m]) < c:
-            out[j] = True
+            out[U(j)] = True
