@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 $(BIN)/travesia: pyproject.toml requirements.txt
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install -q uv
 	$(PY) -m uv venv -q --allow-existing -p $(PY) $(VENV)
-	$(PY) -m uv pip install -q -p $(BIN)/python -r requirements.txt
+	$(PY) -m uv pip install -q -p $(BIN)/python --compile-bytecode -r requirements.txt
 	$(PY) -m uv pip install -q -p $(BIN)/python --no-deps -e .
 	@touch $(BIN)/travesia
 

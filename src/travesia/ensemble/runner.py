@@ -202,8 +202,15 @@ def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
 # --------------------------------------------------------------------------- the cluster (client side)
 
 
+def check_members(base: LoadedScenario, specs: Sequence[MemberSpec]) -> None:
+    """Check every member's parameters with the scenario's schema (about 1 ms each): a UserError
+    naming the member, before any work is sent."""
+    for s in specs:
+        member_scenario(base, s.params, where=f"member {s.member} ({s.params})")
+
+
 BATCH_MAX = 64  # members advanced together in one task, at most
-BATCH_MIN = 16  # ... and at least, while as many remain (a batch of 16 costs per member within 10% of 64)
+BATCH_MIN = 8  # ... and at least, while as many remain (a member costs the same CPU in a batch of 16 as of 128)
 
 
 def batch_sizes(n: int, workers: int) -> list[int]:
@@ -225,11 +232,13 @@ def batch_sizes(n: int, workers: int) -> list[int]:
 def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], cfg: RunConfig,
                 on_result: Callable[[int, np.ndarray], None], *, batch_size: int | None = None,
                 progress: Callable[[int, int], None] | None = None, retries: int = 3,
-                batch_fn: Callable = run_batch) -> None:
+                batch_fn: Callable = run_batch, checked: bool = False) -> None:
     """Run every spec on the cluster; call ``on_result(position, vector)`` exactly once per spec.
 
     ``position`` is the spec's index in ``specs``. Batching, worker count and completion order do
-    not change any member's result. ``batch_fn`` is the task function (tests wrap it).
+    not change any member's result. ``batch_fn`` is the task function (tests wrap it). Every
+    member's parameters are checked (:func:`check_members`) before any work is sent, unless the
+    caller did (``checked``: before the cluster was up, say).
     """
     from distributed import as_completed
 
@@ -241,8 +250,8 @@ def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], 
     pos_of = {s.member: i for i, s in enumerate(specs)}
     if len(pos_of) != len(specs):
         raise ValueError("member numbers must be unique")
-    for s in specs:  # every member's parameters are checked here (about 1 ms each), before any work is sent
-        member_scenario(base, s.params, where=f"member {s.member} ({s.params})")
+    if not checked:
+        check_members(base, specs)
     token = f"{hashlib.sha1(blob).hexdigest()[:8]}-{uuid.uuid4().hex[:8]}"
     futures, b = [], 0
     for size in sizes:  # submitted in this order, run first come first served as workers free up
