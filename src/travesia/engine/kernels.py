@@ -159,6 +159,21 @@ def decide_kernel(idx, mem, offs, keys, par, g_pace, u_caravan, place, km_left, 
 
 
 @njit(cache=True)
+def offered_kernel(who, mem, place, km_left, pop, offered, P, K, cand, ckey):
+    """Positions (in ``who``) of those at a place (not on a leg) where a transport is offered to
+    their member today (``offered[m * P + place]``), in order, and their (member, place, caravan)
+    key ``(m * P + place) * K + caravan``; returns how many."""
+    n = 0
+    for j in range(who.shape[0]):
+        iu = U(who[j])
+        mp = np.int64(mem[iu]) * P + place[iu]
+        cand[U(n)] = j  # kept when offered (no branch)
+        ckey[U(n)] = mp * K + pop[iu]
+        n += offered[U(mp)] & (km_left[iu] == 0)
+    return n
+
+
+@njit(cache=True)
 def movers_kernel(idx, stay, mode, budget, go, prev, who, who_mode, who_budget, who_go, who_prev):
     """Those of ``idx`` who do not stay, with their mode, budget, plan and state before the day,
     packed in order into the ``who*`` arrays (which may be the input arrays: packing writes no

@@ -165,9 +165,11 @@ class Movement(Process):
         where = np.array([m * P + p for m, p, _, _, _ in offers.today], dtype=np.int64)  # (member, place)
         offered = np.zeros(sim.M * P, dtype=bool)
         offered[where] = True
-        mp = pp.member[movers].astype(np.int64) * P + pp.place[movers]
-        cand = np.nonzero(offered[mp] & (pp.km_left[movers] == 0))[0]  # at a place offered to them today
-        ckey = mp[cand] * K + pp.pop[movers[cand]]
+        # those at a place offered to them today (positions in movers) and their (member, place, caravan)
+        cand = np.empty(movers.size, dtype=np.int64)
+        ckey = np.empty(movers.size, dtype=np.int64)
+        nc = kernels.offered_kernel(movers, pp.member, pp.place, pp.km_left, pp.pop, offered, P, K, cand, ckey)
+        cand, ckey = cand[:nc], ckey[:nc]
         order = np.argsort(ckey, kind="stable")  # by (member, place, caravan), in order within each
         skey = ckey[order]
         for (_, _, seats, km, _), key in zip(offers.today, where * K + [o[4] for o in offers.today]):
