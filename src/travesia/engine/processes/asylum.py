@@ -61,11 +61,12 @@ class Asylum(Process):
         # applications
         if not pol("asylum_open").any():
             return
-        idx = np.concatenate((sim.on_the_move(), arrived))
-        if idx.size == 0:
-            return
-        out = np.zeros(idx.size, dtype=np.bool_)
-        kernels.apply_kernel(idx, pp.member, sim.offsets, sim.keys("asylum.apply", day), pp.place, pp.intent,
-                             pp.origin, pp.motive, sim.place_rec, sim.country_rec, out)
-        a = idx[out]
+        keys = sim.keys("asylum.apply", day)
+        a = []
+        for idx in (sim.on_the_move(), arrived):  # each list apart: the people on the move are many
+            out = np.zeros(idx.size, dtype=np.bool_)
+            kernels.apply_kernel(idx, pp.member, sim.offsets, keys, pp.place, pp.intent, pp.origin, pp.motive,
+                                 sim.place_rec, sim.country_rec, out)
+            a.append(idx[out])
+        a = np.concatenate(a)
         start_asylum(sim, a, pp.place[a])
