@@ -4,8 +4,12 @@ what each process touches, invariants that raise, and a saved state that continu
 from __future__ import annotations
 
 import ast
+import hashlib
 import inspect
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -208,6 +212,24 @@ def test_people_rewritten_by_hand_are_recounted():
     s.step()  # check=True: the counts equal a full recount
     for _ in range(3):
         s.step()
+
+
+def test_kernels_never_index_out_of_bounds(tmp_path):
+    """The kernels index with unsigned integers (core.U: no fix-up of negative indices), so an
+    index that could be negative would read or write out of bounds. Under NUMBA_BOUNDSCHECK=1 every
+    access is checked: a batch of two members, with someone of the first set out by hand (no group: -1), runs
+    through with the same bytes as without the checks."""
+    code = ("import hashlib, warnings; warnings.simplefilter('ignore'); import numpy as np; "
+            "from travesia.engine import core; from travesia.engine.sim import Sim; "
+            "from travesia.scenario.load import load_scenario; "
+            "s = Sim(load_scenario('caravan-2018'), members=[(4, {}), (5, {})], days=30, scale=0.03, check=True); "
+            "[s.step() for _ in range(6)]; w = np.nonzero((s.people.state == core.WAITING) & (s.people.member == 0))[0]; "
+            "s.people.state[w[-1]] = core.TRAVELLING; s.people_rewritten(); s.run(); "
+            "print(hashlib.sha256(b''.join(r.counts.tobytes() + r.flows.tobytes() for r in s.records)).hexdigest())")
+    out = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "NUMBA_BOUNDSCHECK": v, "NUMBA_CACHE_DIR": str(tmp_path / v)}).stdout
+           for v in ("0", "1")]
+    assert out[0] == out[1] and len(out[0]) > 60
 
 
 def test_someone_leaving_a_final_state_is_caught_by_the_checks():
