@@ -4,7 +4,6 @@ what each process touches, invariants that raise, and a saved state that continu
 from __future__ import annotations
 
 import ast
-import hashlib
 import inspect
 import os
 import pickle
