@@ -96,8 +96,8 @@ the as-of date: ``s``, ``b``, ``ν`` and the half-widths all come from the repor
 
 Every member's count is drawn :func:`copies` times over (:data:`DRAWS` = 1,000 draws per key in
 all): the bands are percentiles of the predictive distribution, not of a few members' single
-draws (16 members' own p05–p95 hold only about 79% of draws from their own distribution, which
-was most of why a 16-member FLEE forecast's 90% bands held 76% of later camp counts).
+draws (16 members' own p05–p95 hold only about 79% of draws from their own distribution, a large
+part of why a 16-member FLEE forecast's 90% bands held 76% of later camp counts).
 
 ``forecast_true.csv`` gives the percentiles of the members' counts alone: the model's own
 uncertainty (parameters, chance and the reports it was conditioned on), without the report error
@@ -172,10 +172,10 @@ class ErrorModel:
     nu: float = PRIOR_NU
     reports: int = 0  # how many reports it was fitted on
     rules: str = "caravan"
-    widths: tuple = ()  # ((kind, (h, ...)), ...): log half-widths of the earlier bounded reports' ranges, per kind
+    widths: tuple = ()  # ((kind, (h, ...)), ...): log half-widths of the earlier reports' ranges (inf: open), per kind
 
     def widths_of(self, quantity: str) -> np.ndarray:
-        """The half-widths ``h`` of the earlier bounded ranges of this quantity's kind (empty: none seen)."""
+        """The half-widths ``h`` of the earlier reports of this quantity's kind (``inf``: open; empty: none seen)."""
         return np.asarray(dict(self.widths).get(kind_of(quantity, self.rules), ()), dtype=np.float64)
 
     def scale(self, quantity: str) -> float:
