@@ -12,7 +12,7 @@ from scipy.special import ndtri
 
 from travesia.engine.core import day_key, day_keys, key_for, seed_key, stream_id, stream_key, uniform_ids
 
-__all__ = ["KeyedRNG", "key_for", "stream_id", "uniform_from_key"]
+__all__ = ["KeyedRNG", "cumulative", "key_for", "normal_of", "stream_id", "uniform_from_key"]
 
 
 def uniform_from_key(key: int, ids: np.ndarray) -> np.ndarray:
@@ -21,6 +21,19 @@ def uniform_from_key(key: int, ids: np.ndarray) -> np.ndarray:
     out = np.empty(ids.shape, dtype=np.float64)
     uniform_ids(np.uint64(key), ids.reshape(-1).astype(np.int64, copy=False), out.reshape(-1))
     return out
+
+
+def normal_of(u: np.ndarray) -> np.ndarray:
+    """Standard normal for uniform draws ``u`` (the inverse CDF; a draw of exactly 0 is nudged up)."""
+    return ndtri(np.clip(u, 1e-300, None))
+
+
+def cumulative(probs: np.ndarray) -> np.ndarray:
+    """Cumulative probabilities of a choice (``probs`` summing to 1), the last exactly 1: option
+    ``i`` is chosen for a uniform draw ``u`` with ``c[i-1] <= u < c[i]``."""
+    c = np.cumsum(np.asarray(probs, dtype=np.float64))
+    c /= c[-1]
+    return c
 
 
 class KeyedRNG:
@@ -52,13 +65,11 @@ class KeyedRNG:
 
     def normal(self, stream: str, day: int, ids: np.ndarray) -> np.ndarray:
         """Standard normal for each id (inverse CDF of the uniform draw)."""
-        u = self.random(stream, day, ids)
-        return ndtri(np.clip(u, 1e-300, None))
+        return normal_of(self.random(stream, day, ids))
 
     def choice(self, stream: str, day: int, ids: np.ndarray, probs: np.ndarray) -> np.ndarray:
         """Index into ``probs`` (which sum to 1) for each id."""
-        c = np.cumsum(np.asarray(probs, dtype=np.float64))
-        c /= c[-1]
+        c = cumulative(probs)
         return np.searchsorted(c, self.random(stream, day, ids), side="right").clip(0, len(c) - 1)
 
 

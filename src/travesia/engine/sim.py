@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy.special import ndtri
 
 from travesia.engine.attributes import draw_attributes
 from travesia.engine.core import (
@@ -34,7 +33,7 @@ from travesia.engine.core import (
 from travesia.engine.people import People, merge_fields
 from travesia.engine.policy import Policy
 from travesia.engine.record import Record, Records, close_scan, queue_recount
-from travesia.engine.rng import KeyedRNG
+from travesia.engine.rng import KeyedRNG, normal_of
 from travesia.errors import UserError
 from travesia.network import Network, RouteTable
 from travesia.scenario.load import LoadedScenario, set_path, validate_params
@@ -366,7 +365,7 @@ class Sim:
         """A group's pace multiplier (lognormal, mean 1): a pure function of (seed, group id)."""
         members = np.zeros(np.shape(groups), dtype=np.int64) if members is None else members
         sd = self.per_member(lambda p: p.groups.pace_sd)[members]
-        z = ndtri(np.clip(self.draw_for("groups.pace", 0, groups, members), 1e-300, None))
+        z = normal_of(self.draw_for("groups.pace", 0, groups, members))
         return np.exp(sd * z - sd * sd / 2)
 
     def home_dest(self, idx: np.ndarray) -> np.ndarray:

@@ -19,10 +19,10 @@ with others gets the offers it would get alone. The offers of all members are on
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtri
 
 from travesia.engine.core import Intent, State, scaled_count
 from travesia.engine.processes.base import Process
+from travesia.engine.rng import normal_of
 
 
 class OffersState:
@@ -81,7 +81,7 @@ class Offers(Process):
         mm, jj = np.nonzero(u < self.prob)  # member by member, sites in order
         if mm.size == 0:
             return
-        z = ndtri(np.clip(sim.draw_for("offers.seats", day, jj, mm), 1e-300, None))
+        z = normal_of(sim.draw_for("offers.seats", day, jj, mm))
         # made to the caravan that is there in numbers (the first of the largest), if one is
         crowd = np.stack([self._crowd(sim, m, self.sites[m][j][0]) for m, j in zip(mm.tolist(), jj.tolist())])
         thr = np.array([max(self.os[m].min_crowd * sim.scale, 1) for m in mm.tolist()])
