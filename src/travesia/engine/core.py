@@ -298,6 +298,44 @@ def select_states(ids, state, mask, out):
     return n
 
 
+@njit(cache=True)
+def merge_sorted(a, b, out):
+    """``out[:n]`` = the ids of ``a`` and ``b`` (each sorted, without repeats) in order, each once;
+    returns ``n``. ``b`` is the short list: each of its ids is found in ``a`` by galloping from the
+    last one (steps 1, 2, 4 ..., then bisection), and the runs of ``a`` between them are copied."""
+    n = 0
+    ia = 0
+    na = a.shape[0]
+    for jb in range(b.shape[0]):
+        y = b[U(jb)]
+        lo = ia  # the first of a[ia:] not below y lies in [lo, hi]
+        hi = ia
+        step = 1
+        while hi < na and a[U(hi)] < y:
+            lo = hi + 1
+            hi = ia + step
+            step *= 2
+        hi = min(hi, na)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if a[U(mid)] < y:
+                lo = mid + 1
+            else:
+                hi = mid
+        for k in range(ia, lo):
+            out[U(n)] = a[U(k)]
+            n += 1
+        ia = lo
+        if ia < na and a[U(ia)] == y:
+            continue  # in both: copied with the next run of a
+        out[U(n)] = y
+        n += 1
+    for k in range(ia, na):
+        out[U(n)] = a[U(k)]
+        n += 1
+    return n
+
+
 def first_come(queue: np.ndarray, since: np.ndarray, cap: np.ndarray, tie_of) -> np.ndarray:
     """First come, first served: which people are served, ``cap[j]`` (their queue's capacity) in each
     queue (``queue[j]``: small non-negative numbers), the earliest ``since`` (day of arrival) first,

@@ -27,7 +27,7 @@ import numpy as np
 
 from travesia.engine.attributes import draw_attributes
 from travesia.engine.core import (
-    N_STATES, PRESENT, SimulationError, State, day_keys, scaled_count, select_states, state_mask,
+    N_STATES, PRESENT, SimulationError, State, day_keys, merge_sorted, scaled_count, select_states, state_mask,
     stream_key, uniform_many,
 )
 from travesia.engine.people import People, merge_fields
@@ -647,9 +647,8 @@ def _merge(ids: np.ndarray, more: list[np.ndarray]) -> np.ndarray:
     new = new[np.r_[True, new[1:] != new[:-1]]]
     if ids.size == 0:
         return new
-    pos = np.searchsorted(ids, new)
-    there = ids[np.minimum(pos, ids.size - 1)] == new
-    return np.insert(ids, pos[~there], new[~there])
+    out = np.empty(ids.size + new.size, dtype=np.int64)
+    return out[:merge_sorted(ids, new, out)]
 
 
 def copy_raw(raw: dict) -> dict:
