@@ -136,3 +136,25 @@ def test_rule_sets_that_cannot_batch_say_so(tmp_path):
     sc = load_scenario(import_flee(Path(__file__).parent / "data" / "flee_mali2012", tmp_path / "m")["out"])
     with pytest.raises(ValueError, match="cannot advance members together"):
         Sim(sc, members=[(1, {}), (2, {})], days=5, scale=0.01)
+
+
+def test_the_timeline_gives_every_member_the_parameters_and_policies_of_a_full_validation(base, members):
+    """An event validates again only the sections it touches and compiles the policies again only
+    where it touches what they are compiled from: every member's parameters and policies, on every
+    event date, are those a full validation of its parameter tree and a fresh compilation give."""
+    from travesia.engine.policy import Policy
+    from travesia.scenario.load import validate_params
+
+    sim = Sim(base, members=[(s, p) for s, p in members[:4] + members[-2:]], days=DAYS, scale=SCALE)
+    dates = sorted({e.date for e in sim.events})
+    assert len(dates) >= 5
+    while sim.events:
+        sim.day = (sim.events[0].date - sim.start).days
+        assert sim.apply_events()
+        for m, raw in enumerate(sim.member_raw):
+            full = validate_params(raw, where="timeline")
+            assert sim.member_params[m] == full
+            assert sim.member_params[m].model_dump() == full.model_dump()
+            fresh, kept = Policy(full, sim.net, sim.scale), sim.policies[m]
+            for k, v in vars(fresh).items():
+                assert np.array_equal(getattr(kept, k), v), (sim.date, m, k)

@@ -20,8 +20,14 @@ RULE_OPEN, RULE_DOCUMENTS, RULE_CLOSED = 0, 1, 2
 _RULES = {"open": RULE_OPEN, "documents": RULE_DOCUMENTS, "closed": RULE_CLOSED}
 
 
+_NO_COUNTRY = Country()  # the defaults of a country the scenario does not name (read only)
+
+
 class Policy:
     """Arrays indexed by place (``rule``, ``capacity`` ...) or by country (``asylum_open`` ...)."""
+
+    # the parameter sections a policy is compiled from (an event touching none of them leaves it)
+    SECTIONS = frozenset({"crossings", "countries", "groups"})
 
     def __init__(self, params: Scenario, net: Network, scale: float = 1.0):
         P = net.n_places
@@ -60,7 +66,7 @@ class Policy:
         self.counts_crossing = self.is_crossing | (net.kind == KIND["border_crossing"])
         self.blocked = self.rule != RULE_OPEN
 
-        cs = [params.countries.get(name, Country()) for name in net.countries]
+        cs = [params.countries.get(name, _NO_COUNTRY) for name in net.countries]
         self.asylum_open = np.array([c.asylum.open for c in cs], dtype=bool)
         self.apply_protection = np.array([c.asylum.apply_per_day_protection for c in cs])
         self.apply_economic = np.array([c.asylum.apply_per_day_economic for c in cs])

@@ -36,7 +36,7 @@ from travesia.engine.record import Record, Records, close_scan, queue_recount
 from travesia.engine.rng import KeyedRNG, normal_of
 from travesia.errors import UserError
 from travesia.network import Network, RouteTable
-from travesia.scenario.load import LoadedScenario, set_path, validate_params
+from travesia.scenario.load import LoadedScenario, revalidate, set_path, validate_params
 from travesia.scenario.schema import Scenario
 
 
@@ -477,25 +477,32 @@ class Sim:
     # ------------------------------------------------------------------ the loop
 
     def apply_events(self) -> bool:
+        """Apply the timeline's events dated up to today: every member's parameters change at the
+        events' paths, and only the sections they touch are validated again
+        (:func:`~travesia.scenario.load.revalidate`); the policies are compiled again where an event
+        touches what they are compiled from (:attr:`Policy.SECTIONS`); every process's ``setup`` runs
+        again. Returns whether any event applied."""
         today = self.date
-        changed = False
+        paths: list[tuple[str, Any]] = []
         while self.events and self.events[0].date <= today:
-            ev = self.events.pop(0)
-            for raw in self.member_raw:
-                for k, v in ev.set.items():
-                    set_path(raw, k, v)
-            changed = True
-        if changed:
-            for m, raw in enumerate(self.member_raw):
-                keep = (raw.get("seed"), raw.get("days"))
-                self.member_params[m] = validate_params(raw, where="timeline")
-                if (self.member_params[m].seed, self.member_params[m].days) != keep:
-                    raise UserError("timeline: an event may not change the seed or the number of days")
+            paths.extend(self.events.pop(0).set.items())
+        if not paths:
+            return False
+        for raw in self.member_raw:
+            for k, v in paths:
+                set_path(raw, k, v)
+        sections = {k.split(".")[0] for k, _ in paths}
+        for m, raw in enumerate(self.member_raw):
+            keep = (raw.get("seed"), raw.get("days"))
+            self.member_params[m] = revalidate(self.member_params[m], raw, sections, where="timeline")
+            if (self.member_params[m].seed, self.member_params[m].days) != keep:
+                raise UserError("timeline: an event may not change the seed or the number of days")
+        if sections & Policy.SECTIONS:
             self.policies = [Policy(p, self.net, self.scale) for p in self.member_params]
             self._stack_policies()
-            for proc in self.processes:
-                proc.setup(self)
-        return changed
+        for proc in self.processes:
+            proc.setup(self)
+        return True
 
     def step(self) -> None:
         """Advance one day."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import functools
 import io
 import math
 import re
@@ -257,6 +258,25 @@ def validate_params(raw: dict, *, where: str, lines: dict | None = None) -> Scen
         raise UserError(f"{_loc_str(loc)}: {msg}", where=at) from None
 
 
+def revalidate(params: Scenario, raw: dict, sections: Iterable[str], *, where: str) -> Scenario:
+    """:func:`validate_params` of ``raw``, a parameter tree that differs from the one ``params`` was
+    validated from only under the top-level keys ``sections`` (a timeline event's paths): those
+    sections are validated again, with the scenario's own checks (pydantic's assignment
+    validation), and the others are ``params``' own (shared, not copied). The same
+    :class:`Scenario` as a full validation gives, and the same error where one is wrong (a wrong
+    value, or a section that is not there or is ``seed`` or ``days``, goes through a full validation)."""
+    sections = sorted(set(sections))
+    if any(k not in raw or k not in Scenario.model_fields or k in ("seed", "days") for k in sections):
+        return validate_params(raw, where=where)
+    new = params.model_copy()
+    try:
+        for k in sections:
+            setattr(new, k, raw[k])
+    except ValidationError:
+        return validate_params(raw, where=where)
+    return new
+
+
 # --------------------------------------------------------------------------- paths (--set, events)
 
 
@@ -268,8 +288,10 @@ def _unwrap(tp: Any) -> Any:
     return tp
 
 
+@functools.lru_cache(maxsize=4096)
 def _walk_model(path: str) -> None:
-    """Check that a dotted path names a parameter of the schema; raise ValueError if not."""
+    """Check that a dotted path names a parameter of the schema; raise ValueError if not (a path
+    found is remembered: every member of a batch and every timeline event sets the same few)."""
     tp: Any = Scenario
     parts = path.split(".")
     for i, seg in enumerate(parts):
