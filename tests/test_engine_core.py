@@ -323,7 +323,7 @@ def test_outputs_are_byte_identical_on_1_and_2_threads():
         finally:
             set_threads(1)
         out[n] = _arrays(sim)
-    assert kernels.advance_kernel.parallel.signatures  # the parallel kernels did run
+    assert kernels.move_kernel.parallel.signatures  # the parallel kernels did run
     for a, b in zip(out[1], out[2]):
         assert np.array_equal(a, b)
 

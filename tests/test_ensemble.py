@@ -161,7 +161,7 @@ def test_ensemble_identical_on_1_and_2_threads(scen, tmp_path):
             assert (tmp_path / "t1" / f).read_bytes() == (tmp_path / "t2" / f).read_bytes(), f
         assert set(client1.run(threads).values()) == {1}  # the workers are back to one thread
         if __import__("numba").config.NUMBA_NUM_THREADS >= 2:  # and their parallel kernels did run
-            ran = client1.run(lambda: bool(__import__("travesia.engine.kernels", fromlist=["k"]).advance_kernel
+            ran = client1.run(lambda: bool(__import__("travesia.engine.kernels", fromlist=["k"]).move_kernel
                                            .parallel.signatures))
             assert all(ran.values())
 

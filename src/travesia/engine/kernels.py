@@ -78,83 +78,215 @@ def follow_plan(hold, follow, prog, tprog, short, at, stay, mode, budget):
     return stay, mode, budget, False
 
 
+# the phases of move_kernel
+DECIDE_AND_MOVE, DECIDE, MOVE = 0, 1, 2
+
+
 @threaded
-def decide_kernel(idx, mem, offs, keys, par, g_pace, u_caravan, place, km_left, flags, intent, origin, group, pop, speed, prec, crec, state, km_today, prev,
-                  nxt, household, day, since, plan_target, plan_hold, plan_stage_km, plan_progress, plan_keys,
-                  plan_cohesion, plan_ride_stage_km, stay, mode, budget, go):
-    """Each person on the move today: stay (held at a post, waiting at a rally point, resting) or a
-    mode (foot, ride, bus on their own) and a km budget; then their caravan's plan of the day
-    (:func:`follow_plan`; processes/plan.py, row ``m * K + caravan`` of the ``plan_*`` tables, no
-    plan where the target is -1; ``plan_keys[m]``: plan.follow of the day, one draw per household).
-    Person ``i`` of member ``m = mem[i]`` (own id ``i - offs[m]``); ``keys[m]``: movement.rest,
-    .cohesion, .ride, .ride_km, .solo_bus of the day; ``par[m]``, ``prec[m]``, ``crec[m]`` its
-    parameters. A group decides together: the draws of rest, cohesion, ride and ride km are keyed by
-    its id (people going home draw on their own, by their id + HOME_OFS), its pace is
-    ``g_pace[m, g]``; caravan ``k`` of member ``m`` draws ``u_caravan[m, k]``. Keeps each one's state in ``prev`` and starts their
-    day's km at 0; who stays is ``resting`` (since today if they were not), who moves goes on in
-    :func:`advance_kernel`."""
-    K = u_caravan.shape[1]
-    for j in numba.prange(idx.shape[0]):
-        ju = U(j)
-        i = idx[ju]
-        iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
-        prev[ju] = state[iu]
-        km_today[iu] = 0
-        m = mem[iu]
-        li = i - offs[m]
-        pm = par[m]
-        p = U(place[iu])
-        at = km_left[iu] == 0
-        home = intent[iu] == GOING_HOME
-        held = held_rec(prec[m, p], not at, flags[iu], home, prec[m, U(origin[iu])].country)
-        g = np.int64(group[iu])
-        own = li + HOME_OFS if home else g  # whose draws: their own, or their group's
-        u_rest = uniform(keys[m, 0], own)
-        if pm.cohesion > 0:
-            u_c = uniform(keys[m, 1], own)
-            if u_c < pm.cohesion and not home:
-                u_rest = u_caravan[m, pop[iu]]
-        rp = pm.shelter_rest_prob if (prec[m, p].shelter and at) else pm.rest_prob
-        st = False
-        md = FOOT
-        b = 0.0
-        if held or (flags[iu] & RALLY) != 0 or u_rest < rp:
-            st = True
-            state[iu] = RESTING
-        else:
-            c = prec[m, p].country
-            rides_blocked = crec[m, U(c)].rides_blocked
-            u_r = uniform(keys[m, 2], own)
-            if u_r < pm.ride_prob and not rides_blocked:
-                md = RIDE
-                u_k = uniform(keys[m, 3], own)
-                b = pm.ride_km * (0.3 + 0.7 * u_k)
-            if pm.solo_bus_prob > 0:
-                if uniform(keys[m, 4], li) < pm.solo_bus_prob and not rides_blocked:
-                    md = BUS
-                    b = pm.bus_km
-            if md == FOOT:
-                sp = np.float64(speed[iu])
-                walk = sp if home else min(sp, g_pace[m, g] * pm.foot_km)
-                b = min(walk, pm.max_foot_km)
-        gj = False
-        kk = U(np.int64(m) * K + pop[iu])
-        t = plan_target[kk]
-        if t >= 0 and not home and not held:
-            prog = plan_progress[kk, p]
-            if not at and nxt[iu] >= 0 and plan_progress[kk, U(nxt[iu])] > prog:  # on a leg along the route
-                prog = plan_progress[kk, U(nxt[iu])] - km_left[iu]
-            h = plan_hold[kk]
-            st, md, b, gj = follow_plan(h, uniform(plan_keys[m], household[iu]) < plan_cohesion[m], prog,
-                                        plan_progress[kk, U(t)], plan_ride_stage_km[m] if h else plan_stage_km[kk],
-                                        at, st, md, b)
-        stay[ju] = st
-        mode[ju] = md
-        budget[ju] = b
-        go[ju] = gj
-        if st:  # their day ends here: resting, since today if they were not
-            state[iu] = RESTING
-            if prev[ju] != RESTING:
+def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, place, nxt, km_left, dest, wp, flags,
+                intent, origin, group, pop, speed, household, detour, state, since, km_today, day, prec, crec,
+                plan_target, plan_hold, plan_stage_km, plan_progress, plan_keys, plan_cohesion, plan_ride_stage_km,
+                dests, cum, hop, e_to, e_km, e_modes, mode_bit, via_table, n_via, stay, mode, budget, go, prev, flows,
+                arrived, crossed, ended):
+    """A day of movement of people ``idx``, in one pass (``phase`` DECIDE_AND_MOVE) or in two (DECIDE,
+    then MOVE, where buses take some in between: processes/movement.py).
+
+    **Deciding** (DECIDE_AND_MOVE, DECIDE): each person on the move today stays (held at a post,
+    waiting at a rally point, resting) or takes a mode (foot, ride, bus on their own) and a km
+    budget; then their caravan's plan of the day (:func:`follow_plan`; processes/plan.py, row
+    ``m * K + caravan`` of the ``plan_*`` tables, no plan where the target is -1; ``plan_keys[m]``:
+    plan.follow of the day, one draw per household). Person ``i`` of member ``m = mem[i]`` (own id
+    ``i - offs[m]``); ``dkeys[m]``: movement.rest, .cohesion, .ride, .ride_km, .solo_bus of the day;
+    ``par[m]``, ``prec[m]``, ``crec[m]`` its parameters. A group decides together: the draws of
+    rest, cohesion, ride and ride km are keyed by its id (people going home draw on their own, by
+    their id + HOME_OFS), its pace is ``g_pace[m, g]``; caravan ``k`` of member ``m`` draws
+    ``u_caravan[m, k]``. Their day's km start at 0; who stays is ``resting`` (since today if they
+    were not). DECIDE writes each one's decision at their position: ``stay``, ``mode``, ``budget``,
+    ``go`` (follows the plan) and ``prev`` (their state before the day).
+
+    **Moving** (DECIDE_AND_MOVE: those who do not stay; MOVE: ``idx`` are the movers, with the
+    ``mode``, ``budget``, ``go`` and ``prev`` of their positions): leg by leg with their km budget
+    by their mode (a day of rides of those who follow their caravan's plan ends at its target
+    ``plan_target[m * K + caravan]`` and nowhere else); ``rkeys[m, h]``: member ``m``'s
+    movement.route{h} of the day (the route choice at the h-th place of someone's day). Then their
+    day ends: still on the move, travelling if they moved, else resting; ``since`` is today where
+    the state changed. Counts flows per (row, member, edge) and arrived / crossed / ended per (row,
+    member, caravan, place): each row counts a chunk of ``idx`` (a chunk per thread,
+    core.thread_rows); the caller sums them.
+
+    A person's fields are read into locals once and written back once (numba cannot keep array
+    elements in registers across the stores to the counters); indices are unsigned (:data:`U`)."""
+    n_pop = u_caravan.shape[1]
+    R = hop.shape[2]
+    max_hops = rkeys.shape[1]
+    # a chunk of people per row of the counters (one row, one chunk without threads)
+    C = flows.shape[0]
+    n = idx.shape[0]
+    for t in numba.prange(C):
+        for j in range(n * t // C, n * (t + 1) // C):
+            ju = U(j)
+            i = idx[ju]
+            iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
+            m = mem[iu]
+            li = i - offs[m]
+            pm = par[m]
+            home = intent[iu] == GOING_HOME
+            k = pop[iu]
+            kk = U(np.int64(m) * n_pop + k)
+            p = place[iu]
+            kl = km_left[iu]
+            fl = flags[iu]
+            nx = nxt[iu]
+            o_country = prec[m, U(origin[iu])].country
+            if phase == MOVE:
+                pv = prev[ju]
+                md = mode[ju]
+                b = budget[ju]
+                gj = go[ju]
+            else:
+                pv = state[iu]
+                km_today[iu] = 0
+                at = kl == 0
+                r = prec[m, U(p)]
+                held = held_rec(r, not at, fl, home, o_country)
+                g = np.int64(group[iu])
+                own = li + HOME_OFS if home else g  # whose draws: their own, or their group's
+                u_rest = uniform(dkeys[m, 0], own)
+                if pm.cohesion > 0:
+                    u_c = uniform(dkeys[m, 1], own)
+                    if u_c < pm.cohesion and not home:
+                        u_rest = u_caravan[m, k]
+                rp = pm.shelter_rest_prob if (r.shelter and at) else pm.rest_prob
+                st = False
+                md = FOOT
+                b = 0.0
+                if held or (fl & RALLY) != 0 or u_rest < rp:
+                    st = True
+                    state[iu] = RESTING
+                else:
+                    rides_blocked = crec[m, U(r.country)].rides_blocked
+                    u_r = uniform(dkeys[m, 2], own)
+                    if u_r < pm.ride_prob and not rides_blocked:
+                        md = RIDE
+                        u_k = uniform(dkeys[m, 3], own)
+                        b = pm.ride_km * (0.3 + 0.7 * u_k)
+                    if pm.solo_bus_prob > 0:
+                        if uniform(dkeys[m, 4], li) < pm.solo_bus_prob and not rides_blocked:
+                            md = BUS
+                            b = pm.bus_km
+                    if md == FOOT:
+                        sp = np.float64(speed[iu])
+                        walk = sp if home else min(sp, g_pace[m, g] * pm.foot_km)
+                        b = min(walk, pm.max_foot_km)
+                gj = False
+                pt = plan_target[kk]
+                if pt >= 0 and not home and not held:
+                    prog = plan_progress[kk, U(p)]
+                    if not at and nx >= 0 and plan_progress[kk, U(nx)] > prog:  # on a leg along the route
+                        prog = plan_progress[kk, U(nx)] - kl
+                    hold = plan_hold[kk]
+                    st, md, b, gj = follow_plan(hold, uniform(plan_keys[m], household[iu]) < plan_cohesion[m], prog,
+                                                plan_progress[kk, U(pt)], plan_ride_stage_km[m] if hold else
+                                                plan_stage_km[kk], at, st, md, b)
+                if st:  # their day ends here: resting, since today if they were not
+                    state[iu] = RESTING
+                    if pv != RESTING:
+                        since[iu] = day
+                if phase == DECIDE:
+                    stay[ju] = st
+                    mode[ju] = md
+                    budget[ju] = b
+                    go[ju] = gj
+                    prev[ju] = pv
+                    continue
+                if st:
+                    continue
+            # moving: leg by leg
+            d = dest[iu]
+            dplace = dests[U(d)]
+            dt = detour[iu]
+            w = np.int64(wp[iu])
+            kt = km_today[iu]
+            stop = plan_target[kk] if (gj and md != BUS) else -1
+            for h in range(max_hops):
+                if kl == 0:
+                    if dt >= 0 and dests[U(dt)] == p:
+                        dt = -1  # at the open crossing: on toward the rest of the route
+                    if not home and dt < 0:  # waypoints reached: on to the next
+                        while w < n_via[k] and dests[U(via_table[k, U(w)])] == p and via_table[k, U(w)] != d:
+                            w += 1
+                    if p == dplace:
+                        if home:
+                            state[iu] = RETURNED
+                        else:
+                            state[iu] = ARRIVED
+                            ended[U(t), m, k, U(p)] += 1
+                        break
+                    if held_rec(prec[m, U(p)], False, fl, home, o_country):
+                        break
+                    tg = U(target(home, dt, w, n_via[k], via_table[k, U(w)], d))
+                    pu = U(p)
+                    u = uniform(rkeys[m, U(h)], li)
+                    c = 0
+                    for a in range(R):
+                        if u >= cum[tg, pu, U(a)]:
+                            c += 1
+                    e = hop[tg, pu, U(min(c, R - 1))]
+                    if e < 0:
+                        break
+                    eu = U(e)
+                    if (e_modes[eu] & mode_bit[U(md)]) == 0:
+                        break
+                    if pm.stage_walking and md == FOOT and kt > 0 and e_km[eu] > b + 1e-6:
+                        break
+                    nx = e_to[eu]
+                    kl = e_km[eu]
+                    fl &= ~CLEARED
+                    flows[U(t), m, eu] += 1
+                left = np.float64(kl)
+                step = min(b, left)
+                b -= step
+                left -= step
+                kt += np.float32(step)
+                if left <= 1e-6:
+                    q = nx
+                    p = q
+                    nx = -1
+                    kl = np.float32(0)
+                    arrived[U(t), m, k, U(q)] += 1
+                    if prec[m, U(q)].counts_crossing and not prec[m, U(q)].blocked and not home:
+                        crossed[U(t), m, k, U(q)] += 1
+                    # a day of rides ends at a rally point: the trucks go where the caravan is going; for
+                    # followers of a caravan's plan, at its target today and nowhere else
+                    if md == RIDE:
+                        if stop >= 0:
+                            if q == stop:
+                                b = 0.0
+                        elif prec[m, U(q)].rally and kt >= np.float32(pm.foot_km):
+                            b = 0.0
+                    if q == dplace:
+                        if home:
+                            state[iu] = RETURNED
+                        else:
+                            state[iu] = ARRIVED
+                            ended[U(t), m, k, U(q)] += 1
+                        b = 0.0
+                else:
+                    kl = np.float32(left)
+                if not b > 1e-6:
+                    break
+            place[iu] = p
+            nxt[iu] = nx
+            km_left[iu] = kl
+            detour[iu] = dt
+            wp[iu] = w
+            flags[iu] = fl
+            km_today[iu] = kt
+            sn = state[iu]
+            if sn == TRAVELLING or sn == RESTING:
+                sn = TRAVELLING if kt > 0 else RESTING
+                state[iu] = sn
+            if sn != pv:
                 since[iu] = day
 
 
@@ -187,131 +319,6 @@ def movers_kernel(idx, stay, mode, budget, go, prev, who, who_mode, who_budget, 
         who_prev[n] = prev[j]
         n += not stay[j]
     return n
-
-
-@threaded
-def advance_kernel(who, budget, mode, go, plan_target, mem, offs, par, keys, place, nxt, km_left, dest, wp, pop,
-                   intent, flags, origin, state, km_today, dests, cum, hop, e_to, e_km, e_modes, mode_bit, prec,
-                   via_table, n_via, detour, prev, since, day, flows, arrived, crossed, ended):
-    """Move people ``who`` leg by leg with km ``budget`` by ``mode`` (a day of rides of those who
-    follow their caravan's plan, ``go[j]``, ends at its target ``plan_target[m * K + caravan]`` and
-    nowhere else); ``keys[m, h]``: member ``m``'s movement.route{h} of the day (the route choice at
-    the h-th place of someone's day). Then their day ends: still on the move, travelling if they
-    moved, else resting; ``since`` is today where the state changed (from ``prev``, their states
-    before the day). Counts flows per (row, member, edge) and arrived / crossed / ended per (row,
-    member, caravan, place): each row counts a chunk of ``who`` (a chunk per thread,
-    core.thread_rows); the caller sums them.
-
-    A person's fields are read into locals once and written back once (numba cannot keep array
-    elements in registers across the stores to the counters); indices are unsigned (:data:`U`)."""
-    K = hop.shape[2]
-    n_pop = arrived.shape[2]
-    max_hops = keys.shape[1]
-    # a chunk of people per row of the counters (one row, one chunk without threads)
-    C = flows.shape[0]
-    n = who.shape[0]
-    for t in numba.prange(C):
-        for j in range(n * t // C, n * (t + 1) // C):
-            ju = U(j)
-            i = who[ju]
-            iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
-            m = mem[iu]
-            li = i - offs[m]
-            b = budget[ju]
-            md = mode[ju]
-            home = intent[iu] == GOING_HOME
-            k = pop[iu]
-            d = dest[iu]
-            dplace = dests[U(d)]
-            o_country = prec[m, origin[iu]].country
-            p = place[iu]
-            nx = nxt[iu]
-            kl = km_left[iu]
-            dt = detour[iu]
-            w = np.int64(wp[iu])
-            fl = flags[iu]
-            kt = km_today[iu]
-            stop = plan_target[U(np.int64(m) * n_pop + k)] if (go[ju] and md != BUS) else -1
-            for h in range(max_hops):
-                if kl == 0:
-                    if dt >= 0 and dests[U(dt)] == p:
-                        dt = -1  # at the open crossing: on toward the rest of the route
-                    if not home and dt < 0:  # waypoints reached: on to the next
-                        while w < n_via[k] and dests[U(via_table[k, U(w)])] == p and via_table[k, U(w)] != d:
-                            w += 1
-                    if p == dplace:
-                        if home:
-                            state[iu] = RETURNED
-                        else:
-                            state[iu] = ARRIVED
-                            ended[U(t), m, k, U(p)] += 1
-                        break
-                    if held_rec(prec[m, U(p)], False, fl, home, o_country):
-                        break
-                    tg = U(target(home, dt, w, n_via[k], via_table[k, U(w)], d))
-                    pu = U(p)
-                    u = uniform(keys[m, U(h)], li)
-                    c = 0
-                    for r in range(K):
-                        if u >= cum[tg, pu, U(r)]:
-                            c += 1
-                    e = hop[tg, pu, U(min(c, K - 1))]
-                    if e < 0:
-                        break
-                    eu = U(e)
-                    if (e_modes[eu] & mode_bit[U(md)]) == 0:
-                        break
-                    if par[m].stage_walking and md == FOOT and kt > 0 and e_km[eu] > b + 1e-6:
-                        break
-                    nx = e_to[eu]
-                    kl = e_km[eu]
-                    fl &= ~CLEARED
-                    flows[U(t), m, eu] += 1
-                left = np.float64(kl)
-                step = min(b, left)
-                b -= step
-                left -= step
-                kt += np.float32(step)
-                if left <= 1e-6:
-                    q = nx
-                    p = q
-                    nx = -1
-                    kl = np.float32(0)
-                    arrived[U(t), m, k, U(q)] += 1
-                    if prec[m, U(q)].counts_crossing and not prec[m, U(q)].blocked and not home:
-                        crossed[U(t), m, k, U(q)] += 1
-                    # a day of rides ends at a rally point: the trucks go where the caravan is going; for
-                    # followers of a caravan's plan, at its target today and nowhere else
-                    if md == RIDE:
-                        if stop >= 0:
-                            if q == stop:
-                                b = 0.0
-                        elif prec[m, U(q)].rally and kt >= np.float32(par[m].foot_km):
-                            b = 0.0
-                    if q == dplace:
-                        if home:
-                            state[iu] = RETURNED
-                        else:
-                            state[iu] = ARRIVED
-                            ended[U(t), m, k, U(q)] += 1
-                        b = 0.0
-                else:
-                    kl = np.float32(left)
-                if not b > 1e-6:
-                    break
-            place[iu] = p
-            nxt[iu] = nx
-            km_left[iu] = kl
-            detour[iu] = dt
-            wp[iu] = w
-            flags[iu] = fl
-            km_today[iu] = kt
-            st = state[iu]
-            if st == TRAVELLING or st == RESTING:
-                st = TRAVELLING if kt > 0 else RESTING
-                state[iu] = st
-            if st != prev[ju]:
-                since[iu] = day
 
 
 @threaded

@@ -73,26 +73,47 @@ class Movement(Process):
         idx = sim.on_the_move()
         if idx.size == 0:
             return
-        # decide each one's day, with their caravan's plan (processes/plan.py, every member's), in one pass;
-        # those who stay end their day there
-        prev = np.empty(idx.size, dtype=np.uint8)
-        stay = np.empty(idx.size, dtype=np.bool_)
-        mode = np.empty(idx.size, dtype=np.int8)
-        budget = np.empty(idx.size, dtype=np.float64)
-        go = np.empty(idx.size, dtype=np.bool_)
-        plan = self._plan(sim)
-        kernels.decide_kernel(idx, pp.member, sim.offsets, sim.keys_many(_DECIDE, sim.day), self.par, self._paces(sim),
-                              self._caravan_draws(sim), pp.place,
-                              pp.km_left, pp.flags, pp.intent, pp.origin, pp.group, pp.pop, pp.speed, sim.place_rec,
-                              sim.country_rec, pp.state, pp.km_today, prev, pp.next, pp.household, sim.day, pp.since,
-                              *plan, stay, mode, budget, go)
-        movers = np.empty(idx.size, dtype=np.int64)
-        n = kernels.movers_kernel(idx, stay, mode, budget, go, prev, movers, mode, budget, go, prev)
-        if n:
-            movers, mode, budget, go, prev = movers[:n], mode[:n], budget[:n], go[:n], prev[:n]
-            self._organised_buses(sim, movers, mode, budget)
-            self._offered_buses(sim, movers, mode, budget)
-            self._advance(sim, movers, budget, mode, go, plan[0], prev)
+        # decide each one's day, with their caravan's plan (processes/plan.py, every member's), and move
+        # those who do not stay, in one pass; where buses leave today (organised, or offers accepted), in
+        # two: the decisions, the buses' seats, then the moves
+        offers = sim.shared.get("offers")
+        buses = (offers is not None and bool(offers.today)) or any(b.start <= sim.date <= b.end
+                                                                   for b in sim.params.buses)
+        T = thread_rows()  # a row of the counters per numba thread, summed below
+        flows = np.zeros((T, sim.M, sim.net.n_edges), dtype=np.int64)
+        shape = (T, sim.M, max(len(sim.pop_names), 1), sim.net.n_places)
+        counts = tuple(np.zeros(shape, dtype=np.int64) for _ in range(3))  # arrived, crossed, ended
+        n = idx.size if buses else 0
+        prev = np.empty(n, dtype=np.uint8)
+        stay = np.empty(n, dtype=np.bool_)
+        mode = np.empty(n, dtype=np.int8)
+        budget = np.empty(n, dtype=np.float64)
+        go = np.empty(n, dtype=np.bool_)
+        args = (self._paces(sim), self._caravan_draws(sim), pp.place, pp.next, pp.km_left, pp.dest, pp.wp, pp.flags,
+                pp.intent, pp.origin, pp.group, pp.pop, pp.speed, pp.household, pp.detour, pp.state, pp.since,
+                pp.km_today, sim.day, sim.place_rec, sim.country_rec, *self._plan(sim), sim.routes.dests,
+                sim.routes.cum, sim.routes.hop, sim.net.e_to, sim.net.e_km, sim.net.e_modes, _MODE_BIT, sim.via_table,
+                sim.n_via)
+        keys = (sim.keys_many(_DECIDE, sim.day), sim.keys_many(_ROUTE, sim.day), self.par)
+        if not buses:
+            kernels.move_kernel(kernels.DECIDE_AND_MOVE, idx, pp.member, sim.offsets, *keys, *args, stay, mode, budget,
+                                go, prev, flows, *counts)
+        else:
+            kernels.move_kernel(kernels.DECIDE, idx, pp.member, sim.offsets, *keys, *args, stay, mode, budget, go, prev,
+                                flows, *counts)
+            movers = np.empty(idx.size, dtype=np.int64)
+            n = kernels.movers_kernel(idx, stay, mode, budget, go, prev, movers, mode, budget, go, prev)
+            if n:
+                movers, mode, budget, go, prev = movers[:n], mode[:n], budget[:n], go[:n], prev[:n]
+                self._organised_buses(sim, movers, mode, budget)
+                self._offered_buses(sim, movers, mode, budget)
+                kernels.move_kernel(kernels.MOVE, movers, pp.member, sim.offsets, *keys, *args, stay, mode, budget,
+                                    go, prev, flows, *counts)
+        if T > 1:
+            flows, *counts = (a.sum(axis=0, keepdims=True) for a in (flows, *counts))
+        sim.add_flow_counts(flows[0])
+        for what, c in zip(("arrived", "crossed", "ended"), counts):
+            sim.add_arrays(what, c[0])
         pp.changed += 1  # journeys ended (arrived, returned)
 
     def _plan(self, sim) -> tuple:
@@ -182,27 +203,3 @@ class Movement(Process):
             take = at_b[np.lexsort((tie, pp.since[movers[at_b]]))[:seats]]
             mode[take] = BUS
             budget[take] = km
-
-    def _advance(self, sim, who: np.ndarray, budget: np.ndarray, mode: np.ndarray, go: np.ndarray,
-                 plan_target: np.ndarray, prev: np.ndarray) -> None:
-        """Move people ``who`` along their routes with km ``budget`` by ``mode``; where ``go[j]`` a day of
-        rides ends at their caravan's target today (``plan_target``, processes/plan.py) and nowhere else;
-        their day ends (``prev``: their states before it)."""
-        pp, net, rt = sim.people, sim.net, sim.routes
-        prec, par = sim.place_rec, self.par
-        T = thread_rows()  # a row per numba thread, summed below
-        flows = np.zeros((T, sim.M, net.n_edges), dtype=np.int64)
-        shape = (T, sim.M, max(len(sim.pop_names), 1), net.n_places)
-        arrived, crossed, ended = (np.zeros(shape, dtype=np.int64) for _ in range(3))
-        kernels.advance_kernel(
-            who, budget, mode, go, plan_target, pp.member, sim.offsets, par, sim.keys_many(_ROUTE, sim.day), pp.place,
-            pp.next, pp.km_left, pp.dest, pp.wp, pp.pop, pp.intent, pp.flags, pp.origin, pp.state, pp.km_today,
-            rt.dests, rt.cum, rt.hop, net.e_to, net.e_km, net.e_modes, _MODE_BIT, prec, sim.via_table, sim.n_via,
-            pp.detour, prev, pp.since, sim.day, flows, arrived, crossed, ended)
-        if T > 1:
-            flows, arrived, crossed, ended = (a.sum(axis=0, keepdims=True) for a in (flows, arrived, crossed, ended))
-        flows, arrived, crossed, ended = flows[0], arrived[0], crossed[0], ended[0]
-        sim.add_flow_counts(flows)
-        sim.add_arrays("arrived", arrived)
-        sim.add_arrays("crossed", crossed)
-        sim.add_arrays("ended", ended)
