@@ -78,7 +78,7 @@ class People:
         # bumped whenever someone may have left travelling/resting: by set_state, and by the
         # processes whose kernels write states (intentions, movement); Sim.on_the_move relies on it
         self.changed = 0
-        self.joined: list[np.ndarray] = []  # ids set_state took out of waiting (Sim.live merges them)
+        self.joined: list[np.ndarray] = []  # ids set_state took out of waiting (Sim.live merges them; the close too)
         self.entered: list[np.ndarray] = []  # ids set_state put on the move (Sim.on_the_move merges them)
         self.attrs: dict[str, np.ndarray] = {}  # person attributes: name -> uint8 codes (engine.attributes)
 

@@ -417,8 +417,16 @@ class Sim:
 
     def in_states(self, *states: State) -> np.ndarray:
         """Ids (sorted) of people now in one of ``states`` (not ``waiting`` nor a final state), found
-        among the live people only."""
-        return self.select(self.live(), *states)
+        among the live people only: those of the live list and, apart, those who joined it today
+        (few of them are in the states asked for, so the live list is not merged with them)."""
+        if self._waiting is None:
+            self._lists()
+        out = self.select(self._live, *states)
+        if self.people.joined:
+            new = self.select(np.concatenate(self.people.joined), *states)
+            if new.size:
+                out = _merge(out, [new])
+        return out
 
     def on_the_move(self) -> np.ndarray:
         """Ids of people travelling or resting now (sorted), of every member.
@@ -528,7 +536,9 @@ class Sim:
                 rec.close_day(day)
             return
         pp = self.people
-        live = self.live()
+        if self._waiting is None:
+            self._lists()
+        live = self._live  # not merged with those who joined today: close_scan finds them among the waiting
         n_pops = recs[0].n_pops
         cnt = np.zeros_like(self._final)
         out = np.empty(self._waiting.size + live.size, dtype=np.int64)
@@ -543,6 +553,7 @@ class Sim:
         self._moving = mout[:nm]
         self._moving_key = (day + 1, pp.version, pp.changed)
         pp.entered.clear()
+        pp.joined.clear()
         cnt += self._final
         by_attr = [None] * self.M
         per: dict[str, np.ndarray] = {}
