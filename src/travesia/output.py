@@ -134,11 +134,15 @@ def city_matrix(names) -> np.ndarray:
     counts its fairground shelter and the Siglo XXI station, ``Tijuana`` its shelters."""
     names = list(names)
     m = np.eye(len(names), dtype=np.int64)
+    at: dict[str, list[int]] = {}
     for i, n in enumerate(names):
-        pre = n + " ("
-        for j, o in enumerate(names):
-            if o.startswith(pre):
+        at.setdefault(n, []).append(i)
+    for j, o in enumerate(names):  # each " (" of a name ends a name it belongs to, if that is one
+        k = o.find(" (")
+        while k >= 0:
+            for i in at.get(o[:k], ()):
                 m[j, i] = 1
+            k = o.find(" (", k + 1)
     return m
 
 

@@ -123,6 +123,8 @@ def reduce_result(result: Any, cfg: RunConfig) -> np.ndarray:
 
 def reduce_records(records: Sequence[Any], net: Any, cfg: RunConfig) -> np.ndarray:
     """:func:`reduce_result` of many members' records at once: a members × layout int32 array."""
+    from scipy import sparse
+
     from travesia.output import QUANTITY_SOURCE, quantity_of, totals_projection
 
     places = None if cfg.places is None else list(cfg.places)
@@ -134,9 +136,9 @@ def reduce_records(records: Sequence[Any], net: Any, cfg: RunConfig) -> np.ndarr
     parts = []
     for q in cfg.quantities:
         x = quantity_of(q, counts, cum).reshape(n * days, -1)
-        proj = totals_projection(net, q, places)[1]
-        # a 0/1 matrix product of integer counts: exact in float64 (sums far below 2**53), and fast
-        parts.append((x.astype(np.float64) @ proj.astype(np.float64)).reshape(n, -1))
+        # each column sums a few places (a 0/1 projection): a sparse product of the integer counts, exact
+        proj = sparse.csr_array(totals_projection(net, q, places)[1].T)
+        parts.append((proj @ x.T).T.reshape(n, -1))
     return np.concatenate(parts, axis=1).astype(np.int32)
 
 
