@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.core import State, scaled_count
+from travesia.engine.core import WAITING, State, njit, scaled_count, uniform
 from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 from travesia.engine.processes.population import create_caravan_people
@@ -63,13 +63,13 @@ class Recruitment(Process):
             start_day = (pop.start - sim.start).days
             if day < start_day:
                 continue
-            waiting = self._waiting[k]
-            waiting = self._waiting[k] = waiting[pp.state[waiting] == State.WAITING]
+            # those still waiting (one pass: some may have left waiting otherwise), per member
+            left = np.zeros(M, dtype=np.int64)
+            waiting = self._waiting[k] = self._waiting[k][:_still_waiting(self._waiting[k], pp.state, pp.member, left)]
             if waiting.size == 0:
                 continue
-            mw = pp.member[waiting].astype(np.int64)
-            hh = pp.household[waiting].astype(np.int64)
             segs = [ms[k] for ms in sim.member_segments]
+            core = np.full(M, -1, dtype=np.int64)  # households up to core[m] set out, without a draw
             if s.joiner:
                 if day == 0:
                     continue
@@ -79,19 +79,23 @@ class Recruitment(Process):
                                                                                                       dtype=np.int64)
                 cum = np.concatenate((np.zeros((M, 1), dtype=np.int64), np.cumsum(moving, axis=1)), axis=1)
                 seen = cum[:, day] - cum[np.arange(M), np.minimum(lo, day)]
-                go = (seen[mw] > 0) & (sim.draw_for("recruitment.join", day, hh, mw) < self.join_prob[mw])
+                chance = np.where(seen > 0, self.join_prob, -1.0)  # -1: nobody (a draw is >= 0)
+                stream = "recruitment.join"
             elif day == start_day:
                 # the core: the first households of the origin, whole
-                core = np.array([scaled_count(sim.member_params[m].populations[s.pop].core, sim.scale)
-                                 for m in range(M)])
-                cut = np.array([pp.household[g.start + c - 1] if c > 0 else -1 for g, c in zip(segs, core)])
-                go = hh <= cut[mw]
+                n_core = [scaled_count(sim.member_params[m].populations[s.pop].core, sim.scale) for m in range(M)]
+                core = np.array([pp.household[g.start + c - 1] if c > 0 else -1 for g, c in zip(segs, n_core)],
+                                dtype=np.int64)
+                chance, stream = None, ""
             else:
                 size = np.array([g.stop - g.start for g in segs], dtype=np.int64)
-                gone = size - np.bincount(mw, minlength=M)
-                hazard = (self.innovation + self.imitation * gone / np.maximum(size, 1)) * (1.0 - self.deterrence)
-                go = sim.draw_for("recruitment.depart", day, hh, mw) < hazard[mw]
-            dep = waiting[go]
+                gone = size - left
+                chance = (self.innovation + self.imitation * gone / np.maximum(size, 1)) * (1.0 - self.deterrence)
+                stream = "recruitment.depart"
+            dep = np.empty(waiting.size, dtype=np.int64)
+            dep = dep[:_departures(waiting, pp.member, pp.household, core, chance is not None,
+                                   sim.keys(stream, day) if chance is not None else np.zeros(M, dtype=np.uint64),
+                                   chance if chance is not None else np.zeros(M), dep)]
             if dep.size == 0:
                 continue
             pp.set_state(dep, State.TRAVELLING, day)
@@ -108,3 +112,33 @@ class Recruitment(Process):
             np.maximum.at(counts, md, g + 1)
             first = sim.new_groups_of(counts)
             pp.group[dep] = first[md] + g
+
+
+@njit(cache=True)
+def _still_waiting(waiting, state, member, left):
+    """Keep those of ``waiting`` still ``waiting`` (in place, in order; returns how many), counting
+    them per member in ``left``."""
+    n = 0
+    for j in range(waiting.shape[0]):
+        i = waiting[j]
+        if state[i] == WAITING:
+            waiting[n] = i
+            n += 1
+            left[member[i]] += 1
+    return n
+
+
+@njit(cache=True)
+def _departures(waiting, member, household, core, drawn, keys, chance, dep):
+    """Who of ``waiting`` sets out today (their ids in ``dep``, in order; returns how many): the
+    households up to ``core[m]`` of member ``m``; and, with ``drawn``, each household whose draw
+    (``keys[m]``, keyed by household id) is below ``chance[m]``."""
+    n = 0
+    for j in range(waiting.shape[0]):
+        i = waiting[j]
+        m = member[i]
+        h = household[i]
+        if h <= core[m] or (drawn and uniform(keys[m], h) < chance[m]):
+            dep[n] = i
+            n += 1
+    return n
