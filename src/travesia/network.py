@@ -11,6 +11,7 @@ one walks in circles), with probability ∝ ``exp(-detour / detour_km)`` where
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,8 @@ KINDS = (
     "camp", "conflict_zone", "forwarding_hub", "marker",
 )
 KIND = {k: i for i, k in enumerate(KINDS)}
+_ROUTE_TABLES: dict[bytes, "RouteTable"] = {}  # Network.route_table's last few, by what they are made from
+_ROUTE_TABLES_KEPT = 8
 
 
 @dataclass
@@ -119,8 +122,24 @@ class Network:
     # ------------------------------------------------------------------ routes
 
     def route_table(self, dests: np.ndarray, detour_km: float, k_max: int = 4) -> RouteTable:
-        """Candidate next edges toward each destination (see the module docstring for the rule)."""
+        """Candidate next edges toward each destination (see the module docstring for the rule).
+
+        A table is a pure function of the roads, ``dests``, ``detour_km`` and ``k_max``: the last
+        few made are kept (shared, never written to), so the simulations of an ensemble's tasks,
+        all routing the same way, compute it once per process."""
         dests = np.asarray(dests, dtype=np.int32)
+        key = hashlib.sha1(b"".join(np.ascontiguousarray(a).tobytes() for a in (
+            self.e_from, self.e_to, self.e_km, self.e_modes, self.indptr, dests))
+            + repr((self.n_places, float(detour_km), int(k_max))).encode()).digest()
+        rt = _ROUTE_TABLES.pop(key, None)
+        if rt is None:
+            rt = self._route_table(dests, detour_km, k_max)
+        _ROUTE_TABLES[key] = rt  # the latest last
+        while len(_ROUTE_TABLES) > _ROUTE_TABLES_KEPT:
+            del _ROUTE_TABLES[next(iter(_ROUTE_TABLES))]
+        return rt
+
+    def _route_table(self, dests: np.ndarray, detour_km: float, k_max: int) -> RouteTable:
         dist = self.distances_to(dests).astype(np.float64)
         D, Pn = dist.shape
         ok_e = (self.e_modes & ROAD) != 0
