@@ -123,6 +123,12 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
     C = flows.shape[0]
     n = idx.shape[0]
     for t in numba.prange(C):
+        # the draws of the group (or person going home) ``c_own`` of member ``c_m`` (-2: none yet), kept
+        # while the next people draw the same (a group's people are side by side; a draw is a pure
+        # function of its key and id)
+        c_own = np.int64(-2)
+        c_m = np.int64(0)
+        c_rest = c_c = c_r = c_k = 0.0
         for j in range(n * t // C, n * (t + 1) // C):
             ju = U(j)
             i = idx[ju]
@@ -151,9 +157,16 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                 held = held_rec(r, not at, fl, home, o_country)
                 g = np.int64(group[iu])
                 own = li + HOME_OFS if home else g  # whose draws: their own, or their group's
-                u_rest = uniform(dkeys[m, 0], own)
+                if own != c_own or m != c_m:
+                    c_own = own
+                    c_m = m
+                    c_rest = uniform(dkeys[m, 0], own)
+                    c_c = uniform(dkeys[m, 1], own)
+                    c_r = uniform(dkeys[m, 2], own)
+                    c_k = uniform(dkeys[m, 3], own)
+                u_rest = c_rest
                 if pm.cohesion > 0:
-                    u_c = uniform(dkeys[m, 1], own)
+                    u_c = c_c
                     if u_c < pm.cohesion and not home:
                         u_rest = u_caravan[m, k]
                 rp = pm.shelter_rest_prob if (r.shelter and at) else pm.rest_prob
@@ -165,10 +178,10 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                     state[iu] = RESTING
                 else:
                     rides_blocked = crec[m, U(r.country)].rides_blocked
-                    u_r = uniform(dkeys[m, 2], own)
+                    u_r = c_r
                     if u_r < pm.ride_prob and not rides_blocked:
                         md = RIDE
-                        u_k = uniform(dkeys[m, 3], own)
+                        u_k = c_k
                         b = pm.ride_km * (0.3 + 0.7 * u_k)
                     if pm.solo_bus_prob > 0:
                         if uniform(dkeys[m, 4], li) < pm.solo_bus_prob and not rides_blocked:
