@@ -68,7 +68,8 @@ class Sim:
     whatever batch it runs in. Members of a batch share the scenario's structure (network,
     populations' places and dates, timeline dates, routes, rally points, buses): see
     :func:`structure_key`. With one member, ``sim.params``, ``sim.rng``, ``sim.policy``,
-    ``sim.record`` are that member's.
+    ``sim.record`` are that member's. A caller that has validated the members' parameters already
+    passes them as ``setups`` (each member's :func:`member_setup`, with the same ``days``).
     """
 
     # set by the rule set's people creation (the caravan rules route with them; see processes/population.py)
@@ -81,7 +82,8 @@ class Sim:
 
     def __init__(self, loaded: LoadedScenario, *, seed: int | None = None, days: int | None = None,
                  scale: float = 1.0, check: bool = False,
-                 members: Sequence[tuple[int | None, dict[str, Any]]] | None = None):
+                 members: Sequence[tuple[int | None, dict[str, Any]]] | None = None,
+                 setups: Sequence[tuple[dict, Scenario]] | None = None):
         from travesia.engine.processes import make_processes
         from travesia.options import check_days, check_scale, check_seed
 
@@ -95,17 +97,10 @@ class Sim:
             raise ValueError("a Sim needs at least one member")
         self.member_raw: list[dict] = []
         self.member_params: list[Scenario] = []
-        for s, overrides in members:
-            raw = copy_raw(loaded.raw)
-            for k, v in overrides.items():
-                set_path(raw, k, v)
-            if s is not None:
-                raw["seed"] = int(s)
-            if days is not None:
-                raw["days"] = int(days)
+        for i, (s, overrides) in enumerate(members):
+            raw, p = setups[i] if setups is not None else member_setup(loaded, s, overrides, days)
             self.member_raw.append(raw)
-            self.member_params.append(validate_params(raw, where="scenario" if not overrides else
-                                                      f"member ({overrides})"))
+            self.member_params.append(p)
         self.M = len(members)
         for p in self.member_params:
             self._check_size(p, scale)
@@ -667,6 +662,20 @@ def _merge(ids: np.ndarray, more: list[np.ndarray]) -> np.ndarray:
         return new
     out = np.empty(ids.size + new.size, dtype=np.int64)
     return out[:merge_sorted(ids, new, out)]
+
+
+def member_setup(loaded: LoadedScenario, seed: int | None, overrides: dict[str, Any], days: int | None,
+                 where: str | None = None) -> tuple[dict, Scenario]:
+    """A member's raw parameters (the scenario's, with ``overrides`` set at their paths and ``seed``
+    and ``days`` where given) and their validation (errors located at ``where``)."""
+    raw = copy_raw(loaded.raw)
+    for k, v in overrides.items():
+        set_path(raw, k, v)
+    if seed is not None:
+        raw["seed"] = int(seed)
+    if days is not None:
+        raw["days"] = int(days)
+    return raw, validate_params(raw, where=where or ("scenario" if not overrides else f"member ({overrides})"))
 
 
 def copy_raw(raw: dict) -> dict:

@@ -151,21 +151,22 @@ def run_together(base: LoadedScenario, specs: Sequence[MemberSpec], cfg: RunConf
     """Run members advanced together in as few simulations as their scenarios' structure allows;
     return (member, reduced vector) in the order of ``specs``. Same vectors as :func:`run_member`."""
     from travesia.engine.processes import RULESETS, make_processes
-    from travesia.engine.sim import Sim, structure_key
+    from travesia.engine.sim import Sim, member_setup, structure_key
 
-    groups: dict[str, list[MemberSpec]] = {}
-    for s in specs:  # each member's parameters are checked (and named in an error) first
-        loaded = member_scenario(base, s.params, where=f"member {s.member} ({s.params})")
-        rules = loaded.params.rules
+    groups: dict[str, list[tuple[MemberSpec, tuple]]] = {}
+    for s in specs:  # each member's parameters are checked (and named in an error) first, once
+        setup = member_setup(base, s.seed, s.params, cfg.days, where=f"member {s.member} ({s.params})")
+        rules = setup[1].rules
         make_processes(rules)  # a rule set living in its own module registers on import
         together = all(getattr(c, "batched", False) for c in RULESETS[rules])
-        key = structure_key(loaded.params) if together else f"alone-{s.member}"
-        groups.setdefault(key, []).append(s)
+        key = structure_key(setup[1]) if together else f"alone-{s.member}"
+        groups.setdefault(key, []).append((s, setup))
     out: dict[int, np.ndarray] = {}
     for group in groups.values():
-        sim = Sim(base, members=[(s.seed, s.params) for s in group], days=cfg.days, scale=cfg.scale)
+        sim = Sim(base, members=[(s.seed, s.params) for s, _ in group], days=cfg.days, scale=cfg.scale,
+                  setups=[setup for _, setup in group])
         sim.run()
-        for s, vec in zip(group, reduce_records(sim.records, sim.net, cfg)):
+        for (s, _), vec in zip(group, reduce_records(sim.records, sim.net, cfg)):
             out[s.member] = vec
     return [(s.member, out[s.member]) for s in specs]
 
