@@ -336,46 +336,58 @@ def movers_kernel(idx, stay, mode, budget, go, prev, who, who_mode, who_budget, 
 
 @threaded
 def intentions_kernel(idx, mem, offs, day, keys, par, km_factor, place, km_left, flags, intent, state, since, nxt,
-                      origin, dest, dest_index, prec, crec):
+                      origin, dest, dest_index, prec, crec, moving, n_moving):
     """Give up (go home), take a permit (settled), get a bus home (returned); see intentions.py.
     ``keys[m]``: intentions.give_up, .permit, .return of the day; ``km_factor[m, home, place]``:
-    :func:`give_up_km_factor`."""
-    for j in numba.prange(idx.shape[0]):
-        i = idx[j]
-        iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
-        m = mem[iu]
-        li = i - offs[m]
-        pm = par[m]
-        p = U(place[iu])
-        c = prec[m, p].country
-        going = intent[iu] != GOING_HOME
-        held = held_rec(prec[m, p], km_left[iu] != 0, flags[iu], not going, prec[m, U(origin[iu])].country)
-        chance = pm.give_up_held if held else pm.give_up
-        if pm.give_up_km_scale > 0:
-            chance = chance * km_factor[m, U(dest_index[U(origin[iu])]), p]
-        quit_ = going and uniform(keys[m, 0], li) < chance
-        permit = crec[m, U(c)].permit
-        if going and not quit_ and permit > 0 and uniform(keys[m, 1], li) < permit:
-            state[iu] = SETTLED
-            since[iu] = day
-            nxt[iu] = -1
-            km_left[iu] = 0
-            continue
-        if quit_:
-            intent[iu] = GOING_HOME
-            dest[iu] = dest_index[U(origin[iu])]
-        if intent[iu] != GOING_HOME:
-            continue
-        ra = crec[m, U(c)].return_assistance
-        if ra > 0 and uniform(keys[m, 2], li) < ra:
-            state[iu] = RETURNED
-            since[iu] = day
-            place[iu] = origin[iu]
-            nxt[iu] = -1
-            km_left[iu] = 0
-        elif km_left[iu] == 0 and place[iu] == origin[iu]:
-            state[iu] = RETURNED
-            since[iu] = day
+    :func:`give_up_km_factor`. Those of ``idx`` (people on the move) still on the move after it go to
+    ``moving``, in order: each of the ``n_moving.size`` chunks of ``idx`` (a chunk per thread,
+    core.thread_rows) from its own start, ``n_moving[t]`` of them."""
+    C = n_moving.shape[0]
+    n = idx.shape[0]
+    for t in numba.prange(C):
+        c = n * t // C
+        for j in range(n * t // C, n * (t + 1) // C):
+            i = idx[j]
+            iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
+            m = mem[iu]
+            li = i - offs[m]
+            pm = par[m]
+            p = U(place[iu])
+            cn = prec[m, p].country
+            going = intent[iu] != GOING_HOME
+            held = held_rec(prec[m, p], km_left[iu] != 0, flags[iu], not going, prec[m, U(origin[iu])].country)
+            chance = pm.give_up_held if held else pm.give_up
+            if pm.give_up_km_scale > 0:
+                chance = chance * km_factor[m, U(dest_index[U(origin[iu])]), p]
+            quit_ = going and uniform(keys[m, 0], li) < chance
+            permit = crec[m, U(cn)].permit
+            keep = True
+            if going and not quit_ and permit > 0 and uniform(keys[m, 1], li) < permit:
+                state[iu] = SETTLED
+                since[iu] = day
+                nxt[iu] = -1
+                km_left[iu] = 0
+                keep = False
+            else:
+                if quit_:
+                    intent[iu] = GOING_HOME
+                    dest[iu] = dest_index[U(origin[iu])]
+                if intent[iu] == GOING_HOME:
+                    ra = crec[m, U(cn)].return_assistance
+                    if ra > 0 and uniform(keys[m, 2], li) < ra:
+                        state[iu] = RETURNED
+                        since[iu] = day
+                        place[iu] = origin[iu]
+                        nxt[iu] = -1
+                        km_left[iu] = 0
+                        keep = False
+                    elif km_left[iu] == 0 and place[iu] == origin[iu]:
+                        state[iu] = RETURNED
+                        since[iu] = day
+                        keep = False
+            moving[U(c)] = i  # kept when still on the move
+            c += keep
+        n_moving[t] = c - n * t // C
 
 
 @njit(cache=True)

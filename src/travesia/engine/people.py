@@ -96,15 +96,16 @@ class People:
         """Move people ``idx`` into ``state`` from ``day`` on. This is how people leave ``waiting``
         (the simulation's live list learns of them at once; people whose state a rule set writes
         directly join it when the day closes)."""
+        old = self.state[idx]
         if state != State.WAITING:
-            was = self.state[idx] == State.WAITING
+            was = old == State.WAITING
             if np.any(was):
                 ids = np.arange(self.n)[idx] if not isinstance(idx, np.ndarray) or idx.dtype == bool else idx
                 self.joined.append(np.asarray(ids, dtype=np.int64)[was])
+        if state not in ON_THE_MOVE and np.any((old == State.TRAVELLING) | (old == State.RESTING)):
+            self.changed += 1  # someone left the people on the move
         self.state[idx] = state
         self.since[idx] = day
-        if np.size(idx):
-            self.changed += 1
         if state in ON_THE_MOVE and np.size(idx):
             self.version += 1  # someone may have joined the people on the move
             ids = np.arange(self.n)[idx] if not isinstance(idx, np.ndarray) or idx.dtype == bool else idx

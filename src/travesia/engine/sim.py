@@ -428,8 +428,8 @@ class Sim:
 
         People enter these states only through ``People.set_state``, which bumps a version, and
         leave them through it or through a kernel whose process bumps ``People.changed``; so the
-        list is computed once a day (from :meth:`live`), then merged with those who entered and
-        filtered by current state only when one of the two moved.
+        list is computed once a day (from :meth:`live`), then merged with those who entered when the
+        version moved, and filtered by current state when ``changed`` moved (someone may have left).
         """
         pp = self.people
         key = (self.day, pp.version, pp.changed)
@@ -444,11 +444,23 @@ class Sim:
         if self._moving_key[1] != pp.version:  # and those set_state put on the move since
             idx = _merge(idx, pp.entered)
             pp.entered.clear()
+        if self._moving_key[2] != pp.changed:  # without those who left
+            out = np.empty(idx.size, dtype=np.int64)
+            n = select_states(idx, pp.state, _MOVING, out)
+            idx = out[:n] if n < idx.size else idx
+        self._moving = idx
         self._moving_key = key
-        out = np.empty(idx.size, dtype=np.int64)
-        n = select_states(idx, pp.state, _MOVING, out)
-        idx = self._moving = out[:n] if n < idx.size else idx
         return idx
+
+    def moved_on(self, idx: np.ndarray) -> None:
+        """A process whose kernel took people off the move (and bumped ``People.changed``) tells which
+        of :meth:`on_the_move` (as it returned them, unchanged by ``People.set_state`` since) are still
+        travelling or resting: ``idx``, in order. The next :meth:`on_the_move` returns them without
+        a pass over the states."""
+        pp = self.people
+        if self._moving_key[:2] == (self.day, pp.version) and not pp.entered:
+            self._moving = idx
+            self._moving_key = (self.day, pp.version, pp.changed)
 
     def member_counts(self) -> np.ndarray:
         """Every member's record of people per place and state, ``[member, day, place, state]`` (a view)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.core import records
+from travesia.engine.core import records, thread_rows
 from travesia.engine.processes.base import Process
 
 _STREAMS = ("intentions.give_up", "intentions.permit", "intentions.return")
@@ -42,7 +42,13 @@ class Intentions(Process):
         idx = sim.on_the_move()
         if idx.size == 0:
             return
+        moving = np.empty(idx.size, dtype=np.int64)
+        n_moving = np.zeros(thread_rows(), dtype=np.int64)
         kernels.intentions_kernel(idx, pp.member, sim.offsets, day, sim.keys_many(_STREAMS, day), self.par,
                                   self.km_factor, pp.place, pp.km_left, pp.flags, pp.intent, pp.state, pp.since,
-                                  pp.next, pp.origin, pp.dest, sim.dest_index, sim.place_rec, sim.country_rec)
-        pp.changed += 1  # the kernel settles and returns people
+                                  pp.next, pp.origin, pp.dest, sim.dest_index, sim.place_rec, sim.country_rec, moving,
+                                  n_moving)
+        pp.changed += 1  # the kernel settles and returns people; those still on the move:
+        C = n_moving.size
+        sim.moved_on(moving[:n_moving[0]] if C == 1 else
+                     np.concatenate([moving[idx.size * t // C:][:n_moving[t]] for t in range(C)]))
