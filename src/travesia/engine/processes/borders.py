@@ -45,19 +45,6 @@ def held_mask(sim, idx: np.ndarray) -> np.ndarray:
     return out
 
 
-def left_behind(sim, idx: np.ndarray, place: np.ndarray) -> np.ndarray:
-    """Which of ``idx`` (held at posts ``place``) belong to a caravan whose body is through the post
-    (at it or beyond) and whose plan of the day sets out further: the body goes on without them."""
-    st = sim.shared.get("plan")
-    if st is None or not st.active:
-        return np.zeros(idx.size, dtype=bool)
-    g = sim.people.member[idx].astype(np.int64) * st.K + sim.people.pop[idx]
-    t, b = st.target[g], st.body[g]
-    at = st.progress[g, place]
-    return ((t >= 0) & (b >= 0) & (st.progress[g, np.maximum(b, 0)] >= at - 1e-6)
-            & (st.progress[g, np.maximum(t, 0)] > at + 1e-6))
-
-
 class Borders(Process):
     name = "borders"
     params = "crossings"
@@ -109,15 +96,18 @@ class Borders(Process):
             breached[cm[hit], cp[hit]] = True
         # breaches, bypasses (fording the river, paths around the post; more often for those whose
         # caravan has gone on without them), who is caught: one pass
-        mult = np.ones(idx.size)
-        left = left_behind(sim, idx, pp.place[idx].astype(np.int64))
-        if left.any():
-            mult[left] = pol("bypass_left_factor")[pp.member[idx[left]], pp.place[idx[left]]]
+        st = sim.shared.get("plan")
+        if st is None:  # no plans (-1: none today): nobody is left behind
+            K = max(len(sim.pop_names), 1)
+            target = np.full(sim.M * K, -1, dtype=np.int64)
+            body, progress = target, np.zeros((target.size, P))
+        else:
+            K, target, body, progress = st.K, st.target, st.body, st.progress
         out = np.empty((3, idx.size), dtype=np.int64)
         n = np.zeros(3, dtype=np.int64)
-        _cross_kernel(idx, pp.member, sim.offsets, pp.place, pp.flags, queue_left, cleared, breached, crowd, bc,
-                      pol("enforcement"), pol("bypass_prob"), mult, pol("exit_only") != -1,
-                      sim.keys_many(_CROSS, day), out, n)
+        _cross_kernel(idx, pp.member, sim.offsets, pp.place, pp.pop, pp.flags, queue_left, cleared, breached, crowd,
+                      bc, pol("enforcement"), pol("bypass_prob"), pol("bypass_left_factor"), K, target, body, progress,
+                      pol("exit_only") != -1, sim.keys_many(_CROSS, day), out, n)
         passed, back, caught = (idx[out[k, :n[k]]] for k in range(3))
         sim.add_events("crossed", pp.place[passed], passed)
         # an exit-only post turns back those it catches (its own citizens); the others are detained
@@ -157,12 +147,27 @@ def _crowd_kernel(idx, mem, place, queue_left, cleared, crowd):
             crowd[mem[i], place[i]] += 1
 
 
+@njit(cache=True, inline="always")
+def _left_behind(K, target, body, progress, m, pop, p):
+    """Whether someone of member ``m``'s caravan ``pop`` held at post ``p`` is left behind: the
+    caravan's body is through the post (at it or beyond, in km along its route ``progress``) and
+    its plan of the day (``target``: -1 none) sets out further: the body goes on without them."""
+    g = m * K + pop
+    t, b = target[g], body[g]
+    if t < 0 or b < 0:
+        return False
+    at = progress[g, p]
+    return progress[g, b] >= at - 1e-6 and progress[g, t] > at + 1e-6
+
+
 @njit(cache=True)
-def _cross_kernel(idx, mem, offs, place, flags, queue_left, cleared, breached, crowd, bc, enforcement, bypass_prob,
-                  bypass_mult, turns_back, keys, out, n):
+def _cross_kernel(idx, mem, offs, place, pop, flags, queue_left, cleared, breached, crowd, bc, enforcement, bypass_prob,
+                  left_factor, K, target, body, progress, turns_back, keys, out, n):
     """Each one held at a post and not served nor cleared: pushes through with the crowd where it
     breaches today (caught with chance enforcement · min(1, breach_crowd / crowd)), else tries to
-    bypass it with chance ``min(1, bypass_prob · bypass_mult[j])`` (caught with chance enforcement). Those who pass (with the
+    bypass it with chance ``min(1, bypass_prob · f)``, ``f`` the post's ``left_factor`` for those
+    left behind by their caravan (:func:`_left_behind`, from the plan's ``K``, ``target``, ``body``,
+    ``progress``), else 1 (caught with chance enforcement). Those who pass (with the
     cleared) are flagged cleared (irregular if they did not pass the post); positions in ``out``:
     0 passed, 1 caught at a post that turns back those it catches (``turns_back[m, post]``: exit-only),
     2 caught elsewhere (detained), in order.
@@ -182,7 +187,9 @@ def _cross_kernel(idx, mem, offs, place, flags, queue_left, cleared, breached, c
                 caught = uniform(keys[m, 0], li) < share
                 ok = True
                 irregular = True
-            elif uniform(keys[m, 1], li) < min(1.0, bypass_prob[m, p] * bypass_mult[j]):
+            elif uniform(keys[m, 1], li) < min(1.0, bypass_prob[m, p] * (
+                    left_factor[m, p] if _left_behind(K, target, body, progress, np.int64(m), np.int64(pop[i]), p)
+                    else 1.0)):
                 caught = uniform(keys[m, 2], li) < enforcement[m, p]
                 ok = True
                 irregular = True
