@@ -278,16 +278,21 @@ def held_at_post(p, on_leg, flags, going_home, origin_country, prec):
     return held_rec(prec[p], on_leg, flags, going_home, origin_country)
 
 
-@threaded
-def held_kernel(idx, mem, place, km_left, flags, intent, origin, prec, out):
-    """``out[j]``: whether person ``idx[j]`` is held at a border post (:func:`held_at_post`);
-    ``prec[m]``: the place records of member ``m = mem[i]``."""
-    for j in numba.prange(idx.shape[0]):
+@njit(cache=True)
+def select_held(idx, mem, place, km_left, flags, intent, origin, prec, out):
+    """``out[:n]`` = those of ``idx`` held at a border post (:func:`held_rec`), in order; returns
+    ``n``. ``prec[m]``: the place records of member ``m = mem[i]``; someone's home country is read
+    only at a blocked post (most people are at none)."""
+    n = 0
+    for j in range(idx.shape[0]):
         i = idx[j]
         iu = np.uint64(i)  # unsigned: no negative-index fix-up on each access
         m = mem[iu]
-        out[U(j)] = held_rec(prec[m, U(place[iu])], km_left[iu] != 0, flags[iu], intent[iu] == GOING_HOME,
-                          prec[m, U(origin[iu])].country)
+        r = prec[m, U(place[iu])]
+        out[U(n)] = i  # kept when held (no branch)
+        n += r.blocked and held_rec(r, km_left[iu] != 0, flags[iu], intent[iu] == GOING_HOME,
+                                    prec[m, U(origin[iu])].country)
+    return n
 
 
 @njit(cache=True)

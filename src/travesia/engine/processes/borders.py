@@ -30,19 +30,18 @@ import numpy as np
 
 from travesia.engine.actions import detain, start_asylum
 from travesia.engine.core import (
-    CLEARED, DOCS, IRREGULAR, RESTING, Intent, first_come, held_kernel, njit, uniform,
+    CLEARED, DOCS, IRREGULAR, RESTING, Intent, first_come, njit, select_held, uniform,
 )
 from travesia.engine.policy import RULE_DOCUMENTS
 from travesia.engine.processes.base import Process
 
 
-def held_mask(sim, idx: np.ndarray) -> np.ndarray:
-    """Which of ``idx`` (people on the move) are held at a border post today
-    (:func:`~travesia.engine.core.held_at_post`)."""
+def held(sim, idx: np.ndarray) -> np.ndarray:
+    """Those of ``idx`` (people on the move) held at a border post today
+    (:func:`~travesia.engine.core.held_rec`)."""
     pp = sim.people
-    out = np.zeros(idx.size, dtype=np.bool_)
-    held_kernel(idx, pp.member, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, sim.place_rec, out)
-    return out
+    out = np.empty(idx.size, dtype=np.int64)
+    return out[:select_held(idx, pp.member, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, sim.place_rec, out)]
 
 
 class Borders(Process):
@@ -58,7 +57,7 @@ class Borders(Process):
         if not pol("blocked").any():
             return
         idx = sim.on_the_move()
-        idx = idx[held_mask(sim, idx)]
+        idx = held(sim, idx)
         if idx.size == 0:
             return
         P = sim.net.n_places

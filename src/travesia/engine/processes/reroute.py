@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from travesia.engine.core import CLEARED, Intent, State, held_kernel
+from travesia.engine.core import CLEARED, Intent, State, select_held
 from travesia.engine.policy import RULE_CLOSED
 from travesia.engine.processes.base import Process
 
@@ -48,9 +48,9 @@ class Reroute(Process):
         if not (rule == RULE_CLOSED).any():
             return
         moving = sim.on_the_move()
-        held = np.zeros(moving.size, dtype=np.bool_)
-        held_kernel(moving, pp.member, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, sim.place_rec, held)
-        idx = moving[held]
+        idx = np.empty(moving.size, dtype=np.int64)
+        idx = idx[:select_held(moving, pp.member, pp.place, pp.km_left, pp.flags, pp.intent, pp.origin, sim.place_rec,
+                               idx)]
         mem = pp.member[idx].astype(np.int64)
         place = pp.place[idx].astype(np.int64)
         closed = rule[mem, place] == RULE_CLOSED
