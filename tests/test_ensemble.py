@@ -175,7 +175,7 @@ def test_batch_sizes_largest_first_and_every_member_once():
             assert sum(sizes) == n and all(0 < s <= BATCH_MAX for s in sizes)
             assert sizes[:-1] == sorted(sizes[:-1], reverse=True)  # guided: the small batches come last
             assert len(sizes) >= min(n, w)  # every worker gets work
-            assert all(s >= min(BATCH_MIN, -(-n // (2 * w))) for s in sizes[:-1])
+            assert all(s >= max(1, min(BATCH_MIN, n // w)) for s in sizes[:-1])
     assert batch_sizes(400, 2)[:3] == [64, 64, 64] and batch_sizes(400, 2)[-1] <= BATCH_MIN
 
 

@@ -38,6 +38,11 @@ LOCAL_CONFIG = {
     "distributed.worker.profile.enabled": False,  # a worker sampling its task's stack every 10 ms, for the dashboard
     "distributed.admin.system-monitor.interval": "2s",  # psutil's CPU, memory, disk and network (500 ms)
     "distributed.worker.memory.monitor-interval": "1s",  # the nannies' and workers' memory limits (100 ms)
+    # a worker holds only the task it runs (Dask's 1.1 gives a one-thread worker a second one, queued):
+    # the next goes to whichever worker frees up first, so that the small batches at the end
+    # (runner.batch_sizes) even out the workers' finishing times; nothing is left to steal
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.scheduler.work-stealing": False,
 }
 
 

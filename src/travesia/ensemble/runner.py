@@ -212,21 +212,23 @@ def check_members(base: LoadedScenario, specs: Sequence[MemberSpec]) -> None:
         member_scenario(base, s.params, where=f"member {s.member} ({s.params})")
 
 
-BATCH_MAX = 64  # members advanced together in one task, at most
-BATCH_MIN = 8  # ... and at least, while as many remain (a member costs the same CPU in a batch of 16 as of 128)
+BATCH_MAX = 64  # members advanced together in one task, at most (128 together cost 7-20% more CPU than 2 x 64)
+BATCH_MIN = 16  # ... and at least, while as many remain: a task's fixed cost (its Sim, 60 days of per-day
+# steps) is about 0.45 s of CPU, so a member costs 160 ms of CPU in a batch of 8, about 100 in 32 or 64
 
 
 def batch_sizes(n: int, workers: int) -> list[int]:
-    """Members per task, largest first (guided scheduling): each task takes a (2 × workers)-th of
-    the members still unassigned, between :data:`BATCH_MIN` (less for a small ensemble) and
-    :data:`BATCH_MAX`. Large batches
-    advance many members together; the small ones at the end let the workers finish together
-    (with equal batches, one worker could idle for a whole batch while the other runs its last)."""
-    parts = 2 * max(1, workers)
-    least = min(BATCH_MIN, -(-n // parts))  # a small ensemble still gives every worker work
+    """Members per task, largest first (guided self-scheduling): each task takes a ``workers``-th
+    of the members still unassigned, between :data:`BATCH_MIN` (less for a small ensemble, so that
+    every worker gets work) and :data:`BATCH_MAX`. Large batches advance many members together;
+    the smaller ones at the end let the workers finish together (with equal batches, one worker
+    could idle for a whole batch while the other runs its last). A local cluster's workers take
+    one task at a time (:data:`~travesia.ensemble.cluster.LOCAL_CONFIG`), in this order."""
+    w = max(1, workers)
+    least = max(1, min(BATCH_MIN, n // w))
     sizes, left = [], n
     while left > 0:
-        size = min(left, max(least, min(BATCH_MAX, -(-left // parts))))
+        size = min(left, max(least, min(BATCH_MAX, -(-left // w))))
         sizes.append(size)
         left -= size
     return sizes
