@@ -66,6 +66,19 @@ def test_member_seeds_and_draws_are_keyed_by_member():
     assert 30 <= xs.min() and xs.max() <= 70 and abs(xs.mean() - 50) < 3
 
 
+def test_keyed_state_is_numpys_seed_sequence():
+    """The vectorised hash gives NumPy's SeedSequence words bit for bit (seeds of one and many words)."""
+    from travesia.ensemble.priors import keyed_state
+
+    keys = np.array([[0, 0, 1], [5, 2**32 - 1, 1], [2**31, 12345, 1], [399, 7, 0]])
+    for seed in (0, 3, 2018, 2**32 - 1, 2**32, 2**63 - 1, 2**130 + 17):
+        want = [np.random.SeedSequence(seed, spawn_key=tuple(int(k) for k in row)).generate_state(2, np.uint32)
+                for row in keys]
+        assert np.array_equal(keyed_state(seed, keys), np.array(want))
+        assert np.array_equal(keyed_state(seed, keys[:, :1]), np.array(
+            [np.random.SeedSequence(seed, spawn_key=(int(k),)).generate_state(2, np.uint32) for k in keys[:, 0]]))
+
+
 def test_ppf_of_each_distribution():
     u = np.linspace(0.001, 0.999, 999)
     lu = ppf(Prior(dist="loguniform", low=0.01, high=1), u)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from travesia import __version__
 from travesia.ensemble.files import csv_text, write_folder
-from travesia.ensemble.priors import draw, member_seed, param_info, scenario_priors
+from travesia.ensemble.priors import draws, member_seeds, param_info, scenario_priors
 from travesia.ensemble.runner import Layout, MemberSpec, RunConfig, layout_of, maybe_client, run_members
 from travesia.errors import UserError
 from travesia.output import CORE_QUANTITIES, QUANTITIES, network_files
@@ -107,22 +107,23 @@ def read_posterior(path: str | Path) -> pd.DataFrame:
 def member_plan(n: int, seed: int, priors: dict[str, Prior], posterior: pd.DataFrame | None = None,
                 first: int = 0) -> tuple[list[MemberSpec], pd.DataFrame]:
     """Seeds and parameter values of members ``first .. first+n-1``, and the ``members.csv`` table."""
-    specs, rows = [], []
+    members = np.arange(first, first + n)
     post_cols = [c for c in (posterior.columns if posterior is not None else []) if c not in POSTERIOR_META]
-    for i in range(first, first + n):
-        params: dict[str, Any] = draw({k: v for k, v in priors.items() if k not in post_cols}, seed, i)
-        row: dict[str, Any] = {"member": i}
-        if posterior is not None:
-            r = i % len(posterior)
-            row["posterior_row"] = r
-            for c in post_cols:
-                tp, _, _ = param_info(c)
-                v = posterior[c].iloc[r]
-                params[c] = int(round(float(v))) if tp is int else float(v)
-        s = member_seed(seed, i)
-        specs.append(MemberSpec(member=i, seed=s, params=dict(sorted(params.items()))))
-        rows.append({**row, "seed": s, **dict(sorted(params.items()))})
-    return specs, pd.DataFrame(rows)
+    cols: dict[str, list] = draws({k: v for k, v in priors.items() if k not in post_cols}, seed, members)
+    table: dict[str, list] = {"member": members.tolist()}
+    if posterior is not None:
+        rows = (members % len(posterior)).tolist()
+        table["posterior_row"] = rows
+        for c in post_cols:
+            tp, _, _ = param_info(c)
+            v = posterior[c].tolist()
+            cols[c] = [int(round(float(v[r]))) if tp is int else float(v[r]) for r in rows]
+    seeds = [int(x) for x in member_seeds(seed, members)]
+    names = sorted(cols)
+    specs = [MemberSpec(member=i, seed=s, params={k: cols[k][j] for k in names})
+             for j, (i, s) in enumerate(zip(table["member"], seeds))]
+    table["seed"] = seeds
+    return specs, pd.DataFrame({**table, **{k: cols[k] for k in names}})
 
 
 def simulate_ensemble(base: LoadedScenario, specs: Sequence[MemberSpec], members: pd.DataFrame, cfg: RunConfig, *,

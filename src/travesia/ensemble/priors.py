@@ -35,19 +35,78 @@ PRIORS_DIR = Path(__file__).parent / "priors"
 # --------------------------------------------------------------------------- seeds
 
 
+# NumPy's SeedSequence (M. O'Neill's seed_seq hash): its constants, pool size and word shift
+_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
+_MIX_L, _MIX_R, _POOL, _MASK = 0xCA01F9DD, 0x4973F715, 4, 0xFFFFFFFF
+
+
+def keyed_state(seed: int, keys: np.ndarray) -> np.ndarray:
+    """``SeedSequence(entropy=seed, spawn_key=tuple(row)).generate_state(2, np.uint32)`` for every
+    row of ``keys`` (rows x k integers below 2**32) at once: NumPy's algorithm on uint32 columns,
+    the same words bit for bit (its hash constants do not depend on the data), without a Python
+    object and two hashing loops per row (400 members x 35 priors took 0.6 s one by one)."""
+    keys = np.asarray(keys, dtype=np.uint32)
+    n, h = keys.shape[0], _INIT_A
+    run, x = [], int(seed)
+    while True:  # the seed as 32-bit words, least significant first, padded to the pool size
+        run.append(x & _MASK)
+        x >>= 32
+        if not x:
+            break
+    run += [0] * (_POOL - len(run))
+    words = [np.full(n, w, dtype=np.uint32) for w in run] + [keys[:, j] for j in range(keys.shape[1])]
+
+    def hashmix(v: np.ndarray) -> np.ndarray:
+        nonlocal h
+        v = v ^ np.uint32(h)
+        h = (h * _MULT_A) & _MASK
+        v = v * np.uint32(h)
+        return v ^ (v >> np.uint32(16))
+
+    def mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        r = np.uint32(_MIX_L) * a - np.uint32(_MIX_R) * b
+        return r ^ (r >> np.uint32(16))
+
+    pool = [hashmix(words[i]) for i in range(_POOL)]
+    for i in range(_POOL):
+        for j in range(_POOL):
+            if i != j:
+                pool[j] = mix(pool[j], hashmix(pool[i]))
+    for w in words[_POOL:]:
+        for j in range(_POOL):
+            pool[j] = mix(pool[j], hashmix(w))
+    out, h = np.empty((n, 2), dtype=np.uint32), _INIT_B
+    for i in range(2):
+        v = pool[i] ^ np.uint32(h)
+        h = (h * _MULT_B) & _MASK
+        v = v * np.uint32(h)
+        out[:, i] = v ^ (v >> np.uint32(16))
+    return out
+
+
+def member_seeds(seed: int, members: np.ndarray) -> np.ndarray:
+    """The run seeds of ensemble members ``members`` (0-based): 63-bit numbers keyed by (seed, member)."""
+    st = keyed_state(seed, np.asarray(members).reshape(-1, 1)).astype(np.uint64)
+    return ((st[:, 0] << np.uint64(32)) | st[:, 1]) >> np.uint64(1)
+
+
 def member_seed(seed: int, member: int) -> int:
     """The run seed of ensemble member ``member`` (0-based): a 63-bit number keyed by (seed, member)."""
-    ss = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(member),))
-    a, b = (int(x) for x in ss.generate_state(2, np.uint32))
-    return ((a << 32) | b) >> 1
+    return int(member_seeds(seed, np.array([member]))[0])
+
+
+def member_uniforms(seed: int, members: np.ndarray, path: str) -> np.ndarray:
+    """U(0,1), strictly inside, for parameter ``path`` of members ``members``: keyed by (seed, member, path)."""
+    m = np.asarray(members).reshape(-1)
+    keys = np.column_stack([m, np.full(len(m), zlib.crc32(path.encode("utf-8"))), np.ones(len(m))])
+    st = keyed_state(seed, keys.astype(np.uint64)).astype(np.uint64)
+    x = (st[:, 0] << np.uint64(21)) | (st[:, 1] >> np.uint64(11))  # 53 random bits
+    return (x.astype(np.float64) + 0.5) / 2.0 ** 53
 
 
 def member_uniform(seed: int, member: int, path: str) -> float:
     """U(0,1), strictly inside, for parameter ``path`` of member ``member``: keyed by (seed, member, path)."""
-    ss = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(member), zlib.crc32(path.encode("utf-8")), 1))
-    a, b = (int(x) for x in ss.generate_state(2, np.uint32))
-    x = (a << 21) | (b >> 11)  # 53 random bits
-    return (x + 0.5) / 2.0 ** 53
+    return float(member_uniforms(seed, np.array([member]), path)[0])
 
 
 # --------------------------------------------------------------------------- priors
@@ -134,9 +193,16 @@ def to_value(path: str, prior: Prior, x: float) -> int | float:
     return float(x)
 
 
+def draws(priors: dict[str, Prior], seed: int, members: np.ndarray) -> dict[str, list[int | float]]:
+    """Members ``members``' values of each prior's parameter (in the members' order), keyed by
+    (seed, member, path)."""
+    return {p: [to_value(p, pr, x) for x in np.atleast_1d(ppf(pr, member_uniforms(seed, members, p)))]
+            for p, pr in sorted(priors.items())}
+
+
 def draw(priors: dict[str, Prior], seed: int, member: int) -> dict[str, int | float]:
     """Member ``member``'s parameter values, one per prior, keyed by (seed, member, path)."""
-    return {p: to_value(p, pr, ppf(pr, member_uniform(seed, member, p))) for p, pr in sorted(priors.items())}
+    return {p: v[0] for p, v in draws(priors, seed, np.array([member])).items()}
 
 
 def read_priors_file(path: str | Path, loaded: LoadedScenario | None = None) -> dict[str, Prior]:
