@@ -39,7 +39,7 @@ class Groups(Process):
         self.gap_km = sim.per_member(lambda p: p.groups.rally_gap_km)
         self.max_wait = sim.per_member(lambda p: p.groups.rally_max_wait_days, np.int64)
         self._rank = None
-        self._hist = np.zeros((0, 0), dtype=np.int64)
+        self._hist = np.zeros((0, 0), dtype=np.int32)
 
     def _dist_rank(self, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The route table's finite distances in ascending order, and the rank of each (dest, place)
@@ -88,7 +88,7 @@ class Groups(Process):
         n_pop = max(len(sim.pop_names), 1)
         dv, rank = self._dist_rank(rt.dist)
         if self._hist.shape != (sim.M * n_pop, dv.size):
-            self._hist = np.zeros((sim.M * n_pop, dv.size), dtype=np.int64)
+            self._hist = np.zeros((sim.M * n_pop, dv.size), dtype=np.int32)  # counts of one member's people fit
         hist = self._hist
         hist.fill(0)
         tot = np.zeros(sim.M * n_pop, dtype=np.int64)
