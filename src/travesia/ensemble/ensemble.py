@@ -16,6 +16,7 @@ import json
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -134,7 +135,6 @@ def simulate_ensemble(base: LoadedScenario, specs: Sequence[MemberSpec], members
     each worker's engine on ``threads`` numba threads (a worker starts with 1)."""
     from travesia.ensemble.runner import check_members, n_workers, run_batch
 
-    check_members(base, specs)  # while a local cluster's fork server is still loading
     layout = layout_of(base, cfg)
     shape = (len(specs), layout.size)
     tmp = None
@@ -150,12 +150,17 @@ def simulate_ensemble(base: LoadedScenario, specs: Sequence[MemberSpec], members
         values[i] = vec
 
     t0 = time.perf_counter()
-    with maybe_client(client, workers, scheduler) as c:
-        w = n_workers(c)
-        if threads > 1:
-            cfg = dataclasses.replace(cfg, threads=int(threads))
-        run_members(c, base, specs, cfg, put, batch_size=batch_size, progress=progress,
-                    batch_fn=batch_fn or run_batch, checked=True)
+    with ThreadPoolExecutor(1) as ex:
+        # every member checked (about 1 ms each) while the cluster starts: a local one waits for its
+        # fork server's imports and warm-up, and this process would wait with it
+        checked = ex.submit(check_members, base, specs)
+        with maybe_client(client, workers, scheduler) as c:
+            checked.result()  # a member the scenario refuses: its UserError, before any work is sent
+            w = n_workers(c)
+            if threads > 1:
+                cfg = dataclasses.replace(cfg, threads=int(threads))
+            run_members(c, base, specs, cfg, put, batch_size=batch_size, progress=progress,
+                        batch_fn=batch_fn or run_batch, checked=True)
     return EnsembleRun(layout=layout, values=values, members=members, cfg=cfg, base=base,
                        wall_s=time.perf_counter() - t0, workers=w, _tmp=tmp)
 
