@@ -43,7 +43,9 @@ import math
 
 import numpy as np
 
-from travesia.engine.core import GOING_HOME, Intent, State, U, held_rec, njit, records
+from travesia.engine.core import (
+    GOING_HOME, RESTING, TRAVELLING, WAITING, U, held_rec, njit, records,
+)
 from travesia.engine.processes.base import Process
 from travesia.errors import UserError
 from travesia.network import KIND, ROAD
@@ -126,6 +128,17 @@ class PlanState:
     @property
     def active(self) -> bool:
         return bool((self.target >= 0).any())
+
+
+@njit(cache=True)
+def _take_branch(lo, hi, k, pop, intent, state, dest, dest_places, is_dest, di):
+    """People ``lo:hi`` of caravan ``k`` not going home, waiting or on the move, whose destination
+    (a route-table index) is a place with ``is_dest``, head for route-table index ``di``."""
+    for i in range(lo, hi):
+        s = state[i]
+        if (pop[i] == k and intent[i] != GOING_HOME and (s == WAITING or s == TRAVELLING or s == RESTING)
+                and is_dest[dest_places[dest[i]]]):
+            dest[i] = di
 
 
 @njit(cache=True)
@@ -476,14 +489,10 @@ class Plan(Process):
             j = int(sim.rngs[m].choice("plan.fork", sim.day, np.array([k * 64 + i]), w / w.sum())[0])
             st.branch[g] = ids[j]
             di = sim.dest_index[ids[j]]
-            lo, hi = int(sim.offsets[m]), int(sim.offsets[m + 1])  # the member's people
-            s = pp.state[lo:hi]
-            mine = lo + np.nonzero((pp.pop[lo:hi] == k) & (pp.intent[lo:hi] != Intent.HOME)
-                                   & ((s == State.WAITING) | (s == State.TRAVELLING) | (s == State.RESTING)))[0]
-            # those whose destination is a US-border city take the branch (not those staying in Mexico)
-            dk = sim.dest_places[pp.dest[mine]]
-            mine = mine[net.kind[dk] == KIND["destination"]]
-            pp.dest[mine] = di
+            # the member's people of the caravan, not going home, waiting or on the move, whose
+            # destination is a US-border city take the branch (not those staying in Mexico)
+            _take_branch(int(sim.offsets[m]), int(sim.offsets[m + 1]), k, pp.pop, pp.intent, pp.state, pp.dest,
+                         sim.dest_places, net.kind == KIND["destination"], di)
             self._set_path(sim, st, g)
             return True
         return False
