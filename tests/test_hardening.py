@@ -567,3 +567,23 @@ def test_totals_reader_accepts_a_good_run(run1):
     df = output.read_result_csv(run1 / "totals.csv", ["date", "quantity", "place", "people"], whole_days=True)
     assert len(df) and np.issubdtype(df["people"].dtype, np.number)
     assert pd.read_csv(run1 / "totals.csv").shape == df.shape
+
+
+# ----------------------------------------------------------------------------------- 18: hostile-input sweep
+
+
+def test_18_dates_past_the_calendar(tmp_path, capsys):
+    s = scen(tmp_path, LINE_YAML.replace("2020-01-01", "9999-12-30"))
+    rc, _, err = tv("check", s, capsys=capsys)
+    user_error(rc, err, f"scenario.yaml:{line_of(s, 'days: 6')}", "days", "9999-12-31")
+    s2 = scen(tmp_path, LINE_YAML.replace("2020-01-01", "9999-12-20"), name="s2")
+    rc, _, err = tv("run", s2, "--days", "100", "--out", tmp_path / "o", capsys=capsys)
+    user_error(rc, err, "error: --days:", "9999-12-31")
+    rc, _, err = tv("ensemble", s2, "--seeds-only", "--members", "2", "--days", "100", "--out", tmp_path / "e",
+                    capsys=capsys)
+    user_error(rc, err, "error: --days:", "9999-12-31")
+    assert not (tmp_path / "o").exists() and not (tmp_path / "e").exists()
+    s3 = scen(tmp_path, Y("buses:\n  - {place: a, start: 0001-01-02, end: 0001-01-03, seats_per_day: 5, "
+                          "shift_days: -90}\n").replace("2020-01-01", "0001-01-01"), name="s3")
+    rc, _, err = tv("check", s3, capsys=capsys)
+    user_error(rc, err, f"scenario.yaml:{line_of(s3, 'shift_days')}", "shift_days")

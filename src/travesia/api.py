@@ -37,7 +37,7 @@ def run_scenario(scenario: str | Path, *, out_dir: str | Path, days: int | None 
     ``threads``: numba threads of the engine's kernels (the same bytes on any number)."""
     from travesia.engine.core import set_threads, threads as threads_now
     from travesia.errors import doing
-    from travesia.options import check_days, check_scale, check_seed, check_threads
+    from travesia.options import check_days, check_period, check_scale, check_seed, check_threads
 
     out_dir = Path(out_dir)
     check_days(days)
@@ -48,6 +48,7 @@ def run_scenario(scenario: str | Path, *, out_dir: str | Path, days: int | None 
     with doing("loading the scenario"):
         ov = parse_overrides(overrides) if overrides is not None and not isinstance(overrides, dict) else overrides
         loaded = load_scenario(scenario, ov or None, params_file=params_file)
+    check_period(loaded.params.start, days)
     with doing("setting up the simulation"):
         sim = Sim(loaded, seed=seed, days=days, scale=scale, check=check)
     before = threads_now()

@@ -7,6 +7,7 @@ single day is simulated).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import re
@@ -33,6 +34,14 @@ def _int(value, option: str, low: int, high: int) -> int:
 def check_days(days: int | None, option: str = "--days") -> int | None:
     """``days`` is None (the scenario's) or 1..3660; 0 is an error, never "the default"."""
     return None if days is None else _int(days, option, 1, MAX_DAYS)
+
+
+def check_period(start: dt.date, days: int | None, option: str = "--days") -> int | None:
+    """``days`` (checked by :func:`check_days`) from the scenario's ``start`` stay within the calendar."""
+    if days is not None and (dt.date.max - start).days < days:
+        raise UserError(f"{days:,} days from the scenario's start {start} run past {dt.date.max}, the last date "
+                        "there is", where=option)
+    return days
 
 
 def check_seed(seed: int | None, option: str = "--seed") -> int | None:

@@ -113,6 +113,7 @@ def backtest(scenario: str | Path | LoadedScenario, *, origins: str | Sequence, 
     from travesia.analysis.observe import load_observations
     from travesia.ensemble.forecast import forecast, known_on  # noqa: F401  (the as-of rule lives there)
     from travesia.ensemble.runner import maybe_client
+    from travesia.options import check_period
 
     days = parse_origins(origins)
     out = Path(out)
@@ -123,7 +124,8 @@ def backtest(scenario: str | Path | LoadedScenario, *, origins: str | Sequence, 
         raise UserError(f"scenario '{base.name}' has no observations to score against; give --observations FILE")
     if "caravan" not in obs_all:
         obs_all = obs_all.assign(caravan="")
-    end = base.params.start + dt.timedelta(days=int(forecast_kw.get("days") or base.params.days) - 1)
+    end = base.params.start + dt.timedelta(days=int(check_period(base.params.start, forecast_kw.get("days"))
+                                                    or base.params.days) - 1)
     tmp = new_partial(out, force)
     tables = []
     try:

@@ -186,7 +186,7 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
 
     Returns {"out", "ensemble" (DataFrame), "members" (DataFrame), "wall_s", "workers"}.
     """
-    from travesia.options import check_common, check_threads
+    from travesia.options import check_common, check_period, check_threads
 
     check_common(days=days, seed=seed, scale=scale, members=members, batch=batch_size, workers=workers,
                  scheduler=scheduler)  # every option checked before any work goes to Dask
@@ -203,7 +203,7 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
     else:
         priors = scenario_priors(base, priors_file, need=None if post is not None else "ensemble",
                                  hint="or --seeds-only to vary the seed alone", default=True)
-    d = int(days if days is not None else base.params.days)
+    d = int(check_period(base.params.start, days) or base.params.days)
     cfg = RunConfig(days=d, scale=scale, quantities=_quantities(quantities),
                     places=tuple(places) if places else None)
     specs, mem = member_plan(members, seed, priors, post)

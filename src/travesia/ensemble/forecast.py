@@ -396,7 +396,7 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
     from travesia.analysis.observe import load_observations
     from travesia.ensemble.calibrate import calibrate as run_cal
 
-    from travesia.options import check_common
+    from travesia.options import check_common, check_period
 
     as_of = parse_date(as_of, "--as-of")
     check_common(days=days, seed=seed, scale=scale, members=members, workers=workers, scheduler=scheduler)
@@ -405,7 +405,7 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
     base = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides,
                                                                                 params_file=params_file)
     p = base.params
-    d = int(days if days is not None else p.days)
+    d = int(check_period(p.start, days) or p.days)
     end = p.start + dt.timedelta(days=d - 1)
     if not p.start <= as_of < end:
         raise UserError(f"{as_of} must be on or after the start {p.start} and before the end {end}", where="--as-of")

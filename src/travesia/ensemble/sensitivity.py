@@ -58,7 +58,7 @@ def sensitivity(scenario: str | Path | LoadedScenario, *, samples: int, out: str
     ``sensitivity.json``. Returns {"out", "indices" (DataFrame), "samples", "meta"}."""
     from SALib.analyze import sobol as sobol_analyze
 
-    from travesia.options import check_common
+    from travesia.options import check_common, check_period
 
     check_common(days=days, seed=seed, scale=scale, workers=workers, scheduler=scheduler)
     if samples < 2:
@@ -73,7 +73,7 @@ def sensitivity(scenario: str | Path | LoadedScenario, *, samples: int, out: str
     priors = scenario_priors(base, priors_file, need="sensitivity")
     names = sorted(priors)
     p = base.params
-    d = int(days if days is not None else p.days)
+    d = int(check_period(p.start, days) or p.days)
     end = p.start + dt.timedelta(days=d - 1)
     if by is None:
         by = end

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 # the largest count of people a scenario may name (more people than live on Earth); counts are
@@ -339,6 +339,9 @@ class Bus(Strict):
                                else data[k]) + d for k in ("start", "end") if k in data}}
             except (TypeError, ValueError):
                 return data  # the field validators say what is wrong
+            except OverflowError:
+                raise ValueError(f"shift_days {data['shift_days']} moves the dates past the calendar's "
+                                 f"{dt.date.min}..{dt.date.max}") from None
         return data
 
     @model_validator(mode="after")
@@ -453,6 +456,14 @@ class Scenario(Strict):
     flee: dict[str, Any] = Field(default_factory=dict, description="parameters of the flee rule set")
     attributes: dict[str, Attribute] = Field(default_factory=dict, description="person attributes drawn at creation "
                                              "(demographics); results are broken down by them in by_attribute.csv")
+
+    @field_validator("days")
+    @classmethod
+    def _period_fits_the_calendar(cls, v: int, info: ValidationInfo) -> int:
+        start = info.data.get("start")
+        if start is not None and (dt.date.max - start).days < v:
+            raise ValueError(f"{v} days from start {start} run past {dt.date.max}, the last date there is")
+        return v
 
     @model_validator(mode="after")
     def _unique_population_names(self) -> "Scenario":
