@@ -587,3 +587,14 @@ def test_18_dates_past_the_calendar(tmp_path, capsys):
                           "shift_days: -90}\n").replace("2020-01-01", "0001-01-01"), name="s3")
     rc, _, err = tv("check", s3, capsys=capsys)
     user_error(rc, err, f"scenario.yaml:{line_of(s3, 'shift_days')}", "shift_days")
+
+
+@pytest.mark.parametrize("file,old,new,needles", [
+    ("places.csv", "Alpha", '"Alpha' + "x" * 200_000, ("places.csv:2", "not readable as CSV", "quote")),
+    ("legs.csv", "from,to,km,modes", "from;to;km;modes", ("legs.csv:1", "separated by ';'", "comma-separated")),
+])
+def test_18_csv_the_csv_module_cannot_read_or_split(tmp_path, capsys, file, old, new, needles):
+    s = scen(tmp_path)
+    edit(s, old, new, file)
+    rc, _, err = tv("check", s, capsys=capsys)
+    user_error(rc, err, *needles)

@@ -15,14 +15,12 @@ rule set (:mod:`travesia.engine.processes.flee_rules.counts`).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from pathlib import Path
 
 import numpy as np
 
-from travesia.errors import UserError
+from travesia.errors import UserError, csv_records
 
 
 def read_count_file(path: Path, start: dt.date) -> np.ndarray:
@@ -34,7 +32,7 @@ def read_count_file(path: Path, start: dt.date) -> np.ndarray:
     except UnicodeDecodeError as e:
         raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
     rows = []
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for lineno, row in csv_records(text, path):
         if len(row) < 2 or not row[0].strip() or row[0].strip().startswith("#"):
             continue
         if lineno == 1 and row[0].strip() in ("DateTime", "Date"):

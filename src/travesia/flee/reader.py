@@ -31,16 +31,14 @@ import with the file, the line and exit status 2.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from travesia.errors import UserError
+from travesia.errors import UserError, csv_records
 from travesia.flee import data as fdata
 from travesia.engine.processes.flee_rules.params import CLOSURE_TYPES, FleeClosure
 
@@ -130,7 +128,7 @@ def _rows(path: Path) -> list[tuple[int, list[str]]]:
     except UnicodeDecodeError as e:
         raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
     out = []
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for lineno, row in csv_records(text, path):
         if not row or all(not c.strip() for c in row) or row[0].strip().startswith("#"):
             continue
         out.append((lineno, [c.strip() for c in row]))
@@ -267,7 +265,7 @@ def read_conflicts(path: Path, names: set[str], length: int, notes: list[str]) -
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
-    rows = [(i, [c.strip() for c in r]) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1)
+    rows = [(i, [c.strip() for c in r]) for i, r in csv_records(text, path)
             if r and any(c.strip() for c in r)]
     if not rows:
         raise UserError("empty file; expected a header '#Day,<location>,...'", where=str(path))
@@ -540,5 +538,5 @@ def _rows_with_header(path: Path) -> list[tuple[int, list[str]]]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
-    return [(i, [c.strip() for c in r]) for i, r in enumerate(csv.reader(io.StringIO(text)), start=1)
+    return [(i, [c.strip() for c in r]) for i, r in csv_records(text, path)
             if r and any(c.strip() for c in r)]

@@ -7,10 +7,8 @@ or key, and what was expected.
 from __future__ import annotations
 
 import copy
-import csv
 import datetime as dt
 import functools
-import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.error import MarkedYAMLError
 
-from travesia.errors import UserError
+from travesia.errors import UserError, csv_records
 from travesia.scenario.schema import MAX_COUNT, MAX_KM, Scenario
 
 PLACE_KINDS = (
@@ -507,15 +505,19 @@ def read_table(path: Path, columns: tuple[list[str], list[str]], what: str) -> l
         raise UserError(f"{what} file not found", where=str(path)) from None
     except UnicodeDecodeError as e:
         raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
-    reader = csv.reader(io.StringIO(text))
+    reader = csv_records(text, path)
     try:
-        header = [h.strip() for h in next(reader)]
+        header = [h.strip() for h in next(reader)[1]]
     except StopIteration:
         raise UserError(f"empty file; expected a header with columns {','.join(required)}", where=str(path)) from None
     dup = [c for i, c in enumerate(header) if c in header[:i]]
     if dup:
         raise UserError(f"column {dup[0]} appears twice in the header", where=f"{path}:1")
     missing = [c for c in required if c not in header]
+    sep = next((s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]), None)
+    if missing and sep is not None:
+        raise UserError(f"the header is separated by {sep!r}; expected comma-separated columns {','.join(required)}"
+                        f" (optional: {','.join(optional)})", where=f"{path}:1")
     if missing:
         raise UserError(
             f"missing column(s) {', '.join(missing)}; expected columns {','.join(required)}"
@@ -525,7 +527,7 @@ def read_table(path: Path, columns: tuple[list[str], list[str]], what: str) -> l
         raise UserError(
             f"unknown column(s) {', '.join(unknown)}; allowed: {','.join(required + optional)}", where=f"{path}:1")
     rows = []
-    for lineno, rec in enumerate(reader, start=2):
+    for lineno, rec in reader:
         if not rec or all(not c.strip() for c in rec):
             continue
         if len(rec) != len(header):
