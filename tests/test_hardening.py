@@ -598,3 +598,10 @@ def test_18_csv_the_csv_module_cannot_read_or_split(tmp_path, capsys, file, old,
     edit(s, old, new, file)
     rc, _, err = tv("check", s, capsys=capsys)
     user_error(rc, err, *needles)
+
+
+def test_18_validate_names_a_missing_observations_file_and_a_folder_that_is_no_run(run1, tmp_path, capsys):
+    rc, _, err = tv("validate", run1, "-O", tmp_path / "nope.csv", capsys=capsys)
+    user_error(rc, err, "--observations", "nope.csv", "not found")
+    rc, _, err = tv("validate", tmp_path / "s", capsys=capsys)  # the scenario folder, not its run
+    user_error(rc, err, "not a run folder", "totals.csv")

@@ -313,11 +313,14 @@ def compare_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
     if not run_dir.is_dir():
         raise UserError("run folder not found", where=str(run_dir))
     places = read_run_places(run_dir)
+    totals = read_totals(run_dir)  # first: a folder that is no run is said to be none
     obs_path = Path(observations) if observations is not None else run_dir / "observations.csv"
+    if observations is not None and not obs_path.is_file():
+        raise UserError("observations file not found" if not obs_path.exists() else "is a folder, expected a CSV "
+                        "file of observations", where=f"--observations {obs_path}")
     if not obs_path.exists():
         raise UserError("no observations: the run has no observations.csv; give one with --observations FILE",
                         where=str(obs_path))
-    totals = read_totals(run_dir)
     obs = load_observations(obs_path, places)
     bc = run_dir / "totals_by_caravan.csv"
     from travesia.output import read_result_csv
