@@ -605,3 +605,37 @@ def test_18_validate_names_a_missing_observations_file_and_a_folder_that_is_no_r
     user_error(rc, err, "--observations", "nope.csv", "not found")
     rc, _, err = tv("validate", tmp_path / "s", capsys=capsys)  # the scenario folder, not its run
     user_error(rc, err, "not a run folder", "totals.csv")
+
+
+def flee_folder(folder: Path) -> Path:
+    """A two-location FLEE input folder that imports cleanly."""
+    inp, src = folder / "input_csv", folder / "source_data"
+    inp.mkdir(parents=True)
+    src.mkdir()
+    (inp / "locations.csv").write_text("#name,region,country,latitude,longitude,location_type,conflict_date,population\n"
+                                       "Alpha,North,Homeland,10.0,20.0,conflict_zone,0,5000\n"
+                                       "Camp One,South,Neighbour,11.0,21.0,camp,,\n")
+    (inp / "routes.csv").write_text("#name1,name2,distance,forced_redirection\nAlpha,Camp One,100,0\n")
+    (inp / "sim_period.csv").write_text("StartDate,2020-01-01\nLength,10\n")
+    (src / "data_layout.csv").write_text("total,total.csv\nCamp One,camp.csv\n")
+    (src / "total.csv").write_text("2020-01-01,0\n2020-01-02,100\n")
+    (src / "camp.csv").write_text("2020-01-01,0\n2020-01-02,100\n")
+    (folder / "simsetting.yml").write_text("move_rules:\n  max_move_speed: 300\n")
+    return folder
+
+
+@pytest.mark.parametrize("file,text,needles", [
+    ("input_csv/sim_period.csv", "StartDate,2020-01-01\nLength,999999999\n", ("sim_period.csv:2", "Length", "3,660")),
+    ("input_csv/sim_period.csv", "StartDate,9999-12-01\nLength,300\n", ("sim_period.csv:2", "9999-12-31")),
+    ("input_csv/conflicts.csv", "#Day,Alpha,Alpha\n0,1,1\n", ("conflicts.csv:1", "'Alpha' appears twice")),
+    ("simsetting.yml", b"move_rules:\n  max_move_speed: 3\xe900\n", ("simsetting.yml", "not UTF-8")),
+    ("simsetting.yml", "log_levels:\n" + "\n".join(BOMB) + "\n", ("simsetting.yml", "alias")),
+])
+def test_18_import_flee_bad_period_conflicts_and_settings(tmp_path, capsys, file, text, needles):
+    f = flee_folder(tmp_path / "flee")
+    assert tv("import-flee", f, "--out", tmp_path / "ok", capsys=capsys)[0] == 0
+    p = f / file
+    p.write_bytes(text) if isinstance(text, bytes) else p.write_text(text)
+    rc, _, err = tv("import-flee", f, "--out", tmp_path / "o", capsys=capsys)
+    user_error(rc, err, *needles)
+    assert not (tmp_path / "o").exists()

@@ -159,7 +159,9 @@ def _float(v: str, what: str, where: str, ge: float | None = None) -> float:
 
 
 def read_period(path: Path, notes: list[str] | None = None) -> tuple[dt.date, int]:
-    start, length = None, None
+    from travesia.options import MAX_DAYS
+
+    start, length, where_length = None, None, str(path)
     for ln, row in _rows(path):
         w = f"{path}:{ln}"
         key = row[0].lower()
@@ -171,11 +173,16 @@ def read_period(path: Path, notes: list[str] | None = None) -> tuple[dt.date, in
             except ValueError:
                 raise UserError(f"StartDate: expected YYYY-MM-DD, got '{row[1]}'", where=w) from None
         elif key == "length":
-            length = _int(row[1], "Length", w, ge=1)
+            length, where_length = _int(row[1], "Length", w, ge=1), w
         elif notes is not None:  # FLEE reads the StartDate and Length rows only
             notes.append(f"{path.name}:{ln}: row '{row[0]}' left aside (FLEE reads StartDate and Length only)")
     if start is None or length is None:
         raise UserError("needs a 'StartDate,YYYY-MM-DD' row and a 'Length,N' row", where=str(path))
+    if length > MAX_DAYS:
+        raise UserError(f"Length: at most {MAX_DAYS:,} days (as a scenario's days), got {length:,}", where=where_length)
+    if (dt.date.max - start).days < length:
+        raise UserError(f"Length: {length:,} days from StartDate {start} run past {dt.date.max}, the last date "
+                        "there is", where=where_length)
     return start, length
 
 
@@ -280,9 +287,12 @@ def read_conflicts(path: Path, names: set[str], length: int, notes: list[str]) -
         notes.append(f"conflicts.csv:{hl}: the header ends in {len(header) - width} empty column name(s) "
                      f"(a trailing comma); rows may stop before them, as FLEE reads them")
     cols = header[1:width]
-    for c in cols:
+    for i, c in enumerate(cols):
         if not c:
             raise UserError("an empty location name in the header", where=f"{path}:{hl}")
+        if c in cols[:i]:
+            raise UserError(f"location '{c}' appears twice in the header (one column per location)",
+                            where=f"{path}:{hl}")
         if c not in names:
             raise UserError(f"unknown location '{c}' in the header (not in locations.csv)", where=f"{path}:{hl}")
     series: dict[str, list[float]] = {c: [] for c in cols}
@@ -308,15 +318,15 @@ def read_settings(path: Path, as_written: bool = False) -> tuple[dict, list[str]
 
     Keys FLEE 3.1 does not read (:data:`NOT_READ_BY_FLEE31`) are left out, as FLEE 3.1 leaves
     them, unless ``as_written``."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
+    from travesia.scenario.load import load_yaml_text
 
     notes: list[str] = []
     try:
-        tree = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
-    except MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else "?"
-        raise UserError(f"YAML syntax error: {e.problem}", where=f"{path}:{line}") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    # size, depth and aliases limited before anything is expanded, as for scenario.yaml
+    tree = load_yaml_text(text, str(path))
     if tree is None:
         return {}, notes
     if not isinstance(tree, dict):
