@@ -639,3 +639,23 @@ def test_18_import_flee_bad_period_conflicts_and_settings(tmp_path, capsys, file
     rc, _, err = tv("import-flee", f, "--out", tmp_path / "o", capsys=capsys)
     user_error(rc, err, *needles)
     assert not (tmp_path / "o").exists()
+
+
+def test_18_yaml_long_line_refused_before_parsing_and_control_characters_named(tmp_path, capsys):
+    import time
+
+    from travesia.scenario import load
+
+    s = scen(tmp_path)
+    (s / "scenario.yaml").write_text("# " + "x" * (load.MAX_YAML_LINE * 10) + "\n" + (s / "scenario.yaml").read_text())
+    t0 = time.perf_counter()
+    rc, _, err = tv("check", s, capsys=capsys)
+    user_error(rc, err, "scenario.yaml:1", "at most")
+    assert time.perf_counter() - t0 < 10  # ruamel's scanner takes ~26 s on one 1 MB comment line
+    s2 = scen(tmp_path, LINE_YAML.replace("name: line", "name: li\x07ne"), name="s2")
+    rc, _, err = tv("check", s2, capsys=capsys)
+    user_error(rc, err, "scenario.yaml:1", "not allowed")
+    f = flee_folder(tmp_path / "flee")
+    (f / "simsetting.yml").write_text("move_rules:\n  max_move_speed: 3" + "0" * (load.MAX_YAML_LINE + 1) + "\n")
+    rc, _, err = tv("import-flee", f, "--out", tmp_path / "o", capsys=capsys)
+    user_error(rc, err, "simsetting.yml:2", "at most")

@@ -22,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.reader import ReaderError
 
 from travesia.errors import UserError, csv_records
 from travesia.scenario.schema import MAX_COUNT, MAX_KM, Scenario
@@ -101,6 +102,8 @@ def _lines(node: Any, prefix: tuple = (), out: dict | None = None) -> dict:
 MAX_YAML_BYTES = 5_000_000
 MAX_YAML_NODES = 500_000  # values after aliases are expanded
 MAX_YAML_DEPTH = 64
+# a longer line is no hand-written YAML, and ruamel's scanner is quadratic in one (a 1 MB comment: 26 s)
+MAX_YAML_LINE = 100_000
 
 
 def _check_yaml_nodes(root: Any, where: str, max_nodes: int) -> None:
@@ -174,6 +177,11 @@ def load_yaml_text(text: str, where: str, *, typ: str = "rt", max_nodes: int = M
     syntax errors and impossible values (``2018-02-30``) name the line of ``where``."""
     if len(text) > MAX_YAML_BYTES:
         raise UserError(f"YAML document of {len(text):,} characters; at most {MAX_YAML_BYTES:,} are read", where=where)
+    if len(text) > MAX_YAML_LINE:
+        for n, line in enumerate(text.splitlines(), 1):
+            if len(line) > MAX_YAML_LINE:
+                raise UserError(f"a line of {len(line):,} characters; a YAML line may have at most {MAX_YAML_LINE:,}",
+                                where=f"{where}:{n}")
     yaml = YAML(typ=typ)
     try:
         root = YAML(typ="rt").compose(text)
@@ -184,6 +192,10 @@ def load_yaml_text(text: str, where: str, *, typ: str = "rt", max_nodes: int = M
         raise UserError(f"YAML syntax error: {e.problem}", where=f"{where}:{line}") from None
     except RecursionError:
         raise UserError("YAML nested too deeply", where=where) from None
+    except ReaderError as e:  # a character YAML does not allow (a control character, say)
+        line = text.count("\n", 0, max(e.position, 0)) + 1
+        raise UserError(f"character {chr(e.character) if isinstance(e.character, int) else e.character!r} is not "
+                        "allowed in YAML", where=f"{where}:{line}") from None
     except (ValueError, OverflowError, TypeError) as e:
         bad = _bad_scalar_line(root)
         if bad:
