@@ -659,3 +659,29 @@ def test_18_yaml_long_line_refused_before_parsing_and_control_characters_named(t
     (f / "simsetting.yml").write_text("move_rules:\n  max_move_speed: 3" + "0" * (load.MAX_YAML_LINE + 1) + "\n")
     rc, _, err = tv("import-flee", f, "--out", tmp_path / "o", capsys=capsys)
     user_error(rc, err, "simsetting.yml:2", "at most")
+
+
+@pytest.mark.parametrize("file,data,needle", [
+    ("summary.json", "{not json", "not valid JSON"),
+    ("summary.json", "[1, 2]", "expected a JSON object"),
+    ("summary.json", b"\xff\xfe{}", "not UTF-8"),
+    ("summary.json", '{"start": "2020-01-01", "end": "soon"}', "'end'"),
+    ("places.csv", "", "empty file"),
+    ("places.csv", "a,b\n1,2\n", "missing column"),
+    ("totals.csv", "", "empty file"),
+])
+def test_18_compare_blames_a_damaged_run_file(run1, tmp_path, capsys, file, data, needle):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(run1, bad)
+    (bad / file).write_bytes(data) if isinstance(data, bytes) else (bad / file).write_text(data)
+    rc, _, err = tv("compare", run1, bad, "--out", tmp_path / "cmp.csv", capsys=capsys)
+    user_error(rc, err, str(bad / file), needle)
+    assert not (tmp_path / "cmp.csv").exists()
+
+
+def test_18_report_without_a_readable_resolved_yaml(run1, tmp_path, capsys):
+    (run1 / "scenario.resolved.yaml").write_bytes(b"name: \xff\xfe\n")
+    rc, _, err = tv("report", run1, "--out", tmp_path / "r.html", capsys=capsys)
+    assert rc == 0, err

@@ -331,7 +331,10 @@ def reproduce(resolved: dict, summary: dict) -> str:
 
 def read_resolved(folder: Path) -> tuple[str, dict]:
     p = folder / "scenario.resolved.yaml"
-    text = p.read_text(encoding="utf-8") if p.exists() else ""
+    try:
+        text = p.read_text(encoding="utf-8") if p.exists() else ""
+    except UnicodeDecodeError:  # as an unreadable YAML below: the report still works without the parameters
+        text = ""
     if not text:
         return "", {}
     from ruamel.yaml import YAML

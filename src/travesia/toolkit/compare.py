@@ -37,10 +37,34 @@ def _read_run(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
         if not (folder / need).exists():
             raise UserError(f"not a run folder: {need} is missing (make one with: travesia run SCENARIO --out DIR)",
                             where=str(folder))
-    summ = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    totals = pd.read_csv(folder / "totals.csv", keep_default_na=False)
-    places = pd.read_csv(folder / "places.csv", keep_default_na=False, dtype={"region": str})
+    from travesia.output import read_result_csv
+
+    summ = _read_summary(folder / "summary.json")
+    totals = read_result_csv(folder / "totals.csv", ["date", "quantity", "place", "people"], whole_days=True)
+    places = read_result_csv(folder / "places.csv", ["name"], dtype={"region": str})
     return summ, totals, places
+
+
+def _read_summary(p: Path) -> dict:
+    """A run's summary.json, or a UserError naming it when it is damaged."""
+    damaged = "(a damaged run folder: run it again)"
+    try:
+        summ = json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise UserError(f"not UTF-8 text at byte {e.start} {damaged}", where=str(p)) from None
+    except ValueError as e:
+        raise UserError(f"not valid JSON ({e}) {damaged}", where=str(p)) from None
+    if not isinstance(summ, dict):
+        raise UserError(f"expected a JSON object {damaged}", where=str(p))
+    for k in ("start", "end"):
+        try:
+            dt.date.fromisoformat(summ.get(k))
+        except (TypeError, ValueError):
+            raise UserError(f"'{k}': expected a date YYYY-MM-DD, got {summ.get(k)!r} {damaged}", where=str(p)) from None
+    for k in ("destinations", "final_states"):
+        if not isinstance(summ.get(k, {}), dict):
+            raise UserError(f"'{k}': expected a JSON object {damaged}", where=str(p))
+    return summ
 
 
 def _labels(runs: list[Path]) -> list[str]:
