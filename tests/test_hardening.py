@@ -685,3 +685,15 @@ def test_18_report_without_a_readable_resolved_yaml(run1, tmp_path, capsys):
     (run1 / "scenario.resolved.yaml").write_bytes(b"name: \xff\xfe\n")
     rc, _, err = tv("report", run1, "--out", tmp_path / "r.html", capsys=capsys)
     assert rc == 0, err
+
+
+def test_a_run_of_nobody_says_so(tmp_path, capsys):
+    # a scale at which every population rounds to 0 people runs (an empty result is a result), but
+    # the user is told, not left with an empty "final:" line
+    folder = write_scenario(tmp_path / "s", LINE_YAML, LINE_PLACES, LINE_LEGS)
+    rc, out, err = tv("run", folder, "--scale", "1e-9", "--out", tmp_path / "r", capsys=capsys)
+    assert rc == 0, err
+    assert "final: nobody" in out
+    assert "warning: nobody was simulated: at --scale 1e-09" in err
+    rc, out, err = tv("run", folder, "--out", tmp_path / "r2", capsys=capsys)
+    assert rc == 0 and "final: nobody" not in out and "warning" not in err

@@ -68,7 +68,12 @@ def run(
     fs = s["final_states"]
     out.print(f"{s['scenario']}: {s['people_created']:,} people, {s['days']} days "
               f"({s['start']} to {s['end']}), seed {s['seed']}")
-    out.print("  final: " + ", ".join(f"{k} {v:,}" for k, v in fs.items() if v))
+    out.print("  final: " + (", ".join(f"{k} {v:,}" for k, v in fs.items() if v) or "nobody"))
+    if s["people_created"] == 0:
+        from rich.text import Text
+
+        err.print(Text.assemble(("warning: ", "yellow"), f"nobody was simulated: at --scale {scale:g} every "
+                                "population rounds to 0 people (or the scenario has none)"))
     for name, d in s["destinations"].items():
         if d["arrived"]:
             more = f" (reached by {d['reached']:,} with those passing through)" if d.get("reached", 0) > d["arrived"] else ""

@@ -64,6 +64,25 @@ def scenario_warnings(s: LoadedScenario) -> list[str]:
         for r in outside.itertuples(index=False):
             warns.append(f"{r.file}:{r.line}: observation dated {r.date} is outside the run's period "
                          f"{p.start}..{p.end}: it is never scored (change days: or the observation)")
+    # an observation of a caravan the scenario does not have is read as everyone's at the place
+    if s.observations is not None and len(s.observations) and "caravan" in s.observations:
+        names = {pop.name for pop in p.populations}
+        o = s.observations
+        for r in o[(o["caravan"].fillna("") != "") & ~o["caravan"].isin(names)].itertuples(index=False):
+            warns.append(f"{r.file}:{r.line}: caravan '{r.caravan}' is none of the scenario's populations "
+                         f"({', '.join(sorted(names))}): the observation is compared with everyone at {r.place}")
+    # a leg listed twice (either way round, the same modes): two roads where one was probably meant
+    if len(s.legs):
+        seen: dict[tuple, int] = {}
+        legs_file = s.folder / p.legs if s.folder is not None else Path(p.legs)
+        for a, b, km, modes, line in zip(s.legs["a"], s.legs["b"], s.legs["km"], s.legs["modes"], s.legs["line"]):
+            key = (*sorted((str(a), str(b))), str(modes))
+            if key in seen:
+                warns.append(f"{legs_file}:{line}: the leg {a} - {b} ({km:g} km, {modes}) is listed already (line "
+                             f"{seen[key]}): two roads between the same places (distances use the shorter); "
+                             "remove one if one was meant")
+            else:
+                seen[key] = line
     # files nobody reads
     if s.folder is not None:
         used = files_read(s)
