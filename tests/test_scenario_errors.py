@@ -39,6 +39,16 @@ def test_wrong_type_in_yaml_names_the_line(tmp_path):
     assert "scenario.yaml:3: days: Input should be a valid integer" in m
 
 
+def test_true_or_false_is_no_number(tmp_path):
+    # pydantic alone reads days: true as 1 day and a probability of false as 0
+    f = make(tmp_path, yaml=LINE_YAML.replace("days: 6", "days: true"))
+    assert "scenario.yaml:3: days: Value error, expected a number, not true" in err(f)
+    f = make(tmp_path, yaml=LINE_YAML.replace("foot_km_per_day: 50", "foot_km_per_day: false"))
+    assert "movement.foot_km_per_day" in err(f) and "expected a number, not false" in err(f)
+    f = make(tmp_path)  # a yes/no parameter still takes true and false
+    assert load_scenario(f, parse_overrides(["movement.stage_walking=false"])).params.movement.stage_walking is False
+
+
 def test_unknown_key_in_yaml(tmp_path):
     f = make(tmp_path, yaml=LINE_YAML.replace("seed: 7", "seed: 7\n    sede: 8"))
     m = err(f)

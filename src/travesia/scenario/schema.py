@@ -10,7 +10,7 @@ the ``set:`` of timeline events, the ``sources:`` map and the ``priors:`` map.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -32,9 +32,32 @@ def P(default: Any, ge: float | None = None, le: float | None = None, unit: str 
     return Field(default, ge=ge, le=le, description=doc, json_schema_extra={"unit": unit})
 
 
+def _admits(annotation: Any, types: tuple) -> bool:
+    """Whether a field's type is one of ``types`` or a union or container of one."""
+    if annotation in types:
+        return True
+    return any(_admits(a, types) for a in get_args(annotation))
+
+
+def _admits_bool(annotation: Any) -> bool:
+    """Whether a field's type takes ``true``/``false`` (bool, or a union or container with bool)."""
+    return _admits(annotation, (bool,))
+
+
 class Strict(BaseModel):
     # every number finite (no .nan, .inf); unknown keys are errors
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, v: Any, info: ValidationInfo) -> Any:
+        """``days: true`` is no number of days: pydantic would read it as 1 (and ``false`` as 0)."""
+        if isinstance(v, bool) and info.field_name is not None:
+            f = cls.model_fields.get(info.field_name)
+            if f is not None and not _admits_bool(f.annotation):
+                kind = "a number" if _admits(f.annotation, (int, float)) else "a value of its type"
+                raise ValueError(f"expected {kind}, not {str(v).lower()}")
+        return v
 
 
 # --------------------------------------------------------------------------- populations
