@@ -628,6 +628,10 @@ def flee_folder(folder: Path) -> Path:
     ("input_csv/sim_period.csv", "StartDate,2020-01-01\nLength,999999999\n", ("sim_period.csv:2", "Length", "3,660")),
     ("input_csv/sim_period.csv", "StartDate,9999-12-01\nLength,300\n", ("sim_period.csv:2", "9999-12-31")),
     ("input_csv/conflicts.csv", "#Day,Alpha,Alpha\n0,1,1\n", ("conflicts.csv:1", "'Alpha' appears twice")),
+    ("input_csv/routes.csv", "#name1,name2,distance\nAlpha,Camp One,1e300\n", ("routes.csv:2", "distance", "40,075")),
+    ("input_csv/locations.csv", "#name,region,country,latitude,longitude,location_type,conflict_date,population\n"
+     "Alpha,North,Homeland,10.0,20.0,conflict_zone,0,1e300\nCamp One,South,Neighbour,11.0,21.0,camp,,\n",
+     ("locations.csv:2", "population", "10,000,000,000")),
     ("simsetting.yml", b"move_rules:\n  max_move_speed: 3\xe900\n", ("simsetting.yml", "not UTF-8")),
     ("simsetting.yml", "log_levels:\n" + "\n".join(BOMB) + "\n", ("simsetting.yml", "alias")),
 ])

@@ -40,6 +40,7 @@ import numpy as np
 
 from travesia.errors import UserError, csv_records
 from travesia.flee import data as fdata
+from travesia.scenario.schema import MAX_COUNT, MAX_KM
 from travesia.engine.processes.flee_rules.params import CLOSURE_TYPES, FleeClosure
 
 INPUT_FILES = {
@@ -135,7 +136,7 @@ def _rows(path: Path) -> list[tuple[int, list[str]]]:
     return out
 
 
-def _int(v: str, what: str, where: str, ge: int | None = None) -> int:
+def _int(v: str, what: str, where: str, ge: int | None = None, le: int | None = None) -> int:
     try:
         x = float(v)
     except ValueError:
@@ -144,10 +145,12 @@ def _int(v: str, what: str, where: str, ge: int | None = None) -> int:
         raise UserError(f"{what}: expected a whole number, got '{v}'", where=where)
     if ge is not None and x < ge:
         raise UserError(f"{what}: must be >= {ge}, got '{v}'", where=where)
+    if le is not None and x > le:
+        raise UserError(f"{what}: must be <= {le:,}, got '{v}'", where=where)
     return int(x)
 
 
-def _float(v: str, what: str, where: str, ge: float | None = None) -> float:
+def _float(v: str, what: str, where: str, ge: float | None = None, le: float | None = None) -> float:
     try:
         x = float(v)
     except ValueError:
@@ -155,6 +158,8 @@ def _float(v: str, what: str, where: str, ge: float | None = None) -> float:
     if not math.isfinite(x) or (ge is not None and x < ge):
         raise UserError(f"{what}: expected a finite number{f' >= {ge:g}' if ge is not None else ''}, got '{v}'",
                         where=where)
+    if le is not None and x > le:
+        raise UserError(f"{what}: must be <= {le:,g}, got '{v}'", where=where)
     return x
 
 
@@ -213,7 +218,7 @@ def read_locations(path: Path) -> list[FleeLoc]:
             if cdate == "":
                 raise UserError("a conflict_zone needs a conflict_date (day number; 0 = from the start)", where=w)
             cd = _int(cdate, "conflict_date", w, ge=0)
-        pop = _int(popu, "population", w, ge=0) if popu else 0
+        pop = _int(popu, "population", w, ge=0, le=MAX_COUNT) if popu else 0
         locs.append(FleeLoc(name, region, country or "unknown", latf, lonf, ltype, cd, pop, ln))
     if not locs:
         raise UserError("no locations", where=str(path))
@@ -232,7 +237,7 @@ def read_routes(path: Path, names: set[str]) -> list[tuple[str, str, float, int,
                 raise UserError(f"{col}: unknown location '{v}' (not in locations.csv)", where=w)
         if a == b:
             raise UserError(f"a route from '{a}' to itself", where=w)
-        km = _float(row[2], "distance", w, ge=0)
+        km = _float(row[2], "distance", w, ge=0, le=MAX_KM)  # km: no road is longer than the equator
         fr = _int(row[3], "forced_redirection", w, ge=0) if len(row) > 3 and row[3] else 0
         if fr > 2:
             raise UserError(f"forced_redirection: expected 0, 1 or 2, got '{row[3]}'", where=w)
