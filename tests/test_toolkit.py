@@ -147,21 +147,24 @@ def test_check_warns_about_period_unread_files_and_a_closed_via(tmp_path):
     assert r.returncode == 0 and r.stderr.count("warning:") == 1  # the observation outside the period
 
 
-def test_check_warns_about_a_leg_listed_twice_and_an_unknown_caravan(tmp_path):
+def test_check_warns_about_a_leg_or_observation_listed_twice_and_an_unknown_caravan(tmp_path):
     legs = LINE_LEGS + "    x,b,30,foot|ride|bus\n    b,x,25,foot\n"  # the same road again; a foot path is another road
     obs = """
     date,place,quantity,low,high,caravan
     2020-01-02,Charlie,arrived,10,10,p
     2020-01-03,Charlie,arrived,10,10,q
     2020-01-04,Charlie,arrived,10,10,
+    2020-01-02,Charlie,arrived,10,10,p
+    2020-01-02,Charlie,arrived,12,12,p
     """
     folder = write_scenario(tmp_path / "s", LINE_YAML, LINE_PLACES, legs, obs)
     ws = scenario_warnings(load_scenario(folder))
-    assert len(ws) == 2, ws
+    assert len(ws) == 3, ws
+    assert any("observations.csv:5: the same observation as line 2 (2020-01-02, Charlie, arrived)" in w for w in ws)
     assert any("legs.csv:5: the leg x - b (30 km, foot|ride|bus) is listed already (line 3)" in w for w in ws)
     assert any("observations.csv:3: caravan 'q' is none of the scenario's populations (p)" in w for w in ws)
     r = cli("check", str(folder), "--strict")
-    assert r.returncode == 1 and r.stderr.count("warning:") == 2
+    assert r.returncode == 1 and r.stderr.count("warning:") == 3
 
 
 def test_init_copies_only_files_the_scenario_reads(tmp_path):

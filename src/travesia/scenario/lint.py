@@ -71,6 +71,18 @@ def scenario_warnings(s: LoadedScenario) -> list[str]:
         for r in o[(o["caravan"].fillna("") != "") & ~o["caravan"].isin(names)].itertuples(index=False):
             warns.append(f"{r.file}:{r.line}: caravan '{r.caravan}' is none of the scenario's populations "
                          f"({', '.join(sorted(names))}): the observation is compared with everyone at {r.place}")
+    # the same observation twice (same date, place, quantity, caravan and figures) counts twice in every score
+    if s.observations is not None and len(s.observations):
+        first: dict[tuple, int] = {}
+        o = s.observations
+        cols = [c for c in ("date", "place", "quantity", "caravan", "low", "high") if c in o]
+        for key, r in zip(o[cols].astype(str).itertuples(index=False, name=None), o.itertuples(index=False)):
+            if key in first:
+                warns.append(f"{r.file}:{r.line}: the same observation as line {first[key]} ({r.date}, {r.place}, "
+                             f"{r.quantity}): it counts twice in every score; remove one, or give each its own "
+                             "figures if two sources reported them")
+            else:
+                first[key] = r.line
     # a leg listed twice (either way round, the same modes): two roads where one was probably meant
     if len(s.legs):
         seen: dict[tuple, int] = {}
