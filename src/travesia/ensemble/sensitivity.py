@@ -62,10 +62,10 @@ def sensitivity(scenario: str | Path | LoadedScenario, *, samples: int, out: str
 
     check_common(days=days, seed=seed, scale=scale, workers=workers, scheduler=scheduler)
     if samples < 2:
-        raise UserError(f"--samples must be >= 2, got {samples}")
+        raise UserError(f"must be >= 2, got {samples}", where="--samples")
     if samples & (samples - 1):
-        raise UserError(f"--samples must be a power of 2 (Sobol sequences), got {samples}; "
-                        f"try {1 << (samples - 1).bit_length()}")
+        raise UserError(f"must be a power of 2 (Sobol sequences), got {samples}; "
+                        f"try {1 << (samples - 1).bit_length()}", where="--samples")
     if out is not None:
         check_out_dir(Path(out), force)
     base = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides,
