@@ -38,7 +38,9 @@ def check_days(days: int | None, option: str = "--days") -> int | None:
 
 def check_period(start: dt.date, days: int | None, option: str = "--days") -> int | None:
     """``days`` (checked by :func:`check_days`) from the scenario's ``start`` stay within the calendar."""
-    if days is not None and (dt.date.max - start).days < days:
+    from travesia.scenario.schema import period_fits
+
+    if days is not None and not period_fits(start, days):
         raise UserError(f"{days:,} days from the scenario's start {start} run past {dt.date.max}, the last date "
                         "there is", where=option)
     return days

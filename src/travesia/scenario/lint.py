@@ -57,24 +57,21 @@ def scenario_warnings(s: LoadedScenario) -> list[str]:
         ln = _line_for(loc, lines)
         return f"{ypath}:{ln}" if ln else str(ypath)
 
-    # observations dated outside the simulated period are never scored
     if s.observations is not None and len(s.observations):
         o = s.observations
+        # observations dated outside the simulated period are never scored
         outside = o[(o["date"] < p.start) | (o["date"] > p.end)]
         for r in outside.itertuples(index=False):
             warns.append(f"{r.file}:{r.line}: observation dated {r.date} is outside the run's period "
                          f"{p.start}..{p.end}: it is never scored (change days: or the observation)")
-    # an observation of a caravan the scenario does not have is read as everyone's at the place
-    if s.observations is not None and len(s.observations) and "caravan" in s.observations:
-        names = {pop.name for pop in p.populations}
-        o = s.observations
-        for r in o[(o["caravan"].fillna("") != "") & ~o["caravan"].isin(names)].itertuples(index=False):
-            warns.append(f"{r.file}:{r.line}: caravan '{r.caravan}' is none of the scenario's populations "
-                         f"({', '.join(sorted(names))}): the observation is compared with everyone at {r.place}")
-    # the same observation twice (same date, place, quantity, caravan and figures) counts twice in every score
-    if s.observations is not None and len(s.observations):
+        # an observation of a caravan the scenario does not have is read as everyone's at the place
+        if "caravan" in o:
+            names = {pop.name for pop in p.populations}
+            for r in o[(o["caravan"].fillna("") != "") & ~o["caravan"].isin(names)].itertuples(index=False):
+                warns.append(f"{r.file}:{r.line}: caravan '{r.caravan}' is none of the scenario's populations "
+                             f"({', '.join(sorted(names))}): the observation is compared with everyone at {r.place}")
+        # the same observation twice (same date, place, quantity, caravan and figures) counts twice in every score
         first: dict[tuple, int] = {}
-        o = s.observations
         cols = [c for c in ("date", "place", "quantity", "caravan", "low", "high") if c in o]
         for key, r in zip(o[cols].astype(str).itertuples(index=False, name=None), o.itertuples(index=False)):
             if key in first:

@@ -32,16 +32,16 @@ def P(default: Any, ge: float | None = None, le: float | None = None, unit: str 
     return Field(default, ge=ge, le=le, description=doc, json_schema_extra={"unit": unit})
 
 
+def period_fits(start: dt.date, days: int) -> bool:
+    """Whether ``days`` days from ``start`` stay within the calendar (up to ``dt.date.max``)."""
+    return (dt.date.max - start).days >= days
+
+
 def _admits(annotation: Any, types: tuple) -> bool:
     """Whether a field's type is one of ``types`` or a union or container of one."""
     if annotation in types:
         return True
     return any(_admits(a, types) for a in get_args(annotation))
-
-
-def _admits_bool(annotation: Any) -> bool:
-    """Whether a field's type takes ``true``/``false`` (bool, or a union or container with bool)."""
-    return _admits(annotation, (bool,))
 
 
 class Strict(BaseModel):
@@ -54,7 +54,7 @@ class Strict(BaseModel):
         """``days: true`` is no number of days: pydantic would read it as 1 (and ``false`` as 0)."""
         if isinstance(v, bool) and info.field_name is not None:
             f = cls.model_fields.get(info.field_name)
-            if f is not None and not _admits_bool(f.annotation):
+            if f is not None and not _admits(f.annotation, (bool,)):
                 kind = "a number" if _admits(f.annotation, (int, float)) else "a value of its type"
                 raise ValueError(f"expected {kind}, not {str(v).lower()}")
         return v
@@ -484,7 +484,7 @@ class Scenario(Strict):
     @classmethod
     def _period_fits_the_calendar(cls, v: int, info: ValidationInfo) -> int:
         start = info.data.get("start")
-        if start is not None and (dt.date.max - start).days < v:
+        if start is not None and not period_fits(start, v):
             raise ValueError(f"{v} days from start {start} run past {dt.date.max}, the last date there is")
         return v
 
