@@ -79,19 +79,20 @@ def follow_plan(hold, follow, prog, tprog, short, at, stay, mode, budget):
 
 
 # the phases of move_kernel
-DECIDE_AND_MOVE, DECIDE, MOVE = 0, 1, 2
+DECIDE_AND_MOVE, MOVE = 0, 2
 
 
 @threaded
 def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, place, nxt, km_left, dest, wp, flags,
                 intent, origin, group, pop, speed, household, detour, state, since, km_today, day, prec, crec,
                 plan_target, plan_hold, plan_stage_km, plan_progress, plan_keys, plan_cohesion, plan_ride_stage_km,
-                dests, cum, hop, e_to, e_km, e_modes, mode_bit, via_table, n_via, stay, mode, budget, go, prev, flows,
-                arrived, crossed, ended):
-    """A day of movement of people ``idx``, in one pass (``phase`` DECIDE_AND_MOVE) or in two (DECIDE,
-    then MOVE, where buses take some in between: processes/movement.py).
+                dests, cum, hop, e_to, e_km, e_modes, mode_bit, via_table, n_via, defer, who, mode, budget, go, prev,
+                n_def, flows, arrived, crossed, ended):
+    """A day of movement of people ``idx``, in one pass (``phase`` DECIDE_AND_MOVE); those who wait
+    for a bus are decided in it and moved by a second call (MOVE) once buses took their seats
+    (processes/movement.py).
 
-    **Deciding** (DECIDE_AND_MOVE, DECIDE): each person on the move today stays (held at a post,
+    **Deciding** (DECIDE_AND_MOVE): each person on the move today stays (held at a post,
     waiting at a rally point, resting) or takes a mode (foot, ride, bus on their own) and a km
     budget; then their caravan's plan of the day (:func:`follow_plan`; processes/plan.py, row
     ``m * K + caravan`` of the ``plan_*`` tables, no plan where the target is -1; ``plan_keys[m]``:
@@ -101,12 +102,16 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
     rest, cohesion, ride and ride km are keyed by its id (people going home draw on their own, by
     their id + HOME_OFS), its pace is ``g_pace[m, g]``; caravan ``k`` of member ``m`` draws
     ``u_caravan[m, k]``. Their day's km start at 0; who stays is ``resting`` (since today if they
-    were not). DECIDE writes each one's decision at their position: ``stay``, ``mode``, ``budget``,
-    ``go`` (follows the plan) and ``prev`` (their state before the day).
+    were not). Those who do not stay and are at a place (not on a leg) where a bus may leave today
+    (``defer[m * P + place]``, P places) are not moved: their id goes to ``who``, their decision to
+    ``mode``, ``budget``, ``go`` (follows the plan) and ``prev`` (their state before the day), in
+    order, each chunk of ``idx`` (a chunk per thread, core.thread_rows) from its own start,
+    ``n_def[t]`` of them. Nobody's day depends on anyone else's: moving them after the others gives
+    each the same day as moving them in turn.
 
-    **Moving** (DECIDE_AND_MOVE: those who do not stay; MOVE: ``idx`` are the movers, with the
-    ``mode``, ``budget``, ``go`` and ``prev`` of their positions): leg by leg with their km budget
-    by their mode (a day of rides of those who follow their caravan's plan ends at its target
+    **Moving** (DECIDE_AND_MOVE: those who do not stay and are not deferred; MOVE: ``idx`` are the
+    movers, with the ``mode``, ``budget``, ``go`` and ``prev`` of their positions): leg by leg with
+    their km budget by their mode (a day of rides of those who follow their caravan's plan ends at its target
     ``plan_target[m * K + caravan]`` and nowhere else); ``rkeys[m, h]``: member ``m``'s
     movement.route{h} of the day (the route choice at the h-th place of someone's day). Then their
     day ends: still on the move, travelling if they moved, else resting; ``since`` is today where
@@ -117,6 +122,7 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
     A person's fields are read into locals once and written back once (numba cannot keep array
     elements in registers across the stores to the counters); indices are unsigned (:data:`U`)."""
     n_pop = u_caravan.shape[1]
+    n_places = prec.shape[1]
     R = hop.shape[2]
     max_hops = rkeys.shape[1]
     # a chunk of people per row of the counters (one row, one chunk without threads)
@@ -129,6 +135,7 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
         c_own = np.int64(-2)
         c_m = np.int64(0)
         c_rest = c_c = c_r = c_k = 0.0
+        nd = n * t // C  # where this chunk's deferred go
         for j in range(n * t // C, n * (t + 1) // C):
             ju = U(j)
             i = idx[ju]
@@ -205,14 +212,16 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                     state[iu] = RESTING
                     if pv != RESTING:
                         since[iu] = day
-                if phase == DECIDE:
-                    stay[ju] = st
-                    mode[ju] = md
-                    budget[ju] = b
-                    go[ju] = gj
-                    prev[ju] = pv
-                    continue
                 if st:
+                    continue
+                if at and defer[U(np.int64(m) * n_places + p)]:  # waits for the buses: moved after them
+                    ndu = U(nd)
+                    who[ndu] = i
+                    mode[ndu] = md
+                    budget[ndu] = b
+                    go[ndu] = gj
+                    prev[ndu] = pv
+                    nd += 1
                     continue
             # moving: leg by leg
             d = dest[iu]
@@ -301,6 +310,8 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                 state[iu] = sn
             if sn != pv:
                 since[iu] = day
+        if phase != MOVE:
+            n_def[t] = nd - n * t // C
 
 
 @njit(cache=True)
@@ -315,22 +326,6 @@ def offered_kernel(who, mem, place, km_left, pop, offered, P, K, cand, ckey):
         cand[U(n)] = j  # kept when offered (no branch)
         ckey[U(n)] = mp * K + pop[iu]
         n += offered[U(mp)] & (km_left[iu] == 0)
-    return n
-
-
-@njit(cache=True)
-def movers_kernel(idx, stay, mode, budget, go, prev, who, who_mode, who_budget, who_go, who_prev):
-    """Those of ``idx`` who do not stay, with their mode, budget, plan and state before the day,
-    packed in order into the ``who*`` arrays (which may be the input arrays: packing writes no
-    further than it has read); returns how many."""
-    n = 0
-    for j in range(idx.shape[0]):  # written always, kept when they move (no branch: stay and go mix)
-        who[n] = idx[j]
-        who_mode[n] = mode[j]
-        who_budget[n] = budget[j]
-        who_go[n] = go[j]
-        who_prev[n] = prev[j]
-        n += not stay[j]
     return n
 
 

@@ -74,47 +74,58 @@ class Movement(Process):
         if idx.size == 0:
             return
         # decide each one's day, with their caravan's plan (processes/plan.py, every member's), and move
-        # those who do not stay, in one pass; where buses leave today (organised, or offers accepted), in
-        # two: the decisions, the buses' seats, then the moves
-        offers = sim.shared.get("offers")
-        buses = (offers is not None and bool(offers.today)) or any(b.start <= sim.date <= b.end
-                                                                   for b in sim.params.buses)
+        # them in one pass, except those at a place where a bus may leave today (organised, or an offer
+        # accepted): they are decided in it and moved once the buses took their seats
         T = thread_rows()  # a row of the counters per numba thread, summed below
         flows = np.zeros((T, sim.M, sim.net.n_edges), dtype=np.int64)
         shape = (T, sim.M, max(len(sim.pop_names), 1), sim.net.n_places)
         counts = tuple(np.zeros(shape, dtype=np.int64) for _ in range(3))  # arrived, crossed, ended
-        n = idx.size if buses else 0
-        prev = np.empty(n, dtype=np.uint8)
-        stay = np.empty(n, dtype=np.bool_)
+        defer = self._bus_places(sim)
+        n = idx.size if defer.any() else 0
+        who = np.empty(n, dtype=np.int64)
         mode = np.empty(n, dtype=np.int8)
         budget = np.empty(n, dtype=np.float64)
         go = np.empty(n, dtype=np.bool_)
+        prev = np.empty(n, dtype=np.uint8)
+        n_def = np.zeros(T, dtype=np.int64)
         args = (self._paces(sim), self._caravan_draws(sim), pp.place, pp.next, pp.km_left, pp.dest, pp.wp, pp.flags,
                 pp.intent, pp.origin, pp.group, pp.pop, pp.speed, pp.household, pp.detour, pp.state, pp.since,
                 pp.km_today, sim.day, sim.place_rec, sim.country_rec, *self._plan(sim), sim.routes.dests,
                 sim.routes.cum, sim.routes.hop, sim.net.e_to, sim.net.e_km, sim.net.e_modes, _MODE_BIT, sim.via_table,
-                sim.n_via)
+                sim.n_via, defer)
         keys = (sim.keys_many(_DECIDE, sim.day), sim.keys_many(_ROUTE, sim.day), self.par)
-        if not buses:
-            kernels.move_kernel(kernels.DECIDE_AND_MOVE, idx, pp.member, sim.offsets, *keys, *args, stay, mode, budget,
-                                go, prev, flows, *counts)
-        else:
-            kernels.move_kernel(kernels.DECIDE, idx, pp.member, sim.offsets, *keys, *args, stay, mode, budget, go, prev,
-                                flows, *counts)
-            movers = np.empty(idx.size, dtype=np.int64)
-            n = kernels.movers_kernel(idx, stay, mode, budget, go, prev, movers, mode, budget, go, prev)
-            if n:
-                movers, mode, budget, go, prev = movers[:n], mode[:n], budget[:n], go[:n], prev[:n]
-                self._organised_buses(sim, movers, mode, budget)
-                self._offered_buses(sim, movers, mode, budget)
-                kernels.move_kernel(kernels.MOVE, movers, pp.member, sim.offsets, *keys, *args, stay, mode, budget,
-                                    go, prev, flows, *counts)
+        kernels.move_kernel(kernels.DECIDE_AND_MOVE, idx, pp.member, sim.offsets, *keys, *args, who, mode, budget, go,
+                            prev, n_def, flows, *counts)
+        if n_def.any():
+            if T > 1:  # each chunk's deferred from its own start
+                keep = np.concatenate([np.arange(n * t // T, n * t // T + n_def[t]) for t in range(T)])
+                who, mode, budget, go, prev = who[keep], mode[keep], budget[keep], go[keep], prev[keep]
+            else:
+                k = int(n_def[0])
+                who, mode, budget, go, prev = who[:k], mode[:k], budget[:k], go[:k], prev[:k]
+            self._organised_buses(sim, who, mode, budget)
+            self._offered_buses(sim, who, mode, budget)
+            kernels.move_kernel(kernels.MOVE, who, pp.member, sim.offsets, *keys, *args, who, mode, budget, go, prev,
+                                n_def, flows, *counts)
         if T > 1:
             flows, *counts = (a.sum(axis=0, keepdims=True) for a in (flows, *counts))
         sim.add_flow_counts(flows[0])
         for what, c in zip(("arrived", "crossed", "ended"), counts):
             sim.add_arrays(what, c[0])
         pp.changed += 1  # journeys ended (arrived, returned)
+
+    def _bus_places(self, sim) -> np.ndarray:
+        """Where a bus may leave today, ``[m * P + place]``: the places of the bus services running
+        today (every member's) and of the transport offers each member's caravans accepted today."""
+        P = sim.net.n_places
+        defer = np.zeros(sim.M * P, dtype=np.bool_)
+        for b in sim.params.buses:
+            if b.start <= sim.date <= b.end:
+                defer[sim.net.index[b.place]::P] = True
+        offers = sim.shared.get("offers")
+        if offers is not None and offers.today:
+            defer[[m * P + p for m, p, _, _, _ in offers.today]] = True
+        return defer
 
     def _plan(self, sim) -> tuple:
         """Today's plans of every caravan of every member for the decisions (target -1: no plan):
