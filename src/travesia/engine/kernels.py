@@ -347,9 +347,11 @@ def intentions_kernel(idx, mem, offs, day, keys, par, km_factor, place, km_left,
             li = i - offs[m]
             pm = par[m]
             p = U(place[iu])
-            cn = prec[m, p].country
+            r = prec[m, p]
+            cn = r.country
             going = intent[iu] != GOING_HOME
-            held = held_rec(prec[m, p], km_left[iu] != 0, flags[iu], not going, prec[m, U(origin[iu])].country)
+            # held at a post (their home country read only where a post holds people)
+            held = r.blocked and held_rec(r, km_left[iu] != 0, flags[iu], not going, prec[m, U(origin[iu])].country)
             chance = pm.give_up_held if held else pm.give_up
             if pm.give_up_km_scale > 0:
                 chance = chance * km_factor[m, U(dest_index[U(origin[iu])]), p]
