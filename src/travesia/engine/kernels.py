@@ -163,25 +163,25 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                 r = prec[m, U(p)]
                 held = held_rec(r, not at, fl, home, o_country)
                 g = np.int64(group[iu])
-                own = li + HOME_OFS if home else g  # whose draws: their own, or their group's
-                if own != c_own or m != c_m:
-                    c_own = own
-                    c_m = m
-                    c_rest = uniform(dkeys[m, 0], own)
-                    c_c = uniform(dkeys[m, 1], own)
-                    c_r = uniform(dkeys[m, 2], own)
-                    c_k = uniform(dkeys[m, 3], own)
-                u_rest = c_rest
-                if pm.cohesion > 0:
-                    u_c = c_c
-                    if u_c < pm.cohesion and not home:
-                        u_rest = u_caravan[m, k]
-                rp = pm.shelter_rest_prob if (r.shelter and at) else pm.rest_prob
-                st = False
+                st = held or (fl & RALLY) != 0  # held at a post, waiting at a rally point: no draws
+                if not st:
+                    own = li + HOME_OFS if home else g  # whose draws: their own, or their group's
+                    if own != c_own or m != c_m:
+                        c_own = own
+                        c_m = m
+                        c_rest = uniform(dkeys[m, 0], own)
+                        c_c = uniform(dkeys[m, 1], own)
+                        c_r = uniform(dkeys[m, 2], own)
+                        c_k = uniform(dkeys[m, 3], own)
+                    u_rest = c_rest
+                    if pm.cohesion > 0:
+                        u_c = c_c
+                        if u_c < pm.cohesion and not home:
+                            u_rest = u_caravan[m, k]
+                    st = u_rest < (pm.shelter_rest_prob if (r.shelter and at) else pm.rest_prob)
                 md = FOOT
                 b = 0.0
-                if held or (fl & RALLY) != 0 or u_rest < rp:
-                    st = True
+                if st:
                     state[iu] = RESTING
                 else:
                     rides_blocked = crec[m, U(r.country)].rides_blocked
