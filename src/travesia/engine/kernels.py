@@ -483,7 +483,8 @@ def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, pre
         m = mem[iu]
         p = U(place[iu])
         at = km_left[iu] == 0
-        if held_rec(prec[m, p], not at, flags[iu], False, prec[m, U(origin[iu])].country):
+        pr = prec[m, p]
+        if pr.blocked and held_rec(pr, not at, flags[iu], False, prec[m, U(origin[iu])].country):
             continue
         r = rank[U(dest[iu]), p]
         if r >= 0:
@@ -491,7 +492,7 @@ def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, pre
             hist[row, U(r)] += 1
             tot[row] += 1
         at_pos[n_at] = j  # kept when at a rally point (no branch)
-        n_at += prec[m, p].rally and at
+        n_at += pr.rally and at
     return n_at
 
 

@@ -151,7 +151,8 @@ def _count_kernel(idx, mem, K, pop, intent, place, km_left, flags, origin, prec,
             continue
         p = U(place[iu])
         m = mem[iu]
-        if held_rec(prec[m, p], km_left[iu] != 0, flags[iu], False, prec[m, U(origin[iu])].country):
+        r = prec[m, p]
+        if r.blocked and held_rec(r, km_left[iu] != 0, flags[iu], False, prec[m, U(origin[iu])].country):
             continue
         counts[U(m * K + pop[iu]), p] += 1
 
