@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from travesia.engine import core
-from travesia.engine.core import CLEARED, PLACE_REC, SimulationError, held_at_post, key_for, records, scaled_count
+from travesia.engine.core import CLEARED, PLACE_REC, SimulationError, held_rec, key_for, records, scaled_count
 from travesia.engine.processes import RULESETS, make_processes
 from travesia.engine.sim import Sim
 from travesia.scenario.load import load_scenario
@@ -32,7 +32,7 @@ def _places():
 
 @pytest.mark.parametrize("fn", ["compiled", "python"])
 def test_held_at_post_hand_worked(fn):
-    f = held_at_post if fn == "compiled" else held_at_post.py_func
+    f = held_rec if fn == "compiled" else held_rec.py_func
     prec = _places()
     # (place, on_leg, flags, going_home, origin_country) -> held
     cases = [
@@ -46,7 +46,7 @@ def test_held_at_post_hand_worked(fn):
         ((2, False, int(CLEARED), False, 3), False),
     ]
     for args, want in cases:
-        assert bool(f(*args[:2], np.uint8(args[2]), args[3], args[4], prec)) is want, args
+        assert bool(f(prec[args[0]], args[1], np.uint8(args[2]), args[3], args[4])) is want, args
 
 
 def test_every_caller_of_the_held_rule_uses_the_one_function():

@@ -37,7 +37,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-QCOLS = ("p05", "p25", "p50", "p75", "p95")
 ALPHAS = np.array([0.5, 0.1])  # central 50% and 90% intervals
 PIT_BINS = ("below_p05", "p05_p25", "p25_p50", "p50_p75", "p75_p95", "above_p95")
 PIT_EXPECTED = (0.05, 0.20, 0.25, 0.25, 0.20, 0.05)

@@ -264,18 +264,14 @@ def held_rec(r, on_leg, flags, going_home, origin_country):
     ``exit_only`` rule (the country index of those it holds; -1 for everyone) holds people of
     their origin country.
 
-    Kernels call this form (a record and scalars): a helper inlined into a loop with an array
-    argument pays a reference count per call, which cost the movement kernel half its time.
+    It takes a record and scalars, not arrays: a helper inlined into a loop with an array argument
+    pays a reference count per call, which cost the movement kernel half its time. Its arguments are
+    computed before the call, so a pass over many people calls it as ``r.blocked and held_rec(r,
+    ...)``: the home country is then read only where a post holds people.
     """
     if on_leg or not r.blocked or (flags & CLEARED) != 0 or going_home:
         return False
     return r.exit_only == -1 or r.exit_only == origin_country
-
-
-@njit(cache=True, inline="always")
-def held_at_post(p, on_leg, flags, going_home, origin_country, prec):
-    """:func:`held_rec` of place ``p`` of the place records ``prec`` (:data:`PLACE_REC`)."""
-    return held_rec(prec[p], on_leg, flags, going_home, origin_country)
 
 
 @njit(cache=True)

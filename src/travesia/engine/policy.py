@@ -84,8 +84,6 @@ class Policy:
         self.detention_place = np.array(
             [net.index[c.detention_place] if c.detention_place else -1 for c in cs], dtype=np.int32)
         self.port_admits = scaled_count(np.array([c.port_admits_per_day for c in cs], dtype=np.float64), scale)
-        # place capacities (shelters), scaled
-        self.place_capacity = scaled_count(net.capacity, scale)
         # the records the kernels read
         self.place = records(P, PLACE_REC)
         self.place["blocked"] = self.blocked
