@@ -25,11 +25,6 @@ for _c in (out, err):
             _c.width = PIPED_WIDTH
 
 
-def say(*parts, style: str | None = None) -> None:
-    """Print to stdout, user text as written."""
-    out.print(*parts, style=style)
-
-
 def one_line(text: str) -> str:
     """Text with its control characters (line breaks, tabs, escapes) written as ``\\n``, ``\\t`` ...,
     so that a message about it stays on one line and cannot move the cursor."""

@@ -164,10 +164,6 @@ class Record:
         """The array (over edges) that today's people setting out are added to (see :meth:`today`)."""
         return self._flows_today
 
-    def add_flows(self, edges: np.ndarray) -> None:
-        if edges.size:
-            self._flows_today += np.bincount(edges, minlength=self._flows_today.size)
-
     def add_flow_counts(self, per_edge: np.ndarray) -> None:
         """Add today's people setting out along each edge (an array over edges)."""
         self._flows_today += per_edge
@@ -225,16 +221,6 @@ class Record:
                 arr[day] = np.bincount(hplace * v + people.attrs[a][sl][here], minlength=self.n_places * v).reshape(
                     self.n_places, v)
         self.last_day = day
-
-    def truncate(self, days: int) -> None:
-        self.days = days
-        self.counts = self.counts[:days]
-        self.flows = self.flows[:days]
-        self.cum = {k: v[:days] for k, v in self.cum.items()}
-        if self.n_pops:
-            self.counts_pop = self.counts_pop[:days]
-            self.cum_pop = {k: v[:days] for k, v in self.cum_pop.items()}
-        self.by_attribute = {k: v[:days] for k, v in self.by_attribute.items()}
 
 
 class Records:

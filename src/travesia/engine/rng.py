@@ -63,10 +63,6 @@ class KeyedRNG:
         """U[0,1) for each id."""
         return uniform_from_key(self.key(stream, day), ids)
 
-    def normal(self, stream: str, day: int, ids: np.ndarray) -> np.ndarray:
-        """Standard normal for each id (inverse CDF of the uniform draw)."""
-        return normal_of(self.random(stream, day, ids))
-
     def choice(self, stream: str, day: int, ids: np.ndarray, probs: np.ndarray) -> np.ndarray:
         """Index into ``probs`` (which sum to 1) for each id."""
         c = cumulative(probs)

@@ -269,11 +269,6 @@ class Sim:
         m = self.people.member[idx].astype(np.int64)
         return self.draw_for(stream, day, idx - self.offsets[m], m)
 
-    def local(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(member, id within the member) of people ``idx``."""
-        m = self.people.member[idx].astype(np.int64)
-        return m, idx - self.offsets[m]
-
     # ------------------------------------------------------------------ creation
 
     def _check_size(self, p: Scenario, scale: float) -> None:
@@ -338,23 +333,11 @@ class Sim:
 
     # ------------------------------------------------------------------ helpers for processes
 
-    def new_groups(self, count: int) -> int:
-        """Reserve ``count`` new group ids of member 0; return the first."""
-        g = int(self.next_groups[0])
-        self.next_groups[0] += int(count)
-        return g
-
     def new_groups_of(self, counts: np.ndarray) -> np.ndarray:
         """Reserve ``counts[m]`` new group ids for each member; return each member's first."""
         first = self.next_groups.copy()
         self.next_groups += np.asarray(counts, dtype=np.int64)
         return first
-
-    def group_table(self) -> tuple[np.ndarray, np.ndarray, int]:
-        """(member, group id) of every group of every member, and the row width G: group ``g`` of
-        member ``m`` is row ``m * G + g`` of a per-group table."""
-        G = max(int(self.next_groups.max(initial=0)), 1)
-        return np.repeat(np.arange(self.M), G), np.tile(np.arange(G), self.M), G
 
     def group_pace(self, groups: np.ndarray, members: np.ndarray | None = None) -> np.ndarray:
         """A group's pace multiplier (lognormal, mean 1): a pure function of (seed, group id)."""

@@ -104,11 +104,6 @@ def member_uniforms(seed: int, members: np.ndarray, path: str) -> np.ndarray:
     return (x.astype(np.float64) + 0.5) / 2.0 ** 53
 
 
-def member_uniform(seed: int, member: int, path: str) -> float:
-    """U(0,1), strictly inside, for parameter ``path`` of member ``member``: keyed by (seed, member, path)."""
-    return float(member_uniforms(seed, np.array([member]), path)[0])
-
-
 # --------------------------------------------------------------------------- priors
 
 

@@ -502,5 +502,3 @@ class Scenario(Strict):
         """The last simulated date."""
         return self.start + dt.timedelta(days=self.days - 1)
 
-    def date_of(self, day: int) -> dt.date:
-        return self.start + dt.timedelta(days=day)
