@@ -252,3 +252,31 @@ def test_the_crowd_held_at_a_post_is_counted_where_it_waits(line):
     opened = {**ov, "crossings.x.queue_at": "b", "crossings.x.rule": "open"}
     r = simulate(load_scenario(line, opened), check=True)
     assert r.record.counts[:, b].sum() == 10  # day 0 only, when they slept in Bravo
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_bus_with_no_seats_changes_nothing(threads):
+    """Movement moves those at a place where a bus may leave after the others (once the buses took
+    their seats): with no seat to take, the run is the same bytes as without the buses, on 1 and 2
+    threads; with seats, it is not."""
+    from travesia.engine.core import set_threads
+    from travesia.scenario.load import validate_params
+
+    def with_buses(seats: int):
+        s = load_scenario("caravan-2018")
+        s.raw["buses"] = [{"place": p, "start": "2018-10-12", "end": "2018-12-10", "seats_per_day": seats, "km": 300}
+                          for p in ("san_pedro_sula", "tapachula", "tecun_uman", "juchitan")]
+        s.params = validate_params(s.raw, where="test")
+        return s
+
+    def arrays(s):
+        r = Sim(s, days=30, check=True).run()
+        return [r.record.counts, r.record.flows, *(r.record.cum[k] for k in sorted(r.record.cum))]
+
+    set_threads(threads)
+    try:
+        plain = arrays(load_scenario("caravan-2018"))
+        assert all(np.array_equal(a, b) for a, b in zip(plain, arrays(with_buses(0))))
+        assert not all(np.array_equal(a, b) for a, b in zip(plain, arrays(with_buses(200))))
+    finally:
+        set_threads(1)
