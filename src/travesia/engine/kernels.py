@@ -79,7 +79,7 @@ def follow_plan(hold, follow, prog, tprog, short, at, stay, mode, budget):
 
 
 # the phases of move_kernel
-DECIDE_AND_MOVE, MOVE = 0, 2
+DECIDE_AND_MOVE, MOVE = 0, 1
 
 
 @threaded

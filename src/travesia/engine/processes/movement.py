@@ -114,14 +114,18 @@ class Movement(Process):
             sim.add_arrays(what, c[0])
         pp.changed += 1  # journeys ended (arrived, returned)
 
+    @staticmethod
+    def _buses_today(sim) -> list:
+        """(index, bus service) of the services leaving today (their places and dates are every member's)."""
+        return [(bi, b) for bi, b in enumerate(sim.params.buses) if b.start <= sim.date <= b.end]
+
     def _bus_places(self, sim) -> np.ndarray:
         """Where a bus may leave today, ``[m * P + place]``: the places of the bus services running
         today (every member's) and of the transport offers each member's caravans accepted today."""
         P = sim.net.n_places
         defer = np.zeros(sim.M * P, dtype=np.bool_)
-        for b in sim.params.buses:
-            if b.start <= sim.date <= b.end:
-                defer[sim.net.index[b.place]::P] = True
+        for _, b in self._buses_today(sim):
+            defer[sim.net.index[b.place]::P] = True
         offers = sim.shared.get("offers")
         if offers is not None and offers.today:
             defer[[m * P + p for m, p, _, _, _ in offers.today]] = True
@@ -169,9 +173,7 @@ class Movement(Process):
     def _organised_buses(self, sim, movers, mode, budget) -> None:
         """Buses leaving a place today take the first ``seats_per_day`` there (by arrival day), in each member."""
         pp, net, day = sim.people, sim.net, sim.day
-        for bi, b in enumerate(sim.params.buses):
-            if not (b.start <= sim.date <= b.end):
-                continue
+        for bi, b in self._buses_today(sim):
             at_b = np.nonzero((pp.place[movers] == net.index[b.place]) & (pp.km_left[movers] == 0))[0]
             if at_b.size == 0:
                 continue
