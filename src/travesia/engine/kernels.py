@@ -248,10 +248,11 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                         break
                     tg = U(target(home, dt, w, n_via[k], via_table[k, U(w)], d))
                     pu = U(p)
-                    u = uniform(rkeys[m, U(h)], li)
                     c = 0  # the first candidate whose cumulative weight passes u (cum ascends, 1 at the last)
-                    while c < R - 1 and u >= cum[tg, pu, U(c)]:
-                        c += 1
+                    if cum[tg, pu, 0] < 1.0:  # more than one candidate: the draw decides
+                        u = uniform(rkeys[m, U(h)], li)
+                        while c < R - 1 and u >= cum[tg, pu, U(c)]:
+                            c += 1
                     e = hop[tg, pu, U(c)]
                     if e < 0:
                         break
