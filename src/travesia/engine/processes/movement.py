@@ -97,12 +97,9 @@ class Movement(Process):
         kernels.move_kernel(kernels.DECIDE_AND_MOVE, idx, pp.member, sim.offsets, *keys, *args, who, mode, budget, go,
                             prev, n_def, flows, *counts)
         if n_def.any():
-            if T > 1:  # each chunk's deferred from its own start
-                keep = np.concatenate([np.arange(n * t // T, n * t // T + n_def[t]) for t in range(T)])
-                who, mode, budget, go, prev = who[keep], mode[keep], budget[keep], go[keep], prev[keep]
-            else:
-                k = int(n_def[0])
-                who, mode, budget, go, prev = who[:k], mode[:k], budget[:k], go[:k], prev[:k]
+            # each chunk's deferred, from its own start
+            keep = np.concatenate([np.arange(n * t // T, n * t // T + n_def[t]) for t in range(T)])
+            who, mode, budget, go, prev = who[keep], mode[keep], budget[keep], go[keep], prev[keep]
             self._organised_buses(sim, who, mode, budget)
             self._offered_buses(sim, who, mode, budget)
             kernels.move_kernel(kernels.MOVE, who, pp.member, sim.offsets, *keys, *args, who, mode, budget, go, prev,
@@ -126,10 +123,16 @@ class Movement(Process):
         defer = np.zeros(sim.M * P, dtype=np.bool_)
         for _, b in self._buses_today(sim):
             defer[sim.net.index[b.place]::P] = True
-        offers = sim.shared.get("offers")
-        if offers is not None and offers.today:
-            defer[[m * P + p for m, p, _, _, _ in offers.today]] = True
+        defer[self._offer_places(sim)] = True
         return defer
+
+    @staticmethod
+    def _offer_places(sim) -> np.ndarray:
+        """``m * P + place`` of each transport offer a caravan accepted today
+        (``sim.shared["offers"].today``, processes/offers.py), in its order."""
+        offers = sim.shared.get("offers")
+        today = offers.today if offers is not None else []
+        return np.array([m * sim.net.n_places + p for m, p, _, _, _ in today], dtype=np.int64)
 
     def _plan(self, sim) -> tuple:
         """Today's plans of every caravan of every member for the decisions (target -1: no plan):
@@ -196,7 +199,7 @@ class Movement(Process):
         if offers is None or not offers.today:
             return
         P, K = sim.net.n_places, max(len(sim.pop_names), 1)
-        where = np.array([m * P + p for m, p, _, _, _ in offers.today], dtype=np.int64)  # (member, place)
+        where = self._offer_places(sim)
         offered = np.zeros(sim.M * P, dtype=bool)
         offered[where] = True
         # those at a place offered to them today (positions in movers) and their (member, place, caravan)
