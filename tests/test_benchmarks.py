@@ -1,0 +1,31 @@
+"""The benchmarks the README quotes still run, and count what they claim."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from travesia.engine.sim import Sim
+from travesia.scenario.load import load_scenario
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _module(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_engine_speed_times_a_run_after_loading_the_kernels_and_counts_its_live_steps():
+    r = _module("engine_speed").child(20_000, 12)
+    # the timed run is the run a fresh Sim of that size makes: the warm-up run before it changed nothing
+    s = load_scenario("caravan-2018")
+    people0 = sum(p.size + sum(j.size for j in p.joiners) for p in s.params.populations)
+    sim = Sim(s, days=12, scale=20_000 / people0)
+    res = sim.run()
+    assert r["people"] == sim.n and r["live_steps"] == res.live_agent_steps > 0
+    assert r["load_cpu_s"] >= 0.0
+    # the processes' CPU and the day's close add up to the run's CPU
+    assert abs(sum(r["cpu"].values()) - r["cpu_s"]) < 0.01 + 0.002 * len(r["cpu"])
