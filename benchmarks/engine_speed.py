@@ -32,6 +32,11 @@ import sys
 import time
 
 
+def scale_for(s, n: float) -> float:
+    """The ``--scale`` that gives scenario ``s`` about ``n`` people (its populations' sizes with their joiners)."""
+    return n / sum(p.size + sum(j.size for j in p.joiners) for p in s.params.populations)
+
+
 def child(n: int, days: int, threads: int = 1) -> dict:
     import numpy as np  # noqa: F401
 
@@ -42,15 +47,14 @@ def child(n: int, days: int, threads: int = 1) -> dict:
     set_threads(threads)
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     s = load_scenario("caravan-2018")
-    people0 = sum(p.size + sum(j.size for j in p.joiners) for p in s.params.populations)
     warm = []
     for _ in range(2):  # the first loads the kernels from numba's cache; the second costs what a loaded run does
-        w = Sim(s, days=days, scale=1e4 / people0)
+        w = Sim(s, days=days, scale=scale_for(s, 1e4))
         c = time.process_time()
         w.run()
         warm.append(time.process_time() - c)
     t0 = time.perf_counter()
-    sim = Sim(s, days=days, scale=n / people0)
+    sim = Sim(s, days=days, scale=scale_for(s, n))
     cpu = {p.name: 0.0 for p in sim.processes}
     for p in sim.processes:  # CPU time of each process's step (summary.json has their wall time)
         def timed(sim_, step=p.step, name=p.name):
