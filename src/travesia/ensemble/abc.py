@@ -31,8 +31,13 @@ posterior, and whether the reported range overlaps that band), ``best_params.yam
 posterior's weighted medians) and ``calibration.json`` (the method, ESS, acceptance, the
 check's coverage).
 
-pyabc's sampler hands particles to workers in the order they finish, so two runs on different
-numbers of workers are not the same byte for byte (each simulation is; the set accepted is not).
+**Reproducible**: pyabc's Dask sampler seeds each particle's draws (its proposal from the prior or
+the perturbation kernel) from fresh entropy, and the number of simulations it records depends on
+how fast the workers are. The sampler here (:func:`_seeded_sampler`) keeps pyabc's sampler and seeds each
+particle's draws by (seed, generation, job number) instead, and records the simulations up to the
+last particle taken (pyabc takes the first ``population`` accepted in job order, whatever order
+they finish in): the same seed gives the same generations, particles and posterior, byte for
+byte, on any number of workers, and a run resumed from its history is the run made in one go.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import hashlib
 import json
 import logging
 import math
+import random
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +135,82 @@ class Distance:
         return float(err[ok].mean()) if ok.any() else float("inf")
 
 
+def _seeded_batch(simulate_one_pickle: bytes, batch_size: int, job_ids: list[int], seed: int, t: int) -> list:
+    """pyabc's batch of particles (``eps_mixin._global_full_submit_function_pickle``, the same
+    result) with the draws of job ``j`` of generation ``t`` (-1: the calibration sample) seeded by
+    ``(seed, t, j)``, not by fresh entropy."""
+    import cloudpickle
+
+    simulate_one = cloudpickle.loads(simulate_one_pickle)
+    out = []
+    for j in job_ids[:batch_size]:
+        state = np.random.SeedSequence(entropy=int(seed), spawn_key=(0xABC, t + 1, j)).generate_state(4)
+        np.random.seed(state)
+        random.seed(int(state[0]))
+        r = simulate_one()
+        out.append((r, r.accepted, j))
+    return out
+
+
+class _Job:
+    """A Dask future as pyabc's sampler sees it; notes (job number, accepted) of what it returns."""
+
+    def __init__(self, future, seen: dict[int, bool]):
+        self.future, self.seen = future, seen
+
+    def done(self) -> bool:
+        return self.future.done()
+
+    def cancel(self) -> None:
+        self.future.cancel()
+
+    def result(self) -> list:
+        batch = self.future.result()
+        self.seen.update({j: bool(ok) for _, ok, j in batch})
+        return batch
+
+
+class _SeedingClient:
+    """The Dask client as pyabc's sampler uses it (``submit``, ``ncores``), submitting
+    :func:`_seeded_batch` for generation ``t``."""
+
+    def __init__(self, client, seed: int, t: int):
+        self.client, self.seed, self.t = client, seed, t
+        self.seen: dict[int, bool] = {}
+
+    def ncores(self) -> dict:
+        return self.client.ncores()
+
+    def submit(self, _fn, simulate_one_pickle: bytes, batch_size: int, job_ids: list[int]) -> _Job:
+        return _Job(self.client.submit(_seeded_batch, simulate_one_pickle, batch_size, job_ids, self.seed, self.t,
+                                       pure=False), self.seen)
+
+    def evaluations(self, n: int) -> int:
+        """Jobs up to and including the ``n``-th accepted one (pyabc's sample: one particle a job)."""
+        ok = [j for j in sorted(self.seen) if self.seen[j]]
+        return ok[n - 1] + 1
+
+
+def _seeded_sampler(client, seed: int):
+    """A :class:`SeededDaskSampler` (built here: pyabc is imported only when ABC runs)."""
+    from pyabc.sampler import DaskDistributedSampler
+
+    class SeededDaskSampler(DaskDistributedSampler):
+        """pyabc's Dask sampler, reproducible (see the module doc): one particle a job."""
+
+        def sample_until_n_accepted(self, n, simulate_one, t, **kw):
+            real = self.client
+            self.client = seeding = _SeedingClient(real, seed, t)
+            try:
+                sample = super().sample_until_n_accepted(n, simulate_one, t, **kw)
+            finally:
+                self.client = real
+            self.nr_evaluations_ = seeding.evaluations(n)
+            return sample
+
+    return SeededDaskSampler(dask_client=client, batch_size=1, default_pickle=True)
+
+
 def _prior(names: list[str]):
     import pyabc
 
@@ -154,7 +236,6 @@ def run_abc(base: LoadedScenario, priors: dict[str, Prior], obs: pd.DataFrame, *
             progress=None) -> dict:
     """ABC-SMC of the priors against ``obs`` (see the module doc); resumes an earlier ``DIR/abc.db``."""
     import pyabc
-    from pyabc.sampler import DaskDistributedSampler
 
     from travesia.ensemble.calibrate import _prepare_dir, best_params_text, select_observations
     from travesia.output import QUANTITIES
@@ -185,9 +266,9 @@ def run_abc(base: LoadedScenario, priors: dict[str, Prior], obs: pd.DataFrame, *
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("pyabc").setLevel(logging.WARNING)
     db = f"sqlite:///{(out / DB).resolve()}"
-    np.random.seed(seed % 2**32)  # pyabc draws from NumPy's global generator
+    np.random.seed(seed % 2**32)  # pyabc draws from NumPy's global generator (its particles: seeded apart)
     with maybe_client(client, workers, scheduler) as c:
-        sampler = DaskDistributedSampler(dask_client=c, batch_size=1)
+        sampler = _seeded_sampler(c, seed)
         abc = pyabc.ABCSMC(model, _prior(names), distance, population_size=population, sampler=sampler)
         if (out / DB).exists() and pyabc.History(db).n_populations > 0:
             h = pyabc.History(db)
