@@ -298,3 +298,14 @@ def test_network_command_builds_tables_the_loader_accepts(tmp_path):
     r = cli("network", "--towns", "San Pedro Sula, Xyzzyville", "--out", str(tmp_path / "n2"))
     assert r.returncode == 2 and "'Xyzzyville' is not in the GeoNames gazetteer" in r.stderr
     assert not (tmp_path / "n2").exists()
+
+
+def test_names_fold_for_matching_by_hand():
+    from travesia.toolkit.network import _fold, slug
+
+    assert _fold("Tecún Umán") == "tecun uman"
+    assert _fold("  Ciudad\u00a0de  Guatemala\t") == "ciudad de guatemala"  # any run of spaces, one space
+    assert _fold("St.-Étienne") == "st etienne" and _fold("Ñuñoa") == "nunoa"
+    assert _fold("Łódź") == "łodz"  # a letter that is not a base letter with a mark stays (as NFKD leaves it)
+    assert _fold("Esquipulas") == "esquipulas"
+    assert slug("Ciudad Hidalgo (MX)") == "ciudad_hidalgo_mx"

@@ -48,10 +48,17 @@ def road_km(lat1: float, lon1: float, lat2: float, lon2: float, factor: float = 
     return round(haversine_km(lat1, lon1, lat2, lon2) * factor, 1)
 
 
+_COMBINING: dict[int, None] = {}  # every combining code point -> None (str.translate drops them), built once
+
+
 def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", s)
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    return re.sub(r"\s+", " ", s.lower().replace("-", " ").replace(".", "")).strip()
+    """A name for matching: accents dropped (NFKD, then the combining marks), lower case, '-' as a
+    space, '.' dropped, runs of spaces as one."""
+    if not s.isascii():  # (ASCII is its own NFKD and has no combining marks: most names)
+        if not _COMBINING:
+            _COMBINING.update({cp: None for cp in range(0x110000) if unicodedata.combining(chr(cp))})
+        s = unicodedata.normalize("NFKD", s).translate(_COMBINING)
+    return " ".join(s.lower().replace("-", " ").replace(".", "").split())
 
 
 def slug(name: str) -> str:
