@@ -181,7 +181,12 @@ class _SeedingClient:
     def ncores(self) -> dict:
         return self.client.ncores()
 
-    def submit(self, _fn, simulate_one_pickle: bytes, batch_size: int, job_ids: list[int]) -> _Job:
+    def submit(self, fn, simulate_one_pickle: bytes, batch_size: int, job_ids: list[int]) -> _Job:
+        from pyabc.sampler import eps_mixin
+
+        if fn is not eps_mixin._global_full_submit_function_pickle:  # pyabc 0.13's call; checked, not assumed
+            raise RuntimeError(f"pyabc's sampler submitted {fn!r}, not the batch function this seeding replaces "
+                               "(written for pyabc 0.13, the version requirements.txt pins)")
         return _Job(self.client.submit(_seeded_batch, simulate_one_pickle, batch_size, job_ids, self.seed, self.t,
                                        pure=False), self.seen)
 
