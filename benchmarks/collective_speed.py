@@ -36,8 +36,7 @@ def child(n: int, days: int, variant: str) -> dict:
     from travesia.scenario.load import load_scenario
 
     s = load_scenario("caravan-2018", WITHOUT if variant == "without" else None)
-    people0 = sum(p.size + sum(j.size for j in p.joiners) for p in s.params.populations)
-    sim = Sim(s, days=days, scale=n / people0)
+    sim = Sim(s, days=days, scale=n / s.params.people)
     t1, c1 = time.perf_counter(), time.process_time()
     sim.run()
     dt, dc = time.perf_counter() - t1, time.process_time() - c1

@@ -34,7 +34,7 @@ import time
 
 def scale_for(s, n: float) -> float:
     """The ``--scale`` that gives scenario ``s`` about ``n`` people (its populations' sizes with their joiners)."""
-    return n / sum(p.size + sum(j.size for j in p.joiners) for p in s.params.populations)
+    return n / s.params.people
 
 
 def child(n: int, days: int, threads: int = 1) -> dict:

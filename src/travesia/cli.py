@@ -128,7 +128,7 @@ def check(
 
         flee_params(p.flee, where=f"{s.folder / 'scenario.yaml'}" if s.folder else "scenario.yaml")
     out.print(f"{p.name}: OK — {len(s.places)} places, {len(s.legs)} legs, {len(p.populations)} populations, "
-              f"{sum(x.size + sum(j.size for j in x.joiners) for x in p.populations):,} people, "
+              f"{p.people:,} people, "
               f"{len(p.timeline)} events, {0 if s.observations is None else len(s.observations)} observations")
     if timeline:
         for line in timeline_lines(s):

@@ -278,7 +278,7 @@ class Sim:
 
         n = sum(int(round(pop.size * scale)) + sum(int(round(j.size * scale)) for j in pop.joiners)
                 for pop in p.populations)
-        base = sum(pop.size + sum(j.size for j in pop.joiners) for pop in p.populations)
+        base = p.people
         if n > MAX_PEOPLE:
             raise UserError(f"{n:,} people (populations × --scale {scale:g}); a run holds at most {MAX_PEOPLE:,}",
                             where="--scale" if scale != 1 else None)

@@ -502,3 +502,8 @@ class Scenario(Strict):
         """The last simulated date."""
         return self.start + dt.timedelta(days=self.days - 1)
 
+    @property
+    def people(self) -> int:
+        """People at scale 1: every population's size with its joiners'."""
+        return sum(pop.size + sum(j.size for j in pop.joiners) for pop in self.populations)
+
