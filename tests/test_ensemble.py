@@ -179,17 +179,53 @@ def test_ensemble_identical_on_1_and_2_threads(scen, tmp_path):
             assert all(ran.values())
 
 
-def test_batch_sizes_largest_first_and_every_member_once():
-    from travesia.ensemble.runner import BATCH_MAX, BATCH_MIN, batch_sizes
+def test_batch_sizes_even_rounds_of_one_task_per_worker():
+    from travesia.ensemble.runner import BATCH_MAX, batch_sizes
 
-    for n in (1, 2, 5, 10, 33, 64, 400, 1000, 10007):
+    for n in (1, 2, 5, 10, 33, 64, 128, 130, 400, 1000, 10007):
         for w in (1, 2, 3, 8):
             sizes = batch_sizes(n, w)
             assert sum(sizes) == n and all(0 < s <= BATCH_MAX for s in sizes)
-            assert sizes[:-1] == sorted(sizes[:-1], reverse=True)  # guided: the small batches come last
-            assert len(sizes) >= min(n, w)  # every worker gets work
-            assert all(s >= max(1, min(BATCH_MIN, n // w)) for s in sizes[:-1])
-    assert batch_sizes(400, 2)[:3] == [64, 64, 64] and batch_sizes(400, 2)[-1] <= BATCH_MIN
+            assert sizes == sorted(sizes, reverse=True) and sizes[0] - sizes[-1] <= 1  # even shares
+            assert len(sizes) == min(n, w * -(-n // (w * BATCH_MAX)))  # whole rounds, as few as fit
+    assert batch_sizes(128, 2) == [64, 64]  # not 64, 32, 16, 16: one worker idle for a quarter of it
+    assert batch_sizes(130, 2) == [33, 33, 32, 32]
+    assert batch_sizes(1000, 2) == [63] * 8 + [62] * 8
+    assert batch_sizes(0, 2) == []
+
+
+class _CountingClient:
+    """A Dask client that records, at each submission, how many earlier tasks are unfinished."""
+
+    def __init__(self, client):
+        self._c, self.busy, self.futures = client, [], []
+
+    def __getattr__(self, name):
+        return getattr(self._c, name)
+
+    def submit(self, *a, **k):
+        self.busy.append(sum(not f.done() for f in self.futures))
+        f = self._c.submit(*a, **k)
+        self.futures.append(f)
+        return f
+
+
+def test_tasks_go_out_one_per_worker_the_next_when_one_finishes(scen, client2):
+    """At most one task per worker thread in flight: the scheduler never queues a second task on a
+    busy worker while another idles; the results are those of any other batching."""
+    from travesia.ensemble.runner import run_members
+
+    client2.wait_for_workers(2, timeout=60)
+    base = load_scenario(scen)
+    specs, _ = member_plan(6, 5, scenario_priors(base, need="x"))
+    cfg = RunConfig(days=8, scale=0.1)
+    cc = _CountingClient(client2)
+    got = {}
+    run_members(cc, base, specs, cfg, got.__setitem__, batch_size=1)
+    assert len(cc.busy) == 6 and cc.busy[:2] == [0, 1] and max(cc.busy) <= 1  # two workers: two in flight
+    ref = {}
+    run_members(client2, base, specs, cfg, ref.__setitem__, batch_size=3)
+    assert sorted(got) == list(range(6)) and all(np.array_equal(got[i], ref[i]) for i in range(6))
 
 
 def test_local_workers_environment(client2):

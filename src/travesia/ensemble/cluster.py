@@ -38,9 +38,9 @@ LOCAL_CONFIG = {
     "distributed.worker.profile.enabled": False,  # a worker sampling its task's stack every 10 ms, for the dashboard
     "distributed.admin.system-monitor.interval": "2s",  # psutil's CPU, memory, disk and network (500 ms)
     "distributed.worker.memory.monitor-interval": "1s",  # the nannies' and workers' memory limits (100 ms)
-    # a worker holds only the task it runs (Dask's 1.1 gives a one-thread worker a second one, queued):
-    # the next goes to whichever worker frees up first, so that the small batches at the end
-    # (runner.batch_sizes) even out the workers' finishing times; nothing is left to steal
+    # a worker holds only the task it runs (Dask's 1.1 gives a one-thread worker a second one, queued);
+    # this holds back only large groups of tasks, so runner.run_members also keeps one task per
+    # worker thread in flight: the next goes to whichever worker frees up first; nothing to steal
     "distributed.scheduler.worker-saturation": 1.0,
     "distributed.scheduler.work-stealing": False,
 }
@@ -160,3 +160,12 @@ def n_workers(client: Any) -> int:
         return max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
     except TypeError:
         return max(1, len(client.scheduler_info()["workers"]))
+
+
+def n_threads(client: Any) -> int:
+    """Threads of all the cluster's workers (tasks it runs at once)."""
+    try:
+        info = client.scheduler_info(n_workers=-1)["workers"]
+    except TypeError:
+        info = client.scheduler_info()["workers"]
+    return max(1, sum(int(w.get("nthreads", 1) or 1) for w in info.values()))

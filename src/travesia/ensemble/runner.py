@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from travesia.ensemble.cluster import SCHEDULER_ENV, dask_client, maybe_client, n_workers  # noqa: F401 - re-exported
+from travesia.ensemble.cluster import SCHEDULER_ENV, dask_client, maybe_client, n_threads, n_workers  # noqa: F401 - re-exported
 from travesia.errors import UserError
 from travesia.output import QUANTITIES
 from travesia.scenario.load import LoadedScenario, set_path, validate_params
@@ -213,25 +213,22 @@ def check_members(base: LoadedScenario, specs: Sequence[MemberSpec]) -> None:
 
 
 BATCH_MAX = 64  # members advanced together in one task, at most (128 together cost 7-20% more CPU than 2 x 64)
-BATCH_MIN = 16  # ... and at least, while as many remain: a task's fixed cost (its Sim, 60 days of per-day
-# steps) is about 0.45 s of CPU, so a member costs 160 ms of CPU in a batch of 8, about 100 in 32 or 64
 
 
 def batch_sizes(n: int, workers: int) -> list[int]:
-    """Members per task, largest first (guided self-scheduling): each task takes a ``workers``-th
-    of the members still unassigned, between :data:`BATCH_MIN` (less for a small ensemble, so that
-    every worker gets work) and :data:`BATCH_MAX`. Large batches advance many members together;
-    the smaller ones at the end let the workers finish together (with equal batches, one worker
-    could idle for a whole batch while the other runs its last). A local cluster's workers take
-    one task at a time (:data:`~travesia.ensemble.cluster.LOCAL_CONFIG`), in this order."""
+    """Members per task: rounds of one task per worker, as few rounds as keep every task to at most
+    :data:`BATCH_MAX` members, the members shared out as evenly as the rounds allow (sizes differ by
+    at most one, largest first). Tasks go out one per worker, the next to whichever worker frees up
+    first (:func:`run_members`), so on workers of one speed they all finish together: large batches
+    cost least per member (a batch of 16 costs about 20 % more a member than one of 64, and each
+    task builds its own Sim), and an uneven last round (64, 32, 16, 16 where 64, 64 would do) left
+    a worker idle for a quarter of a 128-member ensemble."""
     w = max(1, workers)
-    least = max(1, min(BATCH_MIN, n // w))
-    sizes, left = [], n
-    while left > 0:
-        size = min(left, max(least, min(BATCH_MAX, -(-left // w))))
-        sizes.append(size)
-        left -= size
-    return sizes
+    if n <= 0:
+        return []
+    tasks = min(n, w * -(-n // (w * BATCH_MAX)))
+    base, extra = divmod(n, tasks)
+    return [base + 1] * extra + [base] * (tasks - extra)
 
 
 def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], cfg: RunConfig,
@@ -250,7 +247,7 @@ def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], 
     if not specs:
         return
     blob = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL)
-    sizes = batch_sizes(len(specs), n_workers(client)) if batch_size is None else \
+    sizes = batch_sizes(len(specs), n_threads(client)) if batch_size is None else \
         [min(batch_size, len(specs) - b) for b in range(0, len(specs), batch_size)]
     pos_of = {s.member: i for i, s in enumerate(specs)}
     if len(pos_of) != len(specs):
@@ -258,16 +255,28 @@ def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], 
     if not checked:
         check_members(base, specs)
     token = f"{hashlib.sha1(blob).hexdigest()[:8]}-{uuid.uuid4().hex[:8]}"
-    futures, b = [], 0
-    for size in sizes:  # submitted in this order, run first come first served as workers free up
-        futures.append(client.submit(batch_fn, blob, list(specs[b:b + size]), cfg, key=f"travesia-{token}-{b}",
-                                     pure=False, retries=retries))
-        b += size
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+
+    def submit(t: int) -> Any:
+        b, size = int(starts[t]), sizes[t]
+        return client.submit(batch_fn, blob, list(specs[b:b + size]), cfg, key=f"travesia-{token}-{b}",
+                             pure=False, retries=retries)
+
+    # one task per worker thread in flight, the next submitted as one finishes: it goes to the
+    # worker that freed up (the scheduler's own queueing holds back only large groups of tasks; a
+    # few tasks it would place at once, two on one worker while another idles)
+    slots = max(1, n_threads(client))
+    futures = [submit(t) for t in range(min(slots, len(sizes)))]
+    ac = as_completed(futures)
     done = np.zeros(len(specs), dtype=bool)
     n_done = 0
     try:
-        for fut, res in as_completed(futures, with_results=True):
-            for member, vec in res:
+        for fut in ac:
+            if len(futures) < len(sizes):  # the next task before this one's result travels here
+                nxt = submit(len(futures))
+                futures.append(nxt)
+                ac.add(nxt)
+            for member, vec in fut.result():
                 i = pos_of[member]
                 if done[i]:
                     continue  # a retried task's second answer: already counted
