@@ -155,17 +155,18 @@ def maybe_client(client: Any = None, workers: int | None = None, scheduler: str 
             yield c
 
 
-def n_workers(client: Any) -> int:
+def _workers(client: Any) -> dict:
+    """The scheduler's record of every worker (all of them, not the first few it lists by default)."""
     try:
-        return max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        return client.scheduler_info(n_workers=-1)["workers"]
     except TypeError:
-        return max(1, len(client.scheduler_info()["workers"]))
+        return client.scheduler_info()["workers"]
+
+
+def n_workers(client: Any) -> int:
+    return max(1, len(_workers(client)))
 
 
 def n_threads(client: Any) -> int:
     """Threads of all the cluster's workers (tasks it runs at once)."""
-    try:
-        info = client.scheduler_info(n_workers=-1)["workers"]
-    except TypeError:
-        info = client.scheduler_info()["workers"]
-    return max(1, sum(int(w.get("nthreads", 1) or 1) for w in info.values()))
+    return max(1, sum(int(w.get("nthreads", 1) or 1) for w in _workers(client).values()))

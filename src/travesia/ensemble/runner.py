@@ -216,7 +216,7 @@ BATCH_MAX = 64  # members advanced together in one task, at most (128 together c
 
 
 def batch_sizes(n: int, workers: int) -> list[int]:
-    """Members per task: rounds of one task per worker, as few rounds as keep every task to at most
+    """Members per task: rounds of one task per worker (thread: ``workers``), as few rounds as keep every task to at most
     :data:`BATCH_MAX` members, the members shared out as evenly as the rounds allow (sizes differ by
     at most one, largest first). Tasks go out one per worker, the next to whichever worker frees up
     first (:func:`run_members`), so on workers of one speed they all finish together: large batches
@@ -247,7 +247,8 @@ def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], 
     if not specs:
         return
     blob = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL)
-    sizes = batch_sizes(len(specs), n_threads(client)) if batch_size is None else \
+    slots = n_threads(client)  # tasks the cluster runs at once
+    sizes = batch_sizes(len(specs), slots) if batch_size is None else \
         [min(batch_size, len(specs) - b) for b in range(0, len(specs), batch_size)]
     pos_of = {s.member: i for i, s in enumerate(specs)}
     if len(pos_of) != len(specs):
@@ -265,7 +266,6 @@ def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], 
     # one task per worker thread in flight, the next submitted as one finishes: it goes to the
     # worker that freed up (the scheduler's own queueing holds back only large groups of tasks; a
     # few tasks it would place at once, two on one worker while another idles)
-    slots = max(1, n_threads(client))
     futures = [submit(t) for t in range(min(slots, len(sizes)))]
     ac = as_completed(futures)
     done = np.zeros(len(specs), dtype=bool)
