@@ -29,3 +29,23 @@ def test_engine_speed_times_a_run_after_loading_the_kernels_and_counts_its_live_
     assert r["load_cpu_s"] >= 0.0
     # the processes' CPU and the day's close add up to the run's CPU
     assert abs(sum(r["cpu"].values()) - r["cpu_s"]) < 0.01 + 0.002 * len(r["cpu"])
+
+
+def test_kernel_ab_times_captured_calls_and_tells_a_rewrite_that_changes_results(tmp_path):
+    bench = _module("kernel_ab")
+    import travesia.engine.kernels as kernels
+
+    calls = bench.capture("apply_kernel", 20_000, [9, 10])
+    assert len(calls) == 4  # two lists a day (people on the move, those at the border city)
+    assert bench.walked(calls[0]) == calls[0][0].size > 0
+    src = Path(kernels.__file__).read_text()
+    rule = "if ch > 0 and uniform(keys[m], i - offs[m]) < ch:"
+    assert rule in src
+    (tmp_path / "same.py").write_text(src)
+    (tmp_path / "changed.py").write_text(src.replace(rule, "if ch > 0 and uniform(keys[m], i - offs[m]) < 2 * ch:"))
+    ks = {"engine": bench.plain(kernels.apply_kernel),
+          "same": bench.plain(bench.load_candidate(tmp_path / "same.py", "apply_kernel")),
+          "changed": bench.plain(bench.load_candidate(tmp_path / "changed.py", "apply_kernel"))}
+    r = bench.compare(calls, ks, repeats=2)
+    assert r["identical"] == {"engine": True, "same": True, "changed": False}
+    assert all(len(v) == len(calls) and min(v) > 0 for v in r["best_s"].values())
