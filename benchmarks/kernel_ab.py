@@ -96,12 +96,11 @@ def same(x, y) -> bool:
 
 
 def load_candidate(path: Path, kernel: str):
+    """The kernel named ``kernel`` of the candidate file ``path`` (None when it defines none)."""
     spec = importlib.util.spec_from_file_location("kernel_candidate", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    if not hasattr(mod, kernel):
-        raise SystemExit(f"error: {path} defines no {kernel}")
-    return getattr(mod, kernel)
+    return getattr(mod, kernel, None)
 
 
 def compare(calls: list[tuple], kernels: dict, repeats: int) -> dict:
@@ -135,18 +134,28 @@ def main() -> None:
     try:
         days = sorted({int(d) for d in a.days.split(",")})
     except ValueError:
-        raise SystemExit(f"error: --days: expected day numbers separated by commas, got {a.days!r}") from None
+        ap.error(f"--days: expected day numbers (0 or more) separated by commas, got {a.days!r}")
+    if days[0] < 0:
+        ap.error(f"--days: expected day numbers 0 or more, got {a.days!r}")
+    if not a.people >= 1 or a.repeats < 1:
+        ap.error("--people and --repeats: expected 1 or more")
     if not hasattr(engine_kernels, a.kernel):
-        raise SystemExit(f"error: travesia.engine.kernels has no {a.kernel}")
-    if a.against is not None and not a.against.is_file():
-        raise SystemExit(f"error: --against: no file {a.against}")
+        ap.error(f"--kernel: travesia.engine.kernels has no {a.kernel}")
+    if a.against is not None and (not a.against.is_file() or a.against.suffix != ".py"):
+        ap.error(f"--against: expected a Python file (a copy of kernels.py), got {a.against}")
+    kernels = {"engine": plain(getattr(engine_kernels, a.kernel))}
+    if a.against is not None:
+        try:
+            candidate = load_candidate(a.against, a.kernel)
+        except Exception as e:  # the candidate's own error (syntax, import), told in one line
+            ap.error(f"--against: {a.against} could not be loaded: {type(e).__name__}: {e}")
+        if candidate is None:
+            ap.error(f"--against: {a.against} defines no {a.kernel}")
+        kernels["candidate"] = plain(candidate)
     load0 = os.getloadavg()[0]
     calls = capture(a.kernel, a.people, days)
     if not calls:
-        raise SystemExit(f"error: {a.kernel} was not called on days {days}")
-    kernels = {"engine": plain(getattr(engine_kernels, a.kernel))}
-    if a.against is not None:
-        kernels["candidate"] = plain(load_candidate(a.against, a.kernel))
+        ap.error(f"--days: {a.kernel} was not called on days {days}")
     r = compare(calls, kernels, a.repeats)
     n = sum(walked(c) for c in calls)
     ns = {k: 1e9 * sum(v) / max(n, 1) for k, v in r["best_s"].items()}
