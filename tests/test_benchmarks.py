@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
+
+import pytest
 
 from travesia.engine.sim import Sim
 from travesia.scenario.load import load_scenario
@@ -49,3 +52,26 @@ def test_kernel_ab_times_captured_calls_and_tells_a_rewrite_that_changes_results
     r = bench.compare(calls, ks, repeats=2)
     assert r["identical"] == {"engine": True, "same": True, "changed": False}
     assert all(len(v) == len(calls) and min(v) > 0 for v in r["best_s"].values())
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind (Debian package valgrind)")
+def test_kernel_ab_counts_instructions_a_person_and_sees_a_kernel_that_does_its_work_twice(tmp_path):
+    bench = _module("kernel_ab")
+    import travesia.engine.kernels as kernels
+
+    calls = bench.capture("apply_kernel", 20_000, [9, 10])
+    src = Path(kernels.__file__).read_text()
+    head = "def apply_kernel(idx, mem, offs, keys, place, intent, origin, motive, prec, crec, out):\n"
+    start = src.index(head)
+    loop = src.index("    for j in numba.prange(idx.shape[0]):\n", start)
+    end = src.index("\n\n\n", loop)
+    # the whole pass made twice over: the same bytes, twice the work
+    body = "".join("    " + line if line.strip() else line for line in src[loop:end].splitlines(keepends=True))
+    (tmp_path / "twice.py").write_text(src[:loop] + "    for _again in range(2):\n" + body + src[end:])
+    twice = bench.plain(bench.load_candidate(tmp_path / "twice.py", "apply_kernel"))
+    r = bench.compare(calls, {"engine": bench.plain(kernels.apply_kernel), "twice": twice}, repeats=1)  # compiles it
+    assert r["identical"]["twice"]
+    c = bench.count(calls, "apply_kernel", {"engine": "engine", "twice": str(tmp_path / "twice.py")})
+    e, t = c["engine"], c["twice"]
+    assert 10 < e["Ir"] < 1000 and 0 < e["Bcm"] <= e["Bc"] < e["Ir"]
+    assert 1.9 < t["Ir"] / e["Ir"] < 2.1
