@@ -12,6 +12,10 @@ What it measures (declared before measuring):
 - **batched against one by one**: the same members on 1 worker, each Dask task running its
   members one after the other (a Sim each) instead of advanced together in one Sim; the ratio of
   the two rates, measured in the same run;
+- the three (1 worker, 2 workers, 1 worker one by one) are timed in turn, repeat by repeat, with
+  both clusters up (a cluster not being timed is idle): these machines drift 10-15 % over minutes,
+  and timing one after the other put that drift into the ratios (scaling measured at 75-96 % on one
+  machine within an hour);
 - **wall time of a ``--big``-member ensemble** (default 1,000) on ``--workers`` workers (default:
   the CPU count), from the first task submitted to ``ensemble.csv`` computed (percentiles
   included), cluster start-up excluded.
@@ -23,6 +27,7 @@ table and writes ``benchmarks/results/ensemble_speed.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -39,27 +44,36 @@ def one_by_one(blob, specs, cfg):
     return [(s.member, run_member(base, s, cfg)) for s in specs]
 
 
-def rate(client, members: int, repeats: int, days: int | None, batch_fn=None) -> tuple[float, list[float]]:
-    from travesia.ensemble.ensemble import member_plan, simulate_ensemble
-    from travesia.ensemble.priors import scenario_priors
-    from travesia.ensemble.runner import RunConfig, run_batch
-    from travesia.scenario.load import load_scenario
+class Timer:
+    """One kind of ensemble on one cluster (``batch_fn``: how a task runs its members), warmed up
+    once; :meth:`time` runs the ``members``-member ensemble once and keeps its wall time."""
 
-    base = load_scenario("caravan-2018")
-    priors = scenario_priors(base, "caravan-2018", need="ensemble")
-    cfg = RunConfig(days=days or base.params.days)
-    fn = batch_fn or run_batch
-    warm, wm = member_plan(2 * len(client.scheduler_info()["workers"]), 0, priors)
-    simulate_ensemble(base, warm, wm, RunConfig(days=5), client=client, batch_fn=fn)  # imports, kernels loaded
-    walls = []
-    for _ in range(repeats):
-        specs, mem = member_plan(members, 0, priors)
+    def __init__(self, client, members: int, days: int | None, batch_fn=None):
+        from travesia.ensemble.ensemble import member_plan, simulate_ensemble
+        from travesia.ensemble.priors import scenario_priors
+        from travesia.ensemble.runner import RunConfig, run_batch
+        from travesia.scenario.load import load_scenario
+
+        self.client, self.members, self.walls = client, members, []
+        self.base = load_scenario("caravan-2018")
+        self.priors = scenario_priors(self.base, "caravan-2018", need="ensemble")
+        self.cfg = RunConfig(days=days or self.base.params.days)
+        self.fn = batch_fn or run_batch
+        warm, wm = member_plan(2 * len(client.scheduler_info()["workers"]), 0, self.priors)
+        simulate_ensemble(self.base, warm, wm, RunConfig(days=5), client=client, batch_fn=self.fn)  # imports, kernels
+
+    def time(self) -> None:
+        from travesia.ensemble.ensemble import member_plan, simulate_ensemble
+
+        specs, mem = member_plan(self.members, 0, self.priors)
         t0 = time.perf_counter()
-        run = simulate_ensemble(base, specs, mem, cfg, client=client, batch_fn=fn)
+        run = simulate_ensemble(self.base, specs, mem, self.cfg, client=self.client, batch_fn=self.fn)
         run.quantiles()
-        walls.append(time.perf_counter() - t0)
+        self.walls.append(time.perf_counter() - t0)
         run.close()
-    return members / statistics.median(walls), walls
+
+    def rate(self) -> float:
+        return self.members / statistics.median(self.walls)
 
 
 def main() -> None:
@@ -76,20 +90,30 @@ def main() -> None:
 
     res: dict = {"scenario": "caravan-2018", "scale": 1.0, "members": args.members, "cpu_count": os.cpu_count(),
                  "machine": platform.platform(), "load_average_at_start": os.getloadavg()}
+    # the three kinds timed in turn, repeat by repeat (clusters of 1 and 2 workers up together, idle
+    # when not timed): these machines drift 10-15 % over minutes, which timing one kind after the
+    # other would put into their ratios
+    kinds = {"1 worker": (1, None), "2 workers": (2, None), "1 worker, one by one": (1, one_by_one)}
+    with contextlib.ExitStack() as stack:
+        clients = {w: stack.enter_context(dask_client(workers=w)) for w in (1, 2)}
+        timers = {k: Timer(clients[w], args.members, args.days, fn) for k, (w, fn) in kinds.items()}
+        for _ in range(args.repeats):
+            for t in timers.values():
+                t.time()
     for w in (1, 2):
-        with dask_client(workers=w) as c:
-            r, walls = rate(c, args.members, args.repeats, args.days)
-        res[f"members_per_second_{w}_workers"] = round(r, 3)
-        res[f"walls_{w}_workers"] = [round(x, 2) for x in walls]
-        print(f"{w} worker(s): {r:.2f} members/s ({args.members} members, wall {min(walls):.1f} s)", flush=True)
+        t = timers["1 worker" if w == 1 else "2 workers"]
+        res[f"members_per_second_{w}_workers"] = round(t.rate(), 3)
+        res[f"walls_{w}_workers"] = [round(x, 2) for x in t.walls]
+        print(f"{w} worker(s): {t.rate():.2f} members/s ({args.members} members, median wall "
+              f"{statistics.median(t.walls):.1f} s of {len(t.walls)})", flush=True)
     eff = res["members_per_second_2_workers"] / (2 * res["members_per_second_1_workers"])
     res["scaling_efficiency_1_to_2"] = round(eff, 3)
     print(f"scaling efficiency 1 -> 2 workers: {100 * eff:.0f}%", flush=True)
-    with dask_client(workers=1) as c:
-        r, walls = rate(c, args.members, args.repeats, args.days, batch_fn=one_by_one)
-    res["members_per_second_1_worker_one_by_one"] = round(r, 3)
-    res["batched_over_one_by_one"] = round(res["members_per_second_1_workers"] / r, 2)
-    print(f"1 worker, members one by one: {r:.2f} members/s; batched is {res['batched_over_one_by_one']:.1f}x",
+    t = timers["1 worker, one by one"]
+    res["members_per_second_1_worker_one_by_one"] = round(t.rate(), 3)
+    res["walls_1_worker_one_by_one"] = [round(x, 2) for x in t.walls]
+    res["batched_over_one_by_one"] = round(res["members_per_second_1_workers"] / t.rate(), 2)
+    print(f"1 worker, members one by one: {t.rate():.2f} members/s; batched is {res['batched_over_one_by_one']:.1f}x",
           flush=True)
     if args.big:
         with dask_client(workers=args.workers) as c:
