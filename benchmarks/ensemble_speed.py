@@ -12,10 +12,10 @@ What it measures (declared before measuring):
 - **batched against one by one**: the same members on 1 worker, each Dask task running its
   members one after the other (a Sim each) instead of advanced together in one Sim; the ratio of
   the two rates, measured in the same run;
-- the three (1 worker, 2 workers, 1 worker one by one) are timed in turn, repeat by repeat, with
-  both clusters up (a cluster not being timed is idle): these machines drift 10-15 % over minutes,
-  and timing one after the other put that drift into the ratios (scaling measured at 75-96 % on one
-  machine within an hour);
+- the three (1 worker, 2 workers, 1 worker one by one) are timed in turn, repeat by repeat (each
+  repeat starts a cluster of 1 worker, then one of 2, and warms each kind up on it first): these
+  machines drift 10-15 % over minutes, and timing one kind after the other put that drift into
+  the ratios (scaling measured at 75-96 % on one machine within an hour);
 - **wall time of a ``--big``-member ensemble** (default 1,000) on ``--workers`` workers (default:
   the CPU count), from the first task submitted to ``ensemble.csv`` computed (percentiles
   included), cluster start-up excluded.
@@ -27,7 +27,6 @@ table and writes ``benchmarks/results/ensemble_speed.json``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -45,29 +44,34 @@ def one_by_one(blob, specs, cfg):
 
 
 class Timer:
-    """One kind of ensemble on one cluster (``batch_fn``: how a task runs its members), warmed up
-    once; :meth:`time` runs the ``members``-member ensemble once and keeps its wall time."""
+    """One kind of ensemble (``batch_fn``: how a task runs its members): :meth:`time` runs the
+    ``members``-member ensemble once on a cluster and keeps its wall time."""
 
-    def __init__(self, client, members: int, days: int | None, batch_fn=None):
-        from travesia.ensemble.ensemble import member_plan, simulate_ensemble
+    def __init__(self, members: int, days: int | None, batch_fn=None):
         from travesia.ensemble.priors import scenario_priors
         from travesia.ensemble.runner import RunConfig, run_batch
         from travesia.scenario.load import load_scenario
 
-        self.client, self.members, self.walls = client, members, []
+        self.members, self.walls = members, []
         self.base = load_scenario("caravan-2018")
         self.priors = scenario_priors(self.base, "caravan-2018", need="ensemble")
         self.cfg = RunConfig(days=days or self.base.params.days)
         self.fn = batch_fn or run_batch
-        warm, wm = member_plan(2 * len(client.scheduler_info()["workers"]), 0, self.priors)
-        simulate_ensemble(self.base, warm, wm, RunConfig(days=5), client=client, batch_fn=self.fn)  # imports, kernels
 
-    def time(self) -> None:
+    def warm(self, client) -> None:
+        """A short ensemble first: the workers' imports and kernels loaded."""
+        from travesia.ensemble.ensemble import member_plan, simulate_ensemble
+        from travesia.ensemble.runner import RunConfig
+
+        warm, wm = member_plan(2 * len(client.scheduler_info()["workers"]), 0, self.priors)
+        simulate_ensemble(self.base, warm, wm, RunConfig(days=5), client=client, batch_fn=self.fn)
+
+    def time(self, client) -> None:
         from travesia.ensemble.ensemble import member_plan, simulate_ensemble
 
         specs, mem = member_plan(self.members, 0, self.priors)
         t0 = time.perf_counter()
-        run = simulate_ensemble(self.base, specs, mem, self.cfg, client=self.client, batch_fn=self.fn)
+        run = simulate_ensemble(self.base, specs, mem, self.cfg, client=client, batch_fn=self.fn)
         run.quantiles()
         self.walls.append(time.perf_counter() - t0)
         run.close()
@@ -90,16 +94,18 @@ def main() -> None:
 
     res: dict = {"scenario": "caravan-2018", "scale": 1.0, "members": args.members, "cpu_count": os.cpu_count(),
                  "machine": platform.platform(), "load_average_at_start": os.getloadavg()}
-    # the three kinds timed in turn, repeat by repeat (clusters of 1 and 2 workers up together, idle
-    # when not timed): these machines drift 10-15 % over minutes, which timing one kind after the
-    # other would put into their ratios
-    kinds = {"1 worker": (1, None), "2 workers": (2, None), "1 worker, one by one": (1, one_by_one)}
-    with contextlib.ExitStack() as stack:
-        clients = {w: stack.enter_context(dask_client(workers=w)) for w in (1, 2)}
-        timers = {k: Timer(clients[w], args.members, args.days, fn) for k, (w, fn) in kinds.items()}
-        for _ in range(args.repeats):
-            for t in timers.values():
-                t.time()
+    # the three kinds timed in turn, repeat by repeat (a cluster of 1 worker, then one of 2, started
+    # afresh each repeat and warmed up): these machines drift 10-15 % over minutes, which timing one
+    # kind after the other would put into their ratios. One cluster at a time: with two LocalClusters
+    # alive in one process a gather once hung inside tornado (tests/test_ensemble.py)
+    timers = {k: Timer(args.members, args.days, fn) for k, fn in
+              (("1 worker", None), ("2 workers", None), ("1 worker, one by one", one_by_one))}
+    for _ in range(args.repeats):
+        for w, names in ((1, ("1 worker", "1 worker, one by one")), (2, ("2 workers",))):
+            with dask_client(workers=w) as c:
+                for k in names:
+                    timers[k].warm(c)
+                    timers[k].time(c)
     for w in (1, 2):
         t = timers["1 worker" if w == 1 else "2 workers"]
         res[f"members_per_second_{w}_workers"] = round(t.rate(), 3)

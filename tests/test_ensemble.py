@@ -243,6 +243,31 @@ def test_local_workers_environment(client2):
         assert engine or not sys.platform.startswith("linux")
 
 
+def test_local_cluster_leaves_port_8787_alone():
+    """A local cluster's scheduler serves its small HTTP endpoints on a free port, not Dask's 8787:
+    with 8787 taken (a second travesia command, the user's own Dask) Dask warned "Port 8787 is
+    already in use" and left a socket unclosed on every start."""
+    import socket
+    import warnings
+
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:
+        pass  # taken already: the case itself
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with dask_client(workers=1) as c:
+                ports = c.scheduler_info()["services"]
+                assert c.submit(len, "abc").result() == 3
+    finally:
+        holder.close()
+    assert 8787 not in ports.values()
+    assert not [w for w in caught if "8787" in str(w.message)], [str(w.message) for w in caught]
+
+
 def _killing_batch(marker: str):
     def batch(blob, specs, cfg):
         if any(s.member == 3 for s in specs) and not os.path.exists(marker):

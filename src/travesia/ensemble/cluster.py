@@ -131,8 +131,11 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     try:
         with dask.config.set({**LOCAL_CONFIG, "distributed.worker.multiprocessing-method": _start_method(),
                               "distributed.nanny.pre-spawn-environ": {**WORKER_ENV, "MALLOC_TRIM_THRESHOLD_": None}}):
+            # no dashboard; the scheduler's small HTTP server (health, metrics) on a free port, not
+            # Dask's 8787, which a second cluster (two commands at once) or the user's own Dask holds
+            # (Dask then warned "Port 8787 is already in use" on every start)
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+                                   scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=logging.ERROR)
     except Exception as e:  # a worker that died while starting ("Nanny failed to start"), no memory ...
         raise UserError(f"could not start a local Dask cluster of {n} worker process(es): {type(e).__name__}: "
                         f"{str(e).splitlines()[0] if str(e) else 'no message'}; try fewer --workers, or "
