@@ -47,15 +47,10 @@ class Timer:
     """One kind of ensemble (``batch_fn``: how a task runs its members): :meth:`time` runs the
     ``members``-member ensemble once on a cluster and keeps its wall time."""
 
-    def __init__(self, members: int, days: int | None, batch_fn=None):
-        from travesia.ensemble.priors import scenario_priors
-        from travesia.ensemble.runner import RunConfig, run_batch
-        from travesia.scenario.load import load_scenario
+    def __init__(self, base, priors, cfg, members: int, batch_fn=None):
+        from travesia.ensemble.runner import run_batch
 
-        self.members, self.walls = members, []
-        self.base = load_scenario("caravan-2018")
-        self.priors = scenario_priors(self.base, "caravan-2018", need="ensemble")
-        self.cfg = RunConfig(days=days or self.base.params.days)
+        self.base, self.priors, self.cfg, self.members, self.walls = base, priors, cfg, members, []
         self.fn = batch_fn or run_batch
 
     def warm(self, client) -> None:
@@ -82,7 +77,9 @@ class Timer:
 
 def main() -> None:
     from travesia.ensemble.ensemble import run_ensemble
-    from travesia.ensemble.runner import dask_client
+    from travesia.ensemble.priors import scenario_priors
+    from travesia.ensemble.runner import RunConfig, dask_client
+    from travesia.scenario.load import load_scenario
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--members", type=int, default=64)
@@ -98,7 +95,10 @@ def main() -> None:
     # afresh each repeat and warmed up): these machines drift 10-15 % over minutes, which timing one
     # kind after the other would put into their ratios. One cluster at a time: with two LocalClusters
     # alive in one process a gather once hung inside tornado (tests/test_ensemble.py)
-    timers = {k: Timer(args.members, args.days, fn) for k, fn in
+    base = load_scenario("caravan-2018")
+    priors = scenario_priors(base, "caravan-2018", need="ensemble")
+    cfg = RunConfig(days=args.days or base.params.days)
+    timers = {k: Timer(base, priors, cfg, args.members, fn) for k, fn in
               (("1 worker", None), ("2 workers", None), ("1 worker, one by one", one_by_one))}
     for _ in range(args.repeats):
         for w, names in ((1, ("1 worker", "1 worker, one by one")), (2, ("2 workers",))):
