@@ -23,10 +23,10 @@ a table and writes ``benchmarks/results/batch_speed.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-from pathlib import Path
+
+from _results import write_results  # benchmarks/_results.py
 
 
 def main() -> None:
@@ -83,10 +83,7 @@ def main() -> None:
            "process_cpu_ms_per_member": {k: round(1000 * v / n, 2) for k, v in parts.items()},
            "rest_cpu_ms_per_member": round(1000 * rest / n, 2),
            "load_average": [load0, os.getloadavg()[0]]}
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "batch_speed.json").write_text(json.dumps(res, indent=2) + "\n")
-    print(f"wrote {out / 'batch_speed.json'}")
+    write_results("batch_speed", res)
 
 
 if __name__ == "__main__":

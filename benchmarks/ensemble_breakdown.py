@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_results  # benchmarks/_results.py
+
 
 def _session(cmd: list[str]) -> tuple[float, int, list[dict]]:
     """Run ``cmd`` in a new session; (wall seconds, return code, processes of the session)."""
@@ -110,10 +112,7 @@ def main() -> None:
                   f"{r['ratio']}x the one-by-one rate (load {r['load_average'][0]} -> {r['load_average'][1]})")
             print(f"  CPU: {', '.join(f'{k} {v} s' for k, v in r['cpu_s'].items())}; workers "
                   f"{r['workers_ms_per_member']} ms per member, appeared at {r['workers_seen_s']} s")
-    res = Path(__file__).parent / "results"
-    res.mkdir(exist_ok=True)
-    (res / "ensemble_breakdown.json").write_text(json.dumps({"members": a.members, "workers": a.workers,
-                                                             "runs": runs}, indent=2) + "\n", encoding="utf-8")
+    write_results("ensemble_breakdown", {"members": a.members, "workers": a.workers, "runs": runs})
 
 
 if __name__ == "__main__":

@@ -27,12 +27,12 @@ table and writes ``benchmarks/results/ensemble_speed.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import time
-from pathlib import Path
+
+from _results import write_results  # benchmarks/_results.py
 
 
 def one_by_one(blob, specs, cfg):
@@ -132,10 +132,7 @@ def main() -> None:
         res["big_ensemble_rows"] = len(r["ensemble"])
         print(f"{args.big} members on {args.workers} worker(s): {wall:.0f} s ({args.big / wall:.2f} members/s)")
     res["load_average_at_end"] = os.getloadavg()
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "ensemble_speed.json").write_text(json.dumps(res, indent=2) + "\n")
-    print(f"wrote {out / 'ensemble_speed.json'}")
+    write_results("ensemble_speed", res)
 
 
 if __name__ == "__main__":

@@ -28,12 +28,13 @@ prints the figures and writes ``benchmarks/results/forecast_speed.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
 import time
 from pathlib import Path
+
+from _results import write_results  # benchmarks/_results.py
 
 
 def _worker_cpu() -> float:
@@ -95,9 +96,7 @@ def main() -> None:
                          members=a.backtest_members, out=Path(tmp) / "bt", client=c)
     for k, v in out.items():
         print(f"{k:34} {v}")
-    res = Path(__file__).parent / "results"
-    res.mkdir(exist_ok=True)
-    (res / "forecast_speed.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    write_results("forecast_speed", out)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib.util
-import json
 import os
 import pickle
 import shutil
@@ -51,6 +50,8 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
+
+from _results import write_results  # benchmarks/_results.py
 
 import numpy as np
 
@@ -288,10 +289,7 @@ def main() -> None:
            "identical": r["identical"], "load_average": [load0, os.getloadavg()[0]],
            "counted_per_person": None if counted is None else
            {k: {COUNTED[e]: round(v, 2) for e, v in c.items()} for k, c in counted.items()}}
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "kernel_ab.json").write_text(json.dumps(res, indent=2) + "\n")
-    print(f"wrote {out / 'kernel_ab.json'}")
+    write_results("kernel_ab", res)
 
 
 if __name__ == "__main__":

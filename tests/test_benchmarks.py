@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 def _module(name: str):
+    """A benchmark script as a module, its folder on the path as when it runs (``_results``)."""
+    if str(BENCH) not in sys.path:
+        sys.path.append(str(BENCH))
     spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
