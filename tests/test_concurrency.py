@@ -58,7 +58,10 @@ def test_two_runs_racing_to_one_new_out(tmp_path, trial):
 
 
 def test_a_folder_appearing_during_a_run_is_kept(tmp_path):
-    """The issue's reproduction: as soon as the partial folder exists, make --out and put a file in it."""
+    """The issue's reproduction: as soon as the partial folder exists, a folder with a file in it
+    appears at --out. It appears whole (made beside it, then renamed into place): an empty folder
+    at --out is one a run may take (``commit_partial``), and made then filled in two steps, the run
+    could take it between them (the file's write then found no folder: a flaky failure)."""
     s = write_scenario(tmp_path / "s", LINE_YAML.replace("days: 6", "days: 400"), LINE_PLACES, LINE_LEGS)
     out = tmp_path / "race"
     kept = 0
@@ -69,11 +72,13 @@ def test_a_folder_appearing_during_a_run_is_kept(tmp_path):
         while p.poll() is None and not leftovers(tmp_path, "race"):
             time.sleep(0.001)
         if p.poll() is None:
+            mine = tmp_path / "mine"
+            mine.mkdir(exist_ok=True)
+            (mine / "mine.txt").write_text("precious")
             try:
-                out.mkdir()
-                (out / "mine.txt").write_text("precious")
-            except FileExistsError:
-                pass
+                os.rename(mine, out)  # never onto a folder that is not empty (the run's result)
+            except OSError:
+                pass  # the run committed first
         rc = p.wait(timeout=300)
         err = p.stderr.read()
         assert "Traceback" not in err
