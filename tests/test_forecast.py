@@ -159,3 +159,31 @@ def test_constant_velocity_keeps_moving(line):
     pd.testing.assert_frame_equal(f, g)
     pd.testing.assert_frame_equal(persistence_forecast(obs, d0 + dt.timedelta(days=4), keys),
                                   persistence_forecast(more, d0 + dt.timedelta(days=4), keys))
+
+
+def test_camps_are_series_of_their_own(line):
+    """Reports at camps (FLEE's refugee camps) are counts at a site: persistence keeps each camp's
+    last count, constant velocity its drift; they are not part of a caravan's track."""
+    places, legs, obs, keys, d0 = line
+    places = places.copy()
+    places.loc[places["name"] == "D", "kind"] = "camp"
+    places.loc[places["name"] == "C", "kind"] = "camp"
+    day = lambda k: d0 + dt.timedelta(days=k)  # noqa: E731
+    camp = pd.DataFrame({"date": [day(0), day(4), day(2), day(6)], "place": ["D", "D", "C", "C"],
+                         "quantity": "present", "low": [200.0, 240.0, 50.0, 30.0],
+                         "high": [np.nan, np.nan, 50.0, 30.0], "caravan": ""})
+    both = pd.concat([obs, camp], ignore_index=True)
+    f = persistence_forecast(both, day(4), keys, places)
+    assert _at(f, day(10), "present", "D") == 240.0  # its last count, the caravan's track unchanged
+    assert _at(f, day(10), "present", "C") == 50.0  # the report of day 6 is after the as-of date
+    assert _at(f, day(10), "present", "B") == 100.0 and _at(f, day(10), "travelling", "(all)") == 100.0
+    g = constant_velocity_forecast(both, day(4), keys, places, legs)
+    assert _at(g, day(10), "present", "D") == 240.0 + 10.0 * 6  # +40 in 4 days: 10 a day, 6 days on
+    assert _at(g, day(8), "present", "C") == 100.0 + 50.0  # the caravan (50 km on from B) and the camp
+    h = constant_velocity_forecast(both, day(6), keys, places, legs)  # C: 50 on day 2, 30 on day 6
+    assert _at(h, day(9), "present", "C") == 30.0 - 5.0 * 3 + 100.0  # the camp's drift and the caravan (62.5 km on)
+    assert _at(h, day(12), "present", "C") == 0.0  # never below 0; the caravan at D (100 km on)
+    assert _at(h, day(12), "present", "D") == 240.0 + 10.0 * 8 + 100.0
+    # without the places' kinds, the camps' reports are caravan "" and its track: the old behaviour
+    p = persistence_forecast(both, day(4), keys)
+    assert _at(p, day(10), "present", "D") == 240.0 and _at(p, day(10), "travelling", "(all)") == 100.0 + 240.0

@@ -14,6 +14,13 @@ In both, every other observed series (cumulative arrivals, crossings, returns, a
 applications; detentions) stays at its last observed value, and ``travelling`` at ``(all)`` is
 the sum of the caravans' last sizes. Everything not observed is 0.
 
+A camp (place kind ``camp``: FLEE's camps, where refugees stay) is not a place a caravan passes:
+its ``present`` reports are counts at a site, a series of their own (refugee-flow scenarios, such
+as an imported FLEE folder, report every camp's population on the same dates). There,
+persistence keeps each camp at its last reported count and constant velocity is the *drift*
+forecast: the straight line through the camp's first and last report continued (never below 0;
+its last count when it has one report). Reports at camps are not part of any caravan's track.
+
 The output has the columns of totals.csv (``date,quantity,place,people``) for the dates asked,
 so it is scored with the same validation metric as a run or a forecast's median.
 """
@@ -68,17 +75,46 @@ def _carry(f: pd.DataFrame, known: pd.DataFrame, dates: list[dt.date]) -> None:
         _set(f, dates, q, place, float(g["mid"].iloc[-1]))
 
 
-def _last_seen(known: pd.DataFrame) -> dict[str, tuple[pd.Series, pd.Series]]:
-    """caravan -> (first present observation, last present observation)."""
+def _camps(places: pd.DataFrame | None) -> set[str]:
+    """Names (and ids) of the places of kind ``camp``: sites whose ``present`` reports are series of
+    their own (module doc)."""
+    if places is None or "kind" not in places:
+        return set()
+    c = places[places["kind"].astype(str) == "camp"]
+    return {str(x) for col in ("name", "id") if col in c for x in c[col]}
+
+
+def _at_camps(known: pd.DataFrame, camps: set[str]) -> pd.Series:
+    return (known["quantity"] == "present") & known["place"].astype(str).isin(camps)
+
+
+def _last_seen(known: pd.DataFrame, camps: set[str] = frozenset()) -> dict[str, tuple[pd.Series, pd.Series]]:
+    """caravan -> (first present observation, last present observation), reports at camps left out."""
     out = {}
-    pres = known[known["quantity"] == "present"]
+    pres = known[(known["quantity"] == "present") & ~_at_camps(known, camps)]
     for c, g in pres.groupby("caravan", sort=True):
         out[c] = (g.iloc[0], g.iloc[-1])
     return out
 
 
-def persistence_forecast(obs: pd.DataFrame, as_of: dt.date, keys: pd.DataFrame) -> pd.DataFrame:
-    """The caravans stay where last seen at their last size (see the module doc).
+def _sites(f: pd.DataFrame, known: pd.DataFrame, camps: set[str], dates: list[dt.date], drift: bool) -> None:
+    """Each camp's reported count: its last (persistence) or the line through its first and last
+    reports continued, never below 0 (``drift``). Reports of one date at one camp (several
+    caravans', or several sources') are summed, as the camp's count."""
+    at = known[_at_camps(known, camps)]
+    for place, g in at.groupby("place", sort=True):
+        by_date = g.groupby("date", sort=True)["mid"].sum()
+        d0, d1 = by_date.index[0], by_date.index[-1]
+        y0, y1 = float(by_date.iloc[0]), float(by_date.iloc[-1])
+        slope = (y1 - y0) / (d1 - d0).days if drift and d1 > d0 else 0.0
+        vals = [max(0.0, y1 + slope * (d - d1).days) for d in dates]
+        _set(f, dates, "present", str(place), vals, add=True)
+
+
+def persistence_forecast(obs: pd.DataFrame, as_of: dt.date, keys: pd.DataFrame,
+                         places: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The caravans stay where last seen at their last size, and each camp (of ``places``) at its
+    last count (see the module doc).
 
     ``keys`` is the ``date,quantity,place`` table to fill (e.g. a forecast's rows); returns it
     with ``people``.
@@ -87,8 +123,10 @@ def persistence_forecast(obs: pd.DataFrame, as_of: dt.date, keys: pd.DataFrame) 
     f = _frame(keys)
     dates = sorted(set(f["date"]))
     _carry(f, known, dates)
+    camps = _camps(places)
+    _sites(f, known, camps, dates, drift=False)
     total = 0.0
-    for _, (_, last) in _last_seen(known).items():
+    for _, (_, last) in _last_seen(known, camps).items():
         _set(f, dates, "present", last["place"], last["mid"], add=True)
         total += last["mid"]
     _set(f, dates, "travelling", "(all)", total)
@@ -118,7 +156,8 @@ def _resolve(net: Network, name: str) -> int | None:
 
 def constant_velocity_forecast(obs: pd.DataFrame, as_of: dt.date, keys: pd.DataFrame, places: pd.DataFrame,
                                legs: pd.DataFrame, destinations: dict[str, str] | None = None) -> pd.DataFrame:
-    """The caravans keep moving at their average observed speed toward their destination (module doc).
+    """The caravans keep moving at their average observed speed toward their destination, and each
+    camp's count along its drift (module doc).
 
     ``destinations`` maps a caravan to a destination place id; by default the destination place
     (kind ``destination``) nearest by road to where the caravan was last seen.
@@ -128,9 +167,11 @@ def constant_velocity_forecast(obs: pd.DataFrame, as_of: dt.date, keys: pd.DataF
     f = _frame(keys)
     dates = sorted(set(f["date"]))
     _carry(f, known, dates)
+    camps = _camps(places)
+    _sites(f, known, camps, dates, drift=True)
     dests = np.nonzero(net.kind == KIND["destination"])[0]
     total = 0.0
-    for c, (first, last) in _last_seen(known).items():
+    for c, (first, last) in _last_seen(known, camps).items():
         a, b = _resolve(net, first["place"]), _resolve(net, last["place"])
         size = float(last["mid"])
         total += size
@@ -164,7 +205,7 @@ def naive_forecasts(obs: pd.DataFrame, as_of: dt.date, keys: pd.DataFrame, place
                     legs: pd.DataFrame) -> pd.DataFrame:
     """Both naive forecasts in one table: ``method,date,quantity,place,people`` (non-zero rows)."""
     out = []
-    for name, f in (("persistence", persistence_forecast(obs, as_of, keys)),
+    for name, f in (("persistence", persistence_forecast(obs, as_of, keys, places)),
                     ("constant_velocity", constant_velocity_forecast(obs, as_of, keys, places, legs))):
         f = f[f["people"] != 0].copy()
         f.insert(0, "method", name)
