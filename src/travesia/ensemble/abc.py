@@ -235,14 +235,40 @@ def _weighted_quantile(v: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(v[o][min(int(np.searchsorted(c, q)), len(v) - 1)])
 
 
+def _earlier_history(path: Path, db: str):
+    """The pyabc History of an earlier run in ``path`` with at least one generation done, or None
+    (no file, an empty one, or a run stopped before its first generation); a history that cannot
+    be read, or a run whose generations are gone, is :func:`~.calibrate.cannot_resume`."""
+    import pyabc
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from travesia.ensemble.calibrate import cannot_resume, check_database
+
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    check_database(path)
+    try:
+        h = pyabc.History(db)
+        if h.id is None:  # no generation stored: no run at all, or one whose populations are gone
+            if h.all_runs():
+                raise cannot_resume(path, "holds an ABC run without its generations")
+            return None
+        return h if h.n_populations > 0 else None
+    except (SQLAlchemyError, AssertionError, LookupError, TypeError, ValueError) as e:
+        # pyabc's own checks (its format version) are assertions; a table emptied or edited by hand
+        # gives None where it expects numbers
+        raise cannot_resume(path, f"not a pyabc history that can be read ({type(e).__name__})") from None
+
+
 def run_abc(base: LoadedScenario, priors: dict[str, Prior], obs: pd.DataFrame, *, out: Path, population: int,
             generations: int, until: dt.date | None, seed: int, scale: float, check_members: int,
             force: bool = False, client: Any = None, workers: int | None = None, scheduler: str | None = None,
-            progress=None) -> dict:
+            progress=None, source: str | None = None) -> dict:
     """ABC-SMC of the priors against ``obs`` (see the module doc); resumes an earlier ``DIR/abc.db``."""
     import pyabc
+    from sqlalchemy.exc import SQLAlchemyError
 
-    from travesia.ensemble.calibrate import _prepare_dir, best_params_text, select_observations
+    from travesia.ensemble.calibrate import _prepare_dir, best_params_text, cannot_resume, select_observations
     from travesia.output import QUANTITIES
 
     if population < 10:
@@ -252,7 +278,7 @@ def run_abc(base: LoadedScenario, priors: dict[str, Prior], obs: pd.DataFrame, *
     if not priors:
         raise UserError("ABC needs priors: the scenario declares none; give --priors FILE")
     start = base.params.start
-    obs = select_observations(obs, start, until)
+    obs = select_observations(obs, start, until, end=start + dt.timedelta(days=base.params.days - 1), source=source)
     last = max(obs["date"]) if until is None else until
     days = min((last - start).days + 1, base.params.days)
     quantities = tuple(q for q in QUANTITIES if q in set(obs["quantity"]))
@@ -266,19 +292,22 @@ def run_abc(base: LoadedScenario, priors: dict[str, Prior], obs: pd.DataFrame, *
                                         ).hexdigest()
     out = Path(out)
     _prepare_dir(out, force, config, db=DB)
+    db = f"sqlite:///{(out / DB).resolve()}"
+    h = _earlier_history(out / DB, db)  # before anything in the folder changes
     atomic_write(out / "calibration.json", json.dumps({**config, "status": "running"}, indent=2, default=str) + "\n")
     model, distance = Model(base, priors, obs, cfg, seed), Distance(obs)
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("pyabc").setLevel(logging.WARNING)
-    db = f"sqlite:///{(out / DB).resolve()}"
     np.random.seed(seed % 2**32)  # pyabc draws from NumPy's global generator (its particles: seeded apart)
     with maybe_client(client, workers, scheduler) as c:
         sampler = _seeded_sampler(c, seed)
         abc = pyabc.ABCSMC(model, _prior(names), distance, population_size=population, sampler=sampler)
-        if (out / DB).exists() and pyabc.History(db).n_populations > 0:
-            h = pyabc.History(db)
+        if h is not None:
             done = h.n_populations
-            abc.load(db, h.id)
+            try:
+                abc.load(db, h.id)
+            except (SQLAlchemyError, AssertionError, LookupError, TypeError, ValueError) as e:
+                raise cannot_resume(out / DB, f"not a pyabc history that can be read ({type(e).__name__})") from None
         else:
             abc.new(db, {"x": np.zeros(len(obs))})
             done = 0

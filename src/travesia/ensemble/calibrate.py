@@ -43,6 +43,7 @@ from travesia.scenario.schema import Prior
 
 STUDY = "study.db"
 CAL_MARKER = "calibration"
+MAX_FAILED = 20  # trials in a row that fail (no objective) before a calibration stops (or --batch, if more)
 
 
 def search_space(priors: dict[str, Prior]) -> dict[str, Any]:
@@ -68,13 +69,29 @@ def search_space(priors: dict[str, Prior]) -> dict[str, Any]:
     return out
 
 
-def select_observations(obs: pd.DataFrame | None, start: dt.date, until: dt.date | None) -> pd.DataFrame:
-    """Observations dated from ``start`` up to ``until`` (inclusive); a UserError if none is left."""
+def select_observations(obs: pd.DataFrame | None, start: dt.date, until: dt.date | None, *,
+                        end: dt.date | None = None, source: str | None = None) -> pd.DataFrame:
+    """Observations dated from ``start`` up to ``until`` (inclusive) and, with ``end`` (the last
+    day the scenario runs), no later than it; a UserError naming ``source`` (the observations file,
+    or --until) if none is left."""
     if obs is None or obs.empty:
+        if source is not None:
+            raise UserError("no observations to calibrate against (the file has a header and no rows)",
+                            where=source)
         raise UserError("no observations to calibrate against: the scenario has none; pass --observations FILE")
-    keep = obs[(obs["date"] >= start) & ((obs["date"] <= until) if until is not None else True)]
+    keep = obs[(obs["date"] >= start) & ((obs["date"] <= until) if until is not None else True)
+               & ((obs["date"] <= end) if end is not None else True)]
     if keep.empty:
-        raise UserError(f"no observations between {start} and {until}", where="--until")
+        first, last = min(obs["date"]), max(obs["date"])
+        dated = f"the observations are dated {first}..{last}"
+        if until is not None and until < start:
+            raise UserError(f"no observations between {start} and {until}: {until} is before the scenario's start",
+                            where="--until")
+        if until is not None and not obs[(obs["date"] >= start) & (obs["date"] <= (end or until))].empty:
+            raise UserError(f"no observations between {start} and {until} ({dated})", where="--until")
+        raise UserError(f"no observation falls in the run's dates {start}..{end or until} ({dated}); "
+                        "calibration compares runs with observations made while they run",
+                        where=source or "--observations")
     return keep.reset_index(drop=True)
 
 
@@ -99,6 +116,46 @@ def best_params_text(what: str, extra: str, config: dict, params: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def cannot_resume(path: Path, why: str) -> UserError:
+    """The error of an earlier calibration that is broken: it names the file and how to start over
+    (the file itself is left as it is)."""
+    return UserError(f"{why}: this calibration cannot be resumed (the file was left as it is); choose another "
+                     "--out to start afresh, or --force to discard this one", where=str(path))
+
+
+def check_database(path: Path) -> None:
+    """An SQLite history (study.db, abc.db) that can be opened: an empty file or one with SQLite's
+    header; anything else is :func:`cannot_resume`, before SQLite or Optuna opens (or writes) it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except OSError as e:
+        raise cannot_resume(path, f"cannot be read ({e.strerror})") from None
+    if head and head != SQLITE_HEADER:
+        raise cannot_resume(path, "not an SQLite database")
+
+
+def _earlier_record(out: Path, db: str) -> dict:
+    """The calibration.json of an earlier calibration in ``out`` ({} if there is none), its history
+    file checked (:func:`check_database`); a broken record is :func:`cannot_resume`."""
+    check_database(out / db)
+    path = out / "calibration.json"
+    if not path.exists():
+        return {}
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise cannot_resume(path, f"not a calibration record (not JSON: {str(e).splitlines()[0]})") from None
+    except OSError as e:
+        raise cannot_resume(path, f"cannot be read ({e.strerror})") from None
+    if not isinstance(old, dict):
+        raise cannot_resume(path, f"not a calibration record (a JSON {type(old).__name__}, expected an object)")
+    return old
+
+
 def _prepare_dir(out: Path, force: bool, config: dict, db: str = STUDY) -> None:
     """A new folder, or an earlier calibration with the same settings (resumed), or --force."""
     if out.exists():
@@ -110,7 +167,7 @@ def _prepare_dir(out: Path, force: bool, config: dict, db: str = STUDY) -> None:
                 raise UserError("exists, is not empty and is not a travesia result folder; choose another --out "
                                 "(nothing was overwritten)", where=str(out))
             is_cal = (out / db).exists() and CAL_MARKER in marker.read_text()
-            old = json.loads((out / "calibration.json").read_text()) if (out / "calibration.json").exists() else {}
+            old = {} if force or not is_cal else _earlier_record(out, db)
             same = is_cal and old.get("config_key") == config["config_key"]
             if force:
                 from travesia.output import foreign_files
@@ -139,17 +196,20 @@ def run_calibration(base: LoadedScenario, priors: dict[str, Prior], obs: pd.Data
                     trials: int, until: dt.date | None = None, seed: int = 0, seeds: int = 3, batch: int = 8,
                     top: int | None = None, scale: float = 1.0, force: bool = False, client: Any = None,
                     workers: int | None = None, scheduler: str | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> dict:
-    """Calibrate a loaded scenario against ``obs`` (already read); see the module doc."""
+                    progress: Callable[[int, int], None] | None = None, source: str | None = None) -> dict:
+    """Calibrate a loaded scenario against ``obs`` (already read from ``source``, the file named in
+    errors); see the module doc."""
     import optuna
     from optuna.trial import TrialState
+    from sqlalchemy.exc import SQLAlchemyError
 
     if trials < 1:
         raise UserError(f"--trials must be >= 1, got {trials}")
     if seeds < 1:
         raise UserError(f"--seeds must be >= 1, got {seeds}")
     start = base.params.start
-    obs = select_observations(obs, start, until)
+    obs = select_observations(obs, start, until, end=start + dt.timedelta(days=base.params.days - 1),
+                              source=source)
     last = max(obs["date"]) if until is None else until
     days = (last - start).days + 1
     if days > base.params.days:
@@ -168,24 +228,33 @@ def run_calibration(base: LoadedScenario, priors: dict[str, Prior], obs: pd.Data
                                         ).hexdigest()
     out = Path(out)
     _prepare_dir(out, force, config)
-    atomic_write(out / "calibration.json", json.dumps({**config, "status": "running"}, indent=2, default=str) + "\n")
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna").setLevel(logging.WARNING)
     storage = f"sqlite:///{(out / STUDY).resolve()}"
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(4, min(10, trials // 3)))
-    study = optuna.create_study(study_name="travesia", storage=storage, sampler=sampler, direction="minimize",
-                                load_if_exists=True)
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
-        study.tell(t.number, state=TrialState.FAIL)  # left running by an interrupted calibration
+    try:
+        study = optuna.create_study(study_name="travesia", storage=storage, sampler=sampler, direction="minimize",
+                                    load_if_exists=True)
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+            study.tell(t.number, state=TrialState.FAIL)  # left running by an interrupted calibration
+    except (SQLAlchemyError, optuna.exceptions.OptunaError) as e:
+        raise cannot_resume(out / STUDY, f"not an Optuna study ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0] if str(e) else 'no message'})") from None
+    atomic_write(out / "calibration.json", json.dumps({**config, "status": "running"}, indent=2, default=str) + "\n")
     seeds_list = [member_seed(seed, r) for r in range(seeds)]
     layout = layout_of(base, cfg)
 
     def n_complete() -> int:
         return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
+    failed = 0  # trials in a row whose objective could not be computed
     with maybe_client(client, workers, scheduler) as c:
         while (done := n_complete()) < trials:
+            if failed >= max(MAX_FAILED, batch):
+                raise UserError(f"the last {failed} trials all failed: their runs gave no value to compare with "
+                                f"any of the {len(obs)} observations used (the study so far is kept in "
+                                f"{out / STUDY})", where=source or "--observations")
             if progress is not None:
                 progress(done, trials)
             asked = [study.ask(space) for _ in range(min(batch, trials - done))]
@@ -204,8 +273,10 @@ def run_calibration(base: LoadedScenario, priors: dict[str, Prior], obs: pd.Data
                     value = float("nan")
                 if math.isfinite(value):
                     study.tell(t, value)
+                    failed = 0
                 else:
                     study.tell(t, state=TrialState.FAIL)
+                    failed += 1
         if progress is not None:
             progress(n_complete(), trials)
     return write_calibration(study, priors, out, config, top)
@@ -270,18 +341,22 @@ def calibrate(scenario: str | Path | LoadedScenario, *, out: str | Path, trials:
             until = dt.date.fromisoformat(until)
         except ValueError:
             raise UserError(f"expected a date YYYY-MM-DD, got '{until}'", where="--until") from None
+    source = None
     if isinstance(observations, pd.DataFrame):
         obs = observations
     elif observations is not None:
         obs = load_observations(observations, base.places)
+        source = str(observations)
     else:
         obs = base.observations
+        if obs is not None and base.folder is not None and base.params.observations:
+            source = str(base.folder / base.params.observations)
     if method == "abc":
         from travesia.ensemble.abc import run_abc
 
         return run_abc(base, priors, obs, out=Path(out), population=population, generations=generations, until=until,
                        seed=seed, scale=scale, check_members=check_members, force=force, client=client,
-                       workers=workers, scheduler=scheduler)
+                       workers=workers, scheduler=scheduler, source=source)
     return run_calibration(base, priors, obs, out=Path(out), trials=trials, until=until, seed=seed, seeds=seeds,
                            batch=batch, top=top, scale=scale, force=force, client=client, workers=workers,
-                           scheduler=scheduler, progress=progress)
+                           scheduler=scheduler, progress=progress, source=source)
