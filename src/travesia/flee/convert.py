@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from travesia.errors import UserError
+from travesia.output import atomic_write
+from travesia.scenario.schema import MAX_COUNT
 from travesia.engine.processes.flee_rules.params import FleeParams, flee_params
 from travesia.flee.reader import FleeInput, read_flee_folder
 
@@ -94,15 +96,19 @@ def flee_section(fi: FleeInput) -> dict:
     sec["home_country"] = fi.locations[0].country
     sec["locations"] = {l.name: {"type": l.type, "conflict_date": l.conflict_date, "population": l.population}
                         for l in fi.locations}
-    if fi.conflicts is not None:
-        conf = {n: _change_points(v) for n, v in fi.conflicts.items() if any(x > 0 for x in v)}
+    if fi.conflicts is not None:  # (rows past the run change nothing: left out)
+        conf = {n: _change_points(v[:fi.length]) for n, v in fi.conflicts.items() if any(x > 0 for x in v[:fi.length])}
     else:  # FLEE's documented meaning of conflict_date
         conf = {l.name: ([[0, 0.0], [l.conflict_date, 1.0]] if l.conflict_date > 0 else [[0, 1.0]])
                 for l in fi.locations if "conflict" in l.type.lower()}
     sec["conflicts"] = conf
     sec["closures"] = [c.model_dump() for c in fi.closures]
-    sec["counts"] = {n: [[fi.start + dt.timedelta(days=int(d)), float(round(v, 6))] for d, v in t]
-                     for n, t in fi.tables.items()}
+    # a series of no location (a note of the reader) is read only to be summed into the total with
+    # sum_from_camps: otherwise nothing reads it, and the scenario names only places
+    names = {l.name for l in fi.locations}
+    used = [n for n in fi.tables if n == "total" or n in names or sec.get("sum_from_camps")]
+    sec["counts"] = {n: [[fi.start + dt.timedelta(days=int(d)), float(round(v, 6))] for d, v in fi.tables[n]]
+                     for n in used}
     return sec
 
 
@@ -123,6 +129,12 @@ def build_scenario(fi: FleeInput, name: str) -> tuple[dict, pd.DataFrame, pd.Dat
                          household_size=1.0, group_size=1))
     total = sched.zone_cum[-1] if len(sched.zones) else []
     for z, n in zip(sched.zones, total):
+        if n > MAX_COUNT:
+            series = "the camps' counts" if fp.sum_from_camps else "the 'total' counts"
+            raise UserError(f"FLEE would inject {int(n):,} people at '{net.names[z]}' over the run (the rises of "
+                            f"{series}, added up), more than live on Earth (at most {MAX_COUNT:,})",
+                            where=fi.layout_rows.get("total", str(fi.folder)) if not fp.sum_from_camps
+                            else str(fi.folder / "source_data" / "data_layout.csv"))
         pops.append(dict(name=f"displaced from {net.names[z]}", origin=net.ids[z], start=fi.start, core=0,
                          size=int(n), household_size=1.0, group_size=1))
     raw = {
@@ -173,6 +185,24 @@ def _yaml_text(raw: dict, notes: list[str]) -> str:
     return "\n".join(head) + "\n" + buf.getvalue()
 
 
+def _check_it_loads(files: dict[str, str], folder: Path) -> None:
+    """The scenario made from a FLEE folder loads as ``travesia check`` and ``run`` load it; what
+    the reader let through and the scenario refuses stops the import here, nothing written."""
+    import tempfile
+
+    from travesia.scenario.load import load_scenario
+
+    with tempfile.TemporaryDirectory(prefix="travesia-import-flee-") as tmp:
+        for fname, text in files.items():
+            (Path(tmp) / fname).write_text(text, encoding="utf-8")
+        try:
+            load_scenario(tmp)
+        except UserError as e:
+            msg = str(e).replace(tmp + "/", "").replace(tmp, "")
+            raise UserError(f"the scenario made from this FLEE folder would not load ({msg}); nothing was written",
+                            where=str(folder)) from None
+
+
 def import_flee(flee_dir: str | Path, out_dir: str | Path, *, force: bool = False, name: str | None = None,
                 as_written: bool = False) -> dict:
     """Convert a FLEE input folder into a scenario folder. Returns {"out", "people", "notes", ...}.
@@ -189,14 +219,19 @@ def import_flee(flee_dir: str | Path, out_dir: str | Path, *, force: bool = Fals
             raise UserError("exists and is not empty; use --force to overwrite its scenario files", where=str(out))
     nm = name or Path(flee_dir).resolve().name
     raw, places, legs, obs, notes = build_scenario(fi, nm)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "scenario.yaml").write_text(_yaml_text(raw, notes), encoding="utf-8")
     pl = places[["id", "name", "country", "lat", "lon", "kind", "region", "capacity", "note", "source"]].copy()
     pl["capacity"] = pl["capacity"].map(lambda c: "" if c < 0 else str(int(c)))
-    pl.to_csv(out / "places.csv", index=False, lineterminator="\n")
-    legs.rename(columns={"a": "from", "b": "to"})[["from", "to", "km", "modes", "note", "source"]].to_csv(
-        out / "legs.csv", index=False, lineterminator="\n")
-    obs.to_csv(out / "observations.csv", index=False, lineterminator="\n")
+    files = {
+        "scenario.yaml": _yaml_text(raw, notes),
+        "places.csv": pl.to_csv(index=False, lineterminator="\n"),
+        "legs.csv": legs.rename(columns={"a": "from", "b": "to"})[["from", "to", "km", "modes", "note", "source"]]
+        .to_csv(index=False, lineterminator="\n"),
+        "observations.csv": obs.to_csv(index=False, lineterminator="\n"),
+    }
+    _check_it_loads(files, fi.folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for fname, text in files.items():
+        atomic_write(out / fname, text)
     people = int(sum(p["size"] for p in raw["populations"]))
     return {"out": out, "people": people, "places": len(places), "legs": len(legs), "days": fi.length,
             "observations": len(obs), "notes": notes}

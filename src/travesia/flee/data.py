@@ -21,16 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from travesia.errors import UserError, csv_records
+from travesia.scenario.load import read_input_text
+from travesia.scenario.schema import MAX_COUNT
 
 
-def read_count_file(path: Path, start: dt.date) -> np.ndarray:
-    """Read a FLEE count file (``YYYY-MM-DD,count`` per row) into a table of (day offset, count)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError("count file not found (named in data_layout.csv)", where=str(path)) from None
-    except UnicodeDecodeError as e:
-        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+def read_count_file(path: Path, start: dt.date, named_at: str | None = None) -> np.ndarray:
+    """Read a FLEE count file (``YYYY-MM-DD,count`` per row) into a table of (day offset, count).
+
+    ``named_at`` (the data_layout.csv row naming the file) is blamed when the file cannot be read
+    at all (missing, not a regular file, too large, not UTF-8); its rows are blamed on the file."""
+    text = read_input_text(path, what="count file", where=named_at)
     rows = []
     for lineno, row in csv_records(text, path):
         if len(row) < 2 or not row[0].strip() or row[0].strip().startswith("#"):
@@ -50,6 +50,8 @@ def read_count_file(path: Path, start: dt.date) -> np.ndarray:
             raise UserError(f"expected a count in the second column, got '{row[1]}'", where=w) from None
         if not np.isfinite(count) or count < 0:
             raise UserError(f"count must be a finite number >= 0, got '{row[1]}'", where=w)
+        if count > MAX_COUNT:
+            raise UserError(f"count '{row[1]}' is more people than live on Earth (at most {MAX_COUNT:,})", where=w)
         rows.append(((date - start).days, count))
     if not rows:
         raise UserError("no count rows (expected YYYY-MM-DD,count)", where=str(path))

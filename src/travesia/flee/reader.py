@@ -33,15 +33,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from travesia.errors import UserError, csv_records
 from travesia.flee import data as fdata
+from travesia.scenario.load import read_input_text
 from travesia.scenario.schema import MAX_COUNT, MAX_KM
-from travesia.engine.processes.flee_rules.params import CLOSURE_TYPES, FleeClosure
+from travesia.engine.processes.flee_rules.params import (CLOSURE_TYPES, MAX_DAY, MAX_INTENSITY, FleeClosure,
+                                                          FleeParams)
 
 INPUT_FILES = {
     "locations.csv": "places (required)",
@@ -53,6 +57,7 @@ INPUT_FILES = {
     "registration_corrections.csv": "corrections of early camp registrations",
 }
 DEMOGRAPHICS = "demographics_"  # FLEE 3: input_csv/demographics_<attribute>.csv, per-location weights
+ATTRIBUTE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a scenario's attribute names (scenario.load)
 
 # simsetting.yml keys travesia follows: FLEE name -> (flee param name, type)
 MOVE_KEYS = {
@@ -120,14 +125,12 @@ class FleeInput:
     notes: list[str] = field(default_factory=list)
     # FLEE 3 demographics: attribute -> (values, {"Default" or location name: weight per value})
     demographics: dict[str, tuple[list[str], dict[str, list[float]]]] = field(default_factory=dict)
+    layout_rows: dict[str, str] = field(default_factory=dict)  # series name -> the data_layout.csv row naming it
 
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
     """CSV rows with their line numbers, skipping empty rows and ``#`` comments (FLEE's rule)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    text = read_input_text(path)
     out = []
     for lineno, row in csv_records(text, path):
         if not row or all(not c.strip() for c in row) or row[0].strip().startswith("#"):
@@ -159,7 +162,7 @@ def _float(v: str, what: str, where: str, ge: float | None = None, le: float | N
         raise UserError(f"{what}: expected a finite number{f' >= {ge:g}' if ge is not None else ''}, got '{v}'",
                         where=where)
     if le is not None and x > le:
-        raise UserError(f"{what}: must be <= {le:,g}, got '{v}'", where=where)
+        raise UserError(f"{what}: must be <= {le:,.15g}, got '{v}'", where=where)
     return x
 
 
@@ -167,11 +170,16 @@ def read_period(path: Path, notes: list[str] | None = None) -> tuple[dt.date, in
     from travesia.options import MAX_DAYS
 
     start, length, where_length = None, None, str(path)
+    seen: dict[str, int] = {}
     for ln, row in _rows(path):
         w = f"{path}:{ln}"
         key = row[0].lower()
         if len(row) < 2:
             raise UserError(f"expected 'StartDate,YYYY-MM-DD' or 'Length,N', got '{','.join(row)}'", where=w)
+        if key in ("startdate", "length"):
+            if key in seen:
+                raise UserError(f"'{row[0]}' given twice (also on line {seen[key]}); keep one", where=w)
+            seen[key] = ln
         if key == "startdate":
             try:
                 start = dt.date.fromisoformat(row[1])
@@ -217,7 +225,7 @@ def read_locations(path: Path) -> list[FleeLoc]:
         if "conflict" in t:
             if cdate == "":
                 raise UserError("a conflict_zone needs a conflict_date (day number; 0 = from the start)", where=w)
-            cd = _int(cdate, "conflict_date", w, ge=0)
+            cd = _int(cdate, "conflict_date", w, ge=0, le=MAX_DAY)
         pop = _int(popu, "population", w, ge=0, le=MAX_COUNT) if popu else 0
         locs.append(FleeLoc(name, region, country or "unknown", latf, lonf, ltype, cd, pop, ln))
     if not locs:
@@ -273,10 +281,7 @@ def read_closures(path: Path, names: set[str], countries: set[str]) -> list[Flee
 
 
 def read_conflicts(path: Path, names: set[str], length: int, notes: list[str]) -> dict[str, list[float]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    text = read_input_text(path)
     rows = [(i, [c.strip() for c in r]) for i, r in csv_records(text, path)
             if r and any(c.strip() for c in r)]
     if not rows:
@@ -310,7 +315,7 @@ def read_conflicts(path: Path, names: set[str], length: int, notes: list[str]) -
         if day != len(next(iter(series.values()), [])):
             raise UserError(f"day {day} out of order (expected day {len(next(iter(series.values()), []))})", where=w)
         for c, v in zip(cols, row[1:width]):
-            series[c].append(_float(v, f"intensity of {c}", w, ge=0))
+            series[c].append(_float(v, f"intensity of {c}", w, ge=0, le=MAX_INTENSITY))
     n = len(next(iter(series.values()), []))
     if series and n < length:
         notes.append(f"conflicts.csv has {n} days for a {length}-day run: the last row holds afterwards "
@@ -323,13 +328,10 @@ def read_settings(path: Path, as_written: bool = False) -> tuple[dict, list[str]
 
     Keys FLEE 3.1 does not read (:data:`NOT_READ_BY_FLEE31`) are left out, as FLEE 3.1 leaves
     them, unless ``as_written``."""
-    from travesia.scenario.load import load_yaml_text
+    from travesia.scenario.load import MAX_YAML_BYTES, load_yaml_text
 
     notes: list[str] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    text = read_input_text(path, max_bytes=MAX_YAML_BYTES, encoding="utf-8")
     # size, depth and aliases limited before anything is expanded, as for scenario.yaml
     tree = load_yaml_text(text, str(path))
     if tree is None:
@@ -344,6 +346,7 @@ def read_settings(path: Path, as_written: bool = False) -> tuple[dict, list[str]
             return str(path)
 
     out: dict = {}
+    written: dict[str, tuple[str, str]] = {}  # flee param -> (key as simsetting.yml writes it, file:line)
     for top in tree:
         if top not in TOP_KEYS:
             raise UserError(f"unknown key '{top}' (known: {', '.join(TOP_KEYS)})", where=line_of(tree, top))
@@ -368,13 +371,14 @@ def read_settings(path: Path, as_written: bool = False) -> tuple[dict, list[str]
                         val = typ(v)
                         if typ is int and float(v) != int(v):
                             raise ValueError
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     raise UserError(f"{section}.{k}: expected {typ.__name__}, got {v!r}", where=w) from None
                 if k in NOT_READ_BY_FLEE31 and not as_written:
                     notes.append(f"simsetting.yml {section}.{k} = {v} not applied: FLEE 3.1 does not read it "
                                  f"({NOT_READ_BY_FLEE31[k]}); import with --as-written to apply it")
                     continue
                 out[k] = val
+                written[k] = (f"{section}.{k}", w)
             elif k in UNSUPPORTED[section]:
                 if v:
                     raise UserError(f"{section}.{k} is not supported by travesia's flee rules", where=w)
@@ -382,14 +386,50 @@ def read_settings(path: Path, as_written: bool = False) -> tuple[dict, list[str]
                 notes.append(f"simsetting.yml {section}.{k} ignored: {IGNORED[section][k]}")
             elif k == "use_v1_rules":
                 if v:
-                    out.update(max_move_speed=200.0, start_on_foot=False, avoid_short_stints=False, camp_weight=2.0,
-                               conflict_weight=0.25)
+                    v1 = dict(max_move_speed=200.0, start_on_foot=False, avoid_short_stints=False, camp_weight=2.0,
+                              conflict_weight=0.25)
+                    out.update(v1)
+                    written.update({k1: (f"{section}.{k}", w) for k1 in v1})
             else:
                 raise UserError(f"unknown key {section}.{k}", where=w)
+    # each value in its range, the error naming the key as simsetting.yml writes it, at its line
+    try:
+        FleeParams.model_validate(out)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key, w = written.get(str(err["loc"][0]), (str(err["loc"][0]), str(path)))
+        rest = "".join(f"[{p}]" for p in err["loc"][1:])
+        raise UserError(f"{key}{rest}: {err['msg']}", where=w) from None
     opt = tree.get("optimisations") or {}
-    if isinstance(opt, dict) and int(opt.get("hasten", 1) or 1) != 1:
-        notes.append(f"optimisations.hasten = {opt['hasten']} ignored: use travesia run --scale {1 / int(opt['hasten']):g}")
+    if isinstance(opt, dict) and opt.get("hasten") is not None:
+        h = opt["hasten"]
+        if isinstance(h, bool) or not isinstance(h, (int, float)) or not math.isfinite(h) or h != int(h) or h < 1:
+            raise UserError(f"optimisations.hasten: expected a whole number >= 1, got {h!r}",
+                            where=line_of(opt, "hasten"))
+        if int(h) != 1:
+            notes.append(f"optimisations.hasten = {h} ignored: use travesia run --scale {1 / int(h):g}")
     return out, notes
+
+
+def count_path(folder: Path, src: Path, name: str, where: str) -> Path:
+    """The count file ``name`` of a data_layout.csv row (at ``where``): a path relative to
+    source_data/ that stays inside the FLEE folder (symbolic links resolved)."""
+    if Path(name).is_absolute():
+        raise UserError(f"count file '{name}' is an absolute path; name a file inside the FLEE folder, relative "
+                        "to source_data/", where=where)
+    p = src / name
+    if not p.resolve().is_relative_to(folder.resolve()):
+        raise UserError(f"count file '{name}' lies outside the FLEE folder ({p.resolve()}); name a file inside it, "
+                        "relative to source_data/", where=where)
+    return p
+
+
+def too_many(table: np.ndarray, what: str, where: str) -> None:
+    """Counts above :data:`MAX_COUNT` (more people than live on Earth) stop the import."""
+    ok = table[:, 1] <= MAX_COUNT
+    if not ok.all():
+        raise UserError(f"{what} {table[~ok, 1].max():,.0f} people, more than live on Earth (at most {MAX_COUNT:,})",
+                        where=where)
 
 
 def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
@@ -437,6 +477,7 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
 
     # validation data
     tables: dict[str, np.ndarray] = {}
+    layout_rows: dict[str, str] = {}
     layout = src / "data_layout.csv"
     if not layout.exists():
         raise UserError("missing source_data/data_layout.csv (total and camp count files)", where=str(folder))
@@ -453,10 +494,12 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
         files = [c for c in row[1:] if c]
         if not files:
             raise UserError(f"no count file named for '{name}'", where=w)
-        t = fdata.read_count_file(src / files[0], start)
+        t = fdata.read_count_file(count_path(folder, src, files[0], w), start, w)
         for extra in files[1:]:
-            t = fdata.add_tables(t, fdata.read_count_file(src / extra, start))
+            t = fdata.add_tables(t, fdata.read_count_file(count_path(folder, src, extra, w), start, w))
+        too_many(t, f"the counts of '{name}' (its files summed) reach", w)
         tables[name] = t
+        layout_rows[name] = w
     if not tables:
         raise UserError("no rows (expected 'total,refugees.csv' and 'Camp,camp.csv' rows)", where=str(layout))
     corr = inp / "registration_corrections.csv"
@@ -481,6 +524,7 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
                              f"each by {factors} (FLEE validates against the corrected counts, not the counts as "
                              "written)")
             tables[name] = fdata.apply_correction(t, day, w)
+            too_many(tables[name], f"this correction scales the counts of '{name}' up to", w)
     settings: dict = {}
     for nm in ("simsetting.yml", "simsetting.yaml"):
         if (folder / nm).exists():
@@ -494,16 +538,20 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
         attr, values, weights = read_demographics(f, names, notes)
         demographics[attr] = (values, weights)
     return FleeInput(folder=folder, start=start, length=length, locations=locs, routes=routes, closures=closures,
-                     conflicts=conflicts, tables=tables, settings=settings, notes=notes, demographics=demographics)
+                     conflicts=conflicts, tables=tables, settings=settings, notes=notes, demographics=demographics,
+                     layout_rows=layout_rows)
 
 
 def read_demographics(path: Path, names: set[str], notes: list[str]) -> tuple[str, list[str], dict[str, list[float]]]:
     """A FLEE 3 ``demographics_<attribute>.csv``: ``<attribute>,Default,<location>...`` then one row
     per value with its weight in each column (FLEE draws with ``DataFrame.sample(weights=column)``:
     weights need not sum to 1; an empty weight counts as 0)."""
-    attr = path.stem[len(DEMOGRAPHICS):]
+    attr = path.name[len(DEMOGRAPHICS):-len(".csv")]
     if not attr:
         raise UserError("expected demographics_<attribute>.csv (no attribute name)", where=str(path))
+    if not ATTRIBUTE_RE.fullmatch(attr):
+        raise UserError(f"attribute name '{attr}' (from the file name demographics_<attribute>.csv) must be letters, "
+                        "digits and '_', not starting with a digit", where=str(path))
     rows = _rows_with_header(path)
     if not rows:
         raise UserError(f"empty file; expected a header '{attr},Default,<location>...'", where=str(path))
@@ -549,9 +597,6 @@ def read_demographics(path: Path, names: set[str], notes: list[str]) -> tuple[st
 
 def _rows_with_header(path: Path) -> list[tuple[int, list[str]]]:
     """CSV rows with their line numbers, skipping empty rows only (the header has no ``#``)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    text = read_input_text(path)
     return [(i, [c.strip() for c in r]) for i, r in csv_records(text, path)
             if r and any(c.strip() for c in r)]

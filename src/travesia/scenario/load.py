@@ -10,7 +10,9 @@ import copy
 import datetime as dt
 import functools
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, get_args, get_origin
@@ -104,6 +106,64 @@ MAX_YAML_NODES = 500_000  # values after aliases are expanded
 MAX_YAML_DEPTH = 64
 # a longer line is no hand-written YAML, and ruamel's scanner is quadratic in one (a 1 MB comment: 26 s)
 MAX_YAML_LINE = 100_000
+
+
+# the largest input table read (a scenario's CSV tables, a FLEE folder's files): far above any real one
+MAX_INPUT_BYTES = 64 * 2**20
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is, if it is not a regular file."""
+    for test, what in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def read_input_text(path: str | Path, *, what: str = "file", max_bytes: int | None = None,
+                    encoding: str = "utf-8-sig", where: str | None = None) -> str:
+    """The text of a file the user gave: a regular file (never a folder, device, FIFO or socket, which
+    could hang the read or never end), of at most ``max_bytes`` bytes (default :data:`MAX_INPUT_BYTES`),
+    in UTF-8. Each refusal is a UserError at ``where`` (default: the file itself; given, the message
+    names the file)."""
+    max_bytes = MAX_INPUT_BYTES if max_bytes is None else max_bytes
+    path = Path(path)
+    at = where or str(path)
+    pre = f"{what} '{path}': " if where else ""
+    try:  # O_NONBLOCK: opening a FIFO does not wait for a writer (it is refused just below)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise UserError(f"{pre}not found" if where else f"{what} not found", where=at) from None
+    except IsADirectoryError:
+        raise UserError(f"{pre}is a folder, expected a file", where=at) from None
+    except PermissionError:
+        raise UserError(f"{pre}cannot be read (permission denied)", where=at) from None
+    except OSError as e:
+        raise UserError(f"{pre}cannot be read ({e.strerror})", where=at) from None
+    try:
+        st = os.fstat(fd)
+        kind = _not_regular(st.st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    if kind:
+        os.close(fd)
+        raise UserError(f"{pre}is {kind}, expected a regular file", where=at)
+    with os.fdopen(fd, "rb") as f:
+        data = b""
+        if st.st_size <= max_bytes:
+            try:
+                data = f.read(max_bytes + 1)
+            except OSError as e:
+                raise UserError(f"{pre}cannot be read ({e.strerror})", where=at) from None
+        if st.st_size > max_bytes or len(data) > max_bytes:  # (or grew while read)
+            raise UserError(f"{pre}file of {max(st.st_size, len(data)):,} bytes; at most {max_bytes:,} are read",
+                            where=at)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise UserError(f"{pre}not UTF-8 text ({e.reason})", where=at) from None
 
 
 def _check_yaml_nodes(root: Any, where: str, max_nodes: int) -> None:
@@ -209,21 +269,7 @@ def load_yaml_text(text: str, where: str, *, typ: str = "rt", max_nodes: int = M
 
 def read_yaml(path: Path) -> tuple[dict, dict]:
     """Read a YAML mapping; return (plain dict, path -> line). Syntax errors name the line."""
-    try:
-        if path.is_file() and path.stat().st_size > MAX_YAML_BYTES:
-            raise UserError(f"file of {path.stat().st_size:,} bytes; a YAML file may have at most "
-                            f"{MAX_YAML_BYTES:,}", where=str(path))
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError("file not found", where=str(path)) from None
-    except IsADirectoryError:
-        raise UserError("is a folder, expected a YAML file", where=str(path)) from None
-    except PermissionError:
-        raise UserError("cannot be read (permission denied)", where=str(path)) from None
-    except UnicodeDecodeError as e:
-        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
-    except OSError as e:
-        raise UserError(f"cannot be read ({e.strerror})", where=str(path)) from None
+    text = read_input_text(path, max_bytes=MAX_YAML_BYTES, encoding="utf-8")
     tree = load_yaml_text(text, str(path))
     if not isinstance(tree, dict):
         raise UserError("expected a mapping of keys (name:, start:, days:, ...) at the top", where=str(path))
@@ -511,12 +557,7 @@ def _apply_events(raw: dict, add: list | None, drop: list | None) -> None:
 def read_table(path: Path, columns: tuple[list[str], list[str]], what: str) -> list[tuple[int, dict]]:
     """Read a CSV with a header; check the columns; return (line number, row dict) pairs."""
     required, optional = columns
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{what} file not found", where=str(path)) from None
-    except UnicodeDecodeError as e:
-        raise UserError(f"not UTF-8 text ({e.reason})", where=str(path)) from None
+    text = read_input_text(path, what=f"{what} file")
     reader = csv_records(text, path)
     try:
         header = [h.strip() for h in next(reader)[1]]
@@ -907,6 +948,12 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         for k in at.weights:
             if k != "default" and k not in ids and k not in names:
                 fail(("attributes", a, "weights", k), f"unknown place '{k}' (neither an id nor a name in {p.places})")
+    if p.rules == "flee":  # the flee rule set's section: values in range; places, countries and days it has
+        from travesia.engine.processes.flee_rules.params import flee_problem
+
+        bad = flee_problem(p.flee, names=names, countries=countries, days=p.days, places=p.places)
+        if bad is not None:
+            fail(("flee",) + bad[0], bad[1])
     # the collective caravan (plan, offers, leaving): every place id named must exist
     pop_names = {pop.name for pop in p.populations}
     for i, sp in enumerate(p.plan.stops):
@@ -947,6 +994,12 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         except ValidationError as e:
             err = e.errors()[0]
             fail(("timeline", idx, "set"), f"after this event {_loc_str(err['loc'])}: {err['msg']}")
+        if p.rules == "flee" and any(k.split(".")[0] == "flee" for k in ev.set):
+            from travesia.engine.processes.flee_rules.params import flee_problem
+
+            bad = flee_problem(trial.get("flee"), names=names, countries=countries, days=p.days, places=p.places)
+            if bad is not None:
+                fail(("timeline", idx, "set"), f"after this event {_loc_str(('flee',) + bad[0])}: {bad[1]}")
         for k in ev.set:
             if k.startswith("crossings."):
                 need_place(("timeline", idx, "set", k), k.split(".")[1])

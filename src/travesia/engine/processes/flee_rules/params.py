@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from travesia.errors import UserError
+from travesia.scenario.schema import MAX_COUNT
 
 LOCATION_TYPES = ("conflict_zone", "town", "camp", "idpcamp", "forwarding_hub", "marker", "default")
 CLOSURE_TYPES = ("country", "location", "link", "camp", "idpcamp", "remove_forced_redirection")
+MAX_DAY = 1_000_000  # a day number (conflict_date): far past any run (at most 3,660 days)
+MAX_INTENSITY = 1e6  # a conflict intensity (FLEE's are 0 to 1): spawn weights stay finite
 
 
 def P(default: Any, ge: float | None = None, le: float | None = None, unit: str = "", doc: str = ""):  # noqa: N802 - the field factory reads as a type
@@ -30,8 +33,8 @@ class FleeLocation(_Strict):
     """What FLEE knows of a location beyond the places table."""
 
     type: str = Field(description="FLEE location_type (conflict_zone, town, camp, idpcamp, forwarding_hub, marker)")
-    conflict_date: int = P(0, 0, None, "day", "day the conflict starts (conflict zones)")
-    population: float = P(0, 0, None, "people", "resident population: the spawn weight of a conflict zone")
+    conflict_date: int = P(0, 0, MAX_DAY, "day", "day the conflict starts (conflict zones)")
+    population: float = P(0, 0, MAX_COUNT, "people", "resident population: the spawn weight of a conflict zone")
 
     @field_validator("type")
     @classmethod
@@ -86,9 +89,12 @@ class FleeParams(_Strict):
     # inputs
     home_country: str = Field("", description="the home country (FLEE: the first location's); other countries are foreign")
     locations: dict[str, FleeLocation] = Field(default_factory=dict, description="place name -> FLEE location data")
-    conflicts: dict[str, list[tuple[int, float]]] = Field(default_factory=dict, description="place name -> [day, intensity] change points")
+    conflicts: dict[str, list[tuple[Annotated[int, Field(ge=0)], Annotated[float, Field(ge=0, le=MAX_INTENSITY)]]]] = \
+        Field(default_factory=dict, description="place name -> [day, intensity] change points (days of the run)")
     closures: list[FleeClosure] = Field(default_factory=list)
-    counts: dict[str, list[tuple[dt.date, float]]] = Field(default_factory=dict, description="series name ('total' or a camp name) -> [date, count] (registration corrections applied)")
+    counts: dict[str, list[tuple[dt.date, Annotated[float, Field(ge=0, le=MAX_COUNT)]]]] = \
+        Field(default_factory=dict, description="series name ('total' or a camp name) -> [date, count] (registration "
+              "corrections applied); other names only with sum_from_camps")
 
     @field_validator("conflict_spawn_decay")
     @classmethod
@@ -107,3 +113,45 @@ def flee_params(raw: dict | None, where: str = "scenario.yaml: flee") -> FleePar
         loc = ".".join(str(p) for p in err["loc"])
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         raise UserError(f"flee.{loc}: {msg}", where=where) from None
+
+
+def flee_problem(raw: dict | None, *, names: set[str], countries: set[str], days: int,
+                 places: str = "places.csv") -> tuple[tuple, str] | None:
+    """The first problem of a ``flee:`` section, as (key path under ``flee``, message), or None:
+    a value out of its range, or a place, country or day the scenario does not have (``names``:
+    place names; ``days``: the run's length). What :func:`.model.build_schedule` would stop on,
+    found when the scenario is loaded (``travesia check`` and ``run``), naming the key."""
+    try:
+        fp = FleeParams.model_validate(raw or {})
+    except ValidationError as e:
+        err = e.errors()[0]
+        return tuple(err["loc"]), "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    in_places = f"not a place name in {places}"
+    known = f"countries in {places}: {', '.join(sorted(countries))}"
+    for n in fp.locations:
+        if n not in names:
+            return ("locations", n), f"unknown place name '{n}' ({in_places})"
+    if fp.home_country and fp.home_country not in countries:
+        return ("home_country",), f"unknown country '{fp.home_country}' ({known})"
+    for n, pts in fp.conflicts.items():
+        if n not in names:
+            return ("conflicts", n), f"unknown place name '{n}' ({in_places})"
+        for i, (d, _) in enumerate(pts):
+            if d >= days:
+                return ("conflicts", n, i), f"day {d} is past the run (days 0 to {days - 1})"
+    for i, cl in enumerate(fp.closures):
+        if cl.type == "country":
+            for k in ("a", "b"):
+                if getattr(cl, k) not in countries:
+                    return ("closures", i, k), f"unknown country '{getattr(cl, k)}' ({known})"
+        else:
+            for k in (("a", "b") if cl.type in ("link", "remove_forced_redirection") else ("a",)):
+                if getattr(cl, k) not in names:
+                    return ("closures", i, k), f"unknown place name '{getattr(cl, k)}' ({in_places})"
+    for n in fp.counts:
+        if n != "total" and n not in names and not fp.sum_from_camps:
+            return ("counts", n), (f"unknown place name '{n}' ({in_places}); a series is 'total' or a place's, "
+                                   "or, with sum_from_camps, any series summed into the total")
+    if not fp.sum_from_camps and not fp.counts.get("total"):
+        return ("counts",), "no 'total' series (needed when flee.sum_from_camps is false)"
+    return None
