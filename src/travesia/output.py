@@ -820,11 +820,60 @@ def network_files(loaded, observations: pd.DataFrame | None = None) -> dict[str,
 # --------------------------------------------------------------------------- reading result folders back
 
 
+def check_values(df: pd.DataFrame, path: str | Path, *, dates=(), numbers=(), blank=()) -> pd.DataFrame:
+    """Check the values of a table read from ``path`` (header on line 1): each column of ``dates``
+    holds dates YYYY-MM-DD (kept as those strings), each of ``numbers`` finite numbers (made numbers);
+    a column also in ``blank`` may have empty cells (NaN, or "" for a date). The first bad cell is a
+    UserError naming the file, its line and column and what was expected. Columns not in ``df`` are
+    not checked. Returns ``df``, changed in place."""
+    path = str(path)
+
+    def bad_at(mask: np.ndarray, col: str, expected: str) -> None:
+        i = int(np.flatnonzero(mask)[0])
+        v = str(df[col].iloc[i])
+        shown = v if len(v) <= 40 else v[:40] + "…"
+        raise UserError(f"column {col}: expected {expected}, got '{shown}'" if v != "" else
+                        f"column {col}: expected {expected}, got an empty cell", where=f"{path}:{i + 2}")
+
+    for c in dates:
+        if c not in df.columns or not len(df):
+            continue
+        s = df[c].astype(str)
+        ok = {}
+        for v in pd.unique(s):
+            good = v == "" and c in blank
+            if not good and len(v) == 10 and v[4] == "-" and v[7] == "-":
+                try:
+                    dt.date.fromisoformat(v)
+                    good = True
+                except ValueError:
+                    pass
+            ok[v] = good
+        if not all(ok.values()):
+            bad_at(~s.map(ok).to_numpy(dtype=bool), c, "a date YYYY-MM-DD" + (" or nothing" if c in blank else ""))
+        df[c] = s
+    for c in numbers:
+        if c not in df.columns or not len(df):
+            continue
+        s = df[c]
+        num = s if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) else \
+            pd.to_numeric(s, errors="coerce")
+        bad = ~np.isfinite(num.to_numpy(dtype=float))
+        if c in blank:
+            bad &= (s.astype(str).str.strip() != "").to_numpy()
+        if bad.any():
+            bad_at(bad, c, "a number" + (" or nothing" if c in blank else ""))
+        df[c] = num
+    return df
+
+
 def read_result_csv(path: str | Path, required: list[str], *, what: str = "run", dtype=None,
-                    whole_days: bool = False) -> pd.DataFrame:
+                    whole_days: bool = False, dates=(), numbers=(), blank=(), rows: bool = False) -> pd.DataFrame:
     """Read a table of a result folder, blaming the table itself when it is broken: missing, empty,
     not UTF-8, cut short (no final line end, or days with fewer rows than the others), or without
-    its columns. ``whole_days``: every date has the same number of rows (totals.csv)."""
+    its columns. ``whole_days``: every date has the same number of rows (totals.csv). ``dates``,
+    ``numbers``, ``blank``: the values checked by :func:`check_values`; ``rows``: a header alone
+    is an error too."""
     import csv as _csv_mod
 
     path = Path(path)
@@ -836,8 +885,8 @@ def read_result_csv(path: str | Path, required: list[str], *, what: str = "run",
     except OSError as e:
         raise UserError(f"cannot be read ({e.strerror})", where=str(path)) from None
     if not raw.strip():
-        raise UserError(f"empty file; expected a header with columns {','.join(required)} (a broken {what} "
-                        "folder: run it again)", where=str(path))
+        expected = f"a header with columns {','.join(required)}" if required else "a CSV table with its header"
+        raise UserError(f"empty file; expected {expected} (a broken {what} folder: run it again)", where=str(path))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -859,13 +908,11 @@ def read_result_csv(path: str | Path, required: list[str], *, what: str = "run",
         df = pd.read_csv(io.StringIO(text), dtype=dtype, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as e:
         raise UserError(f"cannot be read as CSV ({str(e).splitlines()[0]})", where=str(path)) from None
-    if "people" in df.columns:
-        num = pd.to_numeric(df["people"], errors="coerce")
-        bad = np.flatnonzero(num.isna().to_numpy())
-        if len(bad):
-            raise UserError(f"column people: expected a number, got '{df['people'].iloc[bad[0]]}'",
-                            where=f"{path}:{bad[0] + 2}")
-        df["people"] = num
+    if rows and df.empty:
+        raise UserError(f"has a header but no rows (a broken {what} folder: run it again)", where=str(path))
+    if "people" in df.columns and "people" not in numbers:  # every count is a number
+        numbers = (*numbers, "people")
+    check_values(df, path, dates=dates, numbers=numbers, blank=blank)
     if whole_days and "date" in df.columns and len(df):
         per = df.groupby("date", sort=False).size()
         if per.nunique() > 1:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -266,39 +267,116 @@ def objective(comparison: pd.DataFrame) -> float:
 # --------------------------------------------------------------------------- a run folder
 
 
-def read_run_places(run_dir: Path) -> pd.DataFrame:
+def read_run_places(run_dir: Path, what: str = "run") -> pd.DataFrame:
     from travesia.output import read_result_csv
 
-    return read_result_csv(run_dir / "places.csv", ["name", "country"], dtype={"region": str})
+    return read_result_csv(run_dir / "places.csv", ["name", "country"], what=what, dtype={"region": str})
 
 
 def read_totals(run_dir: Path) -> pd.DataFrame:
     from travesia.output import read_result_csv
 
-    return read_result_csv(run_dir / "totals.csv", ["date", "quantity", "place", "people"], whole_days=True)
+    return read_result_csv(run_dir / "totals.csv", ["date", "quantity", "place", "people"], whole_days=True,
+                           dates=("date",))
+
+
+BAND_COLUMNS = ("date", "place", "quantity", "p05", "p25", "p50", "p75", "p95")
+NAIVE_COLUMNS = ("method", "date", "quantity", "place", "people")
+
+
+def read_bands(path, what: str = "forecast") -> pd.DataFrame:
+    """A table of bands over members: ``forecast.csv``, ``forecast_true.csv`` (a forecast folder) or
+    ``ensemble.csv`` (an ensemble folder), ``date, place, quantity, p05 … p95``. The one reader of
+    these files (the report and validate): a file that is empty, cut short, without rows or its
+    columns, with a date that is not YYYY-MM-DD or a band that is not a number is a UserError naming
+    the file, the line and the column."""
+    from travesia.output import read_result_csv
+
+    path = Path(path)
+    df = read_result_csv(path, [], what=what, dates=("date",), numbers=BAND_COLUMNS[3:], rows=True)
+    missing = [c for c in BAND_COLUMNS if c not in df.columns]
+    if missing:
+        raise UserError(f"lacks the columns {', '.join(missing)} (expected {','.join(BAND_COLUMNS)}; a damaged "
+                        f"{what} folder? make it again)", where=f"{path}:1")
+    return df
+
+
+def read_naive(path) -> pd.DataFrame:
+    """A forecast folder's ``naive.csv`` (``method, date, quantity, place, people``), checked as
+    :func:`read_bands` checks the bands."""
+    from travesia.output import read_result_csv
+
+    return read_result_csv(Path(path), list(NAIVE_COLUMNS), what="forecast", dates=("date",), numbers=("people",))
+
+
+def read_forecast_folder(folder) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """What validate reads of a forecast folder: ``forecast.csv`` (:func:`read_bands`), ``naive.csv``
+    (:func:`read_naive`) and ``places.csv``, the last two None when the folder has none."""
+    folder = Path(folder)
+    if not (folder / "forecast.csv").exists():
+        raise UserError("not a forecast folder: forecast.csv is missing", where=str(folder))
+    places = read_run_places(folder, "forecast") if (folder / "places.csv").exists() else None
+    fc = read_bands(folder / "forecast.csv")
+    naive = read_naive(folder / "naive.csv") if (folder / "naive.csv").exists() else None
+    return fc, naive, places
 
 
 VALIDATION_CSV_COLUMNS = ["date", "place", "quantity", "low", "high", "simulated", "hit", "rel_error", "log_error",
                           "caravan", "note", "sources"]
 
 
+# what validate writes, for a folder that keeps no list of travesia's files (.travesia-run): the header of
+# its CSV (a run's, a forecast's) and a key of its JSON
+_VALIDATION_MARKS = {".csv": (b",simulated,hit,rel_error,log_error", b",p05,p50,p95,hit,in_band,rel_error"),
+                     ".json": (b'"written": [',)}
+
+
+def _written_by_validate(path: Path) -> bool:
+    """Whether the existing file ``path`` is one validate wrote: listed in its folder's manifest (the
+    rule of ``travesia run --out``, :mod:`travesia.output`), or, in a folder without one, carrying
+    validate's marks in its first line (CSV) or its first 64 KiB (JSON)."""
+    from travesia.output import RUN_MARKER, read_manifest
+
+    names = read_manifest(path.parent)
+    if names is not None:
+        return path.name in names and path.name != RUN_MARKER
+    try:
+        with open(path, "rb") as f:
+            head = f.read(65536)
+    except OSError:
+        return False
+    if path.suffix == ".csv":
+        head = head.split(b"\n", 1)[0]
+    return any(m in head for m in _VALIDATION_MARKS.get(path.suffix, ()))
+
+
 def validation_paths(run_dir: Path, observations=None) -> tuple[Path, Path]:
     """Where a validation is written: ``validation.csv``/``.json`` for the run's own observations.csv;
     for another observations file, ``validation-<its name>.csv``/``.json`` beside them, so the run's
-    own validation is never replaced by a comparison with other data."""
+    own validation is never replaced by a comparison with other data.
+
+    A file already there is replaced only when validate wrote it (:func:`_written_by_validate`);
+    a file of the user's at either path is a UserError naming it, before anything is written."""
     run_dir = Path(run_dir)
     own = run_dir / "observations.csv"
-    if observations is None:
-        return run_dir / "validation.csv", run_dir / "validation.json"
-    o = Path(observations)
-    try:
-        same = own.exists() and o.exists() and o.resolve() == own.resolve()
-    except OSError:
-        same = False
-    if same:
-        return run_dir / "validation.csv", run_dir / "validation.json"
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in o.stem) or "other"
-    return run_dir / f"validation-{stem}.csv", run_dir / f"validation-{stem}.json"
+    paths = run_dir / "validation.csv", run_dir / "validation.json"
+    if observations is not None:
+        o = Path(observations)
+        try:
+            same = own.exists() and o.exists() and o.resolve() == own.resolve()
+        except OSError:
+            same = False
+        if not same:
+            stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in o.stem) or "other"
+            paths = run_dir / f"validation-{stem}.csv", run_dir / f"validation-{stem}.json"
+    for p in paths:
+        if os.path.islink(p) or (os.path.lexists(p) and not p.is_file()):
+            raise UserError("is not a file validate wrote (a link or a folder), so the validation cannot be written "
+                            "here; move it away and validate again (nothing was written)", where=str(p))
+        if p.exists() and not _written_by_validate(p):
+            raise UserError("exists and was not written by travesia validate; move or rename it and validate "
+                            "again (nothing was overwritten)", where=str(p))
+    return paths
 
 
 def compare_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:

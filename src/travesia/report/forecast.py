@@ -40,15 +40,43 @@ def _dates(first: dt.date, last: dt.date) -> list[str]:
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def _bands(folder: Path, name: str) -> pd.DataFrame:
-    df = read_csv(folder, name)
-    missing = [c for c in ("date", "place", "quantity", *PCOLS) if c not in df.columns]
-    if missing or df.empty:
-        raise UserError(f"{name} is empty or lacks the columns {', '.join(missing) or 'rows'}", where=str(folder / name))
-    df["date"] = df["date"].astype(str).str[:10]
-    for c in PCOLS:
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    return df
+def _bands(folder: Path, name: str, kind: str) -> pd.DataFrame:
+    from travesia.analysis.observe import read_bands
+
+    return read_bands(folder / name, kind)
+
+
+OUTLOOK_DATES = tuple(f"{w}_p{p:02d}" for w in ("first", "half") for p in (5, 50, 95))
+OUTLOOK_NUMBERS = ("members_with_arrivals", "members") + tuple(f"peak{w}_p{p:02d}" for w in (7, 14, 30)
+                                                               for p in (5, 50, 95))
+
+
+def _outlook(folder: Path) -> pd.DataFrame | None:
+    """``outlook.csv``: its dates YYYY-MM-DD or empty (no arrival), its counts numbers (checked where the
+    columns are this version's; another version's table is shown as written)."""
+    ol = read_csv(folder, "outlook.csv", required=False, what="forecast")
+    if ol is not None and {"place", "kind", *OUTLOOK_DATES, *OUTLOOK_NUMBERS} <= set(ol.columns):
+        from travesia.output import check_values
+
+        check_values(ol, folder / "outlook.csv", dates=OUTLOOK_DATES, numbers=OUTLOOK_NUMBERS, blank=OUTLOOK_DATES)
+    return ol
+
+
+def _meta_date(meta: dict, key: str, path: Path) -> str | None:
+    """``meta[key]`` (forecast.json, ensemble.json) as a date YYYY-MM-DD; None when absent; a UserError
+    naming the file and the key when it is no date."""
+    v = meta.get(key)
+    if v is None or v == "":
+        return None
+    s = str(v)[:10]
+    try:
+        dt.date.fromisoformat(s)
+        if len(s) != 10:
+            raise ValueError
+    except ValueError:
+        raise UserError(f"key {key}: expected a date YYYY-MM-DD, got {json.dumps(v, default=str)[:60]} (a damaged "
+                        "result folder? make it again)", where=str(path)) from None
+    return s
 
 
 def _observations(folder: Path, places: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -139,7 +167,7 @@ def outlook_html(ol: pd.DataFrame | None, half: pd.DataFrame | None, as_of: str 
     rows = []
     for r in ol.to_dict("records"):
         rows.append(f"<tr><td>{esc(r['place'])}</td><td>{esc(r['kind'])}</td>"
-                    f"<td class='n'>{r['members_with_arrivals']}/{r['members']}</td>"
+                    f"<td class='n'>{C.fmt(r['members_with_arrivals'])}/{C.fmt(r['members'])}</td>"
                     + band(r, "first", True) + band(r, "half", True)
                     + "".join(band(r, f"peak{w}") for w in (7, 14, 30)) + "</tr>")
     after = f" after {esc(as_of)}" if as_of else ""
@@ -178,17 +206,17 @@ def bands_report(folder: Path, kind: str, backtest: Path | None = None) -> dict:
 
     fname = "forecast.csv" if kind == "forecast" else "ensemble.csv"
     meta = read_json(folder / f"{kind}.json")
-    df = _bands(folder, fname)
+    df = _bands(folder, fname, kind)
     places = read_csv(folder, "places.csv", required=False, columns=PLACE_COLUMNS,
-                      numeric=("lat", "lon", "capacity"))
+                      numeric=("lat", "lon", "capacity"), what=kind)
     if places is None:
         raise UserError(f"places.csv is missing: rebuild the {kind} with this version of travesia to get its map",
                         where=str(folder))
-    legs = read_csv(folder, "legs.csv", required=False, columns=("from", "to", "km"), numeric=("km",))
+    legs = read_csv(folder, "legs.csv", required=False, columns=("from", "to", "km"), numeric=("km",), what=kind)
     obs = _observations(folder, places)
-    as_of = str(meta.get("as_of"))[:10] if kind == "forecast" and meta.get("as_of") else None
+    as_of = _meta_date(meta, "as_of", folder / f"{kind}.json") if kind == "forecast" else None
     fdates = sorted(df["date"].unique())
-    first = dt.date.fromisoformat(str(meta.get("start") or fdates[0])[:10])
+    first = dt.date.fromisoformat(_meta_date(meta, "start", folder / f"{kind}.json") or fdates[0])
     if obs is not None and len(obs):
         first = min(first, dt.date.fromisoformat(min(obs["date"])))
     last = dt.date.fromisoformat(fdates[-1])
@@ -202,12 +230,12 @@ def bands_report(folder: Path, kind: str, backtest: Path | None = None) -> dict:
     names = [str(n) for n in places["name"]]
     # people on the ground (map, needs): the true counts when the folder has them apart from what
     # will be reported (forecast_true.csv); the fan charts compare what will be reported with reports
-    true = _bands(folder, "forecast_true.csv") if (folder / "forecast_true.csv").exists() else df
+    true = _bands(folder, "forecast_true.csv", kind) if (folder / "forecast_true.csv").exists() else df
     mid, lo, hi = (_grid(true, "present", names, dates, c) for c in ("p50", "p05", "p95"))
     f0 = dates.index(fdates[0]) if fdates[0] in dates else 0
     legs_, _ = C.legs_data(places, legs)
-    ol = read_csv(folder, "outlook.csv", required=False)
-    half = read_csv(folder, "half_arrival.csv", required=False)
+    ol = _outlook(folder)
+    half = read_csv(folder, "half_arrival.csv", required=False, what=kind)
     charts = fan_charts(df, dates, _fan_targets(df, places, obs, ol), obs, as_of)
     data = {"kind": kind, "meta": meta, "dates": dates, "as_of": as_of, "places": C.places_data(places), "legs": legs_,
             "map": C.map_data(mid, lo, hi, first=f0), "charts": charts,

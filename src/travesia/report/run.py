@@ -31,32 +31,26 @@ PLACE_COLUMNS = ("id", "name", "country", "lat", "lon", "kind", "capacity")
 
 
 def read_csv(folder: Path, name: str, required: bool = True, columns: tuple[str, ...] = (),
-             numeric: tuple[str, ...] = ()) -> pd.DataFrame | None:
-    """A table of a result folder; ``columns`` must be there and ``numeric`` ones hold numbers, or a
-    UserError names the file (and the line of the first bad number)."""
+             numeric: tuple[str, ...] = (), dates: tuple[str, ...] = (), what: str = "run") -> pd.DataFrame | None:
+    """A table of a result folder, read by :func:`travesia.output.read_result_csv` (which blames a
+    file that is empty, cut short, not UTF-8 or not CSV); ``columns`` must be there, ``numeric``
+    ones hold numbers (or nothing) and ``dates`` ones dates YYYY-MM-DD, or a UserError names the
+    file (and the line of the first bad value)."""
+    from travesia.output import read_result_csv
+
     p = folder / name
     if not p.exists():
         if required:
-            raise UserError(f"not a run folder: {name} is missing (make one with: travesia run SCENARIO --out DIR)",
+            raise UserError(f"not a {what} folder: {name} is missing (make one with: travesia {what} SCENARIO --out DIR)",
                             where=str(folder))
         return None
-    try:
-        df = pd.read_csv(p, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise UserError(f"cannot read {name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
-                        where=str(p)) from None
+    df = read_result_csv(p, [], what=what, numbers=numeric, blank=(*numeric, "people"), dates=dates)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise UserError(f"lacks the column(s) {', '.join(missing)} (a damaged result folder? make it again)",
                         where=str(p))
-    for c in numeric:
-        v = pd.to_numeric(df[c], errors="coerce")
-        bad = v.isna() & (df[c].astype(str) != "")
-        if bad.any():
-            line = int(np.nonzero(bad.to_numpy())[0][0]) + 2
-            raise UserError(f"column {c}: '{df[c].iloc[line - 2]}' is not a number (a damaged result folder? "
-                            "make it again)", where=f"{p}:{line}")
-        df[c] = v.fillna(0.0) if c == "people" else v  # an empty capacity or km stays unknown (NaN)
+    if "people" in df.columns:
+        df["people"] = df["people"].fillna(0.0)
     return df
 
 
