@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 from travesia.errors import UserError
@@ -105,11 +106,20 @@ def report_parts(folder: Path, backtest: Path | None = None) -> dict:
     return parts
 
 
+def report_path(out) -> Path:
+    """The file a report given ``--out`` is written to: ``out`` itself, or ``out/report.html`` when it
+    ends in a slash (a folder, made if new)."""
+    s = os.fspath(out)
+    if s.endswith(("/", os.sep)):
+        return Path(s) / "report.html"
+    return Path(s)
+
+
 def build_report(folder, out=None, png: bool = False, force: bool = False, backtest=None) -> Path:
     """Write the report of a travesia result folder (default ``FOLDER/report.html``); return its path.
 
     An ``out`` given must be a new path or an earlier travesia report (replaced with ``force``);
-    nothing else is ever overwritten. With ``png``, static figures for papers are written into
+    nothing else is ever overwritten. An ``out`` ending in a slash is a folder: ``out/report.html``. With ``png``, static figures for papers are written into
     ``figures/`` beside the report (the same rule: new, or an earlier figures folder).
     """
     folder = Path(folder)
@@ -118,7 +128,7 @@ def build_report(folder, out=None, png: bool = False, force: bool = False, backt
                         "is a file; give a travesia result folder (run, ensemble, forecast or backtest)",
                         where=str(folder))
     own = out is None
-    out = folder / "report.html" if out is None else Path(out)
+    out = folder / "report.html" if out is None else report_path(out)
     from travesia.report.page import check_report_path
 
     check_report_path(out, force, own)  # before any work

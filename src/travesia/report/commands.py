@@ -14,8 +14,9 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
         folder: Path = typer.Argument(..., help="a travesia result folder: run, ensemble, forecast or backtest"),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="HTML file to write (default FOLDER/report.html); "
-                                           "must be new, or an earlier travesia report with --force"),
+        out: Optional[str] = typer.Option(None, "--out", "-o", help="HTML file to write (default FOLDER/report.html); "
+                                          "must be new, or an earlier travesia report with --force; a path "
+                                          "ending in / is a folder, to hold report.html"),
         png: bool = typer.Option(False, "--png", help="also write static PNG figures into figures/ beside the report"),
         backtest: Optional[Path] = typer.Option(None, "--backtest", help="a backtest folder whose scores the report "
                                                 "shows (travesia backtest)"),

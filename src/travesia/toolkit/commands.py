@@ -46,9 +46,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def compare(
         runs: List[Path] = typer.Argument(..., help="two or more run folders (from travesia run); the first is the baseline"),
-        out_file: Optional[Path] = typer.Option(None, "--out", "-o",
-                                                help="write the comparison here (.csv; a .md page beside it) "
-                                                     "(default: compare.csv)"),
+        out_file: Optional[str] = typer.Option(None, "--out", "-o",
+                                               help="write the comparison here (.csv; a .md page beside it; "
+                                                    "a path ending in / is a folder) (default: compare.csv)"),
         date: Optional[str] = typer.Option(None, help="date of the people-present and needs columns (default: each run's last day)"),
         force: bool = typer.Option(False, "--force", help="replace an earlier comparison file"),
     ) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -40,7 +41,8 @@ def _read_run(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     from travesia.output import read_result_csv
 
     summ = _read_summary(folder / "summary.json")
-    totals = read_result_csv(folder / "totals.csv", ["date", "quantity", "place", "people"], whole_days=True)
+    totals = read_result_csv(folder / "totals.csv", ["date", "quantity", "place", "people"], whole_days=True,
+                             dates=("date",))
     places = read_result_csv(folder / "places.csv", ["name"], dtype={"region": str})
     return summ, totals, places
 
@@ -76,7 +78,8 @@ def _labels(runs: list[Path]) -> list[str]:
 
 def compare_runs(runs: list[Path], out_file: Path | None = None, date: str | None = None,
                  force: bool = False) -> dict:
-    """Compare run folders (the first is the baseline); write ``out_file`` (CSV) and a ``.md`` beside it.
+    """Compare run folders (the first is the baseline); write ``out_file`` (CSV) and a ``.md`` beside it
+    (``out_file`` ending in a slash is a folder: ``compare.csv`` and ``compare.md`` in it).
 
     Returns {"table": DataFrame, "labels": [...], "date": str, "csv": Path, "md": Path}.
     """
@@ -146,6 +149,8 @@ def compare_runs(runs: list[Path], out_file: Path | None = None, date: str | Non
     table = table.sort_values(["_o", "_m", "item", "date"], kind="stable").drop(columns=["_o", "_m"])
     # rows where every run says 0 are noise (a final state nobody ends in)
     table = table[(table[labels] != 0).any(axis=1)].reset_index(drop=True)
+    if out_file is not None and os.fspath(out_file).endswith(("/", os.sep)):  # a folder: compare.csv in it
+        out_file = Path(out_file) / "compare.csv"
     csv_path = Path(out_file) if out_file is not None else Path("compare.csv")
     if csv_path.suffix.lower() != ".csv":
         csv_path = csv_path.with_suffix(csv_path.suffix + ".csv") if csv_path.suffix else csv_path.with_suffix(".csv")
