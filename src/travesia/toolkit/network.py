@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -240,6 +241,34 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
     return buf.getvalue()
 
 
+def _ours(path: Path) -> bool:
+    """A places.csv or legs.csv that ``travesia network`` wrote (its mark in the first 64 KiB)."""
+    try:
+        with open(path, "rb") as f:
+            return SIGNATURE.encode() in f.read(65536)
+    except OSError:
+        return False
+
+
+def _check_out_dir(out_dir: Path, targets: list[Path]) -> None:
+    """``--out`` is new, empty, or a folder travesia network wrote into before (its places.csv or
+    legs.csv is travesia's: the author's scenario.yaml may have joined them); a folder of the user's
+    that holds other things is refused (exit 2), nothing written."""
+    if not out_dir.is_dir():
+        if os.path.lexists(out_dir):
+            raise UserError("exists and is not a folder; --out is a folder (new or empty) for places.csv and "
+                            "legs.csv", where=str(out_dir))
+        return
+    try:
+        entries = sorted(e.name for e in out_dir.iterdir())
+    except OSError as e:
+        raise UserError(f"cannot be read ({e.strerror}); choose another --out", where=str(out_dir)) from None
+    if entries and not any(_ours(t) for t in targets):
+        shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+        raise UserError(f"is not empty ({shown}) and travesia network did not write into it; --out must be a new "
+                        "or empty folder (nothing was written)", where=str(out_dir))
+
+
 def build_network_command(towns: str, out_dir: Path, *, road_factor: float | None = None, legs: str = "route",
                           countries: list[str] = (), force: bool = False) -> dict:
     """``travesia network``: build and write ``places.csv`` and ``legs.csv`` into ``out_dir``."""
@@ -247,6 +276,7 @@ def build_network_command(towns: str, out_dir: Path, *, road_factor: float | Non
 
     out_dir = Path(out_dir)
     targets = [out_dir / "places.csv", out_dir / "legs.csv"]
+    _check_out_dir(out_dir, targets)
     for t in targets:  # before the look-up: nothing is written unless both may be
         may_write_file(t, force, signature=SIGNATURE.encode())
     r = build_network(parse_towns(towns), road_factor=ROAD_FACTOR if road_factor is None else road_factor,
