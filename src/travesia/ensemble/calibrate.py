@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from travesia import __version__
+from travesia.ensemble.cluster import check_local_workers
 from travesia.ensemble.files import atomic_write, csv_text
-from travesia.ensemble.priors import member_seed, param_info, scenario_priors
+from travesia.ensemble.priors import member_seed, param_info, prior_source, scenario_priors
 from travesia.ensemble.runner import Layout, MemberSpec, RunConfig, layout_of, maybe_client, run_members
 from travesia.errors import UserError
 from travesia.output import RUN_MARKER, RUN_MARKER_MANIFEST, read_manifest
@@ -196,9 +197,11 @@ def run_calibration(base: LoadedScenario, priors: dict[str, Prior], obs: pd.Data
                     trials: int, until: dt.date | None = None, seed: int = 0, seeds: int = 3, batch: int = 8,
                     top: int | None = None, scale: float = 1.0, force: bool = False, client: Any = None,
                     workers: int | None = None, scheduler: str | None = None,
-                    progress: Callable[[int, int], None] | None = None, source: str | None = None) -> dict:
+                    progress: Callable[[int, int], None] | None = None, source: str | None = None,
+                    blame: Callable[[str], str] | None = None) -> dict:
     """Calibrate a loaded scenario against ``obs`` (already read from ``source``, the file named in
-    errors); see the module doc."""
+    errors); see the module doc. ``blame(path)``: where a prior comes from (for a trial's values
+    that cannot run)."""
     import optuna
     from optuna.trial import TrialState
     from sqlalchemy.exc import SQLAlchemyError
@@ -264,7 +267,7 @@ def run_calibration(base: LoadedScenario, priors: dict[str, Prior], obs: pd.Data
                 for r, s in enumerate(seeds_list):
                     specs.append(MemberSpec(member=t.number * seeds + r, seed=s, params=params))
             vectors: dict[int, np.ndarray] = {}
-            run_members(c, base, specs, cfg, vectors.__setitem__)
+            run_members(c, base, specs, cfg, vectors.__setitem__, blame=blame)
             for j, t in enumerate(asked):
                 vs = [vectors[j * seeds + r] for r in range(seeds)]
                 try:
@@ -321,6 +324,7 @@ def calibrate(scenario: str | Path | LoadedScenario, *, out: str | Path, trials:
     from travesia.options import _int, check_common
 
     check_common(seed=seed, scale=scale, batch=batch, workers=workers, scheduler=scheduler)
+    check_local_workers(workers, scheduler)
     if method not in ("optuna", "abc"):
         raise UserError(f"expected optuna or abc, got '{method}'", where="--method")
     if method == "optuna":
@@ -359,4 +363,5 @@ def calibrate(scenario: str | Path | LoadedScenario, *, out: str | Path, trials:
                        workers=workers, scheduler=scheduler, source=source)
     return run_calibration(base, priors, obs, out=Path(out), trials=trials, until=until, seed=seed, seeds=seeds,
                            batch=batch, top=top, scale=scale, force=force, client=client, workers=workers,
-                           scheduler=scheduler, progress=progress, source=source)
+                           scheduler=scheduler, progress=progress, source=source,
+                           blame=prior_source(base, priors_file))

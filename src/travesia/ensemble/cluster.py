@@ -97,6 +97,24 @@ def _stop_server(pid: int) -> None:
         os.kill(pid, signal.SIGTERM)
 
 
+WORKERS_PER_CPU = 4  # local worker processes per CPU, at most: each is a process with its own memory
+
+
+def check_local_workers(workers: int | None, scheduler: str | None = None) -> None:
+    """``--workers`` of a local cluster (none with a scheduler): at most :data:`WORKERS_PER_CPU` per
+    CPU. Hundreds of processes on a few cores do not start in any useful time (1,000 on 2 cores
+    hung, leaking semaphores)."""
+    from travesia.errors import UserError
+
+    if workers is None or scheduler or os.environ.get(SCHEDULER_ENV):
+        return
+    cpus = os.cpu_count() or 1
+    if workers > WORKERS_PER_CPU * cpus:
+        raise UserError(f"{workers:,} local worker processes on a machine of {cpus} CPU(s); at most "
+                        f"{WORKERS_PER_CPU * cpus:,} ({WORKERS_PER_CPU} per CPU), or --scheduler to use a "
+                        "running cluster", where="--workers")
+
+
 @contextlib.contextmanager
 def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """A Dask ``Client``: to ``scheduler`` (or ``$TRAVESIA_SCHEDULER``) if given, else to a new
@@ -106,6 +124,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
 
     check_workers(workers)
     scheduler = check_scheduler(scheduler)
+    check_local_workers(workers, scheduler)
     if scheduler is None:
         check_scheduler(None)  # $TRAVESIA_SCHEDULER, when set
         scheduler = os.environ.get(SCHEDULER_ENV) or None
@@ -133,9 +152,12 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
                               "distributed.nanny.pre-spawn-environ": {**WORKER_ENV, "MALLOC_TRIM_THRESHOLD_": None}}):
             # no dashboard; the scheduler's small HTTP server (health, metrics) on a free port, not
             # Dask's 8787, which a second cluster (two commands at once) or the user's own Dask holds
-            # (Dask then warned "Port 8787 is already in use" on every start)
+            # (Dask then warned "Port 8787 is already in use" on every start); the workers' logs off
+            # below CRITICAL: a task's error reaches the client, which raises it (a user's error as
+            # its one line, a bug with its traceback in the crash log), never as a worker's
+            # traceback printed on the user's terminal
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=logging.ERROR)
+                                   scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=logging.CRITICAL)
     except Exception as e:  # a worker that died while starting ("Nanny failed to start"), no memory ...
         raise UserError(f"could not start a local Dask cluster of {n} worker process(es): {type(e).__name__}: "
                         f"{str(e).splitlines()[0] if str(e) else 'no message'}; try fewer --workers, or "

@@ -87,6 +87,8 @@ def register(app: typer.Typer) -> None:
                              seeds_only=seeds_only, overrides=parse_overrides(set_, event, drop_event) or None, quantities=quantity,
                              places=place, force=force, batch_size=batch, progress=cb, threads=threads)
         m = r["meta"]
+        for k, v in m["fixed"].items():
+            out.print(f"{k} = {v} for every member (given by --set/--params): its prior is not drawn")
         out.print(f"{m['scenario']}: {members} members on {r['workers']} worker(s) in "
                   f"{r['wall_s']:.1f} s ({m['members_per_second']:.2f} members/s), {len(m['priors'])} uncertain parameters")
         out.print(f"results in {r['out']}/ (ensemble.csv, members.csv, ensemble.json)")

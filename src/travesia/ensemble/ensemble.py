@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from travesia import __version__
+from travesia.ensemble.cluster import check_local_workers
 from travesia.ensemble.files import csv_text, write_folder
-from travesia.ensemble.priors import draws, member_seeds, param_info, scenario_priors
+from travesia.ensemble.priors import draws, member_seeds, param_info, prior_source, scenario_priors
 from travesia.ensemble.runner import Layout, MemberSpec, RunConfig, layout_of, maybe_client, run_members
 from travesia.errors import UserError
 from travesia.output import CORE_QUANTITIES, QUANTITIES, network_files
@@ -78,31 +79,63 @@ class EnsembleRun:
             self._tmp = None
 
 
+class _AnyColumns(list):
+    """Every column name is allowed (for :func:`~travesia.scenario.load.read_table`): a posterior's
+    columns are parameter paths, checked one by one after."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
 def read_posterior(path: str | Path) -> pd.DataFrame:
     """A posterior sample (``posterior.csv`` of ``travesia calibrate``): one parameter set a row.
 
     Columns ``trial, objective, rank, weight`` are kept as information; every other column must be
-    a parameter path.
+    a parameter path, with a finite number in every row. Read with the scenario tables' reader
+    (:func:`~travesia.scenario.load.read_table`): a file that is not UTF-8 CSV, a quote left open or
+    a row whose field count differs from the header's is a UserError naming the file and row.
     """
+    from travesia.scenario.load import _num, read_table
+
     p = Path(path)
     if p.is_dir():
         p = p / "posterior.csv"
-    if not p.exists():
+    if not p.is_file():
         raise UserError("posterior sample not found (expected a calibration folder or its posterior.csv)",
                         where=str(p))
-    df = pd.read_csv(p)
-    if df.empty:
+    what = "posterior sample (posterior.csv of travesia calibrate)"
+    if p.suffix.lower() in (".yaml", ".yml"):
+        raise UserError(f"a YAML file; expected a calibration folder or a CSV {what} (a YAML of values "
+                        "goes to --params)", where=str(p))
+    try:
+        rows = read_table(p, ([], _AnyColumns()), what)
+    except UserError as e:
+        if "empty file" in str(e):
+            raise UserError(f"empty file; expected a {what}: a header trial,objective,... and one row per "
+                            "parameter set", where=str(p)) from None
+        raise
+    except OSError as e:
+        raise UserError(f"cannot be read ({e.strerror})", where=str(p)) from None
+    text = p.read_text(encoding="utf-8-sig")
+    if text.count('"') % 2:  # the csv module reads a quote left open to the end of the file as one field
+        line = text[:text.rindex('"')].count("\n") + 1
+        raise UserError('a quote (") is opened and never closed', where=f"{p}:{line}")
+    if not rows:
         raise UserError("posterior sample has no rows", where=str(p))
-    for c in df.columns:
+    header = list(rows[0][1])
+    for c in header:
         if c in POSTERIOR_META:
             continue
         try:
             check_path(c)
         except ValueError as e:
-            raise UserError(f"column {c}: {e}", where=f"{p}:1") from None
-        if not pd.api.types.is_numeric_dtype(df[c]) or df[c].isna().any():
-            raise UserError(f"column {c}: expected a number in every row", where=str(p))
-    return df
+            raise UserError(f"column {c}: {e} (expected a {what})", where=f"{p}:1") from None
+    for line, r in rows:
+        for c in header:
+            _num(r[c], c, f"{p}:{line}", optional=c in POSTERIOR_META)
+    # numbers as pandas reads them (whole numbers as integers), every one checked above
+    return pd.DataFrame({c: pd.to_numeric(pd.Series([r[c] for _, r in rows], dtype=object), errors="coerce")
+                         for c in header})
 
 
 def member_plan(n: int, seed: int, priors: dict[str, Prior], posterior: pd.DataFrame | None = None,
@@ -130,9 +163,11 @@ def member_plan(n: int, seed: int, priors: dict[str, Prior], posterior: pd.DataF
 def simulate_ensemble(base: LoadedScenario, specs: Sequence[MemberSpec], members: pd.DataFrame, cfg: RunConfig, *,
                       client: Any = None, workers: int | None = None, scheduler: str | None = None,
                       batch_size: int | None = None, progress: Callable[[int, int], None] | None = None,
-                      batch_fn: Callable | None = None, threads: int = 1) -> EnsembleRun:
+                      batch_fn: Callable | None = None, threads: int = 1,
+                      blame: Callable[[str], str] | None = None) -> EnsembleRun:
     """Run the members on Dask and gather their vectors (in memory, or a temporary file when large);
-    each worker's engine on ``threads`` numba threads (a worker starts with 1)."""
+    each worker's engine on ``threads`` numba threads (a worker starts with 1). Every member is
+    checked first (:func:`~travesia.ensemble.runner.check_members`, with ``blame``)."""
     from travesia.ensemble.runner import check_members, n_workers, run_batch
 
     layout = layout_of(base, cfg)
@@ -153,7 +188,7 @@ def simulate_ensemble(base: LoadedScenario, specs: Sequence[MemberSpec], members
     with ThreadPoolExecutor(1) as ex:
         # every member checked (about 1 ms each) while the cluster starts: a local one waits for its
         # fork server's imports and warm-up, and this process would wait with it
-        checked = ex.submit(check_members, base, specs)
+        checked = ex.submit(check_members, base, specs, cfg, blame)
         with maybe_client(client, workers, scheduler) as c:
             checked.result()  # a member the scenario refuses: its UserError, before any work is sent
             w = n_workers(c)
@@ -191,6 +226,7 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
     check_common(days=days, seed=seed, scale=scale, members=members, batch=batch_size, workers=workers,
                  scheduler=scheduler)  # every option checked before any work goes to Dask
     check_threads(threads)
+    check_local_workers(workers, scheduler)
     if out is not None:
         from travesia.output import check_out_dir
 
@@ -198,17 +234,20 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
     base = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides,
                                                                                 params_file=params_file)
     post = read_posterior(posterior) if posterior is not None else None
+    fixed: list[str] = []  # parameters with a prior that --set (or --params) fixes: not drawn
     if seeds_only:
         priors: dict[str, Prior] = {}
     else:
         priors = scenario_priors(base, priors_file, need=None if post is not None else "ensemble",
-                                 hint="or --seeds-only to vary the seed alone", default=True)
+                                 hint="or --seeds-only to vary the seed alone", default=True, fixed=fixed)
     d = int(check_period(base.params.start, days) or base.params.days)
     cfg = RunConfig(days=d, scale=scale, quantities=_quantities(quantities),
                     places=tuple(places) if places else None)
     specs, mem = member_plan(members, seed, priors, post)
+    src = prior_source(base, priors_file)
     run = simulate_ensemble(base, specs, mem, cfg, client=client, workers=workers, scheduler=scheduler,
-                            batch_size=batch_size, progress=progress, threads=threads)
+                            batch_size=batch_size, progress=progress, threads=threads,
+                            blame=lambda k: str(posterior) if post is not None and k in post.columns else src(k))
     try:
         ens = run.quantiles()
     finally:
@@ -216,6 +255,7 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
     meta = {
         "scenario": base.name, "members": members, "seed": seed, "days": d, "scale": scale,
         "start": base.params.start.isoformat(), "priors": {k: v.model_dump() for k, v in priors.items()},
+        "fixed": {k: base.overrides[k] for k in fixed},  # a prior dropped: its parameter given by --set/--params
         "posterior": None if posterior is None else str(posterior), "params_file": None if params_file is None
         else str(params_file), "overrides": base.overrides, "percentiles": list(PERCENTILES),
         "workers": run.workers, "wall_s": round(run.wall_s, 3),

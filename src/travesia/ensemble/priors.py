@@ -19,7 +19,7 @@ import functools
 import math
 import zlib
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Callable, Literal, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -114,11 +114,9 @@ def _unwrap(tp: Any) -> Any:
     return tp
 
 
-@functools.lru_cache(maxsize=4096)  # the schema is fixed: drawing 400 members asked it 13,000 times
-def param_info(path: str) -> tuple[type, float | None, float | None]:
-    """(python type, lower bound, upper bound) of the parameter at ``path``, from the schema.
-
-    The type is ``object`` where the schema does not fix it (a Literal, Any)."""
+def _annotation(path: str) -> tuple[Any, Any]:
+    """The schema's annotation of the parameter at ``path`` (Optional unwrapped) and its pydantic
+    field (None for an entry of a dict or list)."""
     tp: Any = Scenario
     field = None
     for seg in path.split("."):
@@ -132,12 +130,20 @@ def param_info(path: str) -> tuple[type, float | None, float | None]:
         elif get_origin(tp) is list:
             tp = get_args(tp)[0]
             field = None
+    return _unwrap(tp), field
+
+
+@functools.lru_cache(maxsize=4096)  # the schema is fixed: drawing 400 members asked it 13,000 times
+def param_info(path: str) -> tuple[type, float | None, float | None]:
+    """(python type, lower bound, upper bound) of the parameter at ``path``, from the schema.
+
+    The type is ``object`` where the schema does not fix it (a Literal, Any)."""
+    tp, field = _annotation(path)
     lo = hi = None
     if field is not None:
         for m in field.metadata:
             lo = getattr(m, "ge", lo) if getattr(m, "ge", None) is not None else lo
             hi = getattr(m, "le", hi) if getattr(m, "le", None) is not None else hi
-    tp = _unwrap(tp)
     if get_origin(tp) is Literal:
         kinds = {type(a) for a in get_args(tp)}
         tp = kinds.pop() if len(kinds) == 1 else object
@@ -208,6 +214,10 @@ def read_priors_file(path: str | Path, loaded: LoadedScenario | None = None) -> 
     of that scenario (a population it has, a place or country of its tables): a UserError naming the
     file and line otherwise, before any run starts.
     """
+    if not str(path).strip():
+        shipped = ", ".join(sorted(x.stem for x in PRIORS_DIR.glob("*.yaml")))
+        raise UserError(f"expected a priors YAML file or a shipped name ({shipped}), got an empty name",
+                        where="--priors")
     p = Path(path)
     if not p.exists() and (PRIORS_DIR / f"{path}.yaml").exists():
         p = PRIORS_DIR / f"{path}.yaml"
@@ -242,12 +252,25 @@ def read_priors_file(path: str | Path, loaded: LoadedScenario | None = None) -> 
     return out
 
 
+# parameters every member of an ensemble shares: the run's period and its seed are the command's
+# (--days, the member seeds), so a value drawn for them would be drawn and then ignored
+SHARED_PARAMS = {"days": "the days simulated are the command's (--days) for every member",
+                 "seed": "each member has its own seed (keyed by --seed and the member), so a drawn seed is ignored",
+                 "start": "every member starts on the scenario's date"}
+
+
 def _check_target(path: str, where: str, raw: dict | None = None) -> None:
     try:
         check_path(path)
     except ValueError as e:
         raise UserError(f"prior for {e}", where=where) from None
+    if path in SHARED_PARAMS:
+        raise UserError(f"{path}: a prior cannot vary it: {SHARED_PARAMS[path]}", where=where)
     tp, _, _ = param_info(path)
+    ann, _ = _annotation(path)
+    if get_origin(ann) in (dict, list) or (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        raise UserError(f"a prior needs a numeric parameter; '{path}' is a section of the scenario, not a number"
+                        + (" (is a 'priors:' key nested in another?)" if path == "priors" else ""), where=where)
     if tp is not object and tp not in (int, float):
         raise UserError(f"a prior needs a numeric parameter; '{path}' is not a number", where=where)
     if raw is not None:
@@ -268,17 +291,49 @@ def default_priors_file(loaded: LoadedScenario) -> Path | None:
     return None
 
 
+def fixed_by_overrides(loaded: LoadedScenario, priors: dict[str, Prior]) -> list[str]:
+    """The priors' parameters that the command line fixes: given a value by ``--set`` (or a
+    ``--params`` file), which every member then keeps."""
+    return sorted(k for k in priors if k in loaded.overrides)
+
+
+def prior_source(loaded: LoadedScenario, priors_file: str | Path | None = None) -> Callable[[str], str]:
+    """``where(path)``: the file a prior of :func:`scenario_priors` comes from, for an error that a
+    drawn value causes (the priors file if it has ``path``, else the scenario's file)."""
+
+    def where(path: str) -> str:
+        if priors_file is not None:
+            try:
+                if path in read_priors_file(priors_file):
+                    return str(priors_file)
+            except UserError:
+                pass
+        if path in loaded.params.priors and loaded.folder is not None:
+            return str(loaded.folder / "scenario.yaml")
+        return "the default priors" if path not in loaded.params.priors else loaded.name
+
+    return where
+
+
 def scenario_priors(loaded: LoadedScenario, priors_file: str | Path | None = None,
-                    *, need: str | None = None, hint: str = "", default: bool = False) -> dict[str, Prior]:
+                    *, need: str | None = None, hint: str = "", default: bool = False,
+                    fixed: list[str] | None = None) -> dict[str, Prior]:
     """The scenario's declared priors, with a priors file (``--priors``) laid over them.
 
     With ``default`` and neither declared priors nor a file, the shipped default priors
     (:func:`default_priors_file`), keeping those whose parameter the scenario has.
 
+    A parameter given a value by ``--set`` (or ``--params``) is fixed: its prior is dropped, and its
+    path appended to ``fixed`` (when given) for the command to say so.
+
     With ``need`` (the command that needs them), no priors at all is a :class:`UserError` that says
     how to declare some.
     """
     pri = dict(loaded.params.priors)
+    for k in pri:
+        if k in SHARED_PARAMS:
+            where = str(loaded.folder / "scenario.yaml") if loaded.folder is not None else loaded.name
+            raise UserError(f"priors: {k}: a prior cannot vary it: {SHARED_PARAMS[k]}", where=where)
     if default and not pri and priors_file is None and default_priors_file(loaded) is not None:
         for k, v in read_priors_file(default_priors_file(loaded)).items():
             try:
@@ -289,6 +344,14 @@ def scenario_priors(loaded: LoadedScenario, priors_file: str | Path | None = Non
                 pri[k] = v
     if priors_file is not None:
         pri.update(read_priors_file(priors_file, loaded))
+    dropped = fixed_by_overrides(loaded, pri)
+    for k in dropped:
+        del pri[k]
+    if fixed is not None:
+        fixed.extend(dropped)
+    if not pri and need and dropped:
+        raise UserError(f"{need} needs uncertain parameters, and --set/--params fixes the parameter of every prior "
+                        f"({', '.join(dropped)}){'; ' + hint if hint else ''}", where="--set")
     if not pri and need:
         shipped = ", ".join(sorted(x.stem for x in PRIORS_DIR.glob("*.yaml")))
         raise UserError(

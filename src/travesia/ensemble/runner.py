@@ -26,6 +26,7 @@ import hashlib
 import pickle
 import uuid
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -176,19 +177,31 @@ def run_batch(blob: bytes, specs: Sequence[MemberSpec], cfg: RunConfig) -> list[
 
     With ``cfg.threads`` > 1 the engine's parallel kernels run on that many numba threads for this
     task, set in the thread that runs it (numba's thread count is per thread), then back to 1."""
-    if cfg.threads <= 1:
-        return run_together(_unpickle(blob), specs, cfg)
-    from travesia.engine.core import set_threads
-
-    set_threads(cfg.threads)
     try:
-        return run_together(_unpickle(blob), specs, cfg)
-    finally:
-        set_threads(1)
+        if cfg.threads <= 1:
+            return run_together(_unpickle(blob), specs, cfg)
+        from travesia.engine.core import set_threads
+
+        set_threads(cfg.threads)
+        try:
+            return run_together(_unpickle(blob), specs, cfg)
+        finally:
+            set_threads(1)
+    except UserError as e:  # the user's input: an answer (no worker traceback logged, no retries)
+        return UserFailure(str(e))
 
 
-def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
-    """The vector layout for ``cfg``: the columns of ``totals.csv`` (read off the network)."""
+@dataclass(frozen=True)
+class UserFailure:
+    """What a task returns when the user's input failed it (a UserError's message): raised again in
+    the client by :func:`run_members`."""
+
+    message: str
+
+
+def layout_of(base: LoadedScenario, cfg: RunConfig, option: str = "--place") -> Layout:
+    """The vector layout for ``cfg``: the columns of ``totals.csv`` (read off the network); a place
+    of ``cfg.places`` that is not there is a UserError blamed on ``option``."""
     from travesia.network import Network
     from travesia.output import totals_projection
 
@@ -197,7 +210,8 @@ def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
     names = {q: totals_projection(net, q, places)[0] for q in cfg.quantities}
     missing = [p for p in (cfg.places or ()) if not any(p in v for v in names.values())]
     if missing:
-        raise UserError(f"unknown place(s) {', '.join(missing)} (place names, or (Country), (Region), (all))")
+        raise UserError(f"unknown place(s) {', '.join(missing)} (place names, or (Country), (Region), (all))",
+                        where=option)
     start = base.params.start
     return Layout(dates=[start + dt.timedelta(days=d) for d in range(cfg.days)], names=names)
 
@@ -205,11 +219,46 @@ def layout_of(base: LoadedScenario, cfg: RunConfig) -> Layout:
 # --------------------------------------------------------------------------- the cluster (client side)
 
 
-def check_members(base: LoadedScenario, specs: Sequence[MemberSpec]) -> None:
+def _people(p: Any, scale: float) -> int:
+    """People of a member's scenario at ``scale`` (as the engine counts them)."""
+    return sum(int(round(pop.size * scale)) + sum(int(round(j.size * scale)) for j in pop.joiners)
+               for pop in p.populations)
+
+
+def check_members(base: LoadedScenario, specs: Sequence[MemberSpec], cfg: RunConfig | None = None,
+                  blame: Callable[[str], str] | None = None) -> None:
     """Check every member's parameters with the scenario's schema (about 1 ms each): a UserError
-    naming the member, before any work is sent."""
+    naming the member, before any work is sent.
+
+    With ``cfg``, the member with the most people must also fit in a run (the engine's own check
+    of people and memory, here in the client, not in a worker): a UserError that names the
+    parameter responsible: a member's drawn size, at ``blame(path)`` (the priors file, say), or a
+    size given by --set or --params, or else --scale."""
+    biggest, most = None, -1
     for s in specs:
-        member_scenario(base, s.params, where=f"member {s.member} ({s.params})")
+        loaded = member_scenario(base, s.params, where=f"member {s.member} ({s.params})")
+        if cfg is not None and (n := _people(loaded.params, cfg.scale)) > most:
+            biggest, most = (s, loaded), n
+    if biggest is None:
+        return
+    from travesia.engine.sim import Sim
+
+    s, loaded = biggest
+    p = loaded.params.model_copy(update={"days": cfg.days})
+    try:
+        Sim._check_size(SimpleNamespace(loaded=loaded), p, cfg.scale)  # noqa: SLF001 - the engine's check, run early
+    except UserError as e:
+        msg = str(e).split(": ", 1)[1] if e.where else str(e)
+        sizes = [k for k in s.params if k.startswith("populations.")]
+        if sizes:
+            k = max(sizes, key=lambda k: abs(float(s.params[k])))
+            raise UserError(f"{k}: member {s.member} draws {s.params[k]:,}: {msg}",
+                            where=blame(k) if blame is not None else f"member {s.member}") from None
+        given = [k for k in base.overrides if k.startswith("populations.")]
+        if given:
+            raise UserError(f"{', '.join(f'{k}={base.overrides[k]:,}' for k in given)}: {msg}",
+                            where="--set/--params") from None
+        raise
 
 
 BATCH_MAX = 64  # members advanced together in one task, at most (128 together cost 7-20% more CPU than 2 x 64)
@@ -234,13 +283,15 @@ def batch_sizes(n: int, workers: int) -> list[int]:
 def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], cfg: RunConfig,
                 on_result: Callable[[int, np.ndarray], None], *, batch_size: int | None = None,
                 progress: Callable[[int, int], None] | None = None, retries: int = 3,
-                batch_fn: Callable = run_batch, checked: bool = False) -> None:
+                batch_fn: Callable = run_batch, checked: bool = False,
+                blame: Callable[[str], str] | None = None) -> None:
     """Run every spec on the cluster; call ``on_result(position, vector)`` exactly once per spec.
 
     ``position`` is the spec's index in ``specs``. Batching, worker count and completion order do
     not change any member's result. ``batch_fn`` is the task function (tests wrap it). Every
     member's parameters are checked (:func:`check_members`) before any work is sent, unless the
-    caller did (``checked``: before the cluster was up, say).
+    caller did (``checked``: before the cluster was up, say); ``blame``: see :func:`check_members`.
+    A task that the user's input fails (:class:`UserFailure`) is its UserError, here.
     """
     from distributed import as_completed
 
@@ -254,7 +305,7 @@ def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], 
     if len(pos_of) != len(specs):
         raise ValueError("member numbers must be unique")
     if not checked:
-        check_members(base, specs)
+        check_members(base, specs, cfg, blame)
     token = f"{hashlib.sha1(blob).hexdigest()[:8]}-{uuid.uuid4().hex[:8]}"
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
 
@@ -276,7 +327,10 @@ def run_members(client: Any, base: LoadedScenario, specs: Sequence[MemberSpec], 
                 nxt = submit(len(futures))
                 futures.append(nxt)
                 ac.add(nxt)
-            for member, vec in fut.result():
+            res = fut.result()
+            if isinstance(res, UserFailure):
+                raise UserError(res.message)
+            for member, vec in res:
                 i = pos_of[member]
                 if done[i]:
                     continue  # a retried task's second answer: already counted

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from travesia import __version__
+from travesia.ensemble.cluster import check_local_workers
 from travesia.ensemble.files import commit_partial, csv_text, new_partial
-from travesia.ensemble.priors import member_seed, ppf, scenario_priors, to_value
+from travesia.ensemble.priors import member_seed, ppf, prior_source, scenario_priors, to_value
 from travesia.ensemble.runner import MemberSpec, RunConfig, layout_of, maybe_client, run_members
 from travesia.errors import UserError
 from travesia.output import check_out_dir
@@ -61,6 +62,7 @@ def sensitivity(scenario: str | Path | LoadedScenario, *, samples: int, out: str
     from travesia.options import check_common, check_period
 
     check_common(days=days, seed=seed, scale=scale, workers=workers, scheduler=scheduler)
+    check_local_workers(workers, scheduler)
     if samples < 2:
         raise UserError(f"must be >= 2, got {samples}", where="--samples")
     if samples & (samples - 1):
@@ -93,7 +95,7 @@ def sensitivity(scenario: str | Path | LoadedScenario, *, samples: int, out: str
         raise UserError("the scenario has no place of kind 'shelter'; name a place with --shelter")
     cfg_places = sorted({destination, "(all)", *shelters})
     cfg = RunConfig(days=d, scale=scale, quantities=("present", "arrived", "returned"), places=tuple(cfg_places))
-    layout = layout_of(base, cfg)
+    layout = layout_of(base, cfg, option="--destination")  # the shelters are known places, checked above
     if destination not in layout.names["arrived"]:
         raise UserError(f"unknown place '{destination}'", where="--destination")
 
@@ -119,7 +121,7 @@ def sensitivity(scenario: str | Path | LoadedScenario, *, samples: int, out: str
         peaks[i] = [vec[j].max() for j in ish]
 
     with maybe_client(client, workers, scheduler) as c:
-        run_members(c, base, specs, cfg, put, progress=progress)
+        run_members(c, base, specs, cfg, put, progress=progress, blame=prior_source(base, priors_file))
     js = int(np.argmax(np.median(peaks, axis=0)))
     outputs = {f"arrived_by {destination} {by}": arrived, f"returned_by {by}": returned,
                f"peak_shelter {shelters[js]}": peaks[:, js]}
