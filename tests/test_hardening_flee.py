@@ -98,6 +98,10 @@ def test_every_input_file_must_be_a_regular_file(flee, tmp_path, capsys, file, k
 def test_demographics_file_must_be_a_regular_file(flee, tmp_path, capsys, monkeypatch):
     from travesia.scenario import load
 
+    if hasattr(os, "mkfifo"):  # once left aside without a word
+        fifo(flee / "input_csv" / "demographics_sex.csv")
+        imports_no(capsys, flee, tmp_path / "o", "demographics_sex.csv", "FIFO")
+        (flee / "input_csv" / "demographics_sex.csv").unlink()
     p = flee / "input_csv" / "demographics_age.csv"
     p.write_text("age,Default\nyoung,1\nold,1\n" + "#" * 500 + "\n")
     monkeypatch.setattr(load, "MAX_INPUT_BYTES", 400)

@@ -450,7 +450,7 @@ def read_flee_folder(folder: str | Path, as_written: bool = False) -> FleeInput:
     for f in sorted(inp.iterdir()):
         if f.name.startswith(".") or f.name in INPUT_FILES:
             continue
-        if f.is_file() and f.name.startswith(DEMOGRAPHICS) and f.name.endswith(".csv"):
+        if f.name.startswith(DEMOGRAPHICS) and f.name.endswith(".csv"):  # (read as a regular file, or refused)
             demo_files.append(f)
         elif f.is_file():
             notes.append(f"input_csv/{f.name}: not a file FLEE reads; left aside")
