@@ -19,8 +19,9 @@ and the import goes on:
   closures file): left aside;
 - empty trailing column names in the ``conflicts.csv`` header (a header that ends in a comma):
   rows may stop before them, as FLEE only reads the fields a row has;
-- a ``data_layout.csv`` row naming a place that is not in ``locations.csv``: its series is kept
-  (FLEE reads it, and sums it into the total with ``sum_from_camps``) but compared with nothing;
+- a ``data_layout.csv`` row naming a place that is not in ``locations.csv``: its series is read
+  (FLEE reads it, and sums it into the total with ``sum_from_camps``) but compared with nothing; the
+  scenario keeps it only where it is summed (``sum_from_camps``, with ``--as-written``);
 - a demographics column naming a place that is not in ``locations.csv``: never drawn from;
 - a row of ``sim_period.csv`` other than StartDate and Length.
 
