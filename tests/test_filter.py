@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from travesia.engine.sim import Sim
+from travesia.errors import UserError
 from travesia.ensemble import filter as pf
 from travesia.ensemble.obsmodel import ErrorModel
 from travesia.ensemble.forecast import forecast
@@ -135,6 +136,39 @@ def test_resume_from_the_saved_particles(tmp_path, client):
     log = pd.read_csv(tmp_path / "c" / "filter.csv")
     assert log["date"].max() == "2018-10-20" and log["date"].min() <= "2018-10-16"
     assert later["meta"]["as_of"] == "2018-10-20" and same["meta"]["members"] == a["meta"]["members"] == 6
+    # what the saved particles cannot continue is refused, naming what differs (not a crash deep in a worker)
+    bad = [(dict(kw, days=DAYS + 6), "days"), (dict(kw, scale=SCALE * 2), "scale"), (dict(kw, members=8), "--members")]
+    for k, what in bad:
+        with pytest.raises(UserError, match=what):
+            forecast("caravan-2018", as_of="2018-10-20", out=tmp_path / "d", observations=full, resume=tmp_path / "a",
+                     **k)
+    with pytest.raises(UserError, match="--set"):
+        forecast("caravan-2018", as_of="2018-10-20", out=tmp_path / "d", observations=full, resume=tmp_path / "a",
+                 overrides={"movement.foot_km_per_day": 40}, **kw)
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_crafted_particles_file_runs_nothing(tmp_path):
+    """particles.pkl is read back with only the classes it is made of: a pickle naming os.system (or any
+    other callable) is refused before anything is called."""
+    import os
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    for payload in (Evil(), {"x": Evil()}, [1, Evil()]):
+        (tmp_path / "particles.pkl").write_bytes(pickle.dumps(payload))
+        with pytest.raises(UserError, match="not a travesia particles file"):
+            pf.load(tmp_path / "particles.pkl")
+        assert not (tmp_path / "pwned").exists()
+    (tmp_path / "particles.pkl").write_bytes(b"garbage")
+    with pytest.raises(UserError, match="not a travesia particles file"):
+        pf.load(tmp_path / "particles.pkl")
+    # a particle's state is read the same way on the worker
+    with pytest.raises(pickle.UnpicklingError):
+        pf._unpack(__import__("zlib").compress(pickle.dumps(Evil())))
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_parameter_bands_cover_synthetic_truths_at_about_the_nominal_rate():

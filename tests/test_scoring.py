@@ -159,6 +159,43 @@ def test_error_model_learns_scale_and_bias_from_one_step_ahead_misses():
     assert fit_errors([]) == ErrorModel()
 
 
+def test_site_offsets_and_their_growth():
+    """At a site (a camp) a report is read against the members' count plus the site's last residual, with a
+    scale grown by eta per sqrt(day) since that residual's report; eta is learnt from the sites' misses."""
+    import datetime as dt
+
+    from travesia.ensemble.obsmodel import figure, weighted_median
+
+    em = ErrorModel(scales=(("crowd", 0.4), ("tally", 0.1)), offsets=((("present", "Kule"), (48000.0, "2016-06-03")),),
+                    eta=0.05)
+    day = dt.date(2016, 6, 13)
+    assert list(em.offsets_for(["present", "present", "arrived"], ["Kule", "Town", "Kule"])) == [48000.0, 0.0, 0.0]
+    s = em.scales_at(["present", "present"], ["Kule", "Town"], [day, day])
+    assert s[0] == pytest.approx(math.sqrt(0.4 ** 2 + 0.05 ** 2 * 10)) and s[1] == 0.4
+    assert ErrorModel(offsets=em.offsets).scales_at(["present"], ["Kule"], [day])[0] == 0.4  # eta 0: no growth
+    assert "site_offsets" in em.as_dict() and "site_offsets" not in ErrorModel().as_dict()
+    # the figure of a report and a weighted median, by hand
+    assert figure(99.0, 399.0) == pytest.approx(199.0) and figure(5.0, 5.0) == 5.0 and figure(5.0, np.nan) is None
+    assert weighted_median(np.array([1.0, 2.0, 3.0, 10.0]), np.array([0.1, 0.1, 0.1, 0.7])) == 10.0
+    assert weighted_median(np.array([3.0, 1.0, 2.0]), np.ones(3)) == 2.0
+    # eta recovered from site misses that wander as a random walk: sd sqrt(s^2 + eta^2 * days)
+    for eta_true, lo, hi in ((0.06, 0.035, 0.09), (0.0, 0.0, 0.015)):
+        rng = np.random.default_rng(7)
+        hist = []
+        for _ in range(80):
+            g = float(rng.choice([7, 14, 30, 60]))
+            truth = math.log(rng.uniform(1000, 50000))
+            lx = truth + 0.01 * rng.standard_normal(64)
+            r = float(np.expm1(truth + math.sqrt(0.05 ** 2 + eta_true ** 2 * g) * rng.standard_normal()))
+            hist.append(("present", r, r, lx.astype(np.float32), 1.0, g))
+        fit = fit_errors(hist, rules="flee")
+        assert lo <= fit.eta <= hi, (eta_true, fit.eta, fit.scales)
+    # reports not at a site (no sixth item) leave eta at 0 and the fit as before
+    rng = np.random.default_rng(4)
+    h = _history(rng, 30, 0.3, 0.0)
+    assert fit_errors(h).eta == 0.0
+
+
 def test_reported_counts_scatter_around_the_truth():
     z = np.random.default_rng(1).standard_normal(200000)
     r = reported(np.full(z.shape, 999.0), np.full(z.shape, 0.4), z)

@@ -12,7 +12,8 @@ particle filter with Liu–West parameter jitter):
    validation reads it, else from everyone's): a Student-t error on
    ``ln(1 + count)`` whose scale per kind of count, bias per quantity and degrees of freedom are
    learnt, before each date, from the one-step-ahead misses of the reports before it
-   (:func:`.obsmodel.fit_errors`);
+   (:func:`.obsmodel.fit_errors`); a report at a site (a camp) is read against the count plus the
+   site's last residual (:mod:`.obsmodel`, *sites*), updated after each of its reports;
 3. the particles are resampled in tempered stages (:func:`tempered`: each stage takes as much of
    the day's log-likelihood as keeps the effective sample size at half the particles; systematic
    resampling, its uniform keyed by (seed, step)): a chosen particle's whole state is copied (a
@@ -56,7 +57,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from travesia.ensemble.obsmodel import ErrorModel, copies, fit_errors, noise, picks, range_bands
+from travesia.ensemble.obsmodel import (
+    ErrorModel, copies, figure, fit_errors, log_likelihood, noise, picks, range_bands, site_places, weighted_median,
+)
 from travesia.ensemble.priors import cdf, member_seed, ppf, to_value
 from travesia.scenario.load import LoadedScenario, place_members, set_path, validate_params
 from travesia.scenario.schema import Prior
@@ -73,7 +76,46 @@ def _pack(sim) -> bytes:
 
 
 def _unpack(blob: bytes):
-    return pickle.loads(zlib.decompress(blob))
+    return safe_loads(zlib.decompress(blob))
+
+
+# What a particles file may name when it is read back (a pickle can name any callable, and calling it is how
+# it builds objects: ``os.system`` in a crafted ``particles.pkl`` would run on ``--resume``). Classes of the
+# project's own data and of numpy / pandas / pyarrow / the standard library's plain values, and the few
+# functions those libraries' pickles rebuild their objects with; nothing else.
+_SAFE_FUNCTIONS = {
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+    ("pandas._libs.internals", "_unpickle_block"), ("pandas.core.indexes.base", "_new_Index"),
+    ("pandas.core.internals.blocks", "new_block"), ("pandas._libs.tslibs.timestamps", "_unpickle_timestamp"),
+    ("pandas._libs.tslibs.timedeltas", "_timedelta_unpickle"),
+    ("pyarrow.lib", "_restore_array"), ("pyarrow.lib", "type_for_alias"), ("pyarrow.lib", "py_buffer"),
+    ("copyreg", "_reconstructor"), ("copyreg", "__newobj__"),
+}
+_SAFE_CLASS_MODULES = ("travesia.", "numpy", "pandas", "pyarrow", "scipy.sparse", "datetime", "pathlib", "collections",
+                       "enum")
+_SAFE_BUILTINS = {"slice", "set", "frozenset", "complex", "range", "bytearray", "object", "tuple", "list", "dict",
+                  "int", "float", "str", "bytes", "bool"}
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) in _SAFE_FUNCTIONS or (module == "builtins" and name in _SAFE_BUILTINS):
+            return super().find_class(module, name)
+        if module == "travesia" or module.startswith(_SAFE_CLASS_MODULES):
+            obj = super().find_class(module, name)
+            if isinstance(obj, type) and not issubclass(obj, BaseException):
+                return obj
+        raise pickle.UnpicklingError(f"it names {module}.{name}, which a particles file does not hold")
+
+
+def safe_loads(data: bytes):
+    """Unpickle a particles file or a particle's state, refusing anything but the data they are made of
+    (:class:`_SafeUnpickler`): reading a crafted file runs nothing."""
+    import io
+
+    return _SafeUnpickler(io.BytesIO(data)).load()
 
 
 def branch(sim, seed: int) -> None:
@@ -281,8 +323,10 @@ class Particles:
     as_of: str = ""
     events: list = field(default_factory=list)  # timeline events the states have not been given yet
     errors: ErrorModel = field(default_factory=ErrorModel)  # the report error learnt from the reports so far
+    made_for: dict = field(default_factory=dict)  # what the states were made for (forecast.made_for: a resume checks it)
     history: list = field(default_factory=list)  # per report: (quantity, low, high, ln(1 + x) of the particles
-    #                                              before it, days since they last saw a report)
+    #                                              before it, days since they last saw a report[, days since
+    #                                              the site's last report, where read with its offset])
     format: int = FORMAT
 
 
@@ -318,6 +362,9 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
     batch = batch or max(1, min(16, n // (4 * n_workers(client))))
     start_date = base.params.start
     rules = base.params.rules
+    sites = site_places(base.places)
+    named = dict(zip(base.places["id"].astype(str), base.places["name"].astype(str)))  # a report may name a place by id
+    offs = dict(parts.errors.offsets)  # a site's last residual (obsmodel, *sites*), carried from date to date
     obs = obs.copy()
     obs["_day"] = [(d - start_date).days for d in obs["date"]]
     obs = obs[(obs["_day"] > parts.day) & (obs["_day"] < cfg.days)].sort_values("_day", kind="stable")
@@ -337,13 +384,23 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
         got = _run(client, base_blob, items, day, needs, cfg, batch)
         x = np.stack([got[i][1] for i in range(n)])  # particles × reports
         em = errors if errors is not None else fit_errors(history, rules)
+        em = dataclasses.replace(em, offsets=tuple(sorted(offs.items())))
         qs, lows, highs = list(o["quantity"]), o["low"].to_numpy(float), o["high"].to_numpy(float)
+        pls = [named.get(str(v), str(v)) for v in o["place"]]
+        today = start_date + dt.timedelta(days=int(day))
+        at_site = [pl in sites for pl in pls]
+        # days since the last report at the same site, where the report is read with the site's offset
+        site_gap = [(today - dt.date.fromisoformat(offs[(str(q), pl)][1])).days if (str(q), pl) in offs else None
+                    for q, pl in zip(qs, pls)]
+        raw = x
+        if offs:
+            x = np.maximum(x + em.offsets_for(qs, pls)[None, :], 0.0)
         gap = float(day - parts.day) if parts.day >= 0 else 1.0  # days since the particles last saw a report
+        sig, bias = em.scales_at(qs, pls, [today] * len(qs)), em.biases_for(qs)
         ll = np.zeros(n)
-        for j, (q, lo, hi) in enumerate(zip(qs, lows, highs)):
-            ll += em.loglik(x[:, j], lo, hi, q)
+        for j, (lo, hi) in enumerate(zip(lows, highs)):
+            ll += log_likelihood(x[:, j], lo, hi, sig[j], em.nu, bias[j])
         # the one-step-ahead predictive check, before the particles see these reports
-        sig, bias = em.scales_for(qs), em.biases_for(qs)
         xr = np.repeat(x, copies(n), axis=0)
         _, pq = range_bands(xr, sig, bias, noise(seed, xr.shape, 0xC4E0000 + step, em.nu),
                             picks(seed, xr.shape, 0xC4E0000 + step), [em.widths_of(q) for q in qs])
@@ -353,10 +410,15 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
         chk["cover90"] = (np.where(np.isnan(highs), np.inf, highs) >= pq[0]) & (lows <= pq[2])
         checks.append(chk)
         for j, (q, lo, hi) in enumerate(zip(qs, lows, highs)):
-            history.append((str(q), float(lo), float(hi), np.log1p(np.maximum(x[:, j], 0.0)).astype(np.float32), gap))
+            history.append((str(q), float(lo), float(hi), np.log1p(np.maximum(x[:, j], 0.0)).astype(np.float32), gap)
+                           + ((site_gap[j],) if site_gap[j] is not None else ()))
         w = np.exp(ll - ll.max())
         w /= w.sum()
         ess = float(1.0 / np.sum(w * w))
+        for j, (q, lo, hi) in enumerate(zip(qs, lows, highs)):  # each site's residual, after the particles saw it
+            fig = figure(lo, hi) if at_site[j] else None
+            if fig is not None:
+                offs[(str(q), pls[j])] = (fig - weighted_median(raw[:, j], w), today.isoformat())
         anc, params, step, stages = tempered(ll, params, priors, paths, seed, step)
         states = [("state", got[a][0]) for a in anc]
         seeds = [_child_seed(seed, step, i) for i in range(n)]
@@ -372,6 +434,7 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
             progress(k + 1, len(days))
     # the error model of every report seen, for the forecast's bands
     em = errors if errors is not None else fit_errors(history, rules)
+    em = dataclasses.replace(em, offsets=tuple(sorted(offs.items())))
     # events not yet handed to the states (no report after them) go with the next advance
     return dataclasses.replace(parts, events=pending_events, errors=em)
 
@@ -416,9 +479,14 @@ def load(path) -> Particles:
 
     try:
         with open(path, "rb") as f:
-            parts = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as e:
-        raise UserError(f"cannot read the saved particles: {e}", where=str(path)) from None
+            parts = safe_loads(f.read())
+    except Exception as e:  # noqa: BLE001 - any damage to the file: a pickle may fail in any way
+        raise UserError(f"not a travesia particles file (particles.pkl of a forecast): {type(e).__name__}: {e}",
+                        where=str(path)) from None
     if not isinstance(parts, Particles) or getattr(parts, "format", None) != FORMAT:
         raise UserError("not a travesia particles file (particles.pkl of a forecast)", where=str(path))
+    for st in parts.states:  # every state must read back as what it is: checked here, not on a worker
+        if not (isinstance(st, tuple) and len(st) == 2 and (st == ("new", None) or (
+                st[0] == "state" and isinstance(st[1], bytes)))):
+            raise UserError("not a travesia particles file (a particle's state is damaged)", where=str(path))
     return parts

@@ -166,11 +166,13 @@ def predictive_at(run: EnsembleRun, obs: pd.DataFrame) -> tuple[np.ndarray, np.n
     range (:func:`.obsmodel.range_bands`); NaN rows where not comparable."""
     em = _errors(run)
     x = members_at(run.values, obs_positions(run.layout, obs))
+    if em.offsets:  # a site's last residual (obsmodel, *sites*)
+        x = np.maximum(x + em.offsets_for(list(obs["quantity"]), [str(p) for p in obs["place"]])[:, None], 0.0)
     x = np.repeat(x, copies(x.shape[1]), axis=1)
     m = np.full(x.shape, np.nan)
     b = np.full((len(obs), 5), np.nan)
     qs = list(obs["quantity"])
-    sig, bias = em.scales_for(qs), em.biases_for(qs)
+    sig, bias = em.scales_at(qs, [str(p) for p in obs["place"]], list(obs["date"])), em.biases_for(qs)
     for i, (d, p, q) in enumerate(zip(obs["date"], obs["place"], qs)):
         if np.isnan(x[i]).any():
             continue
@@ -193,6 +195,8 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
     sel = np.arange(len(keys)) if after is None else np.nonzero((keys["date"] > after).to_numpy())[0]
     qs = keys["quantity"].to_numpy()[sel]
     sig, bias = em.scales_for(qs), em.biases_for(qs)
+    if em.offsets:  # grown at a site since its last report (obsmodel, *sites*)
+        sig = em.scales_at(qs, keys["place"].to_numpy()[sel], keys["date"].to_numpy()[sel])
     widths = {q: em.widths_of(q) for q in set(qs)}
     out = np.empty((len(sel), len(PERCENTILES)), dtype=np.float64)
     if true_count:
@@ -208,12 +212,16 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
                  for a in range(0, len(sel), chunk)]
         mn = np.concatenate([m for m, _ in lo_hi]) if lo_hi else np.zeros(0)
         const = mn == (np.concatenate([m for _, m in lo_hi]) if lo_hi else np.zeros(0))
-        groups: dict[tuple[str, float], list[int]] = {}
+        add = em.offsets_for(qs, keys["place"].to_numpy()[sel])  # a site's last residual (obsmodel, *sites*)
+        if em.offsets:
+            mn = np.maximum(mn + add, 0.0)
+        groups: dict[tuple[str, float, float], list[int]] = {}
         for i in np.nonzero(const)[0]:
-            groups.setdefault((str(qs[i]), float(mn[i])), []).append(int(i))
-        for (q, v), idx in sorted(groups.items()):
+            groups.setdefault((str(qs[i]), float(mn[i]), float(sig[i])), []).append(int(i))
+        for (q, v, sg), idx in sorted(groups.items()):
             shape = (n * c, 1)
-            blk = _key_block("constant", q, repr(v))
+            # keyed by the quantity and the count (and a site's grown scale, where it differs from its kind's)
+            blk = _key_block("constant", q, repr(v) if sg == em.scale(q) else f"{v!r}|{sg!r}")
             _, b = range_bands(np.full(shape, v), sig[idx[:1]], bias[idx[:1]], noise(run.seed, shape, blk, em.nu),
                                picks(run.seed, shape, blk), [widths[q]])
             out[idx] = b[:, 0]
@@ -222,6 +230,8 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
         for k, a in enumerate(range(0, len(vary), chunk)):
             j = vary[a:a + chunk]
             x = np.repeat(np.asarray(run.values[:, sel[j]], dtype=np.float64), c, axis=0)
+            if em.offsets:
+                x = np.maximum(x + add[j][None, :], 0.0)
             _, b = range_bands(x, sig[j], bias[j], noise(run.seed, x.shape, k, em.nu), picks(run.seed, x.shape, k),
                                [widths[q] for q in qs[j]])
             out[j] = b.T
@@ -322,6 +332,19 @@ def validate_forecast(run_dir: str | Path, observations_path: str | Path) -> tup
 # --------------------------------------------------------------------------- the particle filter
 
 
+def made_for(loaded: LoadedScenario, cfg) -> dict:
+    """What a forecast's particle states are made for, saved with them and checked on ``--resume``: the
+    scenario (a digest of its name, start, places and legs), its days and its scale."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(f"{loaded.name}|{loaded.params.start}|".encode("utf-8"))
+    for t in (loaded.places, loaded.legs):
+        h.update(t.to_csv(index=False).encode("utf-8"))
+    return {"scenario": h.hexdigest()[:16], "days": None if cfg.days is None else int(cfg.days),
+            "scale": float(cfg.scale)}
+
+
 def _filter_run(c, base: LoadedScenario, known: LoadedScenario, members: int, seed: int, priors: dict, cfg,
                 resume, as_of: dt.date, cb) -> tuple[EnsembleRun, Any]:
     """Assimilate the reports up to ``as_of`` (from the priors, or from a saved forecast's particles),
@@ -333,9 +356,21 @@ def _filter_run(c, base: LoadedScenario, known: LoadedScenario, members: int, se
 
     t0 = time.perf_counter()
     events = []
+    made = made_for(known, cfg)
     if resume is not None:
         rdir = Path(resume)
         parts = pf.load(rdir / "particles.pkl")
+        saved = getattr(parts, "made_for", None) or {}
+        for k, v in made.items():
+            if k in saved and saved[k] != v:
+                what = {"scenario": "another scenario (its name, places, legs or start differ)",
+                        "days": f"{saved[k]} days", "scale": f"scale {saved[k]}"}[k]
+                raise UserError(f"the saved forecast was made for {what}; this one is for "
+                                f"{v if k != 'scenario' else 'this scenario'}: resume with the same scenario, --days "
+                                "and --scale, or start a new forecast", where=str(rdir / "particles.pkl"))
+        if len(parts.params) != members:
+            raise UserError(f"the saved forecast has {len(parts.params)} particles; a resumed forecast keeps them "
+                            f"(pass --members {len(parts.params)})", where="--members")
         old = dt.date.fromisoformat(parts.as_of)
         if as_of < old:
             raise UserError(f"the saved forecast is as of {old}; resume to a later date", where="--as-of")
@@ -345,7 +380,7 @@ def _filter_run(c, base: LoadedScenario, known: LoadedScenario, members: int, se
     obs = known.observations if known.observations is not None else pd.DataFrame(
         columns=["date", "place", "quantity", "low", "high"])
     parts = pf.assimilate(c, known, parts, obs, priors, cfg, seed, events=events, progress=cb("assimilate"))
-    parts = dataclasses.replace(parts, as_of=as_of.isoformat())
+    parts = dataclasses.replace(parts, as_of=as_of.isoformat(), made_for=made)
     layout = layout_of(known, cfg)
     values = np.zeros((len(parts.params), layout.size), dtype=np.int32)
 
@@ -416,6 +451,10 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
     use_filter = calibration is None and trials <= 0 and assimilate
     if resume is not None and not use_filter:
         raise UserError("--resume continues a forecast's particle filter: leave out --trials and --calibration")
+    if resume is not None and (overrides or params_file is not None):
+        raise UserError("a resumed forecast continues the saved particles, whose parameters are their own: "
+                        "--set and --params cannot change them; start a new forecast to change parameters",
+                        where="--set" if overrides else "--params")
     if use_filter:
         priors = scenario_priors(known, priors_file, default=True)
         cal_note = ("particle filter: parameters drawn from the priors, then each report up to the as-of date "

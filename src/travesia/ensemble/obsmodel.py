@@ -45,6 +45,24 @@ found on a grid by coordinate ascent. The particles' own spread is part of each 
 the scale is only what the particles cannot explain. Only reports on or before the as-of date are
 used. With no report yet, the priors' modes hold (``ν = 2``).
 
+**Sites: the population the model does not have.** A camp (place kind ``camp``: FLEE's camps,
+:func:`site_places`) is a place where people stay, and is reported again and again. Its count
+there may hold people the scenario does not simulate: FLEE fills a camp with its day-0 count and
+injects only the *increase* of the refugee total, so on ``ssudan2016`` the camps start at 0 while
+their first reports, two days in, are 48,739 at Kule and 63,169 at Pugnido (the 806,871 refugees
+already displaced on day 0); FLEE's own validation compares camps' *shares* of the total, where
+this does not show, but a forecast of counts is off by them for ever. So at a site the report is
+read against the members' count **plus the site's last residual** (the error correction of
+operational forecasting, which persists the last observed miss at a gauge): after a report
+``R`` at a site, its offset becomes ``R − x̃`` (``x̃``: the particles' weighted median count, after
+they saw it; the figure of a range, not updated by an open report ``≥ low``), and every later
+prediction there, in the filter's likelihood and its one-step-ahead check and in the forecast's
+bands, is ``max(x + offset, 0)``. The offset is not a parameter fitted on the whole record: it is
+the latest miss, carried forward; the report error's scale is then learnt from the one-step-ahead
+misses *with* the offsets (prequentially), so it measures how far the miss moves from one report
+to the next. ``forecast_true.csv`` stays the members' counts alone. Places a caravan passes
+(towns, crossings, shelters) have no offset: the crowd there today is gone tomorrow.
+
 **A report is a figure and a range.** A report in ``observations.csv`` is ``[low, high]``: one
 figure (``low = high``), the spread of several sources' figures (officials, organisers, the UN),
 or a lower bound (``≥ low``). The model reads a bounded range as its *figure*, the geometric
@@ -122,6 +140,8 @@ NU_GRID = (2.0, 3.0, 5.0, 10.0, 30.0)
 PRIOR_NU = 2.0  # the mode of the prior on ν
 SCALE_GRID = np.exp(np.linspace(np.log(0.02), np.log(2.0), 36))
 BIAS_GRID = np.linspace(-1.0, 1.0, 41)
+ETA_SD = 0.05  # prior (half-normal) sd of a site's discrepancy growth per sqrt(day): a guess (module doc, *sites*)
+ETA_GRID = np.r_[0.0, np.exp(np.linspace(np.log(0.002), np.log(0.5), 40))]
 FIT_PARTICLES = 256  # the prequential likelihood uses at most this many particles per report (evenly spaced)
 FLOOR = 1e-300
 
@@ -131,6 +151,36 @@ def kind_of(quantity: str, rules: str = "caravan") -> str:
     if rules == "flee" and quantity == "present":
         return "tally"
     return KIND_OF.get(quantity, "crowd")
+
+
+def site_places(places) -> set[str]:
+    """Names (and ids) of the *sites* among ``places`` (a places table): the places of kind ``camp``, where
+    people stay and a count is a series of its own (module doc, *sites*); empty without a ``kind`` column."""
+    if places is None or "kind" not in places:
+        return set()
+    c = places[places["kind"].astype(str) == "camp"]
+    return {str(x) for col in ("name", "id") if col in c for x in c[col]}
+
+
+def figure(low: float, high: float) -> float | None:
+    """The figure a report ``[low, high]`` gives: its geometric middle on ``ln(1 + ·)`` (a single figure
+    itself); ``None`` for an open report ``≥ low`` (``high`` missing)."""
+    if high is None or np.isnan(high):
+        return None
+    return float(np.expm1(0.5 * (np.log1p(max(float(low), 0.0)) + np.log1p(max(float(high), float(low), 0.0)))))
+
+
+def _date(iso):
+    import datetime as dt
+
+    return iso if isinstance(iso, dt.date) else dt.date.fromisoformat(str(iso)[:10])
+
+
+def weighted_median(x: np.ndarray, w: np.ndarray) -> float:
+    """The median of ``x`` under weights ``w`` (the smallest value whose cumulative weight reaches half)."""
+    o = np.argsort(x, kind="stable")
+    c = np.cumsum(np.asarray(w, dtype=np.float64)[o])
+    return float(np.asarray(x, dtype=np.float64)[o][min(int(np.searchsorted(c, 0.5 * c[-1])), len(o) - 1)])
 
 
 def log_likelihood(x: np.ndarray, low: float, high: float, sigma: float, nu: float | None = None,
@@ -173,6 +223,8 @@ class ErrorModel:
     reports: int = 0  # how many reports it was fitted on
     rules: str = "caravan"
     widths: tuple = ()  # ((kind, (h, ...)), ...): log half-widths of the earlier reports' ranges (inf: open), per kind
+    offsets: tuple = ()  # (((quantity, place), (add, date)), ...): a site's last residual and the date of its report
+    eta: float = 0.0  # a site's discrepancy growth per sqrt(day) since its last report (module doc, *sites*)
 
     def widths_of(self, quantity: str) -> np.ndarray:
         """The half-widths ``h`` of the earlier reports of this quantity's kind (``inf``: open; empty: none seen)."""
@@ -184,6 +236,30 @@ class ErrorModel:
     def bias(self, quantity: str) -> float:
         return float(dict(self.biases).get(quantity, 0.0))
 
+    def offset(self, quantity: str, place) -> float:
+        """The count added to the members' at ``place`` for reports of ``quantity`` (a site's last residual,
+        module doc; 0 elsewhere)."""
+        o = dict(self.offsets).get((str(quantity), str(place))) if self.offsets else None
+        return float(o[0]) if o is not None else 0.0
+
+    def offsets_for(self, quantities, places) -> np.ndarray:
+        if not self.offsets:
+            return np.zeros(len(quantities), dtype=np.float64)
+        return np.array([self.offset(q, p) for q, p in zip(quantities, places)], dtype=np.float64)
+
+    def scales_at(self, quantities, places, dates) -> np.ndarray:
+        """The error scale of reports of ``quantities`` at ``places`` on ``dates`` (``datetime.date``): the kind's
+        scale, grown at a site with an offset by ``eta`` per sqrt(day) since its last report (module doc)."""
+        s = self.scales_for(quantities)
+        if self.offsets and self.eta > 0:
+            off = dict(self.offsets)
+            for j, (q, p, d) in enumerate(zip(quantities, places, dates)):
+                o = off.get((str(q), str(p)))
+                if o is not None:
+                    g = max((d - _date(o[1])).days, 0)
+                    s[j] = float(np.sqrt(s[j] ** 2 + self.eta ** 2 * g))
+        return s
+
     def scales_for(self, quantities) -> np.ndarray:
         return np.array([self.scale(q) for q in quantities], dtype=np.float64)
 
@@ -194,9 +270,13 @@ class ErrorModel:
         return log_likelihood(x, low, high, self.scale(quantity), self.nu, self.bias(quantity))
 
     def as_dict(self) -> dict:
-        return {"scale": {k: round(v, 4) for k, v in self.scales}, "bias": {k: round(v, 4) for k, v in self.biases},
-                "nu": self.nu, "reports": self.reports,
-                "range_half_widths": {k: _widths_summary(w) for k, w in self.widths}}
+        out = {"scale": {k: round(v, 4) for k, v in self.scales}, "bias": {k: round(v, 4) for k, v in self.biases},
+               "nu": self.nu, "reports": self.reports,
+               "range_half_widths": {k: _widths_summary(w) for k, w in self.widths}}
+        if self.offsets:
+            out["site_offsets"] = {f"{q} at {p}": {"add": round(v, 1), "reported": d} for (q, p), (v, d) in self.offsets}
+            out["site_growth_per_sqrt_day"] = self.eta
+        return out
 
 
 def _widths_summary(w) -> dict:
@@ -215,41 +295,57 @@ def _predictive(x: np.ndarray, low: float, high: float, s, nu: float, b) -> np.n
 
 def fit_errors(history, rules: str = "caravan", sweeps: int = 2) -> ErrorModel:
     """The MAP error model of the reports in ``history`` (``(quantity, low, high, ln(1 + x) of the particles
-    before the report, days since the particles last saw a report)``, in the order they came), as in the
-    module doc (the days are kept for the record; the scale does not depend on them)."""
+    before the report, days since the particles last saw a report[, days since the last report at the same
+    site])``, in the order they came), as in the module doc (the days since any report are kept for the record;
+    the scale does not depend on them). A report at a site read with an offset (its 6th item, not None) has the
+    scale ``sqrt(s² + η²·days)``: ``η`` is fitted with the rest (0 when there is none)."""
     if not history:
         return ErrorModel(rules=rules)
     hs = []
-    for q, lo, hi, lx, _days in history:
+    for h in history:
+        q, lo, hi, lx = h[:4]
+        sg = h[5] if len(h) > 5 else None
         lx = np.asarray(lx, dtype=np.float64)
         if len(lx) > FIT_PARTICLES:
             lx = lx[np.linspace(0, len(lx) - 1, FIT_PARTICLES).round().astype(int)]
-        hs.append((q, kind_of(q, rules), float(lo), float(hi), np.expm1(lx)))
+        hs.append((q, kind_of(q, rules), float(lo), float(hi), np.expm1(lx), None if sg is None else float(sg)))
     kinds = sorted({h[1] for h in hs})
     quantities = sorted({h[0] for h in hs})
+    grown = any(h[5] is not None for h in hs)
     best = None
     for nu in NU_GRID:
         s = dict(PRIOR_SIGMA)
         b = {q: 0.0 for q in quantities}
+        eta = 0.0
+
+        def sd(h, base, eta):
+            return base if h[5] is None else np.sqrt(np.asarray(base) ** 2 + np.asarray(eta) ** 2 * h[5])
+
         for _ in range(sweeps):
             for k in kinds:
                 mine = [h for h in hs if h[1] == k]
                 lp = -0.5 * ((np.log(SCALE_GRID) - np.log(PRIOR_SIGMA[k])) / PRIOR_LOG_SD) ** 2
-                tot = lp + sum(_predictive(h[4], h[2], h[3], SCALE_GRID, nu, b[h[0]]) for h in mine)
+                tot = lp + sum(_predictive(h[4], h[2], h[3], sd(h, SCALE_GRID, eta), nu, b[h[0]]) for h in mine)
                 s[k] = float(SCALE_GRID[int(np.argmax(tot))])
             for q in quantities:
                 mine = [h for h in hs if h[0] == q]
                 lp = -0.5 * (BIAS_GRID / BIAS_SD) ** 2
-                tot = lp + sum(_predictive(h[4], h[2], h[3], s[h[1]], nu, BIAS_GRID) for h in mine)
+                tot = lp + sum(_predictive(h[4], h[2], h[3], sd(h, s[h[1]], eta), nu, BIAS_GRID) for h in mine)
                 b[q] = float(BIAS_GRID[int(np.argmax(tot))])
-        post = float(sum(_predictive(h[4], h[2], h[3], s[h[1]], nu, b[h[0]])[0] for h in hs))
+            if grown:
+                mine = [h for h in hs if h[5] is not None]
+                lp = -0.5 * (ETA_GRID / ETA_SD) ** 2
+                tot = lp + sum(_predictive(h[4], h[2], h[3], sd(h, s[h[1]], ETA_GRID), nu, b[h[0]]) for h in mine)
+                eta = float(ETA_GRID[int(np.argmax(tot))])
+        post = float(sum(_predictive(h[4], h[2], h[3], sd(h, s[h[1]], eta), nu, b[h[0]])[0] for h in hs))
         post += sum(-0.5 * ((np.log(s[k]) - np.log(PRIOR_SIGMA[k])) / PRIOR_LOG_SD) ** 2 for k in kinds)
         post += sum(-0.5 * (b[q] / BIAS_SD) ** 2 for q in quantities) - np.log(nu)
+        post += -0.5 * (eta / ETA_SD) ** 2
         if best is None or post > best[0] + 1e-9:
-            best = (post, nu, dict(s), dict(b))
-    _, nu, s, b = best
+            best = (post, nu, dict(s), dict(b), eta)
+    _, nu, s, b, eta = best
     return ErrorModel(scales=tuple(sorted(s.items())), biases=tuple(sorted(b.items())), nu=float(nu),
-                      reports=len(hs), rules=rules, widths=half_widths(history, rules))
+                      reports=len(hs), rules=rules, widths=half_widths(history, rules), eta=eta)
 
 
 def half_widths(history, rules: str = "caravan") -> tuple:
