@@ -280,9 +280,8 @@ def test_wild_notes_printed_one_line_each(tmp_path):
 
 
 def test_bad_flee_parameter(mali):
-    sc = load_scenario(mali, {"flee.max_move_speed": -3})
-    with pytest.raises(UserError, match="flee.max_move_speed"):
-        simulate(sc, days=2, scale=0.01)
+    with pytest.raises(UserError, match="--set: flee.max_move_speed"):
+        load_scenario(mali, {"flee.max_move_speed": -3})
 
 
 # --------------------------------------------------------------------------- the rule set

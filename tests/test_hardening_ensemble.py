@@ -198,6 +198,13 @@ def test_set_fixes_a_parameter_that_has_a_prior(here, capsys):
     rc, _, err = tv("ensemble", "s", *ENS, "--priors", "one.yaml", "--set", "movement.foot_km_per_day=99",
                     "--out", "y", capsys=capsys)
     user_error(rc, err, "--set", "movement.foot_km_per_day", "--seeds-only")
+    # a --params file is an overlay of the scenario's values (as scenario.yaml is): its prior still varies it
+    (here / "p.yaml").write_text("movement:\n  foot_km_per_day: 99\n")
+    rc, out, err = tv("ensemble", "s", *ENS, "--priors", "two.yaml", "--params", "p.yaml", "--out", "z", capsys=capsys)
+    assert rc == 0, err
+    meta = json.loads((here / "z" / "ensemble.json").read_text())
+    assert meta["fixed"] == {} and set(meta["priors"]) == {"movement.foot_km_per_day", "movement.rest_prob"}
+    assert pd.read_csv(here / "z" / "members.csv")["movement.foot_km_per_day"].between(35, 65).all()
 
 
 @pytest.mark.parametrize("key", ["days", "seed", "start"])

@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
                              places=place, force=force, batch_size=batch, progress=cb, threads=threads)
         m = r["meta"]
         for k, v in m["fixed"].items():
-            out.print(f"{k} = {v} for every member (given by --set/--params): its prior is not drawn")
+            out.print(f"{k} = {v} for every member (given by --set): its prior is not drawn")
         out.print(f"{m['scenario']}: {members} members on {r['workers']} worker(s) in "
                   f"{r['wall_s']:.1f} s ({m['members_per_second']:.2f} members/s), {len(m['priors'])} uncertain parameters")
         out.print(f"results in {r['out']}/ (ensemble.csv, members.csv, ensemble.json)")
@@ -193,6 +193,8 @@ def register(app: typer.Typer) -> None:
                    priors_file=priors, overrides=parse_overrides(set_, event, drop_event) or None, force=force, workers=workers,
                    scheduler=scheduler, progress=prog, resume=resume)
         m = r["meta"]
+        for k, v in m.get("fixed", {}).items():
+            out.print(f"{k} = {v} for every member (given by --set): its prior is not drawn")
         out.print(f"{m['scenario']} as of {m['as_of']}: {m['members']} members to {m['end']}; "
                   f"{m['events_used']} events and {m['observations_used']} observations used, "
                   f"{m['events_dropped']} later events dropped; {m['calibration_note']}")

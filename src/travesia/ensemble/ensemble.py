@@ -234,7 +234,7 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
     base = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides,
                                                                                 params_file=params_file)
     post = read_posterior(posterior) if posterior is not None else None
-    fixed: list[str] = []  # parameters with a prior that --set (or --params) fixes: not drawn
+    fixed: list[str] = []  # parameters with a prior that --set fixes: not drawn
     if seeds_only:
         priors: dict[str, Prior] = {}
     else:
@@ -255,7 +255,7 @@ def run_ensemble(scenario: str | Path | LoadedScenario, *, members: int, out: st
     meta = {
         "scenario": base.name, "members": members, "seed": seed, "days": d, "scale": scale,
         "start": base.params.start.isoformat(), "priors": {k: v.model_dump() for k, v in priors.items()},
-        "fixed": {k: base.overrides[k] for k in fixed},  # a prior dropped: its parameter given by --set/--params
+        "fixed": {k: base.overrides[k] for k in fixed},  # a prior dropped: its parameter given by --set
         "posterior": None if posterior is None else str(posterior), "params_file": None if params_file is None
         else str(params_file), "overrides": base.overrides, "percentiles": list(PERCENTILES),
         "workers": run.workers, "wall_s": round(run.wall_s, 3),

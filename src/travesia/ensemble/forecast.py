@@ -57,7 +57,7 @@ from travesia.ensemble.files import atomic_write, commit_partial, csv_text, new_
 from travesia.ensemble.naive import naive_forecasts
 from travesia.ensemble.obsmodel import ErrorModel, copies, noise, picks, range_bands
 from travesia.ensemble.outlook import outlook
-from travesia.ensemble.priors import scenario_priors
+from travesia.ensemble.priors import prior_source, scenario_priors
 from travesia.ensemble.runner import RunConfig, maybe_client
 from travesia.errors import UserError
 from travesia.output import check_out_dir, network_files
@@ -255,14 +255,16 @@ def _score_totals(totals: pd.DataFrame, obs: pd.DataFrame) -> tuple[pd.DataFrame
     return comp, score(comp), obj
 
 
-def score_forecast(fc: pd.DataFrame, naive: pd.DataFrame | None, obs: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """Score a forecast table (``forecast.csv``) and its naive forecasts against observations in its period."""
+def score_forecast(fc: pd.DataFrame, naive: pd.DataFrame | None, obs: pd.DataFrame,
+                   where: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Score a forecast table (``forecast.csv``) and its naive forecasts against observations in its period
+    (``where``: the observations' file, named when none falls in it)."""
     fc = fc.copy()
     fc["date"] = pd.to_datetime(fc["date"]).dt.date
     first, last = min(fc["date"]), max(fc["date"])
     sel = obs[(obs["date"] >= first) & (obs["date"] <= last)].reset_index(drop=True)
     if sel.empty:
-        raise UserError(f"no observation falls in the forecast period {first}..{last}")
+        raise UserError(f"no observation falls in the forecast period {first}..{last}", where=where)
     keys = fc[["date", "quantity", "place"]]
     comp, sc, obj = _score_totals(keys.assign(people=fc["p50"].to_numpy()), sel)
     from travesia.analysis.observe import simulated_values
@@ -308,17 +310,12 @@ def validate_forecast(run_dir: str | Path, observations_path: str | Path) -> tup
     (``objective_persistence``, ``objective_constant_velocity``; lower is better). Writes
     ``validation.csv`` and ``validation.json`` into the folder.
     """
-    from travesia.analysis.observe import load_observations, validation_paths
+    from travesia.analysis.observe import load_observations, read_forecast_folder, validation_paths
 
     run_dir = Path(run_dir)
-    fpath = run_dir / "forecast.csv"
-    if not fpath.exists():
-        raise UserError("not a forecast folder: forecast.csv is missing", where=str(run_dir))
-    places = pd.read_csv(run_dir / "places.csv", keep_default_na=False) if (run_dir / "places.csv").exists() else None
+    fc, naive, places = read_forecast_folder(run_dir)
     obs = load_observations(observations_path, places)
-    fc = pd.read_csv(fpath, keep_default_na=False)
-    naive = pd.read_csv(run_dir / "naive.csv", keep_default_na=False) if (run_dir / "naive.csv").exists() else None
-    comp, sc = score_forecast(fc, naive, obs)
+    comp, sc = score_forecast(fc, naive, obs, where=str(observations_path))
     sc["observations"] = str(observations_path)
     out = comp.copy()
     out["date"] = out["date"].astype(str)
@@ -435,6 +432,9 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
 
     as_of = parse_date(as_of, "--as-of")
     check_common(days=days, seed=seed, scale=scale, members=members, workers=workers, scheduler=scheduler)
+    from travesia.ensemble.cluster import check_local_workers
+
+    check_local_workers(workers, scheduler)
     out = Path(out)
     check_out_dir(out, force)
     base = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides,
@@ -448,6 +448,7 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
     known = known_on(base, as_of, obs_all)
     posterior = None
     priors = {}
+    fixed: list[str] = []  # parameters with a prior that --set fixes: not drawn
     use_filter = calibration is None and trials <= 0 and assimilate
     if resume is not None and not use_filter:
         raise UserError("--resume continues a forecast's particle filter: leave out --trials and --calibration")
@@ -456,17 +457,17 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                         "--set and --params cannot change them; start a new forecast to change parameters",
                         where="--set" if overrides else "--params")
     if use_filter:
-        priors = scenario_priors(known, priors_file, default=True)
+        priors = scenario_priors(known, priors_file, default=True, fixed=fixed)
         cal_note = ("particle filter: parameters drawn from the priors, then each report up to the as-of date "
                     "assimilated in turn" if priors else "particle filter over seeds only (no priors)")
     elif calibration is not None:
         posterior = read_posterior(calibration)
         cal_note = f"parameters from the calibration {calibration}"
     elif trials > 0:
-        priors = scenario_priors(known, priors_file, need="forecast (to calibrate)", default=True,
+        priors = scenario_priors(known, priors_file, need="forecast (to calibrate)", default=True, fixed=fixed,
                                  hint="or reuse a calibration with --calibration DIR, or --trials 0 to vary seeds only")
     else:
-        priors = scenario_priors(known, priors_file, default=True)
+        priors = scenario_priors(known, priors_file, default=True, fixed=fixed)
         cal_note = "parameters drawn from the priors" if priors else "seed variation only (no priors)"
     cb = (lambda stage: (lambda a, b: progress(stage, a, b))) if progress else (lambda stage: None)
     tmp = new_partial(out, force)
@@ -493,7 +494,8 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                              f"{members}" if parts.log else "; no report to assimilate")
             else:
                 specs, mem = member_plan(members, seed, priors, posterior)
-                run = simulate_ensemble(known, specs, mem, cfg, client=c, progress=cb("ensemble"))
+                run = simulate_ensemble(known, specs, mem, cfg, client=c, progress=cb("ensemble"),
+                                        blame=prior_source(known, priors_file))
         try:
             run.rules, run.seed = p.rules, seed
             run.errors = parts.errors if use_filter else ErrorModel(rules=p.rules)
@@ -517,6 +519,7 @@ def forecast(scenario: str | Path | LoadedScenario, *, as_of: dt.date | str, mem
                     "bands": {"forecast.csv": "what will be reported: members x report error (Student-t on ln(1 + count), "
                                               "scale per kind, bias per quantity, learnt from one-step-ahead misses)",
                               "forecast_true.csv": "the members' counts alone (no report error)"}, "params_file": None if params_file is None else str(params_file),
+                    "fixed": {k: known.overrides[k] for k in fixed},
                     "wall_s": round(run.wall_s, 3), "workers": run.workers, "version": __version__}
             if scores:
                 meta["scores_after_as_of"] = scores

@@ -22,7 +22,7 @@ ones, and its central bands become too wide while its outer bands barely hold; a
 keeps a narrow centre and wide tails, and one far-off report does not collapse the particle
 filter onto the few particles that happen to be near it (robust filtering).
 
-**Not grown with the horizon.** The members' own spread grows with the days past the last report
+**Not grown with the horizon** (except at sites, below). The members' own spread grows with the days past the last report
 they saw (their parameters and chances diverge); the one-step-ahead misses (1 to 3 days apart)
 hold no evidence that the error beyond that spread grows too, so the scale is the same at every
 horizon. (An assumed random walk, ``s_k·√h``, tried on 1 December 2026, made the 90% bands of a
@@ -60,7 +60,11 @@ prediction there, in the filter's likelihood and its one-step-ahead check and in
 bands, is ``max(x + offset, 0)``. The offset is not a parameter fitted on the whole record: it is
 the latest miss, carried forward; the report error's scale is then learnt from the one-step-ahead
 misses *with* the offsets (prequentially), so it measures how far the miss moves from one report
-to the next. ``forecast_true.csv`` stays the members' counts alone. Places a caravan passes
+to the next. A miss carried forward wanders: at a site, the scale of a report ``g`` days after the
+site's last one is ``sqrt(s_k² + η²·g)``, ``η`` learnt with the rest from the sites' misses (each
+at the days since the same site's report before it) under a half-normal prior of sd 0.05 per
+sqrt(day) (a guess: a camp's miss wandering by a factor ``e^0.5`` in 100 days), so a forecast's band
+at a site widens with the days since its last report. ``forecast_true.csv`` stays the members' counts alone. Places a caravan passes
 (towns, crossings, shelters) have no offset: the crowd there today is gone tomorrow.
 
 **A report is a figure and a range.** A report in ``observations.csv`` is ``[low, high]``: one

@@ -292,9 +292,10 @@ def default_priors_file(loaded: LoadedScenario) -> Path | None:
 
 
 def fixed_by_overrides(loaded: LoadedScenario, priors: dict[str, Prior]) -> list[str]:
-    """The priors' parameters that the command line fixes: given a value by ``--set`` (or a
-    ``--params`` file), which every member then keeps."""
-    return sorted(k for k in priors if k in loaded.overrides)
+    """The priors' parameters that the command line fixes: given a value by ``--set``, which every
+    member then keeps. (A ``--params`` file is an overlay of the scenario's own values, as
+    scenario.yaml is: a prior still varies what it sets.)"""
+    return sorted(k for k in priors if k in getattr(loaded, "set_on_command", {}))
 
 
 def prior_source(loaded: LoadedScenario, priors_file: str | Path | None = None) -> Callable[[str], str]:
@@ -323,8 +324,8 @@ def scenario_priors(loaded: LoadedScenario, priors_file: str | Path | None = Non
     With ``default`` and neither declared priors nor a file, the shipped default priors
     (:func:`default_priors_file`), keeping those whose parameter the scenario has.
 
-    A parameter given a value by ``--set`` (or ``--params``) is fixed: its prior is dropped, and its
-    path appended to ``fixed`` (when given) for the command to say so.
+    A parameter given a value by ``--set`` is fixed: its prior is dropped, and its path appended to
+    ``fixed`` (when given) for the command to say so (a ``--params`` file sets values a prior still varies).
 
     With ``need`` (the command that needs them), no priors at all is a :class:`UserError` that says
     how to declare some.
@@ -350,7 +351,7 @@ def scenario_priors(loaded: LoadedScenario, priors_file: str | Path | None = Non
     if fixed is not None:
         fixed.extend(dropped)
     if not pri and need and dropped:
-        raise UserError(f"{need} needs uncertain parameters, and --set/--params fixes the parameter of every prior "
+        raise UserError(f"{need} needs uncertain parameters, and --set fixes the parameter of every prior "
                         f"({', '.join(dropped)}){'; ' + hint if hint else ''}", where="--set")
     if not pri and need:
         shipped = ", ".join(sorted(x.stem for x in PRIORS_DIR.glob("*.yaml")))

@@ -56,6 +56,7 @@ class LoadedScenario:
     folder: Path | None = None
     chronicle: pd.DataFrame | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    set_on_command: dict[str, Any] = field(default_factory=dict)  # those of ``overrides`` given by --set itself
 
     @property
     def name(self) -> str:
@@ -871,7 +872,8 @@ def load_scenario(scenario: str | Path, overrides: dict[str, Any] | None = None,
         elif "events" in raw:
             raise UserError("events file not found", where=str(ep))
     loaded = LoadedScenario(params=params, raw=raw, places=places, legs=legs, observations=obs,
-                            folder=folder, overrides=all_over, chronicle=chronicle)
+                            folder=folder, overrides=all_over, chronicle=chronicle,
+                            set_on_command=dict(overrides or {}))
     try:
         check_references(loaded, where, lines)
     except UserError as e:
