@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +42,7 @@ from pydantic import ValidationError
 
 from travesia.errors import UserError, csv_records
 from travesia.flee import data as fdata
-from travesia.scenario.load import read_input_text
+from travesia.scenario.load import ATTRIBUTE_RE, read_input_text
 from travesia.scenario.schema import MAX_COUNT, MAX_KM
 from travesia.engine.processes.flee_rules.params import (CLOSURE_TYPES, MAX_DAY, MAX_INTENSITY, FleeClosure,
                                                           FleeParams)
@@ -58,7 +57,6 @@ INPUT_FILES = {
     "registration_corrections.csv": "corrections of early camp registrations",
 }
 DEMOGRAPHICS = "demographics_"  # FLEE 3: input_csv/demographics_<attribute>.csv, per-location weights
-ATTRIBUTE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a scenario's attribute names (scenario.load)
 
 # simsetting.yml keys travesia follows: FLEE name -> (flee param name, type)
 MOVE_KEYS = {

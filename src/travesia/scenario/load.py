@@ -37,6 +37,7 @@ MODES = ("foot", "ride", "bus", "train", "river")
 QUANTITIES = ("present", "travelling", "arrived", "reached", "crossed", "returned", "asylum_applied", "detained",
               "asylum_waiting", "settled", "permit_applied", "permit_granted", "permit_waiting")
 ID_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+ATTRIBUTE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # an attribute name (attributes.NAME; FLEE's demographics_NAME.csv)
 
 PLACE_COLUMNS = (["id", "name", "country", "lat", "lon", "kind"], ["region", "capacity", "note", "source"])
 LEG_COLUMNS = (["from", "to", "km"], ["modes", "note", "source"])
@@ -945,7 +946,7 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         need_place(("groups", "rally_points", i), rp)
     names = set(s.places["name"])
     for a, at in p.attributes.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", a):
+        if not ATTRIBUTE_RE.fullmatch(a):
             fail(("attributes", a), "an attribute name is letters, digits and '_' (not starting with a digit)")
         for k in at.weights:
             if k != "default" and k not in ids and k not in names:
