@@ -337,11 +337,17 @@ def start(n: int, seed: int, priors: dict[str, Prior]) -> Particles:
                      seeds=[member_seed(seed, i) for i in range(n)])
 
 
+def _scatter(client, base_blob: bytes, batches: list[list]) -> tuple[Any, list]:
+    """The scenario (to every worker) and each batch of particle states put on the cluster as data, so a
+    task's graph holds only their keys (not megabytes of states, which Dask warns about on the terminal)."""
+    return client.scatter(base_blob, broadcast=True, hash=False), client.scatter(batches, hash=False)
+
+
 def _run(client, base_blob: bytes, items: list[tuple], to_day, needs, cfg, batch: int) -> dict[int, tuple]:
     from distributed import as_completed
 
-    futures = [client.submit(advance_batch, base_blob, items[b:b + batch], to_day, needs, cfg, pure=False,
-                             retries=2) for b in range(0, len(items), batch)]
+    base_f, parts_f = _scatter(client, base_blob, [items[b:b + batch] for b in range(0, len(items), batch)])
+    futures = [client.submit(advance_batch, base_f, p, to_day, needs, cfg, pure=False, retries=2) for p in parts_f]
     got: dict[int, tuple] = {}
     for _, res in as_completed(futures, with_results=True):
         for slot, blob, x in res:
@@ -456,8 +462,8 @@ def finish(client, base: LoadedScenario, parts: Particles, cfg, *, events: Seque
     n = len(parts.params)
     batch = batch or max(1, min(16, n // (4 * n_workers(client))))
     items = _items(parts.states, parts.params, parts.seeds, jitterable_paths(parts), list(parts.events) + list(events))
-    futures = [client.submit(advance_batch, base_blob, items[b:b + batch], None, [], cfg, pure=False, retries=2)
-               for b in range(0, n, batch)]
+    base_f, parts_f = _scatter(client, base_blob, [items[b:b + batch] for b in range(0, n, batch)])
+    futures = [client.submit(advance_batch, base_f, p, None, [], cfg, pure=False, retries=2) for p in parts_f]
     done = np.zeros(n, dtype=bool)
     for _, res in as_completed(futures, with_results=True):
         for slot, _, vec in res:
