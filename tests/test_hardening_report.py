@@ -170,6 +170,10 @@ def test_4_header_only_observations_are_named(folders, tmp_path, capsys):
     rc, _, err = tv("validate", folders["forecast"], "--observations", early, capsys=capsys)
     user_error(rc, err, str(early), "forecast period")
     assert not list(folders["forecast"].glob("validation-*"))
+    # a run folder too: a header-only file is nothing to score, not an empty validation written
+    rc, _, err = tv("validate", folders["run"], "--observations", hdr, capsys=capsys)
+    user_error(rc, err, str(hdr), "nothing to score")
+    assert not list(folders["run"].glob("validation-*"))
 
 
 # ----------------------------------------------------------------------------------- 5: --out DIR/

@@ -84,6 +84,16 @@ def test_event_outside_the_period(tmp_path):
     assert "timeline[0].date: 2021-05-01 is outside the simulated period" in m
 
 
+def test_unknown_exit_only_country_and_a_hold_outside_the_period(tmp_path):
+    yaml = LINE_YAML.rstrip(" ") + "    crossings:\n      x: {exit_only: Narnia}\n"
+    assert "crossings.x.exit_only: unknown country 'Narnia'" in err(make(tmp_path, yaml=yaml))
+    yaml = LINE_YAML.rstrip(" ") + "    plan:\n      holds:\n        - {place: b, days: 2, start: 2030-10-22}\n"
+    assert "plan.holds[0].start: 2030-10-22 is outside the simulated period" in err(make(tmp_path, yaml=yaml))
+    yaml = LINE_YAML.rstrip(" ") + ("    crossings:\n      x: {exit_only: Aland}\n    plan:\n      holds:\n"
+                                    "        - {place: b, days: 2, start: 2020-01-03}\n")
+    load_scenario(make(tmp_path, yaml=yaml))  # a known country, a hold in the period: fine
+
+
 def test_event_with_bad_path_or_value(tmp_path):
     yaml = LINE_YAML.rstrip(" ") + "    timeline:\n      - date: 2020-01-02\n        set: {movement.rest: 0.5}\n"
     assert "unknown parameter 'movement.rest'" in err(make(tmp_path, yaml=yaml))

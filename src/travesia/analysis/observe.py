@@ -420,6 +420,12 @@ def validate_run(run_dir, observations=None) -> tuple[pd.DataFrame, dict]:
     validation.json into it. Returns the comparison and the scores."""
     run_dir = Path(run_dir)
     comp, sc = compare_run(run_dir, observations)
+    if len(comp) == 0:
+        obs_path = Path(observations) if observations is not None else run_dir / "observations.csv"
+        outside = sc.get("n_outside_run") or 0
+        raise UserError("nothing to score: " + (f"none of its {outside} observation(s) falls in the run's dates"
+                                                if outside else "it holds no observations (only its header)"),
+                        where=str(obs_path))
     out = comp.copy()
     out["date"] = _norm_dates(out["date"]) if len(out) else out["date"]
     csv_path, json_path = validation_paths(run_dir, observations)

@@ -920,6 +920,9 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
     for k, cr in p.crossings.items():
         need_place(("crossings", k), k)
         need_place(("crossings", k, "queue_at"), cr.queue_at)
+        if cr.exit_only is not None and cr.exit_only not in countries:
+            fail(("crossings", k, "exit_only"), f"unknown country '{cr.exit_only}' (countries in {p.places}: "
+                 f"{', '.join(sorted(countries))})")
     for c, cp in p.countries.items():
         if c not in countries:
             fail(("countries", c), f"unknown country '{c}' (countries in {p.places}: {', '.join(sorted(countries))})")
@@ -965,6 +968,8 @@ def check_references(s: LoadedScenario, where: str, lines: dict) -> None:
         need_place(("plan", "hold_places", i), hp)
     for i, h in enumerate(p.plan.holds):
         need_place(("plan", "holds", i, "place"), h.place)
+        if h.start is not None and not p.start <= h.start <= p.end:
+            fail(("plan", "holds", i, "start"), f"{h.start} is outside the simulated period {p.start}..{p.end}")
         if h.caravan is not None and h.caravan not in pop_names:
             fail(("plan", "holds", i, "caravan"), f"unknown caravan '{h.caravan}' (populations: {', '.join(sorted(pop_names))})")
     for i, f in enumerate(p.plan.forks):
