@@ -190,6 +190,22 @@ def test_site_offsets_and_their_growth():
             hist.append(("present", r, r, lx.astype(np.float32), 1.0, g))
         fit = fit_errors(hist, rules="flee")
         assert lo <= fit.eta <= hi, (eta_true, fit.eta, fit.scales)
+    # where the reports were read both ways, the record chooses: a miss that persists (a population the model
+    # does not have) keeps the offsets; misses that do not persist (carrying them makes things worse) drop them
+    for persists in (True, False):
+        rng = np.random.default_rng(11)
+        hist = []
+        for _ in range(40):
+            truth = math.log(rng.uniform(1000, 50000))
+            r = float(np.expm1(truth + 0.05 * rng.standard_normal()))
+            near = (truth + 0.02 * rng.standard_normal(64)).astype(np.float32)
+            far = (truth + rng.choice([-1.0, 1.0]) + 0.02 * rng.standard_normal(64)).astype(np.float32)
+            shifted, raw = (near, far) if persists else (far, near)
+            hist.append(("present", r, r, shifted, 1.0, 14.0, raw))
+        fit = fit_errors(hist, rules="flee")
+        assert fit.carry is persists and fit.scale("present") < 0.2, (persists, fit)
+        if not persists:
+            assert not ErrorModel(offsets=((("present", "K"), (5.0, "2020-01-01")),), carry=False).shifts
     # reports not at a site (no sixth item) leave eta at 0 and the fit as before
     rng = np.random.default_rng(4)
     h = _history(rng, 30, 0.3, 0.0)

@@ -399,8 +399,11 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
         site_gap = [(today - dt.date.fromisoformat(offs[(str(q), pl)][1])).days if (str(q), pl) in offs else None
                     for q, pl in zip(qs, pls)]
         raw = x
-        if offs:
-            x = np.maximum(x + em.offsets_for(qs, pls)[None, :], 0.0)
+        # the reports at sites read with the offsets, whether or not the error model uses them now (the next fit
+        # compares the two readings: obsmodel.fit_errors)
+        shifted = np.maximum(x + dataclasses.replace(em, carry=True).offsets_for(qs, pls)[None, :], 0.0) if offs else x
+        if em.shifts:
+            x = shifted
         gap = float(day - parts.day) if parts.day >= 0 else 1.0  # days since the particles last saw a report
         sig, bias = em.scales_at(qs, pls, [today] * len(qs)), em.biases_for(qs)
         ll = np.zeros(n)
@@ -416,8 +419,9 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
         chk["cover90"] = (np.where(np.isnan(highs), np.inf, highs) >= pq[0]) & (lows <= pq[2])
         checks.append(chk)
         for j, (q, lo, hi) in enumerate(zip(qs, lows, highs)):
-            history.append((str(q), float(lo), float(hi), np.log1p(np.maximum(x[:, j], 0.0)).astype(np.float32), gap)
-                           + ((site_gap[j],) if site_gap[j] is not None else ()))
+            history.append((str(q), float(lo), float(hi), np.log1p(np.maximum(shifted[:, j], 0.0)).astype(np.float32),
+                            gap) + ((site_gap[j], np.log1p(np.maximum(raw[:, j], 0.0)).astype(np.float32))
+                                    if site_gap[j] is not None else ()))
         w = np.exp(ll - ll.max())
         w /= w.sum()
         ess = float(1.0 / np.sum(w * w))

@@ -166,7 +166,7 @@ def predictive_at(run: EnsembleRun, obs: pd.DataFrame) -> tuple[np.ndarray, np.n
     range (:func:`.obsmodel.range_bands`); NaN rows where not comparable."""
     em = _errors(run)
     x = members_at(run.values, obs_positions(run.layout, obs))
-    if em.offsets:  # a site's last residual (obsmodel, *sites*)
+    if em.shifts:  # a site's last residual (obsmodel, *sites*)
         x = np.maximum(x + em.offsets_for(list(obs["quantity"]), [str(p) for p in obs["place"]])[:, None], 0.0)
     x = np.repeat(x, copies(x.shape[1]), axis=1)
     m = np.full(x.shape, np.nan)
@@ -195,7 +195,7 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
     sel = np.arange(len(keys)) if after is None else np.nonzero((keys["date"] > after).to_numpy())[0]
     qs = keys["quantity"].to_numpy()[sel]
     sig, bias = em.scales_for(qs), em.biases_for(qs)
-    if em.offsets:  # grown at a site since its last report (obsmodel, *sites*)
+    if em.shifts:  # grown at a site since its last report (obsmodel, *sites*)
         sig = em.scales_at(qs, keys["place"].to_numpy()[sel], keys["date"].to_numpy()[sel])
     widths = {q: em.widths_of(q) for q in set(qs)}
     out = np.empty((len(sel), len(PERCENTILES)), dtype=np.float64)
@@ -213,7 +213,7 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
         mn = np.concatenate([m for m, _ in lo_hi]) if lo_hi else np.zeros(0)
         const = mn == (np.concatenate([m for _, m in lo_hi]) if lo_hi else np.zeros(0))
         add = em.offsets_for(qs, keys["place"].to_numpy()[sel])  # a site's last residual (obsmodel, *sites*)
-        if em.offsets:
+        if em.shifts:
             mn = np.maximum(mn + add, 0.0)
         groups: dict[tuple[str, float, float], list[int]] = {}
         for i in np.nonzero(const)[0]:
@@ -230,7 +230,7 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
         for k, a in enumerate(range(0, len(vary), chunk)):
             j = vary[a:a + chunk]
             x = np.repeat(np.asarray(run.values[:, sel[j]], dtype=np.float64), c, axis=0)
-            if em.offsets:
+            if em.shifts:
                 x = np.maximum(x + add[j][None, :], 0.0)
             _, b = range_bands(x, sig[j], bias[j], noise(run.seed, x.shape, k, em.nu), picks(run.seed, x.shape, k),
                                [widths[q] for q in qs[j]])

@@ -64,7 +64,10 @@ to the next. A miss carried forward wanders: at a site, the scale of a report ``
 site's last one is ``sqrt(s_k² + η²·g)``, ``η`` learnt with the rest from the sites' misses (each
 at the days since the same site's report before it) under a half-normal prior of sd 0.05 per
 sqrt(day) (a guess: a camp's miss wandering by a factor ``e^0.5`` in 100 days), so a forecast's band
-at a site widens with the days since its last report. ``forecast_true.csv`` stays the members' counts alone. Places a caravan passes
+at a site widens with the days since its last report. Carrying the offsets is itself a choice the
+record makes (:func:`fit_errors`): every report at a site is kept read both ways, with its offset and
+without, and the report error is fitted to both readings; the one with the higher posterior is used
+(``carry``; a site whose misses do not persist would be read without). ``forecast_true.csv`` stays the members' counts alone. Places a caravan passes
 (towns, crossings, shelters) have no offset: the crowd there today is gone tomorrow.
 
 **A report is a figure and a range.** A report in ``observations.csv`` is ``[low, high]``: one
@@ -128,6 +131,7 @@ and without the part of the model's discrepancy that the misses cannot separate 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,6 +233,12 @@ class ErrorModel:
     widths: tuple = ()  # ((kind, (h, ...)), ...): log half-widths of the earlier reports' ranges (inf: open), per kind
     offsets: tuple = ()  # (((quantity, place), (add, date)), ...): a site's last residual and the date of its report
     eta: float = 0.0  # a site's discrepancy growth per sqrt(day) since its last report (module doc, *sites*)
+    carry: bool = True  # the sites' offsets are used (False: the record preferred reading sites without them)
+
+    @property
+    def shifts(self) -> bool:
+        """Whether reports at sites are read against the count plus the site's offset."""
+        return bool(self.offsets) and self.carry
 
     def widths_of(self, quantity: str) -> np.ndarray:
         """The half-widths ``h`` of the earlier reports of this quantity's kind (``inf``: open; empty: none seen)."""
@@ -247,7 +257,7 @@ class ErrorModel:
         return float(o[0]) if o is not None else 0.0
 
     def offsets_for(self, quantities, places) -> np.ndarray:
-        if not self.offsets:
+        if not self.shifts:
             return np.zeros(len(quantities), dtype=np.float64)
         return np.array([self.offset(q, p) for q, p in zip(quantities, places)], dtype=np.float64)
 
@@ -255,7 +265,7 @@ class ErrorModel:
         """The error scale of reports of ``quantities`` at ``places`` on ``dates`` (``datetime.date``): the kind's
         scale, grown at a site with an offset by ``eta`` per sqrt(day) since its last report (module doc)."""
         s = self.scales_for(quantities)
-        if self.offsets and self.eta > 0:
+        if self.shifts and self.eta > 0:
             off = dict(self.offsets)
             for j, (q, p, d) in enumerate(zip(quantities, places, dates)):
                 o = off.get((str(q), str(p)))
@@ -278,6 +288,7 @@ class ErrorModel:
                "nu": self.nu, "reports": self.reports,
                "range_half_widths": {k: _widths_summary(w) for k, w in self.widths}}
         if self.offsets:
+            out["site_offsets_used"] = self.carry
             out["site_offsets"] = {f"{q} at {p}": {"add": round(v, 1), "reported": d} for (q, p), (v, d) in self.offsets}
             out["site_growth_per_sqrt_day"] = self.eta
         return out
@@ -300,11 +311,26 @@ def _predictive(x: np.ndarray, low: float, high: float, s, nu: float, b) -> np.n
 def fit_errors(history, rules: str = "caravan", sweeps: int = 2) -> ErrorModel:
     """The MAP error model of the reports in ``history`` (``(quantity, low, high, ln(1 + x) of the particles
     before the report, days since the particles last saw a report[, days since the last report at the same
-    site])``, in the order they came), as in the module doc (the days since any report are kept for the record;
-    the scale does not depend on them). A report at a site read with an offset (its 6th item, not None) has the
-    scale ``sqrt(s² + η²·days)``: ``η`` is fitted with the rest (0 when there is none)."""
+    site, ln(1 + x) without the site's offset])``, in the order they came), as in the module doc (the days since
+    any report are kept for the record; the scale does not depend on them). A report at a site read with an
+    offset (its 6th item, not None) has the scale ``sqrt(s² + η²·days)``: ``η`` is fitted with the rest (0 when
+    there is none). Where reports were read with offsets, the record decides whether carrying them is
+    better than not: the model without them (the sites' reports against the counts alone, no growth) is
+    fitted too, and the one with the higher posterior is returned (``carry``; module doc, *sites*)."""
     if not history:
         return ErrorModel(rules=rules)
+    with_offsets = _fit_one(history, rules, sweeps)
+    if not any(len(h) > 6 for h in history):
+        return with_offsets[1]
+    plain = [h[:3] + (h[6], h[4]) if len(h) > 6 else h for h in history]
+    without = _fit_one(plain, rules, sweeps)
+    if without[0] > with_offsets[0] + 1e-9:
+        return dataclasses.replace(without[1], carry=False)
+    return with_offsets[1]
+
+
+def _fit_one(history, rules: str, sweeps: int) -> tuple[float, ErrorModel]:
+    """:func:`fit_errors` of one reading of the reports: (log posterior at the MAP, the model)."""
     hs = []
     for h in history:
         q, lo, hi, lx = h[:4]
@@ -347,9 +373,9 @@ def fit_errors(history, rules: str = "caravan", sweeps: int = 2) -> ErrorModel:
         post += -0.5 * (eta / ETA_SD) ** 2
         if best is None or post > best[0] + 1e-9:
             best = (post, nu, dict(s), dict(b), eta)
-    _, nu, s, b, eta = best
-    return ErrorModel(scales=tuple(sorted(s.items())), biases=tuple(sorted(b.items())), nu=float(nu),
-                      reports=len(hs), rules=rules, widths=half_widths(history, rules), eta=eta)
+    post, nu, s, b, eta = best
+    return post, ErrorModel(scales=tuple(sorted(s.items())), biases=tuple(sorted(b.items())), nu=float(nu),
+                            reports=len(hs), rules=rules, widths=half_widths(history, rules), eta=eta)
 
 
 def half_widths(history, rules: str = "caravan") -> tuple:
