@@ -102,7 +102,6 @@ def validate_command(run_dir: Path, observations: Optional[Path]) -> None:
             raise UserError("this is a forecast folder (forecast.csv), and forecast validation is not available "
                             "in this installation (travesia.ensemble.forecast)", where=str(run_dir)) from None
         obs = observations if observations is not None else run_dir / "observations.csv"
-        _check_forecast_folder(run_dir, obs, observations)
         df, sc = validate_forecast(run_dir, obs)
         out.print(_forecast_table(df, f"forecast {run_dir} against {obs}"))
         scalars = {k: v for k, v in (sc or {}).items()
@@ -121,31 +120,6 @@ def validate_command(run_dir: Path, observations: Optional[Path]) -> None:
     obj = sc.get("objective")
     out.print(f"objective (mean log error): {_fmt(obj)}")
     out.print(_wrote(sc, observations))
-
-
-def _check_forecast_folder(run_dir: Path, obs: Path, given: Optional[Path]) -> None:
-    """Before a forecast folder is scored: its tables read by the one reader of a forecast folder
-    (the report's), the observations file read and some of it dated in the forecast's period, and
-    the validation's files new or validate's own; each failure a UserError naming the file."""
-    from travesia.analysis.observe import load_observations, read_forecast_folder, validation_paths
-
-    fc, _, places = read_forecast_folder(run_dir)
-    if given is not None and not Path(given).is_file():
-        raise UserError("observations file not found" if not Path(given).exists() else "is a folder, expected a CSV "
-                        "file of observations", where=f"--observations {given}")
-    if not Path(obs).exists():
-        raise UserError("no observations: the forecast folder has no observations.csv; give one with "
-                        "--observations FILE", where=str(obs))
-    o = load_observations(obs, places)
-    first, last = min(fc["date"]), max(fc["date"])
-    if o.empty:
-        raise UserError(f"holds no observations (only its header); nothing to score the forecast ({first}..{last}) "
-                        "against", where=str(obs))
-    d = o["date"].astype(str).str[:10]
-    if not ((d >= first) & (d <= last)).any():
-        raise UserError(f"no observation falls in the forecast period {first}..{last} (they are dated "
-                        f"{min(d)}..{max(d)})", where=str(obs))
-    validation_paths(run_dir, given)
 
 
 def _wrote(sc: dict, observations: Optional[Path]) -> str:

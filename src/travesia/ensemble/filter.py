@@ -395,13 +395,13 @@ def assimilate(client, base: LoadedScenario, parts: Particles, obs: pd.DataFrame
         pls = [named.get(str(v), str(v)) for v in o["place"]]
         today = start_date + dt.timedelta(days=int(day))
         at_site = [pl in sites for pl in pls]
-        # days since the last report at the same site, where the report is read with the site's offset
-        site_gap = [(today - dt.date.fromisoformat(offs[(str(q), pl)][1])).days if (str(q), pl) in offs else None
-                    for q, pl in zip(qs, pls)]
+        # a report at a site with an offset: the offset, and the days since the site's report it comes from
+        last = [offs.get((str(q), pl)) for q, pl in zip(qs, pls)]
+        site_gap = [None if o is None else (today - dt.date.fromisoformat(o[1])).days for o in last]
         raw = x
         # the reports at sites read with the offsets, whether or not the error model uses them now (the next fit
         # compares the two readings: obsmodel.fit_errors)
-        shifted = np.maximum(x + dataclasses.replace(em, carry=True).offsets_for(qs, pls)[None, :], 0.0) if offs else x
+        shifted = np.maximum(x + np.array([0.0 if o is None else o[0] for o in last])[None, :], 0.0) if offs else x
         if em.shifts:
             x = shifted
         gap = float(day - parts.day) if parts.day >= 0 else 1.0  # days since the particles last saw a report

@@ -264,7 +264,8 @@ def score_forecast(fc: pd.DataFrame, naive: pd.DataFrame | None, obs: pd.DataFra
     first, last = min(fc["date"]), max(fc["date"])
     sel = obs[(obs["date"] >= first) & (obs["date"] <= last)].reset_index(drop=True)
     if sel.empty:
-        raise UserError(f"no observation falls in the forecast period {first}..{last}", where=where)
+        dated = f" (they are dated {min(obs['date'])}..{max(obs['date'])})" if len(obs) else ""
+        raise UserError(f"no observation falls in the forecast period {first}..{last}{dated}", where=where)
     keys = fc[["date", "quantity", "place"]]
     comp, sc, obj = _score_totals(keys.assign(people=fc["p50"].to_numpy()), sel)
     from travesia.analysis.observe import simulated_values
@@ -314,7 +315,19 @@ def validate_forecast(run_dir: str | Path, observations_path: str | Path) -> tup
 
     run_dir = Path(run_dir)
     fc, naive, places = read_forecast_folder(run_dir)
+    op = Path(observations_path)
+    if op == run_dir / "observations.csv":
+        if not op.exists():
+            raise UserError("no observations: the forecast folder has no observations.csv; give one with "
+                            "--observations FILE", where=str(op))
+    elif not op.is_file():
+        raise UserError("observations file not found" if not op.exists() else "is a folder, expected a CSV file of "
+                        "observations", where=f"--observations {op}")
+    validation_paths(run_dir, observations_path)  # a file of the user's there: refused before any work
     obs = load_observations(observations_path, places)
+    if obs.empty:
+        raise UserError(f"holds no observations (only its header); nothing to score the forecast "
+                        f"({min(fc['date'])}..{max(fc['date'])}) against", where=str(op))
     comp, sc = score_forecast(fc, naive, obs, where=str(observations_path))
     sc["observations"] = str(observations_path)
     out = comp.copy()

@@ -32,6 +32,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from travesia.ensemble.obsmodel import site_places
 from travesia.network import KIND, Network
 
 CARRIED = ("arrived", "crossed", "returned", "asylum_applied", "detained")
@@ -75,15 +76,6 @@ def _carry(f: pd.DataFrame, known: pd.DataFrame, dates: list[dt.date]) -> None:
         _set(f, dates, q, place, float(g["mid"].iloc[-1]))
 
 
-def _camps(places: pd.DataFrame | None) -> set[str]:
-    """Names (and ids) of the places of kind ``camp``: sites whose ``present`` reports are series of
-    their own (module doc)."""
-    if places is None or "kind" not in places:
-        return set()
-    c = places[places["kind"].astype(str) == "camp"]
-    return {str(x) for col in ("name", "id") if col in c for x in c[col]}
-
-
 def _at_camps(known: pd.DataFrame, camps: set[str]) -> pd.Series:
     return (known["quantity"] == "present") & known["place"].astype(str).isin(camps)
 
@@ -123,7 +115,7 @@ def persistence_forecast(obs: pd.DataFrame, as_of: dt.date, keys: pd.DataFrame,
     f = _frame(keys)
     dates = sorted(set(f["date"]))
     _carry(f, known, dates)
-    camps = _camps(places)
+    camps = site_places(places)
     _sites(f, known, camps, dates, drift=False)
     total = 0.0
     for _, (_, last) in _last_seen(known, camps).items():
@@ -167,7 +159,7 @@ def constant_velocity_forecast(obs: pd.DataFrame, as_of: dt.date, keys: pd.DataF
     f = _frame(keys)
     dates = sorted(set(f["date"]))
     _carry(f, known, dates)
-    camps = _camps(places)
+    camps = site_places(places)
     _sites(f, known, camps, dates, drift=True)
     dests = np.nonzero(net.kind == KIND["destination"])[0]
     total = 0.0

@@ -201,8 +201,7 @@ def log_likelihood(x: np.ndarray, low: float, high: float, sigma: float, nu: flo
     if high is None or np.isnan(high):
         a = (np.log1p(max(float(low), 0.0)) - mu) / sigma
         return log_ndtr(-a) if nu is None else np.log(np.maximum(stdtr(nu, -a), FLOOR))
-    # the figure: the geometric middle of the range (a single figure itself), known to the nearest person
-    m = float(np.expm1(0.5 * (np.log1p(max(float(low), 0.0)) + np.log1p(max(float(high), float(low), 0.0)))))
+    m = figure(low, high)  # the geometric middle of the range (a single figure itself), known to the nearest person
     lo, hi = np.log1p(max(m - 0.5, 0.0)), np.log1p(m + 0.5)
     a, b = (lo - mu) / sigma, (hi - mu) / sigma
     w = hi - lo
@@ -250,16 +249,13 @@ class ErrorModel:
     def bias(self, quantity: str) -> float:
         return float(dict(self.biases).get(quantity, 0.0))
 
-    def offset(self, quantity: str, place) -> float:
-        """The count added to the members' at ``place`` for reports of ``quantity`` (a site's last residual,
-        module doc; 0 elsewhere)."""
-        o = dict(self.offsets).get((str(quantity), str(place))) if self.offsets else None
-        return float(o[0]) if o is not None else 0.0
-
     def offsets_for(self, quantities, places) -> np.ndarray:
+        """The counts added to the members' for reports of ``quantities`` at ``places``: a site's last residual
+        where the offsets are carried (module doc), else 0."""
         if not self.shifts:
             return np.zeros(len(quantities), dtype=np.float64)
-        return np.array([self.offset(q, p) for q, p in zip(quantities, places)], dtype=np.float64)
+        off = dict(self.offsets)
+        return np.array([off.get((str(q), str(p)), (0.0,))[0] for q, p in zip(quantities, places)], dtype=np.float64)
 
     def scales_at(self, quantities, places, dates) -> np.ndarray:
         """The error scale of reports of ``quantities`` at ``places`` on ``dates`` (``datetime.date``): the kind's
