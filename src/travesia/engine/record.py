@@ -27,46 +27,52 @@ def counted_at(queue_at, p, held):
 
 @njit(cache=True)
 def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wait_out, live_out, move_out,
-               queue_at, km_left, flags, intent, origin, prec):
+               queue_at, km_left, flags, intent, origin, prec, joined):
     """Count the day's end without visiting everyone: ``waiting`` (sorted ids waiting at the last
     close) and ``live`` (sorted ids of people set out and not in a final state, perhaps with
-    duplicates of ``waiting``) are merged in one pass. Each person counts once in
-    ``cnt[member, pop or 0, place, state]``, except those now in a final state, who are added to
-    ``final`` (the same shape, kept across days: they never change again) and dropped; people held
-    at a border post whose crowd waits elsewhere (``queue_at[member, post] >= 0``) count there
-    (:func:`counted_at`). Those still waiting go to ``wait_out``, the others to ``live_out`` and,
-    those travelling or resting, also to ``move_out`` (tomorrow's people on the move); returns
-    (waiting, live, on the move) counts."""
+    duplicates of ``waiting``). A first pass over ``waiting`` counts those still waiting in
+    ``cnt[member, pop or 0, place, waiting]`` and keeps them in ``wait_out``, and puts those who set
+    out since in ``joined`` (scratch, as long as ``waiting``); a second pass merges them (few) into
+    ``live``, in order, once each. There each person counts once in ``cnt[member, pop or 0, place,
+    state]``, except those now in a final state, who are added to ``final`` (the same shape, kept
+    across days: they never change again) and dropped; people held at a border post whose crowd
+    waits elsewhere (``queue_at[member, post] >= 0``) count there (:func:`counted_at`). The others
+    go to ``live_out`` and, those travelling or resting, also to ``move_out`` (tomorrow's people on
+    the move); returns (waiting, live, on the move) counts. Two passes, not one merge of both
+    lists: the waiting and the live are interleaved by id, and a merge of the two branched at
+    random on every person."""
     nw = 0
+    nj = 0
+    for a in range(waiting.shape[0]):
+        i = waiting[a]
+        iu = U(i)  # unsigned: no negative-index fix-up on each access (core.U)
+        if state[iu] == WAITING:
+            wait_out[U(nw)] = i
+            nw += 1
+            cnt[member[iu], U(pop[iu]) if by_pop else U(0), U(place[iu]), WAITING] += 1
+        else:
+            joined[U(nj)] = i
+            nj += 1
     nl = 0
     nm = 0
     a = 0
     b = 0
-    na = waiting.shape[0]
     nb = live.shape[0]
-    while a < na or b < nb:
-        wa = waiting[U(a)] if a < na else 0
-        lb = live[U(b)] if b < nb else 0
-        if b >= nb or (a < na and wa < lb):
-            i = wa
+    while a < nj or b < nb:
+        if a < nj and (b >= nb or joined[U(a)] <= live[U(b)]):
+            i = joined[U(a)]
             a += 1
-        elif a >= na or lb < wa:
-            i = lb
+            if b < nb and live[U(b)] == i:  # set out today and already merged into the live list
+                b += 1
+        else:
+            i = live[U(b)]
             b += 1
-        else:  # in both lists: set out since the last close and already merged into the live list
-            i = lb
-            a += 1
-            b += 1
-        iu = U(i)  # unsigned: no negative-index fix-up on each access (core.U)
+        iu = U(i)
         st = state[iu]
         k = U(pop[iu]) if by_pop else U(0)
         m = member[iu]
         p = U(place[iu])
-        if st == WAITING:
-            wait_out[U(nw)] = i
-            nw += 1
-            cnt[m, k, p, st] += 1
-        elif (_FINAL_MASK >> np.int64(st)) & 1:
+        if (_FINAL_MASK >> np.int64(st)) & 1:
             final[m, k, p, st] += 1
         else:
             live_out[U(nl)] = i

@@ -536,7 +536,7 @@ class Sim:
         mout = np.empty(out.size, dtype=np.int64)
         nw, nl, nm = close_scan(self._waiting, live, pp.member, pp.place, pp.state, pp.pop, n_pops > 0, cnt,
                                 self._final, wout, out, mout, self.pol("queue_at"), pp.km_left, pp.flags, pp.intent,
-                                pp.origin, self.place_rec)
+                                pp.origin, self.place_rec, np.empty(self._waiting.size, dtype=np.int64))
         self._waiting = wout[:nw]  # views: the next close writes new arrays
         self._live = out[:nl]
         # tomorrow's people on the move, current until set_state or a kernel changes a state
