@@ -150,7 +150,6 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
             kl = km_left[iu]
             fl = flags[iu]
             nx = nxt[iu]
-            o_country = prec[m, U(origin[iu])].country
             if phase == MOVE:
                 pv = prev[ju]
                 md = mode[ju]
@@ -159,11 +158,17 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
             else:
                 pv = state[iu]
                 km_today[iu] = 0
+                # their own draws and their caravan's first, whether or not the decision uses them (a
+                # draw is a pure function of its key and id): their latency then overlaps the rest of
+                # it (drawn where used, they cost the pass 2 ns a person of 36)
+                u_bus = uniform(dkeys[m, 4], li)  # a bus on their own
+                u_follow = uniform(plan_keys[m], household[iu])  # their household follows the plan
+                u_car = u_caravan[m, k]
                 at = kl == 0
                 r = prec[m, U(p)]
-                held = held_rec(r, not at, fl, home, o_country)
+                held = r.blocked and held_rec(r, not at, fl, home, prec[m, U(origin[iu])].country)
                 g = np.int64(group[iu])
-                st = held or (fl & RALLY) != 0  # held at a post, waiting at a rally point: no draws
+                st = held or (fl & RALLY) != 0  # held at a post, waiting at a rally point: no group draws
                 if not st:
                     own = li + HOME_OFS if home else g  # whose draws: their own, or their group's
                     if own != c_own or m != c_m:
@@ -177,7 +182,7 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                     if pm.cohesion > 0:
                         u_c = c_c
                         if u_c < pm.cohesion and not home:
-                            u_rest = u_caravan[m, k]
+                            u_rest = u_car
                     st = u_rest < (pm.shelter_rest_prob if (r.shelter and at) else pm.rest_prob)
                 md = FOOT
                 b = 0.0
@@ -191,7 +196,7 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                         u_k = c_k
                         b = pm.ride_km * (0.3 + 0.7 * u_k)
                     if pm.solo_bus_prob > 0:
-                        if uniform(dkeys[m, 4], li) < pm.solo_bus_prob and not rides_blocked:
+                        if u_bus < pm.solo_bus_prob and not rides_blocked:
                             md = BUS
                             b = pm.bus_km
                     if md == FOOT:
@@ -205,7 +210,7 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                     if not at and nx >= 0 and plan_progress[kk, U(nx)] > prog:  # on a leg along the route
                         prog = plan_progress[kk, U(nx)] - kl
                     hold = plan_hold[kk]
-                    st, md, b, gj = follow_plan(hold, uniform(plan_keys[m], household[iu]) < plan_cohesion[m], prog,
+                    st, md, b, gj = follow_plan(hold, u_follow < plan_cohesion[m], prog,
                                                 plan_progress[kk, U(pt)], plan_ride_stage_km[m] if hold else
                                                 plan_stage_km[kk], at, st, md, b)
                 if st:  # their day ends here: resting, since today if they were not
@@ -244,7 +249,8 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                             state[iu] = ARRIVED
                             ended[U(t), m, k, U(p)] += 1
                         break
-                    if held_rec(prec[m, U(p)], False, fl, home, o_country):
+                    r = prec[m, U(p)]
+                    if r.blocked and held_rec(r, False, fl, home, prec[m, U(origin[iu])].country):
                         break
                     tg = U(target(home, dt, w, n_via[k], via_table[k, U(w)], d))
                     pu = U(p)
