@@ -348,46 +348,51 @@ def intentions_kernel(idx, mem, offs, day, keys, par, km_factor, place, km_left,
     for t in numba.prange(C):
         c = n * t // C
         for j in range(n * t // C, n * (t + 1) // C):
-            i = idx[j]
+            i = idx[U(j)]
             iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
             m = mem[iu]
             li = i - offs[m]
+            # their give-up and permit draws first, whether or not they are used (a draw is a pure
+            # function of its key and id): their latency overlaps the rest (move_kernel's pattern)
+            u_quit = uniform(keys[m, 0], li)
+            u_permit = uniform(keys[m, 1], li)
             pm = par[m]
-            p = U(place[iu])
+            pl = place[iu]
+            p = U(pl)
+            o = origin[iu]
+            kl = km_left[iu]
             r = prec[m, p]
-            cn = r.country
+            cr = crec[m, U(r.country)]
             going = intent[iu] != GOING_HOME
             # held at a post (their home country read only where a post holds people)
-            held = r.blocked and held_rec(r, km_left[iu] != 0, flags[iu], not going, prec[m, U(origin[iu])].country)
+            held = r.blocked and held_rec(r, kl != 0, flags[iu], not going, prec[m, U(o)].country)
             chance = pm.give_up_held if held else pm.give_up
             if pm.give_up_km_scale > 0:
-                chance = chance * km_factor[m, U(dest_index[U(origin[iu])]), p]
-            quit_ = going and uniform(keys[m, 0], li) < chance
-            permit = crec[m, U(cn)].permit
+                chance = chance * km_factor[m, U(dest_index[U(o)]), p]
             keep = True
-            if going and not quit_ and permit > 0 and uniform(keys[m, 1], li) < permit:
-                state[iu] = SETTLED
-                since[iu] = day
-                nxt[iu] = -1
-                km_left[iu] = 0
-                keep = False
-            else:
-                if quit_:
+            if going:
+                if u_quit < chance:  # they give up: going home from today
                     intent[iu] = GOING_HOME
-                    dest[iu] = dest_index[U(origin[iu])]
-                if intent[iu] == GOING_HOME:
-                    ra = crec[m, U(cn)].return_assistance
-                    if ra > 0 and uniform(keys[m, 2], li) < ra:
-                        state[iu] = RETURNED
-                        since[iu] = day
-                        place[iu] = origin[iu]
-                        nxt[iu] = -1
-                        km_left[iu] = 0
-                        keep = False
-                    elif km_left[iu] == 0 and place[iu] == origin[iu]:
-                        state[iu] = RETURNED
-                        since[iu] = day
-                        keep = False
+                    dest[iu] = dest_index[U(o)]
+                    going = False
+                elif u_permit < cr.permit:  # a permit (never where it is 0: a draw is >= 0)
+                    state[iu] = SETTLED
+                    since[iu] = day
+                    nxt[iu] = -1
+                    km_left[iu] = 0
+                    keep = False
+            if not going:
+                if uniform(keys[m, 2], li) < cr.return_assistance:  # a bus home (never where it is 0)
+                    state[iu] = RETURNED
+                    since[iu] = day
+                    place[iu] = o
+                    nxt[iu] = -1
+                    km_left[iu] = 0
+                    keep = False
+                elif kl == 0 and pl == o:
+                    state[iu] = RETURNED
+                    since[iu] = day
+                    keep = False
             moving[U(c)] = i  # kept when still on the move
             c += keep
         n_moving[t] = c - n * t // C
@@ -400,28 +405,39 @@ def waiting_kernel(held, mem, offs, day, keys, place, country, state, until, gra
     ``keys[m]``: asylum.decision, asylum.abandon of the day; ``grant``, ``deport``, ``abandon``:
     [member, country]. Fills ``out[k, :n_out[k]]`` in order: 0 granted, 1 deported, 2 released
     from detention, 3 abandoning the wait, 4 at the border city (``arrived``)."""
+    # the five counts held in registers, not read back from n_out after each store
+    n0, n1, n2, n3, n4 = n_out[0], n_out[1], n_out[2], n_out[3], n_out[4]
     for j in range(held.shape[0]):
         i = held[j]
         iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
         st = state[iu]
         if st == ARRIVED:
-            k = 4
-        else:
-            m = mem[iu]
-            li = i - offs[m]
-            c = U(country[U(place[iu])])
-            if 0 <= until[iu] <= day:  # due today (-1: no date)
-                u = uniform(keys[m, 0], li)
-                if st == ASYLUM_PENDING:
-                    k = 0 if u < grant[m, c] else 1
+            out[4, U(n4)] = i
+            n4 += 1
+            continue
+        m = mem[iu]
+        li = i - offs[m]
+        c = U(country[U(place[iu])])
+        ud = until[iu]
+        if 0 <= ud <= day:  # due today (-1: no date)
+            u = uniform(keys[m, 0], li)
+            if st == ASYLUM_PENDING:
+                if u < grant[m, c]:
+                    out[0, U(n0)] = i
+                    n0 += 1
                 else:
-                    k = 1 if u < deport[m, c] else 2
-            elif st == ASYLUM_PENDING and abandon[m, c] > 0 and uniform(keys[m, 1], li) < abandon[m, c]:
-                k = 3
+                    out[1, U(n1)] = i
+                    n1 += 1
+            elif u < deport[m, c]:
+                out[1, U(n1)] = i
+                n1 += 1
             else:
-                continue
-        out[U(k), U(n_out[k])] = i
-        n_out[k] += 1
+                out[2, U(n2)] = i
+                n2 += 1
+        elif st == ASYLUM_PENDING and uniform(keys[m, 1], li) < abandon[m, c]:  # never where it is 0 (a draw is >= 0)
+            out[3, U(n3)] = i
+            n3 += 1
+    n_out[0], n_out[1], n_out[2], n_out[3], n_out[4] = n0, n1, n2, n3, n4
 
 
 @njit(cache=True)
