@@ -478,47 +478,6 @@ def groups_present(idx, mem, group, Gw, present):
         present[np.int64(mem[iu]) * Gw + group[iu]] = True
 
 
-@threaded
-def split_kernel(idx, mem, group, household, Gw, new_id, keys):
-    """Groups split: person ``i`` of a group with a new id (``new_id[m * Gw + g] >= 0``) moves to
-    it when their household's draw (``keys[m]``: groups.split_half of the day) is below one half."""
-    for j in numba.prange(idx.shape[0]):
-        i = idx[j]
-        iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
-        m = mem[iu]
-        g = new_id[np.int64(m) * Gw + group[iu]]  # signed: a person written by hand may have no group (-1)
-        if g >= 0 and uniform(keys[m], household[iu]) < 0.5:
-            group[iu] = g
-
-
-@njit(cache=True)
-def rally_kernel(idx, mem, place, intent, km_left, flags, origin, pop, dest, prec, n_pop, rank, hist, tot, at_pos):
-    """Histogram of those going on and not held at a post by (member, caravan) row ``m * n_pop +
-    caravan`` and by their distance to go, as its rank ``rank[dest, place]`` among the route table's
-    finite distances (-1: not counted), with each row's total in ``tot``; positions (in ``idx``) of
-    those at rally points; returns how many."""
-    n_at = 0
-    for j in range(idx.shape[0]):
-        i = idx[j]
-        iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
-        if intent[iu] == GOING_HOME:
-            continue
-        m = mem[iu]
-        p = U(place[iu])
-        at = km_left[iu] == 0
-        pr = prec[m, p]
-        if pr.blocked and held_rec(pr, not at, flags[iu], False, prec[m, U(origin[iu])].country):
-            continue
-        r = rank[U(dest[iu]), p]
-        if r >= 0:
-            row = U(np.int64(m) * n_pop + pop[iu])
-            hist[row, U(r)] += 1
-            tot[row] += 1
-        at_pos[n_at] = j  # kept when at a rally point (no branch)
-        n_at += pr.rally and at
-    return n_at
-
-
 @njit(cache=True)
 def rally_wait_merge_kernel(at, mem, pop, dest, place, state, since, group, flags, dist, median, gap, max_wait, day,
                             n_pop, n_places, gmin, flagged):

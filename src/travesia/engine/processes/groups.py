@@ -16,8 +16,15 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.core import RALLY
+from travesia.engine.core import GOING_HOME, RALLY, U, held_rec, njit, uniform
 from travesia.engine.processes.base import Process
+
+# empty arguments of _split_and_rally for the half of its work not done
+_NO_SPLIT = np.zeros(0, dtype=np.int64)
+_NO_KEYS = np.zeros(0, dtype=np.uint64)
+_NO_RANK = np.zeros((0, 0), dtype=np.int64)
+_NO_TOT = np.zeros(0, dtype=np.int64)
+_NO_POS = np.zeros(0, dtype=np.int64)
 
 
 class Groups(Process):
@@ -59,8 +66,9 @@ class Groups(Process):
         if idx.size == 0:
             return
         # splits: each group of each member, keyed by (member, its own group id)
+        Gw = max(int(sim.next_groups.max()), 1)
+        new_id = _NO_SPLIT
         if (self.split_prob > 0).any():
-            Gw = max(int(sim.next_groups.max()), 1)
             present = np.zeros(sim.M * Gw, dtype=np.bool_)
             kernels.groups_present(idx, pp.member, pp.group, Gw, present)
             gs = np.nonzero(present)[0]  # the groups on the move, in (member, id) order
@@ -72,10 +80,12 @@ class Groups(Process):
                 block = np.searchsorted(sm, np.arange(sim.M))  # first split group of each member
                 new_id = np.full(sim.M * Gw, -1, dtype=np.int64)
                 new_id[split] = first[sm] + np.arange(split.size) - block[sm]
-                # whole households (a draw each) go to the new group
-                kernels.split_kernel(idx, pp.member, pp.group, pp.household, Gw, new_id,
-                                     sim.keys("groups.split_half", day))
-        if not self.rally.any():
+        rally = bool(self.rally.any())
+        if not rally:
+            if new_id.size:
+                _split_and_rally(idx, pp.member, pp.group, pp.household, Gw, new_id, sim.keys("groups.split_half", day),
+                                 False, pp.place, pp.intent, pp.km_left, pp.flags, pp.origin, pp.pop, pp.dest,
+                                 sim.place_rec, 1, _NO_RANK, self._hist[:0], _NO_TOT, _NO_POS)
             return
         # rally points: wait for the main body, then merge
         if self._flagged.size:
@@ -93,8 +103,11 @@ class Groups(Process):
         hist.fill(0)
         tot = np.zeros(sim.M * n_pop, dtype=np.int64)
         at_pos = np.empty(idx.size, dtype=np.int64)
-        n_at = kernels.rally_kernel(idx, pp.member, pp.place, pp.intent, pp.km_left, pp.flags, pp.origin, pp.pop,
-                                    pp.dest, sim.place_rec, n_pop, rank, hist, tot, at_pos)
+        # the day's splits (whole households to the new groups) and the histogram, in one pass
+        n_at = _split_and_rally(idx, pp.member, pp.group, pp.household, Gw, new_id,
+                                sim.keys("groups.split_half", day) if new_id.size else _NO_KEYS, True, pp.place,
+                                pp.intent, pp.km_left, pp.flags, pp.origin, pp.pop, pp.dest, sim.place_rec, n_pop, rank,
+                                hist, tot, at_pos)
         ai = at_pos[:n_at]
         if ai.size == 0:
             return
@@ -107,3 +120,45 @@ class Groups(Process):
                                               pp.group, pp.flags, rt.dist, median, self.gap_km, self.max_wait, day,
                                               n_pop, Pn, gmin, flagged)
         self._flagged = flagged[:n_f]
+
+
+@njit(cache=True)
+def _split_and_rally(idx, mem, group, household, Gw, new_id, keys, rally, place, intent, km_left, flags, origin, pop,
+                     dest, prec, n_pop, rank, hist, tot, at_pos):
+    """One pass over the people on the move ``idx`` (person ``i`` of member ``m = mem[i]``):
+
+    - **splits** (``new_id`` not empty): person ``i`` of a group with a new id (``new_id[m * Gw +
+      g] >= 0``) moves to it when their household's draw (``keys[m]``: groups.split_half of the
+      day) is below one half;
+    - **the caravans' distances to go** (``rally``): a histogram of those going on and not held at
+      a post by (member, caravan) row ``m * n_pop + caravan`` and by their distance to go, as its
+      rank ``rank[dest, place]`` among the route table's finite distances (-1: not counted), with
+      each row's total in ``tot``; the positions (in ``idx``) of those at rally points go to
+      ``at_pos``; returns how many.
+
+    The two share the pass, not their fields: the histogram reads no group."""
+    split = new_id.shape[0] > 0
+    n_at = 0
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        iu = U(i)  # unsigned: no negative-index fix-up on each access (core.U)
+        m = mem[iu]
+        if split:
+            g = new_id[np.int64(m) * Gw + group[iu]]  # signed: a person written by hand may have no group (-1)
+            if g >= 0 and uniform(keys[m], household[iu]) < 0.5:
+                group[iu] = g
+        if not rally or intent[iu] == GOING_HOME:
+            continue
+        p = U(place[iu])
+        at = km_left[iu] == 0
+        pr = prec[m, p]
+        if pr.blocked and held_rec(pr, not at, flags[iu], False, prec[m, U(origin[iu])].country):
+            continue
+        r = rank[U(dest[iu]), p]
+        if r >= 0:
+            row = U(np.int64(m) * n_pop + pop[iu])
+            hist[row, U(r)] += 1
+            tot[row] += 1
+        at_pos[n_at] = j  # kept when at a rally point (no branch)
+        n_at += pr.rally and at
+    return n_at
