@@ -249,8 +249,8 @@ def move_kernel(phase, idx, mem, offs, dkeys, rkeys, par, g_pace, u_caravan, pla
                             state[iu] = ARRIVED
                             ended[U(t), m, k, U(p)] += 1
                         break
-                    r = prec[m, U(p)]
-                    if r.blocked and held_rec(r, False, fl, home, prec[m, U(origin[iu])].country):
+                    rp = prec[m, U(p)]  # the place reached (``r``: the place the day began at)
+                    if rp.blocked and held_rec(rp, False, fl, home, prec[m, U(origin[iu])].country):
                         break
                     tg = U(target(home, dt, w, n_via[k], via_table[k, U(w)], d))
                     pu = U(p)

@@ -20,11 +20,9 @@ from travesia.engine.core import GOING_HOME, RALLY, U, held_rec, njit, uniform
 from travesia.engine.processes.base import Process
 
 # empty arguments of _split_and_rally for the half of its work not done
-_NO_SPLIT = np.zeros(0, dtype=np.int64)
+_NONE = np.zeros(0, dtype=np.int64)
 _NO_KEYS = np.zeros(0, dtype=np.uint64)
 _NO_RANK = np.zeros((0, 0), dtype=np.int64)
-_NO_TOT = np.zeros(0, dtype=np.int64)
-_NO_POS = np.zeros(0, dtype=np.int64)
 
 
 class Groups(Process):
@@ -67,7 +65,7 @@ class Groups(Process):
             return
         # splits: each group of each member, keyed by (member, its own group id)
         Gw = max(int(sim.next_groups.max()), 1)
-        new_id = _NO_SPLIT
+        new_id = _NONE
         if (self.split_prob > 0).any():
             present = np.zeros(sim.M * Gw, dtype=np.bool_)
             kernels.groups_present(idx, pp.member, pp.group, Gw, present)
@@ -80,12 +78,12 @@ class Groups(Process):
                 block = np.searchsorted(sm, np.arange(sim.M))  # first split group of each member
                 new_id = np.full(sim.M * Gw, -1, dtype=np.int64)
                 new_id[split] = first[sm] + np.arange(split.size) - block[sm]
-        rally = bool(self.rally.any())
-        if not rally:
+        keys = sim.keys("groups.split_half", day) if new_id.size else _NO_KEYS  # whole households split off
+        if not self.rally.any():
             if new_id.size:
-                _split_and_rally(idx, pp.member, pp.group, pp.household, Gw, new_id, sim.keys("groups.split_half", day),
-                                 False, pp.place, pp.intent, pp.km_left, pp.flags, pp.origin, pp.pop, pp.dest,
-                                 sim.place_rec, 1, _NO_RANK, self._hist[:0], _NO_TOT, _NO_POS)
+                _split_and_rally(idx, pp.member, pp.group, pp.household, Gw, new_id, keys, False, pp.place, pp.intent,
+                                 pp.km_left, pp.flags, pp.origin, pp.pop, pp.dest, sim.place_rec, 1, _NO_RANK,
+                                 self._hist[:0], _NONE, _NONE)
             return
         # rally points: wait for the main body, then merge
         if self._flagged.size:
@@ -104,10 +102,9 @@ class Groups(Process):
         tot = np.zeros(sim.M * n_pop, dtype=np.int64)
         at_pos = np.empty(idx.size, dtype=np.int64)
         # the day's splits (whole households to the new groups) and the histogram, in one pass
-        n_at = _split_and_rally(idx, pp.member, pp.group, pp.household, Gw, new_id,
-                                sim.keys("groups.split_half", day) if new_id.size else _NO_KEYS, True, pp.place,
-                                pp.intent, pp.km_left, pp.flags, pp.origin, pp.pop, pp.dest, sim.place_rec, n_pop, rank,
-                                hist, tot, at_pos)
+        n_at = _split_and_rally(idx, pp.member, pp.group, pp.household, Gw, new_id, keys, True, pp.place, pp.intent,
+                                pp.km_left, pp.flags, pp.origin, pp.pop, pp.dest, sim.place_rec, n_pop, rank, hist, tot,
+                                at_pos)
         ai = at_pos[:n_at]
         if ai.size == 0:
             return
