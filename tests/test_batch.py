@@ -158,3 +158,34 @@ def test_the_timeline_gives_every_member_the_parameters_and_policies_of_a_full_v
             fresh, kept = Policy(full, sim.net, sim.scale), sim.policies[m]
             for k, v in vars(fresh).items():
                 assert np.array_equal(getattr(kept, k), v), (sim.date, m, k)
+
+
+def test_members_parameter_trees_share_branches_but_events_change_no_other_tree(base, members):
+    """A member's tree shares its unchanged branches with the scenario's (no deep copy per member);
+    an event, a member's overrides and a particle's new parameters are set by copying what they
+    change, so the scenario's tree, the other members' and each member's tree at the start stay as
+    they were."""
+    import copy
+
+    from travesia.scenario.load import set_path
+
+    before = copy.deepcopy(base.raw)
+    sim = Sim(base, members=[(s, p) for s, p in members[:3]], days=DAYS, scale=SCALE)
+    assert sim.member_raw[0]["sources"] is base.raw["sources"]  # shared, not copied
+    starts = [copy.deepcopy(r) for r in sim.member_initial_raw]
+    while sim.events:
+        sim.day = (sim.events[0].date - sim.start).days
+        sim.apply_events()
+    assert base.raw == before
+    assert [r for r in sim.member_initial_raw] == starts
+    path = next(iter(sim.params.timeline[0].set))  # a path the timeline changed: the trees now differ there
+    assert sim.member_raw[0] != sim.member_initial_raw[0]
+    set_path(sim.member_raw[1], path, "changed")
+    assert sim.member_raw[0] != sim.member_raw[1] and base.raw == before
+    # a list item by name, and a branch not there yet
+    tree = {"populations": [{"name": "a", "size": 1}], "countries": None}
+    other = {"populations": tree["populations"], "countries": None}
+    set_path(tree, "populations.a.size", 2)
+    set_path(tree, "countries.Mexico.rides_blocked", True)
+    assert tree == {"populations": [{"name": "a", "size": 2}], "countries": {"Mexico": {"rides_blocked": True}}}
+    assert other == {"populations": [{"name": "a", "size": 1}], "countries": None}

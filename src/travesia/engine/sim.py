@@ -18,7 +18,6 @@ import copy
 import datetime as dt
 import gc
 import json
-import pickle
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -107,7 +106,8 @@ class Sim:
         keys = {structure_key(p) for p in self.member_params}
         if len(keys) > 1:
             raise ValueError("members advanced together must share the scenario's structure (see structure_key)")
-        self.member_initial_raw = [copy_raw(r) for r in self.member_raw]
+        # the parameters at the start: the trees change only through set_path, which copies what it changes
+        self.member_initial_raw = [dict(r) for r in self.member_raw]
         self.seeds = np.array([p.seed for p in self.member_params], dtype=np.int64)
         self.days = self.params.days
         self.scale = float(scale)
@@ -662,8 +662,10 @@ def _merge(ids: np.ndarray, more: list[np.ndarray]) -> np.ndarray:
 def member_setup(loaded: LoadedScenario, seed: int | None, overrides: dict[str, Any], days: int | None,
                  where: str | None = None) -> tuple[dict, Scenario]:
     """A member's raw parameters (the scenario's, with ``overrides`` set at their paths and ``seed``
-    and ``days`` where given) and their validation (errors located at ``where``)."""
-    raw = copy_raw(loaded.raw)
+    and ``days`` where given) and their validation (errors located at ``where``). The tree shares
+    its unchanged branches with the scenario's: it is changed only through
+    :func:`~travesia.scenario.load.set_path`, which copies what it changes."""
+    raw = dict(loaded.raw)
     for k, v in overrides.items():
         set_path(raw, k, v)
     if seed is not None:
@@ -671,11 +673,6 @@ def member_setup(loaded: LoadedScenario, seed: int | None, overrides: dict[str, 
     if days is not None:
         raw["days"] = int(days)
     return raw, validate_params(raw, where=where or ("scenario" if not overrides else f"member ({overrides})"))
-
-
-def copy_raw(raw: dict) -> dict:
-    """A deep copy of a scenario's raw parameters (plain data: a pickle round trip, faster than deepcopy)."""
-    return pickle.loads(pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def structure_key(p: Scenario) -> str:

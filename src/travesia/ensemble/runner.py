@@ -95,12 +95,12 @@ class Layout:
 
 
 def member_scenario(base: LoadedScenario, params: dict[str, Any], where: str = "member") -> LoadedScenario:
-    """``base`` with parameter values set at their paths (checked by the schema)."""
+    """``base`` with parameter values set at their paths (checked by the schema). The new tree shares
+    its unchanged branches with ``base``'s (:func:`~travesia.scenario.load.set_path` copies what it
+    changes)."""
     if not params:
         return base
-    from travesia.engine.sim import copy_raw
-
-    raw = copy_raw(base.raw)
+    raw = dict(base.raw)
     for k, v in params.items():
         set_path(raw, k, v)
     p = validate_params(raw, where=where)

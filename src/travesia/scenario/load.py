@@ -373,16 +373,22 @@ def check_path(path: str) -> None:
 
 
 def set_path(raw: dict, path: str, value: Any) -> None:
-    """Set ``value`` at a dotted ``path`` of a raw parameter tree (lists by index or by ``name``)."""
+    """Set ``value`` at a dotted ``path`` of a raw parameter tree (lists by index or by ``name``).
+
+    Copy on write: each dict and list along the path below ``raw`` is replaced by a shallow copy
+    before it is changed, never changed in place, so a tree that shares its unchanged branches with
+    another (a member's parameters with the scenario's, :func:`~travesia.engine.sim.member_setup`;
+    a run's parameters with their state at the start) is set without touching the other."""
     check_path(path)
     parts = path.split(".")
     node: Any = raw
     for i, seg in enumerate(parts[:-1]):
         if isinstance(node, list):
-            node = _list_item(node, seg, parts[: i + 1])
+            j = _list_index(node, seg, parts[: i + 1])
+            node[j] = _shallow(node[j])
+            node = node[j]
         else:
-            if seg not in node or node[seg] is None:
-                node[seg] = {}
+            node[seg] = {} if node.get(seg) is None else _shallow(node[seg])
             node = node[seg]
     last = parts[-1]
     if isinstance(node, list):
@@ -390,6 +396,11 @@ def set_path(raw: dict, path: str, value: Any) -> None:
         node[idx] = value
     else:
         node[last] = value
+
+
+def _shallow(x: Any) -> Any:
+    """A shallow copy of a dict or list (anything else as it is)."""
+    return dict(x) if isinstance(x, dict) else list(x) if isinstance(x, list) else x
 
 
 def get_path(raw: dict, path: str, default: Any = None) -> Any:
