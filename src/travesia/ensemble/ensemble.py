@@ -40,6 +40,54 @@ POSTERIOR_META = ("trial", "objective", "rank", "weight")
 MEMMAP_BYTES = 256 * 2**20  # members' vectors above this size live in a file, not in memory
 
 
+def column_percentiles(values: np.ndarray, q: Sequence[float], cols: np.ndarray | None = None,
+                       chunk: int = 4096) -> np.ndarray:
+    """Percentiles ``q`` of each column of integer ``values`` (members × columns; a memmap is read
+    ``chunk`` columns at a time), of the columns ``cols`` (default all): ``(columns, len(q))``
+    float64, the same numbers, bit for bit, as ``np.percentile(values[:, cols], q, axis=0).T``
+    (its default, linear interpolation; tests/test_ensemble.py compares them).
+
+    Faster than NumPy's own: a column whose members all agree (most of them: places nobody is at
+    on a date) is its value; the others are copied into rows and sorted (NumPy's vectorised sort),
+    where ``np.percentile`` partitions the columns in place, strided, about ten times slower for
+    thousands of members."""
+    v = np.asarray(values[:0])
+    if v.dtype.kind not in "iub":
+        raise TypeError(f"column_percentiles takes integer counts, not {v.dtype}")
+    n = values.shape[0]
+    nc = values.shape[1] if cols is None else len(cols)
+    out = np.empty((nc, len(q)), dtype=np.float64)
+    if n == 0:
+        out[:] = np.nan
+        return out
+    # NumPy's linear method (Hyndman and Fan's 7th), computed as np.percentile computes it: the
+    # virtual index, its floor and the next (clipped at the ends) and the weight between them
+    qf = np.true_divide(np.asarray(q), 100)
+    virtual = (n - 1) * qf
+    below = np.floor(virtual)
+    above = below + 1
+    top, bottom = virtual >= n - 1, virtual < 0
+    below[top], above[top] = -1, -1
+    below[bottom], above[bottom] = 0, 0
+    gamma = virtual - below
+    below, above = below.astype(np.intp), above.astype(np.intp)
+    for a in range(0, nc, chunk):
+        block = np.asarray(values[:, a:a + chunk] if cols is None else values[:, cols[a:a + chunk]])
+        lo, hi = block.min(axis=0), block.max(axis=0)
+        varied = np.nonzero(lo != hi)[0]
+        res = np.repeat(lo.astype(np.float64)[:, None], len(q), axis=1)
+        if varied.size:
+            rows = np.ascontiguousarray(block[:, varied].T)
+            rows.sort(axis=1)
+            prev, nxt = rows[:, below], rows[:, above]
+            diff = nxt - prev
+            lerp = np.add(prev, diff * gamma)
+            np.subtract(nxt, diff * (1 - gamma), out=lerp, where=gamma >= 0.5)
+            res[varied] = lerp
+        out[a:a + chunk] = res
+    return out
+
+
 @dataclass
 class EnsembleRun:
     """The members' reduced results: ``values[i]`` is member ``i``'s vector in ``layout`` order."""
@@ -57,14 +105,10 @@ class EnsembleRun:
         """members × dates array of one quantity at one place."""
         return np.asarray(self.values[:, self.layout.index(quantity, place)])
 
-    def quantiles(self, after: dt.date | None = None, chunk: int = 20000) -> pd.DataFrame:
+    def quantiles(self, after: dt.date | None = None, chunk: int = 4096) -> pd.DataFrame:
         """``date,place,quantity,p05,p25,p50,p75,p95`` (rows with date > ``after`` if given)."""
         keys = self.layout.keys()
-        out = np.empty((len(keys), len(PERCENTILES)), dtype=np.float64)
-        for a in range(0, len(keys), chunk):
-            # on the int32 counts themselves: the same float64 interpolation as on a float64 copy
-            # (differences of integers are exact either way), without the copy
-            out[a:a + chunk] = np.percentile(np.asarray(self.values[:, a:a + chunk]), PERCENTILES, axis=0).T
+        out = column_percentiles(self.values, PERCENTILES, chunk=chunk)
         df = keys[["date", "place", "quantity"]].copy()
         for j, c in enumerate(PCOLS):
             df[c] = np.round(out[:, j], 2)

@@ -188,7 +188,7 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
     """Like ``run.quantiles`` but of what will be reported: the bands of :func:`.obsmodel.range_bands` (members
     with the report error of :mod:`.obsmodel`, the report read as a range), or with ``true_count`` the
     percentiles of the members' counts alone."""
-    from travesia.ensemble.ensemble import PCOLS, PERCENTILES
+    from travesia.ensemble.ensemble import PCOLS, PERCENTILES, column_percentiles
 
     em = _errors(run)
     keys = run.layout.keys()
@@ -200,9 +200,7 @@ def reported_quantiles(run: EnsembleRun, after: dt.date | None = None, chunk: in
     widths = {q: em.widths_of(q) for q in set(qs)}
     out = np.empty((len(sel), len(PERCENTILES)), dtype=np.float64)
     if true_count:
-        for a in range(0, len(sel), chunk):
-            out[a:a + chunk] = np.percentile(np.asarray(run.values[:, sel[a:a + chunk]], dtype=np.float64), PERCENTILES,
-                                             axis=0).T
+        out[:] = column_percentiles(run.values, PERCENTILES, cols=sel)
     else:
         n = run.values.shape[0]
         c = copies(n)
