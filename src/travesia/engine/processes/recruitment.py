@@ -100,18 +100,9 @@ class Recruitment(Process):
                 continue
             pp.set_state(dep, State.TRAVELLING, day)
             # groups of about group_size, households whole (each member numbers its own groups)
-            md = pp.member[dep].astype(np.int64)
-            hhd = pp.household[dep]
-            change = np.r_[True, (np.diff(hhd) != 0) | (np.diff(md) != 0)]
-            rank = np.cumsum(change) - 1
-            block = np.r_[0, np.nonzero(np.diff(md))[0] + 1]  # first departure of each member
-            rank -= np.repeat(rank[block], np.diff(np.r_[block, md.size]))
-            per = self.per[s.pop]
-            g = rank // per[md]
             counts = np.zeros(M, dtype=np.int64)
-            np.maximum.at(counts, md, g + 1)
-            first = sim.new_groups_of(counts)
-            pp.group[dep] = first[md] + g
+            _form_groups(dep, pp.member, pp.household, self.per[s.pop], pp.group, counts)
+            _number_groups(dep, pp.member, sim.new_groups_of(counts), pp.group)
 
 
 @njit(cache=True)
@@ -142,3 +133,37 @@ def _departures(waiting, member, household, core, drawn, keys, chance, dep):
             dep[n] = i
             n += 1
     return n
+
+
+@njit(cache=True)
+def _form_groups(dep, member, household, per, group, counts):
+    """Travelling groups of the people ``dep`` who set out today (ids in order: each member's people,
+    and a household's, side by side): each member's households in turn, ``per[m]`` households to a
+    group, households whole. Writes each person's group number within their member's day in
+    ``group`` (0, 1 ...; :func:`_number_groups` makes them ids) and the number of groups of each
+    member in ``counts``."""
+    m0 = np.int64(-1)
+    h0 = np.int64(-1)
+    rank = np.int64(-1)  # of the household among the member's of today
+    for j in range(dep.shape[0]):
+        i = dep[j]
+        m = np.int64(member[i])
+        h = np.int64(household[i])
+        if m != m0:
+            m0 = m
+            h0 = h
+            rank = 0
+        elif h != h0:
+            h0 = h
+            rank += 1
+        g = rank // per[m]
+        group[i] = g
+        counts[m] = g + 1
+
+
+@njit(cache=True)
+def _number_groups(dep, member, first, group):
+    """The group numbers of :func:`_form_groups` made ids: member ``m``'s first new id ``first[m]`` on."""
+    for j in range(dep.shape[0]):
+        i = dep[j]
+        group[i] += first[member[i]]
