@@ -121,7 +121,7 @@ def _touched(cls) -> set[str]:
     return out
 
 
-NOT_FIELDS = {"set_state", "n", "version", "changed", "fields", "bytes_per_person", "counts_by_state", "nbytes"}
+NOT_FIELDS = {"set_state", "note_states", "n", "version", "changed", "fields", "bytes_per_person", "counts_by_state", "nbytes"}
 
 
 @pytest.mark.parametrize("rules", ["caravan", "flee"])

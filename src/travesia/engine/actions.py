@@ -7,28 +7,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from travesia.engine import kernels
 from travesia.engine.core import State
 
 
 def start_asylum(sim, idx: np.ndarray, where: np.ndarray) -> None:
-    """People ``idx`` apply for asylum at places ``where``: counted, moved to the station, timed."""
+    """People ``idx`` apply for asylum at places ``where``: counted, moved to the station, timed
+    (one kernel pass: :func:`~travesia.engine.kernels.asylum_start_kernel`)."""
     pp, day = sim.people, sim.day
     if idx.size == 0:
         return
     sim.add_events("applied", where, idx)
-    m = pp.member[idx]
-    c = sim.net.country[where]
-    lo = sim.pol("min_wait_days")[m, c]
-    hi = sim.pol("max_wait_days")[m, c]
-    u = sim.draw("asylum.wait", day, idx)
-    wait = lo + np.floor(u * (hi - lo + 1)).astype(np.int64)
-    wait = np.minimum(wait, hi)
-    pp.set_state(idx, State.ASYLUM_PENDING, day)
-    pp.until[idx] = np.minimum(day + wait, np.iinfo(np.int16).max).astype(np.int16)
-    st = sim.pol("station")[m, c]
-    pp.place[idx] = np.where(st >= 0, st, where)
-    pp.next[idx] = -1
-    pp.km_left[idx] = 0
+    joined = np.empty(idx.size, dtype=np.int64)
+    nj, left = kernels.asylum_start_kernel(idx, where, pp.member, sim.offsets, sim.keys("asylum.wait", day), day,
+                                           sim.net.country, sim.pol("min_wait_days"), sim.pol("max_wait_days"),
+                                           sim.pol("station"), pp.state, pp.since, pp.until, pp.place, pp.next,
+                                           pp.km_left, joined)
+    pp.note_states(joined[:nj], left)
 
 
 def detain(sim, idx: np.ndarray, where: np.ndarray) -> None:

@@ -15,8 +15,8 @@ import numpy as np
 import numba
 
 from travesia.engine.core import (
-    ARRIVED, ASYLUM_PENDING, BUS, CLEARED, FOOT, GOING_HOME, GOING_STAY, PLACE_REC, PROTECTION, RALLY, RESTING, RETURNED, RIDE, SETTLED,
-    TRAVELLING, U,
+    ARRIVED, ASYLUM_PENDING, BUS, CLEARED, DEPORTED, FOOT, GOING_HOME, GOING_STAY, PLACE_REC, PROTECTION, RALLY, RESTING,
+    RETURNED, RIDE, SETTLED, TRAVELLING, U, WAITING,
     held_rec, njit, threaded, uniform,
 )
 
@@ -43,6 +43,7 @@ MOVE_PAR = np.dtype([
 __all__ = ["PLACE_REC", "COUNTRY_REC", "MOVE_PAR"]
 
 HOME_OFS = np.int64(1) << 40  # people going home draw on their own: ids offset from group ids
+INT16_MAX = np.int64(np.iinfo(np.int16).max)  # the last day an int16 field (``until``) holds
 
 
 @njit(cache=True, inline="always")
@@ -398,46 +399,118 @@ def intentions_kernel(idx, mem, offs, day, keys, par, km_factor, place, km_left,
         n_moving[t] = c - n * t // C
 
 
+@njit(cache=True, inline="always")
+def applies(cr, c, home_c, going_home, protection, stay, key, li):
+    """Whether someone in country ``c`` (its :data:`COUNTRY_REC` ``cr``) applies for asylum today
+    (asylum.py): only where its asylum process is open, not in their home country ``home_c``, not
+    going home; with the chance of their motive (``protection``: apply_protection, else
+    apply_economic), at least ``apply_stay`` for those meaning to stay (``stay``). ``key``, ``li``:
+    their draw (asylum.apply of the day, their own id), made only where the chance is above 0.
+    A record and scalars (see :func:`~travesia.engine.core.held_rec`): a pass calls it as
+    ``cr.asylum_open and applies(cr, ...)``, so the home country is read only where asylum is open."""
+    if not cr.asylum_open or going_home or c == home_c:
+        return False
+    ch = cr.apply_protection if protection else cr.apply_economic
+    if stay:
+        ch = max(ch, cr.apply_stay)
+    return ch > 0 and uniform(key, li) < ch
+
+
 @njit(cache=True)
-def waiting_kernel(held, mem, offs, day, keys, place, country, state, until, grant, deport, abandon, out, n_out):
-    """People waiting for a decision, in detention or at the border city (``held``, sorted): who
-    is decided today, who abandons the wait, who waits at the border city (asylum.py), in one pass.
-    ``keys[m]``: asylum.decision, asylum.abandon of the day; ``grant``, ``deport``, ``abandon``:
-    [member, country]. Fills ``out[k, :n_out[k]]`` in order: 0 granted, 1 deported, 2 released
-    from detention, 3 abandoning the wait, 4 at the border city (``arrived``)."""
-    # the five counts held in registers, not read back from n_out after each store
-    n0, n1, n2, n3, n4 = n_out[0], n_out[1], n_out[2], n_out[3], n_out[4]
+def waiting_kernel(held, mem, offs, day, keys, apply_keys, place, origin, intent, motive, state, since, until, flags,
+                   country, crec, grant, deport, abandon, applied, freed, n_out):
+    """The day of the people waiting for a decision, in detention or at the border city (``held``,
+    sorted), in one pass (asylum.py), written in place. ``keys[m]``: asylum.decision,
+    asylum.abandon of the day; ``country[p]``: the country of place ``p``; ``grant``, ``deport``,
+    ``abandon``: [member, country]; ``crec[m]``: member ``m``'s country records.
+
+    Due today (``until`` reached): an applicant is granted asylum (``settled``) with chance
+    ``grant``, else ``deported`` (back at their origin); a detainee is deported with chance
+    ``deport``, else released (``resting`` where held, the post there cleared). An applicant not
+    due abandons the wait (``resting``, cleared) with chance ``abandon``. Each of them is in the
+    new state since today, with no date (``until`` -1).
+
+    Those released or abandoning and those at the border city (``arrived``) then may apply for
+    asylum, under the rule of the people on the move (:func:`applies`; ``apply_keys[m]``:
+    asylum.apply of the day): the applicants' ids go to ``applied`` (actions.start_asylum moves
+    them on), those released or abandoning who do not apply to ``freed`` (they are on the move
+    now), each in order; ``n_out``: how many of each."""
+    na = 0
+    nf = 0
     for j in range(held.shape[0]):
         i = held[j]
         iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
         st = state[iu]
-        if st == ARRIVED:
-            out[4, U(n4)] = i
-            n4 += 1
-            continue
         m = mem[iu]
         li = i - offs[m]
-        c = U(country[U(place[iu])])
-        ud = until[iu]
-        if 0 <= ud <= day:  # due today (-1: no date)
-            u = uniform(keys[m, 0], li)
-            if st == ASYLUM_PENDING:
-                if u < grant[m, c]:
-                    out[0, U(n0)] = i
-                    n0 += 1
+        c = country[U(place[iu])]
+        cu = U(c)
+        if st != ARRIVED:
+            ud = until[iu]
+            if 0 <= ud <= day:  # due today (-1: no date)
+                u = uniform(keys[m, 0], li)
+                if st == ASYLUM_PENDING:
+                    new = SETTLED if u < grant[m, cu] else DEPORTED
                 else:
-                    out[1, U(n1)] = i
-                    n1 += 1
-            elif u < deport[m, c]:
-                out[1, U(n1)] = i
-                n1 += 1
+                    new = DEPORTED if u < deport[m, cu] else RESTING
+            elif st == ASYLUM_PENDING and uniform(keys[m, 1], li) < abandon[m, cu]:  # never where it is 0 (a draw is >= 0)
+                new = RESTING
             else:
-                out[2, U(n2)] = i
-                n2 += 1
-        elif st == ASYLUM_PENDING and uniform(keys[m, 1], li) < abandon[m, c]:  # never where it is 0 (a draw is >= 0)
-            out[3, U(n3)] = i
-            n3 += 1
-    n_out[0], n_out[1], n_out[2], n_out[3], n_out[4] = n0, n1, n2, n3, n4
+                continue  # waits on
+            state[iu] = new
+            since[iu] = day
+            until[iu] = -1
+            if new == DEPORTED:
+                place[iu] = origin[iu]
+            if new != RESTING:
+                continue
+            flags[iu] |= CLEARED
+        cr = crec[m, cu]
+        if cr.asylum_open and applies(cr, c, country[U(origin[iu])], intent[iu] == GOING_HOME,
+                                      motive[iu] == PROTECTION, intent[iu] == GOING_STAY, apply_keys[m], li):
+            applied[U(na)] = i
+            na += 1
+        elif st != ARRIVED:
+            freed[U(nf)] = i
+            nf += 1
+    n_out[0] = na
+    n_out[1] = nf
+
+
+@njit(cache=True)
+def asylum_start_kernel(idx, where, mem, offs, key, day, country, min_wait, max_wait, station, state, since, until,
+                        place, nxt, km_left, joined):
+    """People ``idx`` apply for asylum at places ``where`` (actions.start_asylum): ``asylum_pending``
+    since ``day``, off any leg, in the migration station of the country ``c`` they are in
+    (``station[m, c]``; -1: where they are), until a decision day ``wait`` days on, drawn uniformly
+    between ``min_wait[m, c]`` and ``max_wait[m, c]`` (``min + floor(u · (max − min + 1))``, never
+    above the max; ``key[m]``: asylum.wait of the day; the day never past the int16 maximum). Those
+    of them who had not set out go to ``joined``, in order; returns (how many, whether someone of
+    them was travelling or resting)."""
+    nj = 0
+    was_moving = False
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
+        m = mem[iu]
+        w = where[j]
+        c = U(country[U(w)])
+        lo = min_wait[m, c]
+        hi = max_wait[m, c]
+        wait = min(lo + np.int64(np.floor(uniform(key[m], i - offs[m]) * (hi - lo + 1))), hi)
+        st = state[iu]
+        if st == WAITING:
+            joined[U(nj)] = i
+            nj += 1
+        was_moving |= st == TRAVELLING or st == RESTING
+        state[iu] = ASYLUM_PENDING
+        since[iu] = day
+        until[iu] = min(day + wait, INT16_MAX)
+        s = station[m, c]
+        place[iu] = s if s >= 0 else w
+        nxt[iu] = -1
+        km_left[iu] = 0
+    return nj, was_moving
 
 
 @njit(cache=True)
@@ -452,21 +525,30 @@ def give_up_km_factor(dist, scale, out):
 
 
 @threaded
-def apply_kernel(idx, mem, offs, keys, place, intent, origin, motive, prec, crec, out):
-    """Who of ``idx`` applies for asylum today (see asylum.py); ``keys[m]``: asylum.apply."""
-    for j in numba.prange(idx.shape[0]):
-        i = idx[j]
-        iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
-        m = mem[iu]
-        c = prec[m, U(place[iu])].country
-        cr = crec[m, U(c)]
-        if not cr.asylum_open or intent[iu] == GOING_HOME or c == prec[m, U(origin[iu])].country:
-            continue
-        ch = cr.apply_protection if motive[iu] == PROTECTION else cr.apply_economic
-        if intent[iu] == GOING_STAY:
-            ch = max(ch, cr.apply_stay)
-        if ch > 0 and uniform(keys[m], i - offs[m]) < ch:
-            out[U(j)] = True
+def apply_kernel(idx, mem, offs, keys, place, intent, origin, motive, country, crec, applied, n_applied, moving, n_moving):
+    """Who of ``idx`` (people on the move) applies for asylum today (:func:`applies`; ``keys[m]``:
+    asylum.apply of the day; ``country[p]``: the country of place ``p``; ``crec[m]``: member
+    ``m``'s country records): their ids go to ``applied``, the others' (still on the move) to
+    ``moving``, in order, each chunk of ``idx`` (a chunk per thread, core.thread_rows) from its own
+    start, ``n_applied[t]`` and ``n_moving[t]`` of them."""
+    C = n_moving.shape[0]
+    n = idx.shape[0]
+    for t in numba.prange(C):
+        na = nm = n * t // C
+        for j in range(n * t // C, n * (t + 1) // C):
+            i = idx[U(j)]
+            iu = U(i)  # unsigned: no negative-index fix-up on each access (U)
+            m = mem[iu]
+            c = country[U(place[iu])]
+            cr = crec[m, U(c)]
+            a = cr.asylum_open and applies(cr, c, country[U(origin[iu])], intent[iu] == GOING_HOME,
+                                           motive[iu] == PROTECTION, intent[iu] == GOING_STAY, keys[m], i - offs[m])
+            applied[U(na)] = i  # kept when they apply (no branch)
+            moving[U(nm)] = i  # kept when they do not
+            na += a
+            nm += not a
+        n_applied[t] = na - n * t // C
+        n_moving[t] = nm - n * t // C
 
 
 @njit(cache=True)

@@ -96,17 +96,39 @@ class People:
         """Move people ``idx`` into ``state`` from ``day`` on. This is how people leave ``waiting``
         (the simulation's live list learns of them at once; people whose state a rule set writes
         directly join it when the day closes)."""
+        if np.size(idx) == 0:
+            return
         old = self.state[idx]
+        ids = None
+        joined = None
         if state != State.WAITING:
             was = old == State.WAITING
             if np.any(was):
-                ids = np.arange(self.n)[idx] if not isinstance(idx, np.ndarray) or idx.dtype == bool else idx
-                self.joined.append(np.asarray(ids, dtype=np.int64)[was])
-        if state not in ON_THE_MOVE and np.any((old == State.TRAVELLING) | (old == State.RESTING)):
-            self.changed += 1  # someone left the people on the move
+                ids = self._ids(idx)
+                joined = ids[was.reshape(-1)]
+        left = state not in ON_THE_MOVE and bool(np.any((old == State.TRAVELLING) | (old == State.RESTING)))
         self.state[idx] = state
         self.since[idx] = day
-        if state in ON_THE_MOVE and np.size(idx):
+        if state in ON_THE_MOVE:
+            self.note_states(joined, left, self._ids(idx) if ids is None else ids)
+        else:
+            self.note_states(joined, left)
+
+    def _ids(self, idx) -> np.ndarray:
+        """The ids ``idx`` selects (ids, a bool mask or one id) as a flat int64 array."""
+        ids = np.arange(self.n)[idx] if not isinstance(idx, np.ndarray) or idx.dtype == bool else idx
+        return np.asarray(ids, dtype=np.int64).reshape(-1)
+
+    def note_states(self, joined: np.ndarray | None = None, left: bool = False,
+                    entered: np.ndarray | None = None) -> None:
+        """What the simulation's lists must learn of states written (by :meth:`set_state`, or by a
+        kernel, which then calls this): ``joined``, ids taken out of ``waiting``; ``left``, whether
+        someone may have left travelling/resting; ``entered``, ids put into travelling/resting (the
+        id arrays are kept, not copied)."""
+        if joined is not None and joined.size:
+            self.joined.append(joined)
+        if left:
+            self.changed += 1  # someone left the people on the move
+        if entered is not None and entered.size:
             self.version += 1  # someone may have joined the people on the move
-            ids = np.arange(self.n)[idx] if not isinstance(idx, np.ndarray) or idx.dtype == bool else idx
-            self.entered.append(np.asarray(ids, dtype=np.int64).reshape(-1))
+            self.entered.append(entered)

@@ -19,7 +19,7 @@ import numpy as np
 
 from travesia.engine import kernels
 from travesia.engine.actions import start_asylum
-from travesia.engine.core import CLEARED, State
+from travesia.engine.core import State, thread_rows
 from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 
@@ -38,35 +38,39 @@ class Asylum(Process):
 
     def step(self, sim) -> None:
         pp, day, pol = sim.people, sim.day, sim.pol
-        state = pp.state
+        apply_keys = sim.keys("asylum.apply", day)
         # everyone waiting somewhere (one pass over the live people; nobody enters these states
         # before the applications below)
         held = sim.in_states(State.ASYLUM_PENDING, State.DETAINED, State.ARRIVED)
-        # decisions and releases due today, abandoning the wait (one kernel pass)
-        out = np.empty((5, held.size), dtype=np.int64)
-        n = np.zeros(5, dtype=np.int64)
-        kernels.waiting_kernel(held, pp.member, sim.offsets, day, sim.keys_many(_WAITING, day), pp.place,
-                               sim.net.country, state, pp.until, pol("grant_rate"), pol("deport_share"), pol("abandon"),
-                               out, n)
-        g, d, r, ab, arrived = (out[k, :n[k]] for k in range(5))
-        pp.set_state(g, State.SETTLED, day)
-        pp.set_state(d, State.DEPORTED, day)
-        pp.place[d] = pp.origin[d]
-        pp.set_state(r, State.RESTING, day)
-        pp.flags[r] |= CLEARED
-        pp.set_state(ab, State.RESTING, day)
-        pp.flags[ab] |= CLEARED
-        for x in (g, d, r, ab):
-            pp.until[x] = -1
-        # applications
-        if not pol("asylum_open").any():
-            return
-        keys = sim.keys("asylum.apply", day)
-        a = []
-        for idx in (sim.on_the_move(), arrived):  # each list apart: the people on the move are many
-            out = np.zeros(idx.size, dtype=np.bool_)
-            kernels.apply_kernel(idx, pp.member, sim.offsets, keys, pp.place, pp.intent, pp.origin, pp.motive,
-                                 sim.place_rec, sim.country_rec, out)
-            a.append(idx[out])
-        a = np.concatenate(a)
-        start_asylum(sim, a, pp.place[a])
+        # decisions and releases due today, abandoning the wait, and the applications of those
+        # released or abandoning and of those at the border city (one kernel pass, in place)
+        applied = np.empty(held.size, dtype=np.int64)
+        freed = np.empty(held.size, dtype=np.int64)
+        n = np.zeros(2, dtype=np.int64)
+        kernels.waiting_kernel(held, pp.member, sim.offsets, day, sim.keys_many(_WAITING, day), apply_keys, pp.place,
+                               pp.origin, pp.intent, pp.motive, pp.state, pp.since, pp.until, pp.flags, sim.net.country,
+                               sim.country_rec, pol("grant_rate"), pol("deport_share"), pol("abandon"), applied, freed,
+                               n)
+        a = applied[:n[0]]
+        # the applications of the people on the move (the released and abandoning are not among them:
+        # they applied above), those still on the move kept apart
+        still = None
+        if pol("asylum_open").any():
+            idx = sim.on_the_move()
+            C = thread_rows()
+            applied = np.empty(idx.size, dtype=np.int64)
+            moving = np.empty(idx.size, dtype=np.int64)
+            n_applied = np.zeros(C, dtype=np.int64)
+            n_moving = np.zeros(C, dtype=np.int64)
+            kernels.apply_kernel(idx, pp.member, sim.offsets, apply_keys, pp.place, pp.intent, pp.origin, pp.motive,
+                                 sim.net.country, sim.country_rec, applied, n_applied, moving, n_moving)
+            if n_applied.any():
+                a = np.concatenate([applied[idx.size * t // C:][:n_applied[t]] for t in range(C)] + [a])
+                still = moving[:n_moving[0]] if C == 1 else np.concatenate(
+                    [moving[idx.size * t // C:][:n_moving[t]] for t in range(C)])
+        start_asylum(sim, a, pp.place[a])  # takes them off the move (People.changed)
+        if still is not None:
+            sim.moved_on(still)
+        # the released and abandoning who did not apply are on the move now: told last, as moved_on takes
+        # the list only while nobody entered since on_the_move
+        pp.note_states(entered=freed[:n[1]])
