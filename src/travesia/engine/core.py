@@ -343,30 +343,120 @@ def merge_sorted(a, b, out):
 
 
 def first_come(queue: np.ndarray, since: np.ndarray, cap: np.ndarray, tie_of) -> np.ndarray:
-    """First come, first served: which people are served, ``cap[j]`` (their queue's capacity) in each
-    queue (``queue[j]``: small non-negative numbers), the earliest ``since`` (day of arrival) first,
-    ties broken by a keyed draw (``tie_of(positions)`` gives the draws of those positions), then by
-    position: the order of ``np.lexsort((tie, since, queue))``. Only a queue's last day that does not
-    all fit is ordered by the draw (nobody else is sorted). Returns a bool mask."""
-    n = queue.size
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    s = since.astype(np.int64)
-    s0 = int(s.min())
-    S = int(s.max()) - s0 + 1
-    k = queue.astype(np.int64) * S + (s - s0)  # (queue, day) in order
-    c = np.bincount(k, minlength=(int(queue.max()) + 1) * S).reshape(-1, S)
-    before = (np.cumsum(c, axis=1) - c).reshape(-1)[k]  # in their queue, arrived on an earlier day
-    served = before + c.reshape(-1)[k] <= cap  # their whole day fits
-    edge = np.nonzero(~served & (before < cap))[0]  # a day that fits in part: by the draw
-    if edge.size:
-        o = np.lexsort((tie_of(edge), k[edge]))
-        e = edge[o]
-        ke = k[e]
-        start = np.r_[0, np.nonzero(np.diff(ke))[0] + 1]
-        rank = np.arange(e.size) - np.repeat(start, np.diff(np.r_[start, e.size]))
-        served[e[rank < cap[e] - before[e]]] = True
+    """First come, first served: which people are served, ``cap[j]`` (their queue's capacity, the
+    same for everyone in a queue) in each queue (``queue[j]``: small non-negative numbers), the
+    earliest ``since`` (day of arrival) first, ties broken by a keyed draw (``tie_of(positions)``
+    gives the draws of those positions), then by position: the order of
+    ``np.lexsort((tie, since, queue))``. Only a queue's last day that does not all fit is drawn for
+    and ordered by the draw (no sort: counts per (queue, day), then a selection on that
+    day). Returns a bool mask."""
+    served = np.zeros(queue.size, dtype=bool)
+    if queue.size == 0:
+        return served
+    part = np.empty(queue.size, dtype=np.int64)
+    bounds = np.empty(queue.size + 1, dtype=np.int64)
+    room = np.empty(queue.size, dtype=np.int64)
+    n_days = _whole_days(queue, since, cap, served, part, bounds, room)
+    if n_days:
+        bounds = bounds[:n_days + 1]
+        e = part[:bounds[-1]]
+        _part_days(e, bounds, room, np.asarray(tie_of(e), dtype=np.float64), served)
     return served
+
+
+@njit(cache=True)
+def _whole_days(queue, since, cap, served, part, bounds, room):
+    """The counting of :func:`first_come`: ``served[j]`` when everyone of ``j``'s queue who came by
+    ``j``'s day fits in the queue's ``cap``. A queue's day that fits in part (those of earlier days
+    leave ``room`` for some of it, not all) is a day in part: day ``g``'s people are
+    ``part[bounds[g]:bounds[g + 1]]`` in order of position, ``room[g]`` of them to be served.
+    Returns the days in part. Two passes over the people: one counts each (queue, day), one serves."""
+    n = queue.shape[0]
+    s0 = np.int64(since.min())
+    S = np.int64(since.max()) - s0 + 1
+    q_of = np.full(queue.max() + 1, -1, dtype=np.int64)  # queue -> 0, 1 ... in order of appearance
+    q_cap = np.empty(n, dtype=np.int64)
+    nq = 0
+    for j in range(n):
+        q = U(queue[j])
+        if q_of[q] < 0:
+            q_of[q] = nq
+            q_cap[nq] = cap[j]
+            nq += 1
+    cell = np.empty(n, dtype=np.int64)  # each one's (queue, day): q_of · S + day
+    count = np.zeros(nq * S, dtype=np.int64)
+    for j in range(n):
+        c = q_of[U(queue[j])] * S + (np.int64(since[j]) - s0)
+        cell[j] = c
+        count[U(c)] += 1
+    fits = np.empty(nq * S, dtype=np.bool_)  # the whole (queue, day) is served
+    slot = np.full(nq * S, -1, dtype=np.int64)  # a day in part: where its next one goes in ``part``
+    g = 0
+    bounds[0] = 0
+    for q in range(nq):
+        before = 0  # in the queue, arrived on an earlier day
+        for c in range(q * S, (q + 1) * S):
+            after = before + count[c]
+            fits[c] = after <= q_cap[q]
+            if before < q_cap[q] < after:
+                slot[c] = bounds[g]
+                room[g] = q_cap[q] - before
+                bounds[g + 1] = bounds[g] + count[c]
+                g += 1
+            before = after
+    for j in range(n):
+        c = U(cell[j])
+        if fits[c]:
+            served[j] = True
+        elif slot[c] >= 0:
+            part[slot[c]] = j
+            slot[c] += 1
+    return g
+
+
+@njit(cache=True)
+def _part_days(part, bounds, room, tie, served):
+    """The days in part of :func:`first_come` (:func:`_whole_days`): on day ``g``, the ``room[g]``
+    first by (``tie``, position) are ``served``: those whose draw is below the ``room[g]``-th lowest
+    draw of the day (:func:`_kth_lowest`), then those whose draw equals it, in order of position."""
+    for g in range(bounds.shape[0] - 1):
+        a, b = bounds[g], bounds[g + 1]
+        left = room[g]
+        t = _kth_lowest(tie[a:b], left - 1)
+        for k in range(a, b):
+            if tie[k] < t:
+                served[part[k]] = True
+                left -= 1
+        for k in range(a, b):
+            if left == 0:
+                break
+            if tie[k] == t:
+                served[part[k]] = True
+                left -= 1
+
+
+@njit(cache=True)
+def _kth_lowest(x, k):
+    """The ``k``-th lowest (from 0) of draws ``x`` in [0, 1), by counting: the draws are counted in
+    as many bins of equal width as there are draws (values outside [0, 1) in the end bins: right,
+    only slower), and the few of the bin where the count passes ``k`` are sorted. Two passes over
+    ``x``, no sort of it (numba's ``np.partition`` costs some 5 times as much)."""
+    n = x.shape[0]
+    count = np.zeros(n, dtype=np.int64)
+    for v in x:
+        count[min(max(np.int64(v * n), 0), n - 1)] += 1
+    h = 0
+    below = 0  # draws in the bins below h
+    while below + count[h] <= k:
+        below += count[h]
+        h += 1
+    in_h = np.empty(count[h], dtype=np.float64)
+    m = 0
+    for v in x:
+        if min(max(np.int64(v * n), 0), n - 1) == h:
+            in_h[m] = v
+            m += 1
+    return np.sort(in_h)[k - below]
 
 
 def records(n: int, dtype: np.dtype) -> np.recarray:

@@ -30,7 +30,7 @@ import numpy as np
 
 from travesia.engine.actions import detain, start_asylum
 from travesia.engine.core import (
-    CLEARED, DOCS, IRREGULAR, RESTING, Intent, first_come, njit, select_held, uniform,
+    CLEARED, DOCS, IRREGULAR, RESTING, U, Intent, first_come, njit, select_held, uniform,
 )
 from travesia.engine.policy import RULE_DOCUMENTS
 from travesia.engine.processes.base import Process
@@ -56,39 +56,39 @@ class Borders(Process):
         pp, day, pol = sim.people, sim.day, sim.pol
         if not pol("blocked").any():
             return
-        idx = sim.on_the_move()
-        idx = held(sim, idx)
+        idx = held(sim, sim.on_the_move())
         if idx.size == 0:
             return
-        P = sim.net.n_places
-        # the post: documents pass; the rest queue for processing, first come first served (they rest here today)
-        cleared = np.empty(idx.size, dtype=bool)
+        M, P = sim.M, sim.net.n_places
+        # the post: documents pass; the rest queue for processing, first come first served (they rest
+        # here today); the crowd held at each post, less those served below
+        post = np.empty(idx.size, dtype=np.uint8)
         queue = np.empty(idx.size, dtype=np.int64)
-        queue = queue[:_post_kernel(idx, pp.member, pp.place, pp.origin, pp.flags, pp.state, sim.net.country,
-                                    pol("rule"), pol("accepts"), cleared, queue)]
-        queue_left = np.ones(idx.size, dtype=bool)
-        if queue.size:
+        key = np.empty(idx.size, dtype=np.int64)
+        since = np.empty(idx.size, dtype=pp.since.dtype)
+        cap = np.empty(idx.size, dtype=np.int64)
+        crowd = np.zeros((M, P), dtype=np.int64)
+        nq = _post_kernel(idx, pp.member, pp.place, pp.origin, pp.flags, pp.state, pp.since, sim.net.country,
+                          pol("rule"), pol("accepts"), pol("capacity"), post, queue, key, since, cap, crowd)
+        if nq:
             # a queue per (member, post), capacity a day
-            qi = idx[queue]
-            mq = pp.member[qi].astype(np.int64)
-            pq = pp.place[qi].astype(np.int64)
-            served = queue[first_come(mq * P + pq, pp.since[qi], pol("capacity")[mq, pq],
-                                      lambda pos: sim.draw("borders.queue", day, qi[pos]))]
+            queue, key = queue[:nq], key[:nq]
+            got = first_come(key, since[:nq], cap[:nq], lambda pos: sim.draw("borders.queue", day, idx[queue[pos]]))
+            served = queue[got]
             if served.size:
+                post[served] = _SERVED  # no longer held here
+                crowd -= np.bincount(key[got], minlength=M * P).reshape(M, P)
                 si = idx[served]
                 sp = pp.place[si].astype(np.int64)
                 asks = sim.draw("borders.apply", day, si) < pol("apply_at_post")[pp.member[si], sp]
-                queue_left[served] = False  # those served are no longer held here
                 back = si[~asks]
                 start_asylum(sim, si[asks], sp[asks])
                 pp.intent[back] = Intent.HOME
                 pp.dest[back] = sim.home_dest(back)
         # breaches: the whole crowd at a post pushes through
-        crowd = np.zeros((sim.M, P), dtype=np.int64)
-        _crowd_kernel(idx, pp.member, pp.place, queue_left, cleared, crowd)
         bc = pol("breach_crowd")
         bp = pol("breach_prob")
-        breached = np.zeros((sim.M, P), dtype=bool)
+        breached = np.zeros((M, P), dtype=bool)
         cm, cp = np.nonzero((bc > 0) & (crowd >= bc) & (bp > 0))
         if cm.size:
             hit = sim.draw_for("borders.breach", day, cp, cm) < bp[cm, cp]
@@ -98,16 +98,15 @@ class Borders(Process):
         st = sim.shared.get("plan")
         if st is None:  # no plans (-1: none today): nobody is left behind
             K = max(len(sim.pop_names), 1)
-            target = np.full(sim.M * K, -1, dtype=np.int64)
+            target = np.full(M * K, -1, dtype=np.int64)
             body, progress = target, np.zeros((target.size, P))
         else:
             K, target, body, progress = st.K, st.target, st.body, st.progress
         out = np.empty((3, idx.size), dtype=np.int64)
-        n = np.zeros(3, dtype=np.int64)
-        _cross_kernel(idx, pp.member, sim.offsets, pp.place, pp.pop, pp.flags, queue_left, cleared, breached, crowd,
-                      bc, pol("enforcement"), pol("bypass_prob"), pol("bypass_left_factor"), K, target, body, progress,
-                      pol("exit_only") != -1, sim.keys_many(_CROSS, day), out, n)
-        passed, back, caught = (idx[out[k, :n[k]]] for k in range(3))
+        n = _cross_kernel(idx, pp.member, sim.offsets, pp.place, pp.pop, pp.flags, post, breached, crowd, bc,
+                          pol("enforcement"), pol("bypass_prob"), pol("bypass_left_factor"), K, target, body, progress,
+                          pol("exit_only") != -1, sim.keys_many(_CROSS, day), out)
+        passed, back, caught = (out[k, :n[k]] for k in range(3))
         sim.add_events("crossed", pp.place[passed], passed)
         # an exit-only post turns back those it catches (its own citizens); the others are detained
         pp.intent[back] = Intent.HOME
@@ -117,33 +116,39 @@ class Borders(Process):
 
 _CROSS = ("borders.breach_caught", "borders.bypass", "borders.bypass_caught")
 
+# what the post did today with someone held there (``post`` of Borders.step)
+_HELD, _CLEARED, _SERVED = 0, 1, 2  # still held; cleared (documents); processed (served by the queue)
+
 
 @njit(cache=True)
-def _post_kernel(idx, mem, place, origin, flags, state, country, rule, accepts, cleared, queue):
-    """People ``idx`` held at a post rest there today; those with documents a documents post takes
-    (their own, or the national ID it accepts, ``accepts[m, post, nationality]``) are ``cleared``,
-    the others of a documents post queue (their positions in ``queue``; returns how many)."""
+def _post_kernel(idx, mem, place, origin, flags, state, since, country, rule, accepts, capacity, post, queue, key,
+                 q_since, q_cap, crowd):
+    """People ``idx`` held at a post rest there today. At a documents post those with documents it
+    takes (their own, or the national ID it accepts, ``accepts[m, post, nationality]``) are
+    ``_CLEARED`` (``post[j]``), the others queue: their positions in ``queue``, with their queue
+    ``key`` (``m · places + post``), their ``since`` and the post's ``capacity`` (``q_since``,
+    ``q_cap``); returns how many. Everyone not cleared is ``_HELD`` and counts in ``crowd[m, post]``."""
+    P = rule.shape[1]
     nq = 0
     for j in range(idx.shape[0]):
-        i = idx[j]
-        m = mem[i]
-        p = place[i]
+        i = U(idx[j])
+        m = U(mem[i])
+        p = U(place[i])
         state[i] = RESTING
         docs_rule = rule[m, p] == RULE_DOCUMENTS
-        has_docs = ((flags[i] & DOCS) != 0) | accepts[m, p, country[origin[i]]]
-        cleared[j] = docs_rule & has_docs
-        queue[nq] = j  # kept when queueing (no branch)
-        nq += docs_rule & (not has_docs)
+        if docs_rule and ((flags[i] & DOCS) != 0 or accepts[m, p, U(country[U(origin[i])])]):
+            post[U(j)] = _CLEARED
+            continue
+        post[U(j)] = _HELD
+        crowd[m, p] += 1
+        if docs_rule:
+            q = U(nq)
+            queue[q] = j
+            key[q] = np.int64(m) * P + np.int64(p)
+            q_since[q] = since[i]
+            q_cap[q] = capacity[m, p]
+            nq += 1
     return nq
-
-
-@njit(cache=True)
-def _crowd_kernel(idx, mem, place, queue_left, cleared, crowd):
-    """``crowd[m, post]``: people still held there (not served, not cleared)."""
-    for j in range(idx.shape[0]):
-        if queue_left[j] and not cleared[j]:
-            i = idx[j]
-            crowd[mem[i], place[i]] += 1
 
 
 @njit(cache=True, inline="always")
@@ -160,45 +165,46 @@ def _left_behind(K, target, body, progress, m, pop, p):
 
 
 @njit(cache=True)
-def _cross_kernel(idx, mem, offs, place, pop, flags, queue_left, cleared, breached, crowd, bc, enforcement, bypass_prob,
-                  left_factor, K, target, body, progress, turns_back, keys, out, n):
-    """Each one held at a post and not served nor cleared: pushes through with the crowd where it
-    breaches today (caught with chance enforcement · min(1, breach_crowd / crowd)), else tries to
-    bypass it with chance ``min(1, bypass_prob · f)``, ``f`` the post's ``left_factor`` for those
-    left behind by their caravan (:func:`_left_behind`, from the plan's ``K``, ``target``, ``body``,
-    ``progress``), else 1 (caught with chance enforcement). Those who pass (with the
-    cleared) are flagged cleared (irregular if they did not pass the post); positions in ``out``:
-    0 passed, 1 caught at a post that turns back those it catches (``turns_back[m, post]``: exit-only),
-    2 caught elsewhere (detained), in order.
-    ``keys[m]``: borders.breach_caught, .bypass, .bypass_caught of the day; member ``m``'s tables
-    ``[m, place]``."""
+def _cross_kernel(idx, mem, offs, place, pop, flags, post, breached, crowd, bc, enforcement, bypass_prob, left_factor,
+                  K, target, body, progress, turns_back, keys, out):
+    """Each one held at a post (``post[j]``: still ``_HELD`` there after the post's work of the day):
+    pushes through with the crowd where it breaches today (caught with chance enforcement ·
+    min(1, breach_crowd / crowd)), else tries to bypass it with chance ``min(1, bypass_prob · f)``,
+    ``f`` the post's ``left_factor`` for those left behind by their caravan (:func:`_left_behind`,
+    from the plan's ``K``, ``target``, ``body``, ``progress``), else 1 (caught with chance
+    enforcement). Those who pass (with the ``_CLEARED``) are flagged cleared (irregular if they did
+    not pass the post); their ids in ``out``, in order: row 0 passed, 1 caught at a post that turns
+    back those it catches (``turns_back[m, post]``: exit-only), 2 caught elsewhere (detained);
+    returns how many in each row. ``keys[m]``: borders.breach_caught, .bypass, .bypass_caught of
+    the day; member ``m``'s tables ``[m, place]``; indices unsigned (:data:`~travesia.engine.core.U`)."""
+    n_pass = n_back = n_caught = 0
     for j in range(idx.shape[0]):
+        st = post[U(j)]
+        if st == _SERVED:
+            continue
         i = idx[j]
-        ok = cleared[j]
+        iu = U(i)
+        m = U(mem[iu])
+        p = U(place[iu])
         caught = False
-        irregular = False
-        if queue_left[j] and not ok:
-            m = mem[i]
-            p = place[i]
+        if st == _HELD:
             li = i - offs[m]
-            if breached[m, p]:
+            if breached[m, p]:  # through with the crowd
                 share = enforcement[m, p] * min(1.0, bc[m, p] / max(crowd[m, p], 1))
                 caught = uniform(keys[m, 0], li) < share
-                ok = True
-                irregular = True
-            elif uniform(keys[m, 1], li) < min(1.0, bypass_prob[m, p] * (
-                    left_factor[m, p] if _left_behind(K, target, body, progress, np.int64(m), np.int64(pop[i]), p)
-                    else 1.0)):
+            else:  # around the post, or held another day
+                left = _left_behind(K, target, body, progress, np.int64(m), np.int64(pop[iu]), np.int64(p))
+                if not uniform(keys[m, 1], li) < min(1.0, bypass_prob[m, p] * (left_factor[m, p] if left else 1.0)):
+                    continue
                 caught = uniform(keys[m, 2], li) < enforcement[m, p]
-                ok = True
-                irregular = True
-        if ok and not caught:
-            flags[i] |= CLEARED
-            if irregular:
-                flags[i] |= IRREGULAR
-            out[0, n[0]] = j
-            n[0] += 1
-        elif caught:
-            k = 1 if turns_back[mem[i], place[i]] else 2
-            out[k, n[k]] = j
-            n[k] += 1
+        if not caught:
+            flags[iu] |= CLEARED if st == _CLEARED else CLEARED | IRREGULAR
+            out[0, U(n_pass)] = i
+            n_pass += 1
+        elif turns_back[m, p]:
+            out[1, U(n_back)] = i
+            n_back += 1
+        else:
+            out[2, U(n_caught)] = i
+            n_caught += 1
+    return n_pass, n_back, n_caught
