@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
@@ -189,3 +191,38 @@ def test_members_parameter_trees_share_branches_but_events_change_no_other_tree(
     set_path(tree, "countries.Mexico.rides_blocked", True)
     assert tree == {"populations": [{"name": "a", "size": 2}], "countries": {"Mexico": {"rides_blocked": True}}}
     assert other == {"populations": [{"name": "a", "size": 1}], "countries": None}
+
+
+def test_asylum_applicants_asleep_change_nothing_even_when_rates_and_seeds_change(base, members):
+    """Applicants with nothing due until a later day leave the daily passes (Sim.live): the same
+    bytes as visiting them every day, in a batch with the priors' extremes, when an event changes
+    the rate of abandoning the wait mid-run (from 0: nobody abandons, to a high rate), and when a
+    particle's state continues on a new seed (the days they wake are drawn again)."""
+    from travesia.engine.rng import KeyedRNG
+    from travesia.scenario.schema import Event
+
+    def run(dormancy: bool, branch_at: int | None = None) -> Sim:
+        sim = Sim(base, members=members[-4:], days=DAYS, scale=SCALE, check=True)
+        sim.dormancy = dormancy
+        d0 = sim.start + dt.timedelta(days=20)
+        sim.events = sorted([*sim.events,
+                             Event(date=sim.start + dt.timedelta(days=5),
+                                   set={"countries.Mexico.asylum.abandon_per_day": 0.0}),
+                             Event(date=d0, set={"countries.Mexico.asylum.abandon_per_day": 0.2})],
+                            key=lambda e: e.date)
+        sim.slept = []  # applicants asleep after each day's close
+        while sim.day < sim.days:
+            if sim.day == branch_at:
+                sim.rng = KeyedRNG(12345)  # member 0 continues on a new seed (filter.branch)
+            sim.step()
+            sim.slept.append(sum(a.size for p in sim._dormant.values() for a in p))
+        return sim
+
+    for branch_at in (None, 30):
+        asleep, awake = run(True, branch_at), run(False, branch_at)
+        for m in range(4):
+            assert all(np.array_equal(a, b) for a, b in zip(_arrays(asleep.records[m]), _arrays(awake.records[m])))
+        assert np.array_equal(asleep.people.state, awake.people.state)
+        # thousands slept while nobody abandoned (days 5-19), fewer under the high rate; nobody in the reference
+        assert min(asleep.slept[12:19]) > 1000 and max(asleep.slept[25:]) < max(asleep.slept[12:19])
+        assert max(awake.slept) == 0

@@ -150,7 +150,7 @@ def test_sim_allocates_the_fields_of_its_rule_set_only():
         for k, f in p.fields.items():
             assert getattr(s.people, k).dtype == np.dtype(f.dtype)
     assert s.people.until[0] == -1 and s.people.group[0] == -1 and s.people.next[0] == -1
-    assert s.people.bytes_per_person() == 48  # 44 of the caravan rules, 2 of the member index, 2 of the detour (reroute)
+    assert s.people.bytes_per_person() == 50  # 46 of the caravan rules (2 of them the asylum wake), 2 of the member index, 2 of the detour
     flee_procs = make_processes("flee")
     assert not any("intent" in p.fields for p in flee_procs)
 
@@ -179,22 +179,27 @@ def test_broken_invariants_raise_a_real_error():
 @pytest.mark.parametrize("members", [None, [(3, {}), (4, {"movement.rest_prob": 0.5})]])
 def test_only_live_people_are_visited_and_the_counts_are_everyones(members):
     """After each day the live list is exactly the people who have set out and are not in a final
-    state (nobody waiting, settled, returned or deported), and the counts kept without visiting
-    the others equal a full recount (check=True recounts everyone, per member)."""
+    state (nobody waiting, settled, returned or deported), but for the asylum applicants asleep
+    until something is due for them (pending, their wake day after tomorrow's); the counts kept
+    without visiting the others equal a full recount (check=True recounts everyone, per member)."""
     with pytest.MonkeyPatch.context() as mp:
         if members:  # the processes that advance members together (as tests/test_batch.py)
             mp.setitem(RULESETS, "caravan", tuple(c for c in RULESETS["caravan"] if getattr(c, "batched", False)))
         s = Sim(load_scenario("caravan-2018"), seed=None if members else 3, days=40, scale=0.2, check=True,
                 members=members)
     idle = [core.WAITING, core.SETTLED, core.RETURNED, core.DEPORTED]
-    seen_final = False
+    seen_final = slept = False
     for _ in range(40):
         s.step()
         st = s.people.state
-        assert np.array_equal(s.live(), np.nonzero(~np.isin(st, idle))[0])
+        asleep = s.asleep()
+        assert np.all(st[asleep] == core.ASYLUM_PENDING) and np.all(s.people.wake[asleep] > s.day)
+        slept |= asleep.size > 0
+        assert np.array_equal(np.union1d(s.live(), asleep), np.nonzero(~np.isin(st, idle))[0])
+        assert np.intersect1d(s.live(), asleep).size == 0
         assert np.array_equal(s.on_the_move(), np.nonzero((st == core.TRAVELLING) | (st == core.RESTING))[0])
         seen_final |= bool(np.isin(st, idle[1:]).any())
-    assert seen_final and s.live().size < s.people.n
+    assert seen_final and slept and s.live().size < s.people.n
 
 
 def test_people_rewritten_by_hand_are_recounted():

@@ -10,10 +10,13 @@ import numpy as np
 from travesia.engine import kernels
 from travesia.engine.core import State
 
+ABANDON = "asylum.abandon"  # the stream of the daily draw of abandoning the wait for a decision
+
 
 def start_asylum(sim, idx: np.ndarray, where: np.ndarray) -> None:
-    """People ``idx`` apply for asylum at places ``where``: counted, moved to the station, timed
-    (one kernel pass: :func:`~travesia.engine.kernels.asylum_start_kernel`)."""
+    """People ``idx`` apply for asylum at places ``where``: counted, moved to the station, timed, and
+    the day their wait has something due found (``wake``: the day's close leaves them out of the
+    daily passes until then; one kernel pass: :func:`~travesia.engine.kernels.asylum_start_kernel`)."""
     pp, day = sim.people, sim.day
     if idx.size == 0:
         return
@@ -21,8 +24,8 @@ def start_asylum(sim, idx: np.ndarray, where: np.ndarray) -> None:
     joined = np.empty(idx.size, dtype=np.int64)
     nj, left = kernels.asylum_start_kernel(idx, where, pp.member, sim.offsets, sim.keys("asylum.wait", day), day,
                                            sim.net.country, sim.pol("min_wait_days"), sim.pol("max_wait_days"),
-                                           sim.pol("station"), pp.state, pp.since, pp.until, pp.place, pp.next,
-                                           pp.km_left, joined)
+                                           sim.pol("station"), sim.pol("abandon"), sim.run_keys(ABANDON), pp.state,
+                                           pp.since, pp.until, pp.wake, pp.place, pp.next, pp.km_left, joined)
     pp.note_states(joined[:nj], left)
 
 

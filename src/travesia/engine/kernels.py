@@ -478,15 +478,19 @@ def waiting_kernel(held, mem, offs, day, keys, apply_keys, place, origin, intent
 
 
 @njit(cache=True)
-def asylum_start_kernel(idx, where, mem, offs, key, day, country, min_wait, max_wait, station, state, since, until,
-                        place, nxt, km_left, joined):
+def asylum_start_kernel(idx, where, mem, offs, key, day, country, min_wait, max_wait, station, abandon, abandon_keys,
+                        state, since, until, wake, place, nxt, km_left, joined):
     """People ``idx`` apply for asylum at places ``where`` (actions.start_asylum): ``asylum_pending``
     since ``day``, off any leg, in the migration station of the country ``c`` they are in
     (``station[m, c]``; -1: where they are), until a decision day ``wait`` days on, drawn uniformly
     between ``min_wait[m, c]`` and ``max_wait[m, c]`` (``min + floor(u · (max − min + 1))``, never
     above the max; ``key[m]``: asylum.wait of the day; the day never past the int16 maximum). Those
     of them who had not set out go to ``joined``, in order; returns (how many, whether someone of
-    them was travelling or resting)."""
+    them was travelling or resting).
+
+    Each applicant's ``wake`` (:func:`next_due`, with ``abandon[m, c']`` of the station's country
+    ``c'`` and ``abandon_keys[d, m]``, asylum.abandon of day ``d`` of the run): the first day their
+    wait has something due, before which the day's close may leave them out of the daily passes."""
     nj = 0
     was_moving = False
     for j in range(idx.shape[0]):
@@ -505,12 +509,41 @@ def asylum_start_kernel(idx, where, mem, offs, key, day, country, min_wait, max_
         was_moving |= st == TRAVELLING or st == RESTING
         state[iu] = ASYLUM_PENDING
         since[iu] = day
-        until[iu] = min(day + wait, INT16_MAX)
+        ud = min(day + wait, INT16_MAX)
+        until[iu] = ud
         s = station[m, c]
-        place[iu] = s if s >= 0 else w
+        pl = s if s >= 0 else w
+        place[iu] = pl
         nxt[iu] = -1
         km_left[iu] = 0
+        wake[iu] = next_due(day + 1, ud, abandon[m, U(country[U(pl)])], abandon_keys, m, i - offs[m])
     return nj, was_moving
+
+
+@njit(cache=True, inline="always")
+def next_due(d, until, rate, abandon_keys, m, li):
+    """The first day from ``d`` on when an asylum applicant's wait has something due, as
+    :func:`waiting_kernel` decides it day by day: their decision day ``until``, or a day they
+    abandon the wait (their draw ``uniform(abandon_keys[day, m], li)`` below ``rate``), whichever
+    comes first; the number of days of the run (``abandon_keys.shape[0]``) when neither comes
+    within it. Scalars and the run's key table (see :func:`~travesia.engine.core.held_rec`)."""
+    n_days = abandon_keys.shape[0]
+    while d < n_days and d < until:
+        if rate > 0 and uniform(abandon_keys[U(d), m], li) < rate:
+            return d
+        d += 1
+    return min(d, n_days)
+
+
+@njit(cache=True)
+def wake_kernel(idx, mem, offs, day, place, country, until, abandon, abandon_keys, wake):
+    """``wake`` (:func:`next_due`) of the asylum applicants ``idx`` from ``day`` on, under the rates
+    ``abandon[m, c]`` in force (after a change of them)."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        iu = U(i)
+        m = mem[iu]
+        wake[iu] = next_due(day, until[iu], abandon[m, U(country[U(place[iu])])], abandon_keys, m, i - offs[m])
 
 
 @njit(cache=True)

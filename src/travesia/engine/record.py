@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine.core import (
-    FINAL, GOING_HOME, N_STATES, PRESENT, RESTING, TRAVELLING, WAITING, U, held_rec, njit, state_mask,
+    ASYLUM_PENDING, FINAL, GOING_HOME, N_STATES, PRESENT, RESTING, TRAVELLING, WAITING, U, held_rec, njit, state_mask,
 )
 from travesia.engine.people import People
 
@@ -27,20 +27,27 @@ def counted_at(queue_at, p, held):
 
 @njit(cache=True)
 def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wait_out, live_out, move_out,
-               queue_at, km_left, flags, intent, origin, prec, joined):
+               queue_at, km_left, flags, intent, origin, prec, joined, woken, wake, day, dormant, dorm_out):
     """Count the day's end without visiting everyone: ``waiting`` (sorted ids waiting at the last
     close) and ``live`` (sorted ids of people set out and not in a final state, perhaps with
     duplicates of ``waiting``). A first pass over ``waiting`` counts those still waiting in
     ``cnt[member, pop or 0, place, waiting]`` and keeps them in ``wait_out``, and puts those who set
-    out since in ``joined`` (scratch, as long as ``waiting``); a second pass merges them (few) into
+    out since in ``joined`` (scratch, as long as ``waiting`` and ``woken`` together), with the
+    applicants who woke today (``woken``, sorted, see below); a second pass merges them (few) into
     ``live``, in order, once each. There each person counts once in ``cnt[member, pop or 0, place,
     state]``, except those now in a final state, who are added to ``final`` (the same shape, kept
     across days: they never change again) and dropped; people held at a border post whose crowd
     waits elsewhere (``queue_at[member, post] >= 0``) count there (:func:`counted_at`). The others
     go to ``live_out`` and, those travelling or resting, also to ``move_out`` (tomorrow's people on
-    the move); returns (waiting, live, on the move) counts. Two passes, not one merge of both
-    lists: the waiting and the live are interleaved by id, and a merge of the two branched at
-    random on every person."""
+    the move); returns (waiting, live, on the move, dormant) counts. Two passes, not one merge of
+    both lists: the waiting and the live are interleaved by id, and a merge of the two branched at
+    random on every person.
+
+    Asylum applicants with nothing due tomorrow (``wake`` after ``day`` + 1; ``wake`` empty: no
+    asylum in the rule set) and not at a post whose crowd waits elsewhere are left out of
+    ``live_out`` (dormant): they go to ``dorm_out`` and are counted in ``dormant`` (the same shape
+    as ``cnt``, kept across days until they wake), not in ``cnt``; the simulation gives them back
+    in ``woken`` on the day they wake (:meth:`~travesia.engine.sim.Sim.live`)."""
     nw = 0
     nj = 0
     for a in range(waiting.shape[0]):
@@ -53,11 +60,27 @@ def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wai
         else:
             joined[U(nj)] = i
             nj += 1
+    # the woken merged in (from the end, in place): none of them is waiting or in ``live``
+    x = nj - 1
+    y = woken.shape[0] - 1
+    nj += woken.shape[0]
+    z = nj - 1
+    while y >= 0:
+        if x >= 0 and joined[U(x)] > woken[U(y)]:
+            joined[U(z)] = joined[U(x)]
+            x -= 1
+        else:
+            joined[U(z)] = woken[U(y)]
+            y -= 1
+        z -= 1
     nl = 0
     nm = 0
+    nd = 0
     a = 0
     b = 0
     nb = live.shape[0]
+    sleeps = wake.shape[0] > 0
+    tomorrow = day + 1
     while a < nj or b < nb:
         if a < nj and (b >= nb or joined[U(a)] <= live[U(b)]):
             i = joined[U(a)]
@@ -74,6 +97,10 @@ def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wai
         p = U(place[iu])
         if (_FINAL_MASK >> np.int64(st)) & 1:
             final[m, k, p, st] += 1
+        elif sleeps and st == ASYLUM_PENDING and wake[iu] > tomorrow and queue_at[m, p] < 0:
+            dormant[m, k, p, st] += 1
+            dorm_out[U(nd)] = i
+            nd += 1
         else:
             live_out[U(nl)] = i
             nl += 1
@@ -84,7 +111,15 @@ def close_scan(waiting, live, member, place, state, pop, by_pop, cnt, final, wai
                 p = U(counted_at(q, np.int64(p), held_rec(prec[m, p], km_left[iu] != 0, flags[iu],
                                                           intent[iu] == GOING_HOME, prec[m, U(origin[iu])].country)))
             cnt[m, k, p, st] += 1
-    return nw, nl, nm
+    return nw, nl, nm, nd
+
+
+@njit(cache=True)
+def dormant_uncount(ids, member, place, state, pop, by_pop, dormant):
+    """People ``ids`` wake (:func:`close_scan`): out of the ``dormant`` counts, as they were counted."""
+    for j in range(ids.shape[0]):
+        iu = U(ids[j])
+        dormant[member[iu], U(pop[iu]) if by_pop else U(0), U(place[iu]), state[iu]] -= 1
 
 
 @njit(cache=True)

@@ -31,7 +31,7 @@ from travesia.engine.core import (
 )
 from travesia.engine.people import People, merge_fields
 from travesia.engine.policy import Policy
-from travesia.engine.record import Record, Records, close_scan, queue_recount
+from travesia.engine.record import Record, Records, close_scan, dormant_uncount, queue_recount
 from travesia.engine.rng import KeyedRNG, normal_of
 from travesia.errors import UserError
 from travesia.network import Network, RouteTable
@@ -138,7 +138,14 @@ class Sim:
         self._waiting: np.ndarray | None = None
         self._live = np.zeros(0, dtype=np.int64)
         self._final: np.ndarray | None = None
+        # asylum applicants with nothing due until a later day (their ``wake``), left out of the live
+        # list by the day's close: their ids by the day they wake, and their counts (as _final's)
+        self._dormant: dict[int, list[np.ndarray]] = {}
+        self._dormant_cnt: np.ndarray | None = None
+        self._woken = _NO_IDS  # sorted ids of those who woke for today, not yet merged into the live list
+        self.dormancy = True  # False: every applicant visited every day (the same results, slower; for tests)
         self._stream_keys: dict[str | tuple[str, ...], np.ndarray] = {}
+        self._run_keys: dict[str, np.ndarray] = {}
         self._create_people()
         for proc in self.processes:
             proc.create(self)
@@ -189,6 +196,8 @@ class Sim:
     def rng(self, v: KeyedRNG) -> None:
         self.rngs[0] = v
         self._stream_keys = {}
+        self._run_keys = {}
+        self._wake_all()  # the days they wake were drawn with the old keys
 
     @property
     def policy(self) -> Policy:
@@ -219,10 +228,44 @@ class Sim:
     # ------------------------------------------------------------------ per-member parameters and draws
 
     def _stack_policies(self) -> None:
-        """The kernels' records of every member's policies: ``place_rec[m, p]``, ``country_rec[m, c]``."""
+        """The kernels' records of every member's policies: ``place_rec[m, p]``, ``country_rec[m, c]``.
+        Where the rates of abandoning an asylum wait, or the places where a post's crowd is counted,
+        changed, the dormant applicants wake (:meth:`_wake_all`)."""
+        old = getattr(self, "_pol_cache", None)
         self.place_rec = np.stack([p.place for p in self.policies]).view(np.recarray)
         self.country_rec = np.stack([p.country for p in self.policies]).view(np.recarray)
         self._pol_cache: dict[str, np.ndarray] = {}
+        if old is not None and self._dormant and any(k in old and not np.array_equal(old[k], self.pol(k))
+                                                     for k in ("abandon", "queue_at")):
+            self._wake_all()
+
+    def run_keys(self, stream: str) -> np.ndarray:
+        """Every member's keys of ``stream`` on every day of the run, ``[day, member]`` (computed once
+        a run): for a kernel that looks days ahead."""
+        t = self._run_keys.get(stream)
+        if t is None:
+            t = np.zeros((self.days, self.M), dtype=np.uint64)
+            for d in range(self.days):
+                t[d] = self.keys(stream, d)
+            self._run_keys[stream] = t
+        return t
+
+    def _wake_all(self) -> None:
+        """The dormant asylum applicants (see :meth:`live`) back in the live list, the days they wake
+        drawn again from today, under the rates and keys now in force; the next close leaves out
+        again those with nothing due tomorrow."""
+        if not self._dormant:
+            return
+        from travesia.engine.actions import ABANDON
+        from travesia.engine.kernels import wake_kernel
+
+        ids = self.asleep()
+        self._dormant = {}
+        pp = self.people
+        dormant_uncount(ids, pp.member, pp.place, pp.state, pp.pop, self._dormant_cnt.shape[1] > 1, self._dormant_cnt)
+        self._woken = _merge(self._woken, [ids])
+        wake_kernel(ids, pp.member, self.offsets, self.day, pp.place, self.net.country, pp.until, self.pol("abandon"),
+                    self.run_keys(ABANDON), pp.wake)
 
     def pol(self, name: str) -> np.ndarray:
         """A policy array of every member, stacked: ``sim.pol("capacity")[m, place]``."""
@@ -360,6 +403,9 @@ class Sim:
         self._waiting = np.nonzero(s == State.WAITING)[0]
         self._live = np.nonzero(s != State.WAITING)[0]  # final states leave it at the first close
         self._final = np.zeros((self.M, max(self.records[0].n_pops, 1), self.net.n_places, N_STATES), dtype=np.int64)
+        self._dormant = {}  # everyone pending is live again: the next close leaves out those asleep
+        self._dormant_cnt = np.zeros_like(self._final)
+        self._woken = _NO_IDS
 
     def people_rewritten(self) -> None:
         """Call after writing the People arrays other than through the processes (copying members'
@@ -378,14 +424,28 @@ class Sim:
         Kept from day to day: people join it when ``People.set_state`` takes them out of
         ``waiting`` (or, written directly, when the day closes), and leave it when the day closes
         in a final state (:func:`~travesia.engine.record.close_scan`).
+
+        Asylum applicants whose wait has nothing due until a later day (their ``wake``: the decision
+        day, or a day they abandon the wait, drawn ahead with the day's keys when they apply,
+        :func:`~travesia.engine.kernels.next_due`) are not in it in between: the day's close leaves
+        them out (still counted where they wait) and they are back the day they wake. A change of
+        the rates of abandoning or of the random streams (a timeline event, a particle's new
+        parameters or seed) wakes them all and draws their days again.
         """
         if self._waiting is None:
             self._lists()
         joined = self.people.joined
-        if joined:
-            self._live = _merge(self._live, joined)
+        if joined or self._woken.size:
+            self._live = _merge(self._live, [*joined, self._woken])
             joined.clear()
+            self._woken = _NO_IDS
         return self._live
+
+    def asleep(self) -> np.ndarray:
+        """Ids (sorted) of the asylum applicants left out of the live list until they wake (see
+        :meth:`live`): together with it, everyone set out and not in a final state."""
+        parts = [a for p in self._dormant.values() for a in p]
+        return np.sort(np.concatenate(parts)) if parts else _NO_IDS
 
     def select(self, ids: np.ndarray, *states: State) -> np.ndarray:
         """Those of ``ids`` (in order) whose state is one of ``states``."""
@@ -395,13 +455,14 @@ class Sim:
 
     def in_states(self, *states: State) -> np.ndarray:
         """Ids (sorted) of people now in one of ``states`` (not ``waiting`` nor a final state), found
-        among the live people only: those of the live list and, apart, those who joined it today
-        (few of them are in the states asked for, so the live list is not merged with them)."""
+        among the live people only: those of the live list and, apart, those who joined it or woke
+        today (few of them are in the states asked for, so the live list is not merged with them).
+        Asylum applicants asleep (see :meth:`live`) are not among them: nothing is due for them."""
         if self._waiting is None:
             self._lists()
         out = self.select(self._live, *states)
-        if self.people.joined:
-            new = self.select(np.concatenate(self.people.joined), *states)
+        if self.people.joined or self._woken.size:
+            new = self.select(np.concatenate([*self.people.joined, self._woken]), *states)
             if new.size:
                 out = _merge(out, [new])
         return out
@@ -531,20 +592,39 @@ class Sim:
         live = self._live  # not merged with those who joined today: close_scan finds them among the waiting
         n_pops = recs[0].n_pops
         cnt = np.zeros_like(self._final)
-        out = np.empty(self._waiting.size + live.size, dtype=np.int64)
-        wout = np.empty(out.size, dtype=np.int64)
+        woken = self._woken
+        out = np.empty(self._waiting.size + live.size + woken.size, dtype=np.int64)
+        wout = np.empty(self._waiting.size, dtype=np.int64)
         mout = np.empty(out.size, dtype=np.int64)
-        nw, nl, nm = close_scan(self._waiting, live, pp.member, pp.place, pp.state, pp.pop, n_pops > 0, cnt,
-                                self._final, wout, out, mout, self.pol("queue_at"), pp.km_left, pp.flags, pp.intent,
-                                pp.origin, self.place_rec, np.empty(self._waiting.size, dtype=np.int64))
+        dout = np.empty(out.size, dtype=np.int64)
+        wake = pp.wake if self.dormancy and "wake" in pp.fields else _NO_WAKE
+        nw, nl, nm, nd = close_scan(self._waiting, live, pp.member, pp.place, pp.state, pp.pop, n_pops > 0, cnt,
+                                    self._final, wout, out, mout, self.pol("queue_at"), pp.km_left, pp.flags, pp.intent,
+                                    pp.origin, self.place_rec, np.empty(self._waiting.size + woken.size, dtype=np.int64),
+                                    woken, wake, day, self._dormant_cnt, dout)
         self._waiting = wout[:nw]  # views: the next close writes new arrays
         self._live = out[:nl]
+        if nd:  # asleep from tomorrow, by the day they wake (each part in id order)
+            self.pol("abandon")  # kept, to tell whether a new policy changes it (_stack_policies)
+            dorm = dout[:nd]
+            w = pp.wake[dorm]
+            o = np.argsort(w, kind="stable")
+            ws, ds = w[o], dorm[o]
+            cut = np.flatnonzero(ws[1:] != ws[:-1]) + 1
+            for part, wd in zip(np.split(ds, cut), ws[np.r_[0, cut]]):
+                self._dormant.setdefault(int(wd), []).append(part)
         # tomorrow's people on the move, current until set_state or a kernel changes a state
         self._moving = mout[:nm]
         self._moving_key = (day + 1, pp.version, pp.changed)
         pp.entered.clear()
         pp.joined.clear()
         cnt += self._final
+        cnt += self._dormant_cnt
+        due = self._dormant.pop(day + 1, None)
+        self._woken = _NO_IDS
+        if due:  # those with something due tomorrow wake: live again (merged into the list at the next close)
+            self._woken = np.sort(np.concatenate(due))
+            dormant_uncount(self._woken, pp.member, pp.place, pp.state, pp.pop, n_pops > 0, self._dormant_cnt)
         by_attr = [None] * self.M
         per: dict[str, np.ndarray] = {}
         if recs[0].by_attribute:
@@ -568,7 +648,7 @@ class Sim:
         (``cnt[member, pop, place, state]``); the engine keeps them at the post. The day's close
         counts them so (:func:`~travesia.engine.record.close_scan`); this is for a full recount."""
         pp = self.people
-        queue_recount(self._live, pp.member, pp.place, pp.state, pp.pop, cnt.shape[1] > 1, cnt, self.pol("queue_at"),
+        queue_recount(np.concatenate([self._live, self._woken]), pp.member, pp.place, pp.state, pp.pop, cnt.shape[1] > 1, cnt, self.pol("queue_at"),
                       pp.km_left, pp.flags, pp.intent, pp.origin, self.place_rec)
 
     def check_invariants(self) -> None:
@@ -657,6 +737,10 @@ def _merge(ids: np.ndarray, more: list[np.ndarray]) -> np.ndarray:
         return new
     out = np.empty(ids.size + new.size, dtype=np.int64)
     return out[:merge_sorted(ids, new, out)]
+
+
+_NO_WAKE = np.zeros(0, dtype=np.int16)  # a rule set without asylum: nobody sleeps
+_NO_IDS = np.zeros(0, dtype=np.int64)
 
 
 def member_setup(loaded: LoadedScenario, seed: int | None, overrides: dict[str, Any], days: int | None,

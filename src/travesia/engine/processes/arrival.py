@@ -23,7 +23,7 @@ class Arrival(Process):
     params = "arrival, countries.*.port_admits_per_day"
     batched = True
     reads = ("state", "place", "since", "pop", "member")
-    writes = ("state", "place", "since", "until", "next", "km_left")
+    writes = ("state", "place", "since", "until", "wake", "next", "km_left")
 
     def setup(self, sim) -> None:
         net = sim.net

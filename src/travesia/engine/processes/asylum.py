@@ -18,21 +18,22 @@ from __future__ import annotations
 import numpy as np
 
 from travesia.engine import kernels
-from travesia.engine.actions import start_asylum
+from travesia.engine.actions import ABANDON, start_asylum
 from travesia.engine.core import State, thread_rows
 from travesia.engine.people import Field
 from travesia.engine.processes.base import Process
 
 
-_WAITING = ("asylum.decision", "asylum.abandon")
+_WAITING = ("asylum.decision", ABANDON)
 
 
 class Asylum(Process):
     name = "asylum"
     params = "countries.*.asylum, countries.*.detention_days, countries.*.deport_share"
-    fields = {"until": Field(np.int16, -1, "day a timed state ends (asylum decision, detention end); -1 none")}
+    fields = {"until": Field(np.int16, -1, "day a timed state ends (asylum decision, detention end); -1 none"),
+              "wake": Field(np.int16, -1, "an asylum applicant's next day with something due (decision, abandoning)")}
     reads = ("state", "place", "motive", "intent", "until", "origin", "pop", "member")
-    writes = ("state", "place", "until", "since", "next", "km_left", "flags")
+    writes = ("state", "place", "until", "wake", "since", "next", "km_left", "flags")
 
     batched = True
 

@@ -48,7 +48,7 @@ class Borders(Process):
     name = "borders"
     params = "crossings"
     reads = ("state", "place", "flags", "km_left", "intent", "origin", "since", "pop", "member", "household")
-    writes = ("flags", "state", "intent", "dest", "since", "until", "place", "next", "km_left")
+    writes = ("flags", "state", "intent", "dest", "since", "until", "wake", "place", "next", "km_left")
 
     batched = True
 
